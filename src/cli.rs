@@ -1,0 +1,65 @@
+//! The command line as the user types it. Validation happens in `config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Every local port of a dev box at its own URL.
+///
+/// http://5173.localhost:24306/ reaches the dev server on port 5173;
+/// http://localhost--8000.localhost:24306/ reaches port 8000.
+#[derive(Debug, Parser)]
+#[command(name = "portproxy", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run portproxy (the default command). Until Caddy support lands this is `serve`.
+    Run(Settings),
+    /// Run the proxy alone, without Caddy in front.
+    Serve(Settings),
+}
+
+/// Settings shared by `run` and `serve`. Priority: defaults < config file < PORTPROXY_* < flags.
+#[derive(Debug, Default, Clone, Args)]
+pub struct Settings {
+    /// Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address the proxy listens on [default: 127.0.0.1:24306].
+    #[arg(long, value_name = "IP:PORT")]
+    pub listen: Option<String>,
+
+    /// Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307].
+    #[arg(long, value_name = "IP:PORT")]
+    pub admin: Option<String>,
+
+    /// Base domain whose subdomains name ports; repeatable [default: localhost].
+    #[arg(long = "domain", value_name = "NAME")]
+    pub domains: Vec<String>,
+
+    /// Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable.
+    #[arg(long = "allow-host", value_name = "RULE")]
+    pub allow_hosts: Vec<String>,
+
+    /// Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it
+    /// [default: 22, 2019, 2375-2376, 9222, 9229-9230].
+    #[arg(long = "deny-port", value_name = "PORTS")]
+    pub deny_ports: Vec<String>,
+
+    /// Pass Host, Origin, Referer, Location and cookies through unchanged, for every port.
+    #[arg(long)]
+    pub preserve_host: bool,
+
+    /// Pass the Host through unchanged for this port only; repeatable.
+    #[arg(long = "preserve-host-port", value_name = "PORT")]
+    pub preserve_host_ports: Vec<String>,
+
+    /// Worker threads [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<String>,
+}

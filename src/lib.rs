@@ -1,0 +1,44 @@
+//! portproxy: every local port of a dev box at its own URL.
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod policy;
+pub mod ports;
+pub mod proxy;
+pub mod route;
+pub mod serve;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use error::Error;
+
+/// Parses argv, runs the command, prints the one error if there is one.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = Cli::parse_from(args);
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_target(false)
+        .init();
+    let result = match cli.command.unwrap_or(Command::Run(Default::default())) {
+        Command::Run(settings) | Command::Serve(settings) => {
+            let env = |key: &str| std::env::var(key).ok();
+            config::load(&settings, &env).map_err(Error::from).and_then(serve::serve)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if let Some(help) = e.help() {
+                eprintln!("help: {help}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! Where a request may go: loopback by default, more only when configured.
+//!
+//! Pure: no I/O. `check` decides on a route before any lookup; `check_resolved` decides on
+//! the addresses a lookup returned, and those checked addresses are what gets dialled, so a
+//! second lookup can never swap in another machine (DNS rebinding).
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
+
+use crate::route::Target;
+
+/// Ports refused unless `deny_ports` says otherwise: services whose only defence is a
+/// `Host` check that the proxy's rewrite would defeat.
+pub const DEFAULT_DENY_PORTS: [PortRange; 5] = [
+    PortRange(22, 22),     // SSH
+    PortRange(2019, 2019), // Caddy admin API
+    PortRange(2375, 2376), // Docker API
+    PortRange(9222, 9222), // Chrome DevTools
+    PortRange(9229, 9230), // Node inspector
+];
+
+/// The settings the decision depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Policy {
+    pub allow_hosts: Vec<AllowRule>,
+    pub deny_ports: Vec<PortRange>,
+    /// The proxy's own listeners (and later the Caddy ports it starts): never a target.
+    pub own_ports: Vec<u16>,
+}
+
+/// One entry of `allow_hosts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowRule {
+    /// `db.internal`: exactly this name.
+    Name(String),
+    /// `*.corp.example`: any name under it (stored with its leading dot).
+    Suffix(String),
+    /// `10.0.0.0/8`, `192.168.1.20` or `fd00::/8`.
+    Cidr(Cidr),
+}
+
+/// An inclusive range of ports, `2375-2376` or `22`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange(pub u16, pub u16);
+
+/// An address block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+/// What to dial once the route is allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dial {
+    /// These addresses, in order; the first that accepts wins.
+    Addrs(Vec<SocketAddr>),
+    /// An allowed name: look it up, then `check_resolved` the answers.
+    Resolve { name: String, port: u16 },
+}
+
+/// Why a target is refused (403). Each names the rule and the setting that changes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    DeniedPort { port: u16 },
+    OwnPort { port: u16 },
+    NumericName { name: String },
+    HostNotAllowed { name: String },
+    AddressNotAllowed { addr: IpAddr },
+    AlwaysRefused { addr: IpAddr, range: &'static str },
+}
+
+impl Refusal {
+    /// The setting a user would change to allow this, if any.
+    pub fn config_key(&self) -> Option<&'static str> {
+        match self {
+            Refusal::DeniedPort { .. } => Some("deny_ports"),
+            Refusal::OwnPort { .. } => Some("listen / admin"),
+            Refusal::HostNotAllowed { .. } | Refusal::AddressNotAllowed { .. } => {
+                Some("allow_hosts")
+            }
+            Refusal::NumericName { .. } | Refusal::AlwaysRefused { .. } => None,
+        }
+    }
+
+    /// A short, stable name for logs and metrics.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Refusal::DeniedPort { .. } => "deny_ports",
+            Refusal::OwnPort { .. } => "own_port",
+            Refusal::NumericName { .. } => "numeric_name",
+            Refusal::HostNotAllowed { .. } => "host_not_allowed",
+            Refusal::AddressNotAllowed { .. } => "address_not_allowed",
+            Refusal::AlwaysRefused { .. } => "always_refused",
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::DeniedPort { port } => write!(
+                f,
+                "port {port} is on the deny list (services like SSH, Docker, debuggers and Caddy's admin API trust any local caller)"
+            ),
+            Refusal::OwnPort { port } => {
+                write!(f, "port {port} is portproxy's own listener; forwarding to it would loop")
+            }
+            Refusal::NumericName { name } => write!(
+                f,
+                "`{name}` is a numeric address in a form other than a.b.c.d; such forms reach surprising machines and are never dialled"
+            ),
+            Refusal::HostNotAllowed { name } => {
+                write!(f, "`{name}` is not loopback and not in allow_hosts")
+            }
+            Refusal::AddressNotAllowed { addr } => {
+                write!(f, "{addr} is not loopback and not in allow_hosts")
+            }
+            Refusal::AlwaysRefused { addr, range } => {
+                write!(f, "{addr} is {range}, which is always refused")
+            }
+        }
+    }
+}
+
+impl Policy {
+    /// Decides on a route before any lookup.
+    ///
+    /// `check(&Target::Localhost, 5173)` → `Dial::Addrs([127.0.0.1:5173, [::1]:5173])`.
+    pub fn check(&self, target: &Target, port: u16) -> Result<Dial, Refusal> {
+        if self.deny_ports.iter().any(|r| r.contains(port)) {
+            return Err(Refusal::DeniedPort { port });
+        }
+        match target {
+            Target::Localhost => {
+                let addrs = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
+                self.check_addrs(&addrs, port).map(Dial::Addrs)
+            }
+            Target::Ip(ip) => {
+                let ip = IpAddr::V4(*ip);
+                if !ip.is_loopback() && !self.allows_addr(ip) {
+                    // An always-refused range says more than "not allowed".
+                    always_refused(ip)?;
+                    return Err(Refusal::AddressNotAllowed { addr: ip });
+                }
+                self.check_addrs(&[ip], port).map(Dial::Addrs)
+            }
+            Target::Name(name) => {
+                if is_numeric_name(name) {
+                    return Err(Refusal::NumericName { name: name.clone() });
+                }
+                if !self.allows_name(name) {
+                    return Err(Refusal::HostNotAllowed { name: name.clone() });
+                }
+                Ok(Dial::Resolve {
+                    name: name.clone(),
+                    port,
+                })
+            }
+        }
+    }
+
+    /// Decides on what a lookup of an allowed name returned: every address must pass,
+    /// or the name is refused as a whole.
+    pub fn check_resolved(&self, addrs: &[IpAddr], port: u16) -> Result<Vec<SocketAddr>, Refusal> {
+        self.check_addrs(addrs, port)
+    }
+
+    fn check_addrs(&self, addrs: &[IpAddr], port: u16) -> Result<Vec<SocketAddr>, Refusal> {
+        addrs
+            .iter()
+            .map(|addr| {
+                let addr = canonical(*addr);
+                always_refused(addr)?;
+                if addr.is_loopback() && self.own_ports.contains(&port) {
+                    return Err(Refusal::OwnPort { port });
+                }
+                Ok(SocketAddr::new(addr, port))
+            })
+            .collect()
+    }
+
+    fn allows_name(&self, name: &str) -> bool {
+        self.allow_hosts.iter().any(|rule| match rule {
+            AllowRule::Name(n) => n == name,
+            AllowRule::Suffix(s) => name.len() > s.len() && name.ends_with(s.as_str()),
+            AllowRule::Cidr(_) => false,
+        })
+    }
+
+    fn allows_addr(&self, addr: IpAddr) -> bool {
+        self.allow_hosts.iter().any(|rule| match rule {
+            AllowRule::Cidr(cidr) => cidr.contains(addr),
+            _ => false,
+        })
+    }
+}
+
+/// `::ffff:169.254.169.254` is checked as `169.254.169.254`.
+fn canonical(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}
+
+/// Ranges no setting can open: they reach cloud metadata, "this host" or many hosts at once.
+fn always_refused(addr: IpAddr) -> Result<(), Refusal> {
+    let range = match canonical(addr) {
+        IpAddr::V4(v4) if v4.octets()[0] == 0 => Some("in 0.0.0.0/8 (\"this host\")"),
+        IpAddr::V4(v4) if v4.is_link_local() => {
+            Some("link-local (169.254.0.0/16, where cloud metadata lives)")
+        }
+        IpAddr::V4(v4) if v4.is_multicast() => Some("multicast (224.0.0.0/4)"),
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address"),
+        IpAddr::V6(v6) if v6.is_unspecified() => Some("the unspecified address (::)"),
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => Some("link-local (fe80::/10)"),
+        IpAddr::V6(v6) if v6.is_multicast() => Some("multicast (ff00::/8)"),
+        IpAddr::V6(v6) if v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) => {
+            Some("the AWS IPv6 metadata address")
+        }
+        _ => None,
+    };
+    match range {
+        Some(range) => Err(Refusal::AlwaysRefused { addr, range }),
+        None => Ok(()),
+    }
+}
+
+/// True for names that C resolvers read as numbers: `2852039166`, `0x7f000001`, `127.1`,
+/// `0177.0.0.1`. Every dot-separated part is decimal, octal or hex.
+fn is_numeric_name(name: &str) -> bool {
+    name.split('.').all(|part| {
+        let digits = part
+            .strip_prefix("0x")
+            .map(|hex| (hex, 16))
+            .unwrap_or((part, 10));
+        !digits.0.is_empty() && digits.0.chars().all(|c| c.is_digit(digits.1))
+    })
+}
+
+impl PortRange {
+    pub fn contains(&self, port: u16) -> bool {
+        (self.0..=self.1).contains(&port)
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == self.1 {
+            write!(f, "{}", self.0)
+        } else {
+            write!(f, "{}-{}", self.0, self.1)
+        }
+    }
+}
+
+impl FromStr for PortRange {
+    type Err = ();
+
+    /// `22` or `2375-2376`; ports 1-65535, low ≤ high.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let port = |p: &str| p.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or(());
+        let (lo, hi) = match s.split_once('-') {
+            Some((lo, hi)) => (port(lo)?, port(hi)?),
+            None => (port(s)?, port(s)?),
+        };
+        if lo > hi {
+            return Err(());
+        }
+        Ok(PortRange(lo, hi))
+    }
+}
+
+impl Cidr {
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        let mask = |bits: u32, width: u32| -> u128 {
+            if bits == 0 {
+                0
+            } else {
+                (!0u128 << (width - bits)) & (!0u128 >> (128 - width))
+            }
+        };
+        match (self.addr, canonical(addr)) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let m = mask(self.prefix.into(), 32);
+                (u128::from(u32::from(net)) & m) == (u128::from(u32::from(a)) & m)
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let m = mask(self.prefix.into(), 128);
+                (u128::from(net) & m) == (u128::from(a) & m)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| ())?;
+        let width = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= width).ok_or(())?,
+            None => width,
+        };
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl FromStr for AllowRule {
+    type Err = ();
+
+    /// `db.internal`, `*.corp.example`, `10.0.0.0/8`, `192.168.1.20`.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let s = s.trim().to_ascii_lowercase();
+        if let Ok(cidr) = s.parse::<Cidr>() {
+            return Ok(AllowRule::Cidr(cidr));
+        }
+        let (suffix, name) = match s.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, s.as_str()),
+        };
+        let valid = !name.is_empty()
+            && name.len() <= 253
+            && name.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+            && !is_numeric_name(name);
+        match (valid, suffix) {
+            (false, _) => Err(()),
+            (true, true) => Ok(AllowRule::Suffix(format!(".{name}"))),
+            (true, false) => Ok(AllowRule::Name(name.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for AllowRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AllowRule::Name(n) => f.write_str(n),
+            AllowRule::Suffix(s) => write!(f, "*{s}"),
+            AllowRule::Cidr(c) => write!(f, "{}/{}", c.addr, c.prefix),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy(allow: &[&str]) -> Policy {
+        Policy {
+            allow_hosts: allow.iter().map(|a| a.parse().unwrap()).collect(),
+            deny_ports: DEFAULT_DENY_PORTS.to_vec(),
+            own_ports: vec![24306, 24307],
+        }
+    }
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    fn ip(s: &str) -> Target {
+        Target::Ip(s.parse().unwrap())
+    }
+
+    fn name(s: &str) -> Target {
+        Target::Name(s.into())
+    }
+
+    #[test]
+    fn decisions_table() {
+        let default = policy(&[]);
+        let open = policy(&["db.internal", "*.corp.example", "10.0.0.0/8", "169.254.0.0/16"]);
+        let rows: Vec<(&Policy, Target, u16, Result<Dial, Refusal>)> = vec![
+            // Loopback by default, localhost on both families.
+            (
+                &default,
+                Target::Localhost,
+                5173,
+                Ok(Dial::Addrs(vec![sa("127.0.0.1:5173"), sa("[::1]:5173")])),
+            ),
+            (&default, ip("127.0.0.1"), 8000, Ok(Dial::Addrs(vec![sa("127.0.0.1:8000")]))),
+            (&default, ip("127.1.2.3"), 8000, Ok(Dial::Addrs(vec![sa("127.1.2.3:8000")]))),
+            // Deny ports, own ports.
+            (&default, Target::Localhost, 22, Err(Refusal::DeniedPort { port: 22 })),
+            (&default, Target::Localhost, 2019, Err(Refusal::DeniedPort { port: 2019 })),
+            (&default, Target::Localhost, 2376, Err(Refusal::DeniedPort { port: 2376 })),
+            (&default, Target::Localhost, 9229, Err(Refusal::DeniedPort { port: 9229 })),
+            (&default, ip("10.1.1.1"), 9222, Err(Refusal::DeniedPort { port: 9222 })),
+            (&default, Target::Localhost, 24306, Err(Refusal::OwnPort { port: 24306 })),
+            (&default, ip("127.0.0.1"), 24307, Err(Refusal::OwnPort { port: 24307 })),
+            // Not loopback: needs allow_hosts.
+            (
+                &default,
+                ip("10.1.2.3"),
+                80,
+                Err(Refusal::AddressNotAllowed { addr: "10.1.2.3".parse().unwrap() }),
+            ),
+            (&open, ip("10.1.2.3"), 80, Ok(Dial::Addrs(vec![sa("10.1.2.3:80")]))),
+            (&default, name("db.internal"), 5432, Err(Refusal::HostNotAllowed { name: "db.internal".into() })),
+            (
+                &open,
+                name("db.internal"),
+                5432,
+                Ok(Dial::Resolve { name: "db.internal".into(), port: 5432 }),
+            ),
+            (&open, name("a.corp.example"), 80, Ok(Dial::Resolve { name: "a.corp.example".into(), port: 80 })),
+            (&open, name("corp.example"), 80, Err(Refusal::HostNotAllowed { name: "corp.example".into() })),
+            (&open, name("xcorp.example"), 80, Err(Refusal::HostNotAllowed { name: "xcorp.example".into() })),
+            // Numeric tricks are never resolved, whatever the allow list says.
+            (&open, name("2852039166"), 80, Err(Refusal::NumericName { name: "2852039166".into() })),
+            (&open, name("0x7f000001"), 80, Err(Refusal::NumericName { name: "0x7f000001".into() })),
+            (&open, name("127.1"), 80, Err(Refusal::NumericName { name: "127.1".into() })),
+            (&open, name("0177.0.0.1"), 80, Err(Refusal::NumericName { name: "0177.0.0.1".into() })),
+            // Always refused, even when a CIDR would allow it.
+            (
+                &open,
+                ip("169.254.169.254"),
+                80,
+                Err(Refusal::AlwaysRefused {
+                    addr: "169.254.169.254".parse().unwrap(),
+                    range: "link-local (169.254.0.0/16, where cloud metadata lives)",
+                }),
+            ),
+            (
+                &default,
+                ip("0.0.0.0"),
+                80,
+                Err(Refusal::AlwaysRefused { addr: "0.0.0.0".parse().unwrap(), range: "in 0.0.0.0/8 (\"this host\")" }),
+            ),
+            (
+                &default,
+                ip("224.0.0.1"),
+                80,
+                Err(Refusal::AlwaysRefused { addr: "224.0.0.1".parse().unwrap(), range: "multicast (224.0.0.0/4)" }),
+            ),
+        ];
+        for (policy, target, port, want) in rows {
+            assert_eq!(policy.check(&target, port), want, "{target} port {port}");
+        }
+    }
+
+    #[test]
+    fn resolved_addresses_are_each_checked() {
+        let p = policy(&["db.internal"]);
+        let addrs = |list: &[&str]| list.iter().map(|a| a.parse().unwrap()).collect::<Vec<IpAddr>>();
+        assert_eq!(
+            p.check_resolved(&addrs(&["10.0.0.5", "fd00::5"]), 5432),
+            Ok(vec![sa("10.0.0.5:5432"), sa("[fd00::5]:5432")])
+        );
+        // One bad answer refuses the name: a rebinding resolver can't sneak one in.
+        assert!(matches!(
+            p.check_resolved(&addrs(&["10.0.0.5", "169.254.169.254"]), 5432),
+            Err(Refusal::AlwaysRefused { .. })
+        ));
+        assert!(matches!(
+            p.check_resolved(&addrs(&["::ffff:169.254.169.254"]), 80),
+            Err(Refusal::AlwaysRefused { .. })
+        ));
+        assert!(matches!(p.check_resolved(&addrs(&["fe80::1"]), 80), Err(Refusal::AlwaysRefused { .. })));
+        assert!(matches!(p.check_resolved(&addrs(&["fd00:ec2::254"]), 80), Err(Refusal::AlwaysRefused { .. })));
+        assert_eq!(p.check_resolved(&addrs(&["127.0.0.1"]), 24306), Err(Refusal::OwnPort { port: 24306 }));
+    }
+
+    #[test]
+    fn parses_settings() {
+        assert_eq!("22".parse(), Ok(PortRange(22, 22)));
+        assert_eq!("2375-2376".parse(), Ok(PortRange(2375, 2376)));
+        for bad in ["0", "65536", "x", "10-5", "", "-"] {
+            assert_eq!(bad.parse::<PortRange>(), Err(()), "{bad:?}");
+        }
+        assert_eq!("DB.internal".parse(), Ok(AllowRule::Name("db.internal".into())));
+        assert_eq!("*.corp.example".parse(), Ok(AllowRule::Suffix(".corp.example".into())));
+        assert_eq!(
+            "10.0.0.0/8".parse(),
+            Ok(AllowRule::Cidr(Cidr { addr: "10.0.0.0".parse().unwrap(), prefix: 8 }))
+        );
+        for bad in ["", "*", "a..b", "10.0.0.0/33", "under_score", "2852039166", "*."] {
+            assert_eq!(bad.parse::<AllowRule>(), Err(()), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cidr_membership() {
+        let c: Cidr = "10.0.0.0/8".parse().unwrap();
+        assert!(c.contains("10.255.0.1".parse().unwrap()));
+        assert!(!c.contains("11.0.0.1".parse().unwrap()));
+        assert!(c.contains("::ffff:10.0.0.1".parse().unwrap()));
+        let all: Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        let v6: Cidr = "fd00::/8".parse().unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()));
+        assert!(!v6.contains("fe80::1".parse().unwrap()));
+    }
+
+    proptest! {
+        /// Whatever the allow list, no decision ever dials an always-refused address.
+        #[test]
+        fn never_dials_refused_ranges(a: u8, b: u8, c: u8, d: u8, port in 1u16..) {
+            let p = policy(&["0.0.0.0/0", "::/0"]);
+            let addr = Ipv4Addr::new(a, b, c, d);
+            if let Ok(Dial::Addrs(addrs)) = p.check(&Target::Ip(addr), port) {
+                for sa in addrs {
+                    prop_assert!(always_refused(sa.ip()).is_ok());
+                    prop_assert!(!p.deny_ports.iter().any(|r| r.contains(port)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Which TCP ports are listening where loopback can reach them (the dashboard, the 502 page).
+//!
+//! Linux reads `/proc/net/tcp` and `/proc/net/tcp6` (no extra crate, no process scan);
+//! macOS and Windows ask the OS through `netstat2`.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Ports with a listener on a loopback or wildcard address, sorted, each once.
+pub fn listening() -> Vec<u16> {
+    let mut ports: Vec<u16> = sockets()
+        .into_iter()
+        .filter(|(addr, _)| addr.is_loopback() || addr.is_unspecified())
+        .map(|(_, port)| port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+#[cfg(target_os = "linux")]
+fn sockets() -> Vec<(IpAddr, u16)> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .flat_map(|text| parse_proc_net_tcp(&text))
+        .collect()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sockets() -> Vec<(IpAddr, u16)> {
+    use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState};
+    let families = AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6;
+    match netstat2::get_sockets_info(families, ProtocolFlags::TCP) {
+        Ok(sockets) => sockets
+            .into_iter()
+            .filter_map(|s| match s.protocol_socket_info {
+                ProtocolSocketInfo::Tcp(tcp) if tcp.state == TcpState::Listen => {
+                    Some((tcp.local_addr, tcp.local_port))
+                }
+                _ => None,
+            })
+            .collect(),
+        Err(e) => {
+            log::warn!("could not list listening ports: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// Listening sockets in a `/proc/net/tcp{,6}` table. Addresses are hex words in host byte
+/// order (little-endian here), ports big-endian hex; state `0A` is LISTEN.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub fn parse_proc_net_tcp(text: &str) -> Vec<(IpAddr, u16)> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let local = fields.nth(1)?;
+            let state = fields.nth(1)?;
+            if state != "0A" {
+                return None;
+            }
+            let (addr, port) = local.split_once(':')?;
+            let port = u16::from_str_radix(port, 16).ok()?;
+            let addr = match addr.len() {
+                8 => IpAddr::V4(Ipv4Addr::from(u32::from_be(u32::from_str_radix(addr, 16).ok()?))),
+                32 => {
+                    let mut octets = [0u8; 16];
+                    for (i, chunk) in octets.chunks_mut(4).enumerate() {
+                        let word = u32::from_str_radix(&addr[i * 8..i * 8 + 8], 16).ok()?;
+                        chunk.copy_from_slice(&u32::from_be(word).to_be_bytes());
+                    }
+                    IpAddr::V6(Ipv6Addr::from(octets))
+                }
+                _ => return None,
+            };
+            Some((addr, port))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_proc_tables() {
+        let v4 = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:5EF2 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
+   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0
+   2: 0100007F:5EF2 0100007F:A1B2 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0
+   3: 0A00000A:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4 1 0 100 0 0 10 0";
+        assert_eq!(
+            parse_proc_net_tcp(v4),
+            vec![
+                ("127.0.0.1".parse().unwrap(), 24306),
+                ("0.0.0.0".parse().unwrap(), 8080),
+                ("10.0.0.10".parse().unwrap(), 22),
+            ]
+        );
+        let v6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000001000000:1435 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5 1 0 100 0 0 10 0
+   1: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 6 1 0 100 0 0 10 0
+   2: garbage";
+        assert_eq!(
+            parse_proc_net_tcp(v6),
+            vec![("::1".parse().unwrap(), 5173), ("::".parse().unwrap(), 80)]
+        );
+    }
+
+    #[test]
+    fn sees_a_real_listener() {
+        let v4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let v6 = std::net::TcpListener::bind("[::1]:0");
+        let ports = listening();
+        assert!(ports.contains(&v4.local_addr().unwrap().port()));
+        if let Ok(v6) = v6 {
+            assert!(ports.contains(&v6.local_addr().unwrap().port()));
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! `localhost` is two addresses: Node ≥ 17 and Vite bind only `::1`, many Python servers
+//! only `127.0.0.1`. Try both; remember per port which family answered, so the next request
+//! goes straight there.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+
+const UNKNOWN: u8 = 0;
+const V4: u8 = 4;
+const V6: u8 = 6;
+
+/// The family that last answered on each port (64 KiB, lock-free).
+pub struct Families(Box<[AtomicU8]>);
+
+impl Default for Families {
+    fn default() -> Self {
+        Families((0..=u16::MAX).map(|_| AtomicU8::new(UNKNOWN)).collect())
+    }
+}
+
+impl Families {
+    /// Puts the family that answered last time first.
+    pub fn order(&self, addrs: &mut [SocketAddr]) {
+        let Some(first) = addrs.first() else { return };
+        let remembered = self.0[usize::from(first.port())].load(Relaxed);
+        if remembered != UNKNOWN {
+            addrs.sort_by_key(|a| if family(a) == remembered { 0 } else { 1 });
+        }
+    }
+
+    pub fn remember(&self, addr: SocketAddr) {
+        self.0[usize::from(addr.port())].store(family(&addr), Relaxed);
+    }
+}
+
+fn family(addr: &SocketAddr) -> u8 {
+    if addr.is_ipv4() {
+        V4
+    } else {
+        V6
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_per_port() {
+        let families = Families::default();
+        let both = || -> Vec<SocketAddr> { vec!["127.0.0.1:5173".parse().unwrap(), "[::1]:5173".parse().unwrap()] };
+        let mut addrs = both();
+        families.order(&mut addrs);
+        assert!(addrs[0].is_ipv4(), "IPv4 first until told otherwise");
+        families.remember("[::1]:5173".parse().unwrap());
+        let mut addrs = both();
+        families.order(&mut addrs);
+        assert!(addrs[0].is_ipv6());
+        let mut other: Vec<SocketAddr> = vec!["127.0.0.1:8000".parse().unwrap(), "[::1]:8000".parse().unwrap()];
+        families.order(&mut other);
+        assert!(other[0].is_ipv4(), "another port is unaffected");
+    }
+}

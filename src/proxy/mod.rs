@@ -1,0 +1,469 @@
+//! The Pingora glue: each phase asks a pure module what to do and does it.
+
+pub mod dial;
+pub mod headers;
+pub mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use log::{info, warn};
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, ErrorSource, ErrorType, Result};
+
+use crate::config::Config;
+use crate::metrics::METRICS;
+use crate::ports;
+use crate::route::{self, Route, Target};
+use crate::policy::Dial;
+use dial::Families;
+use headers::{Edit, Forwarding};
+use pages::{Format, Page, PortLink};
+
+/// Beyond loopback a dead machine should not hold a request for minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Under Node's 5 s keepAliveTimeout, so a pooled connection is dropped before Node drops it.
+const POOL_IDLE: Duration = Duration::from_secs(4);
+
+/// What the proxy and the admin listener share.
+pub struct App {
+    pub config: Config,
+    families: Families,
+}
+
+impl App {
+    pub fn new(config: Config) -> Self {
+        App {
+            config,
+            families: Families::default(),
+        }
+    }
+}
+
+/// Where a host leads, once allowed.
+#[derive(Debug)]
+pub enum Decision {
+    Dashboard { domain: String },
+    Forward(Forward),
+}
+
+#[derive(Debug)]
+pub struct Forward {
+    pub target: Target,
+    pub port: u16,
+    pub domain: String,
+    /// Checked addresses, in the order to try them.
+    pub addrs: Vec<SocketAddr>,
+}
+
+impl Forward {
+    /// `localhost:5173`: the target as the dev server knows itself.
+    fn authority(&self) -> String {
+        format!("{}:{}", self.target, self.port)
+    }
+}
+
+/// Host → grammar → policy → (lookup → policy) → addresses to dial, or the page to show.
+pub async fn decide(app: &App, host: &str) -> std::result::Result<Decision, Page> {
+    let config = &app.config;
+    let bad_host = |error| Page::BadHost {
+        error,
+        domains: config.domains.clone(),
+    };
+    let (target, port, domain) = match route::parse(host, &config.domains).map_err(bad_host)? {
+        Route::Dashboard { domain } => return Ok(Decision::Dashboard { domain }),
+        Route::Forward {
+            target,
+            port,
+            domain,
+        } => (target, port, domain),
+    };
+    let refused = |refusal| Page::Refused {
+        target: format!("{target}:{port}"),
+        refusal,
+    };
+    let mut addrs = match config.policy.check(&target, port).map_err(refused)? {
+        Dial::Addrs(addrs) => addrs,
+        Dial::Resolve { name, port } => {
+            let unresolvable = |detail: String| Page::Unresolvable {
+                name: name.clone(),
+                detail,
+            };
+            let found = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((name.as_str(), port)))
+                .await
+                .map_err(|_| unresolvable("the lookup timed out".into()))?
+                .map_err(|e| unresolvable(e.to_string()))?;
+            let ips: Vec<_> = found.map(|a| a.ip()).collect();
+            if ips.is_empty() {
+                return Err(unresolvable("no addresses".into()));
+            }
+            config.policy.check_resolved(&ips, port).map_err(refused)?
+        }
+    };
+    if target == Target::Localhost {
+        app.families.order(&mut addrs);
+    }
+    Ok(Decision::Forward(Forward {
+        target,
+        port,
+        domain,
+        addrs,
+    }))
+}
+
+/// The `ProxyHttp` implementation.
+pub struct PortProxy(pub Arc<App>);
+
+/// Per-request state, carried from `request_filter` to the later phases.
+pub struct Ctx {
+    started: Instant,
+    counted: bool,
+    forward: Option<Forward>,
+    forwarding: Option<Forwarding>,
+    attempt: usize,
+    tunnel: bool,
+    format: Format,
+}
+
+/// The host a request names: the URI authority (HTTP/2, absolute-form) or the Host header.
+fn request_host(req: &RequestHeader) -> &str {
+    req.uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| req.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()))
+        .unwrap_or("")
+}
+
+/// `5173.localhost:24306` under `localhost` → `localhost:24306`: the dashboard's own authority.
+fn base_authority(host: &str, domain: &str) -> String {
+    match host.rsplit_once(':') {
+        Some((_, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{domain}:{port}")
+        }
+        _ => domain.to_string(),
+    }
+}
+
+impl PortProxy {
+    fn port_links(&self, proto: &str, base: &str) -> Vec<PortLink> {
+        let config = &self.0.config;
+        ports::listening()
+            .into_iter()
+            .map(|port| PortLink {
+                port,
+                url: format!("{proto}://{port}.{base}/"),
+                label: config.labels.get(&port).cloned(),
+                refused: config
+                    .policy
+                    .check(&Target::Localhost, port)
+                    .err()
+                    .map(|r| r.to_string()),
+            })
+            .collect()
+    }
+
+    fn proto(session: &Session) -> &'static str {
+        let loopback = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .is_some_and(|a| a.ip().is_loopback());
+        headers::client_proto(&session.req_header().headers, loopback)
+    }
+}
+
+/// Writes one of our own pages.
+async fn send_page(session: &mut Session, page: &Page, format: Format) -> Result<()> {
+    let rendered = page.render(format);
+    let mut resp = ResponseHeader::build(rendered.status, Some(4))?;
+    resp.insert_header("content-type", rendered.content_type)?;
+    resp.insert_header("content-length", rendered.body.len().to_string())?;
+    resp.insert_header("cache-control", "no-store")?;
+    session.write_response_header(Box::new(resp), false).await?;
+    session
+        .write_response_body(Some(Bytes::from(rendered.body)), true)
+        .await
+}
+
+fn apply_request(req: &mut RequestHeader, edits: Vec<Edit>) -> Result<()> {
+    for edit in edits {
+        match edit {
+            Edit::Set(name, value) => req.insert_header(name, value)?,
+            Edit::Append(name, value) => {
+                req.append_header(name, value)?;
+            }
+            Edit::Remove(name) => {
+                req.remove_header(&name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply_response(resp: &mut ResponseHeader, edits: Vec<Edit>) -> Result<()> {
+    for edit in edits {
+        match edit {
+            Edit::Set(name, value) => resp.insert_header(name, value)?,
+            Edit::Append(name, value) => {
+                resp.append_header(name, value)?;
+            }
+            Edit::Remove(name) => {
+                resp.remove_header(&name);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ProxyHttp for PortProxy {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        Ctx {
+            started: Instant::now(),
+            counted: false,
+            forward: None,
+            forwarding: None,
+            attempt: 0,
+            tunnel: false,
+            format: Format::Text,
+        }
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        METRICS.request_started();
+        ctx.counted = true;
+        let req = session.req_header();
+        ctx.format = Format::from_accept(req.headers.get("accept").and_then(|v| v.to_str().ok()));
+        let host = request_host(req).to_string();
+        let hops = headers::hops(&req.headers);
+
+        let decision = if hops >= headers::MAX_HOPS {
+            Err(Page::Loop { hops })
+        } else {
+            decide(&self.0, &host).await
+        };
+        let forward = match decision {
+            Ok(Decision::Forward(forward)) => forward,
+            Ok(Decision::Dashboard { domain }) => {
+                let format = if session.req_header().uri.path() == "/api/ports" {
+                    Format::Json
+                } else {
+                    ctx.format
+                };
+                let links = self.port_links(Self::proto(session), &base_authority(&host, &domain));
+                let page = Page::Dashboard {
+                    domain,
+                    ports: links,
+                };
+                send_page(session, &page, format).await?;
+                return Ok(true);
+            }
+            Err(page) => {
+                METRICS.refused();
+                info!(
+                    "refused {} {host}{}: {} ({})",
+                    session.req_header().method,
+                    session.req_header().uri.path(),
+                    page.kind(),
+                    page.render(Format::Text).body.trim_end()
+                );
+                send_page(session, &page, ctx.format).await?;
+                return Ok(true);
+            }
+        };
+
+        let client_ip = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
+        ctx.forwarding = Some(Forwarding {
+            public_host: host,
+            proto: Self::proto(session).to_string(),
+            client_ip,
+            local_authority: forward.authority(),
+            port: forward.port,
+            preserve_host: self.0.config.preserves_host(forward.port),
+            hops,
+        });
+        let websocket = session
+            .req_header()
+            .headers
+            .get(http::header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        if websocket {
+            // Pingora closes a downstream that sends nothing for 60 s; an idle HMR socket must live.
+            session.as_downstream_mut().set_read_timeout(None);
+        }
+        ctx.forward = Some(forward);
+        Ok(false)
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        let addr = ctx
+            .forward
+            .as_ref()
+            .and_then(|f| f.addrs.get(ctx.attempt))
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "no address left to dial"))?;
+        // A SocketAddr, never a name: HttpPeer::new resolves names with a blocking lookup.
+        let mut peer = HttpPeer::new(*addr, false, String::new());
+        peer.options.connection_timeout = Some(CONNECT_TIMEOUT);
+        peer.options.idle_timeout = Some(POOL_IDLE);
+        Ok(Box::new(peer))
+    }
+
+    fn fail_to_connect(&self, _session: &mut Session, _peer: &HttpPeer, ctx: &mut Ctx, mut e: Box<Error>) -> Box<Error> {
+        let left = ctx.forward.as_ref().map_or(0, |f| f.addrs.len());
+        if ctx.attempt + 1 < left {
+            ctx.attempt += 1;
+            e.set_retry(true);
+        } else {
+            METRICS.connect_failed();
+        }
+        e
+    }
+
+    async fn connected_to_upstream(
+        &self,
+        _session: &mut Session,
+        _reused: bool,
+        _peer: &HttpPeer,
+        #[cfg(unix)] _fd: std::os::unix::io::RawFd,
+        #[cfg(windows)] _sock: std::os::windows::io::RawSocket,
+        _digest: Option<&pingora::protocols::Digest>,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        if let Some(forward) = &ctx.forward {
+            if forward.target == Target::Localhost {
+                self.0.families.remember(forward.addrs[ctx.attempt]);
+            }
+        }
+        Ok(())
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        if let Some(fw) = &ctx.forwarding {
+            let edits = headers::rewrite_request(&upstream_request.headers, fw);
+            apply_request(upstream_request, edits)?;
+        }
+        Ok(())
+    }
+
+    async fn response_filter(&self, _session: &mut Session, resp: &mut ResponseHeader, ctx: &mut Ctx) -> Result<()> {
+        if resp.status.as_u16() == 101 && !ctx.tunnel {
+            ctx.tunnel = true;
+            METRICS.tunnel_opened();
+        }
+        if let Some(fw) = &ctx.forwarding {
+            let edits = headers::rewrite_response(&resp.headers, fw);
+            apply_response(resp, edits)?;
+        }
+        Ok(())
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
+        let target = ctx.forward.as_ref().map_or_else(String::new, Forward::authority);
+        let page = match (e.esource(), e.etype()) {
+            (_, ErrorType::ConnectRefused) => {
+                let domain = ctx.forward.as_ref().map_or("localhost", |f| f.domain.as_str());
+                let host = ctx.forwarding.as_ref().map_or("", |f| f.public_host.as_str());
+                let proto = Self::proto(session);
+                Some(Page::NotListening {
+                    target,
+                    listening: self.port_links(proto, &base_authority(host, domain)),
+                })
+            }
+            (_, ErrorType::ConnectTimedout) => Some(Page::ConnectTimeout { target }),
+            (ErrorSource::Upstream, etype) => Some(Page::UpstreamFailed {
+                target,
+                detail: upstream_detail(etype),
+            }),
+            _ => None,
+        };
+        let code = match page {
+            Some(page) => {
+                let status = page.status();
+                let rendered = page.render(ctx.format);
+                let sent = ResponseHeader::build(status, Some(4)).and_then(|mut resp| {
+                    resp.insert_header("content-type", rendered.content_type)?;
+                    resp.insert_header("content-length", rendered.body.len().to_string())?;
+                    resp.insert_header("cache-control", "no-store")?;
+                    Ok(resp)
+                });
+                if let Ok(resp) = sent {
+                    let body = Bytes::from(rendered.body);
+                    if let Err(err) = session.as_downstream_mut().write_error_response(resp, body).await {
+                        warn!("could not send the error page: {err}");
+                    }
+                }
+                status
+            }
+            // Downstream gone or broken: nothing useful to write.
+            None => match e.etype() {
+                ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed => 0,
+                _ => {
+                    let status = if e.esource() == &ErrorSource::Downstream { 400 } else { 500 };
+                    let body = Bytes::from(format!("{status} {}\n", e.etype().as_str()));
+                    session.respond_error_with_body(status, body).await.ok();
+                    status
+                }
+            },
+        };
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        if ctx.counted {
+            METRICS.request_finished(status, session.body_bytes_read(), session.body_bytes_sent());
+        }
+        if ctx.tunnel {
+            METRICS.tunnel_closed();
+        }
+        let req = session.req_header();
+        let target = ctx.forward.as_ref().map_or_else(|| "-".to_string(), Forward::authority);
+        let error = e.map(|e| format!(" error={}", e.etype().as_str())).unwrap_or_default();
+        info!(
+            "{} {}{} -> {target} {status} {}B {}ms{error}",
+            req.method,
+            request_host(req),
+            req.uri.path_and_query().map_or("", |p| p.as_str()),
+            session.body_bytes_sent(),
+            ctx.started.elapsed().as_millis(),
+        );
+    }
+}
+
+fn upstream_detail(etype: &ErrorType) -> String {
+    match etype {
+        ErrorType::ConnectionClosed => "it closed the connection before the response was complete".into(),
+        ErrorType::ReadError | ErrorType::WriteError => "the connection was reset".into(),
+        ErrorType::ReadTimedout | ErrorType::WriteTimedout => "it stopped responding".into(),
+        ErrorType::InvalidHTTPHeader | ErrorType::H1Error => "its response was not valid HTTP".into(),
+        other => format!("{} error", other.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dashboard_links_keep_the_client_port() {
+        assert_eq!(base_authority("5173.localhost:24306", "localhost"), "localhost:24306");
+        assert_eq!(base_authority("localhost:24306", "localhost"), "localhost:24306");
+        assert_eq!(base_authority("5173.dev.example.com", "dev.example.com"), "dev.example.com");
+    }
+}

@@ -1,0 +1,386 @@
+//! Pages portproxy writes itself: errors and the dashboard.
+//!
+//! Pure: a `Page` and the client's `Accept` in, status + content type + body out. Browsers
+//! get HTML; scripts get a short JSON or text body. Never an empty 502.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::policy::Refusal;
+use crate::route::RouteError;
+
+/// A listening port as the dashboard and the 502 page show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortLink {
+    pub port: u16,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Why this port would be refused, if it would.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// Connection refused: the dev server is not up (yet).
+    NotListening {
+        target: String,
+        listening: Vec<PortLink>,
+    },
+    ConnectTimeout {
+        target: String,
+    },
+    /// The upstream accepted and then failed (reset, closed, garbage).
+    UpstreamFailed {
+        target: String,
+        detail: String,
+    },
+    /// An allowed name that does not resolve.
+    Unresolvable {
+        name: String,
+        detail: String,
+    },
+    BadHost {
+        error: RouteError,
+        domains: Vec<String>,
+    },
+    Refused {
+        target: String,
+        refusal: Refusal,
+    },
+    Loop {
+        hops: u32,
+    },
+    Dashboard {
+        domain: String,
+        ports: Vec<PortLink>,
+    },
+}
+
+/// What the client asked to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Json,
+    Text,
+}
+
+impl Format {
+    /// From an `Accept` header: browsers ask for `text/html` first.
+    pub fn from_accept(accept: Option<&str>) -> Format {
+        let accept = accept.unwrap_or_default();
+        if accept.contains("text/html") {
+            Format::Html
+        } else if accept.contains("application/json") {
+            Format::Json
+        } else {
+            Format::Text
+        }
+    }
+}
+
+/// A page ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Page {
+    pub fn status(&self) -> u16 {
+        match self {
+            Page::NotListening { .. } | Page::UpstreamFailed { .. } | Page::Unresolvable { .. } => {
+                502
+            }
+            Page::ConnectTimeout { .. } => 504,
+            Page::BadHost { error, .. } => error.status(),
+            Page::Refused { .. } => 403,
+            Page::Loop { .. } => 508,
+            Page::Dashboard { .. } => 200,
+        }
+    }
+
+    /// A stable machine-readable name (JSON `error`, logs).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Page::NotListening { .. } => "not_listening",
+            Page::ConnectTimeout { .. } => "connect_timeout",
+            Page::UpstreamFailed { .. } => "upstream_failed",
+            Page::Unresolvable { .. } => "unresolvable",
+            Page::BadHost { error: RouteError::UnknownDomain { .. }, .. } => "unknown_host",
+            Page::BadHost { .. } => "bad_host",
+            Page::Refused { .. } => "refused",
+            Page::Loop { .. } => "loop",
+            Page::Dashboard { .. } => "dashboard",
+        }
+    }
+
+    fn title(&self) -> String {
+        match self {
+            Page::NotListening { target, .. } => format!("Nothing is listening on {target} yet"),
+            Page::ConnectTimeout { target } => format!("{target} did not answer in time"),
+            Page::UpstreamFailed { target, .. } => format!("{target} dropped the connection"),
+            Page::Unresolvable { name, .. } => format!("`{name}` could not be resolved"),
+            Page::BadHost { error: RouteError::UnknownDomain { .. }, .. } => "Unknown host".into(),
+            Page::BadHost { .. } => "This address does not name a port".into(),
+            Page::Refused { target, .. } => format!("{target} is not reachable through portproxy"),
+            Page::Loop { .. } => "Request loop detected".into(),
+            Page::Dashboard { domain, .. } => format!("portproxy — {domain}"),
+        }
+    }
+
+    /// One or two sentences: what happened and what to do.
+    fn message(&self) -> String {
+        match self {
+            Page::NotListening { target, .. } => format!(
+                "Nothing is listening on {target} yet. Start your dev server; this page reloads by itself when it comes up."
+            ),
+            Page::ConnectTimeout { target } => {
+                format!("Connecting to {target} timed out (504). Is the machine up and the port open?")
+            }
+            Page::UpstreamFailed { target, detail } => {
+                format!("{target} accepted the connection but failed: {detail}.")
+            }
+            Page::Unresolvable { name, detail } => {
+                format!("Looking up `{name}` failed: {detail}.")
+            }
+            Page::BadHost { error: error @ RouteError::UnknownDomain { .. }, domains } => format!(
+                "{error}. Domains served here: {}.",
+                domains.join(", ")
+            ),
+            Page::BadHost { error, domains } => {
+                let domain = domains.first().map_or("localhost", String::as_str);
+                format!(
+                    "{error}. Use PORT.{domain} (e.g. 5173.{domain}) or TARGET--PORT.{domain} (e.g. localhost--8000.{domain})."
+                )
+            }
+            Page::Refused { refusal, .. } => match refusal.config_key() {
+                Some(key) => format!("Refused: {refusal}. The setting that changes this is `{key}`."),
+                None => format!("Refused: {refusal}. No setting changes this."),
+            },
+            Page::Loop { hops } => format!(
+                "This request already passed through portproxy {hops} times (x-portproxy-hops). A target probably points back at the proxy, or two proxies point at each other."
+            ),
+            Page::Dashboard { ports, .. } => format!("{} listening ports on loopback.", ports.len()),
+        }
+    }
+
+    fn ports(&self) -> Option<&[PortLink]> {
+        match self {
+            Page::NotListening { listening, .. } => Some(listening),
+            Page::Dashboard { ports, .. } => Some(ports),
+            _ => None,
+        }
+    }
+
+    pub fn render(&self, format: Format) -> Rendered {
+        let status = self.status();
+        match format {
+            Format::Json => {
+                let mut body = match self {
+                    Page::Dashboard { domain, ports } => json!({ "domain": domain, "ports": ports }),
+                    _ => json!({ "error": self.kind(), "status": status, "message": self.message() }),
+                };
+                if let (Page::NotListening { listening, .. }, Some(map)) = (self, body.as_object_mut()) {
+                    map.insert("listening".into(), json!(listening));
+                }
+                Rendered {
+                    status,
+                    content_type: "application/json",
+                    body: format!("{body}\n"),
+                }
+            }
+            Format::Text => {
+                let mut body = format!("{status} {}\n", self.message());
+                if let Some(ports) = self.ports() {
+                    for p in ports {
+                        body.push_str(&format!("  {}  {}\n", p.port, p.url));
+                    }
+                }
+                Rendered {
+                    status,
+                    content_type: "text/plain; charset=utf-8",
+                    body,
+                }
+            }
+            Format::Html => Rendered {
+                status,
+                content_type: "text/html; charset=utf-8",
+                body: self.html(),
+            },
+        }
+    }
+
+    fn html(&self) -> String {
+        let mut main = format!(
+            "<h1>{}</h1>\n<p>{}</p>\n",
+            escape(&self.title()),
+            escape(&self.message())
+        );
+        if let Some(ports) = self.ports() {
+            main.push_str(&ports_table(ports, matches!(self, Page::NotListening { .. })));
+        }
+        // Poll rather than meta-refresh, so the page doesn't flash while waiting.
+        let retry = if matches!(self, Page::NotListening { .. }) {
+            "<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>\n<script>setInterval(function(){fetch(location.href,{method:'HEAD',cache:'no-store'}).then(function(r){if(r.status!==502)location.reload()}).catch(function(){})},2000)</script>\n"
+        } else {
+            ""
+        };
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>{title}</title>\n{retry}<style>{STYLE}</style></head>\n<body><main>\n{main}<footer>portproxy {version}</footer>\n</main></body></html>\n",
+            title = escape(&self.title()),
+            version = env!("CARGO_PKG_VERSION"),
+        )
+    }
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}\
+main{max-width:44rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}\
+h1{font-size:1.4rem;margin-top:0}table{border-collapse:collapse;width:100%}\
+td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ea}\
+a{color:#0b5fff}footer{margin-top:2rem;color:#8a93a0;font-size:.85rem}\
+.note{color:#a14;font-size:.9rem}@media(prefers-color-scheme:dark){body{background:#111418;color:#dde3ea}\
+main{background:#1b2027}td,th{border-color:#2b323c}a{color:#7aa7ff}}";
+
+fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
+    if ports.is_empty() {
+        return "<p>No TCP ports are listening on loopback right now.</p>\n".into();
+    }
+    let heading = if other_ports {
+        "<h2>Listening now</h2>\n"
+    } else {
+        ""
+    };
+    let mut rows = String::new();
+    for p in ports {
+        let link = match &p.refused {
+            Some(why) => format!("<span class=\"note\">refused: {}</span>", escape(why)),
+            None => format!("<a href=\"{0}\">{0}</a>", escape(&p.url)),
+        };
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            p.port,
+            escape(p.label.as_deref().unwrap_or("")),
+            link
+        ));
+    }
+    format!("{heading}<table><tr><th>Port</th><th>Label</th><th>URL</th></tr>\n{rows}</table>\n")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(port: u16) -> PortLink {
+        PortLink {
+            port,
+            url: format!("http://{port}.localhost:24306/"),
+            label: None,
+            refused: None,
+        }
+    }
+
+    #[test]
+    fn statuses_per_situation() {
+        let refused = Page::Refused {
+            target: "localhost:22".into(),
+            refusal: Refusal::DeniedPort { port: 22 },
+        };
+        let rows = [
+            (Page::NotListening { target: "localhost:5173".into(), listening: vec![] }, 502),
+            (Page::ConnectTimeout { target: "10.0.0.1:80".into() }, 504),
+            (Page::UpstreamFailed { target: "x".into(), detail: "reset".into() }, 502),
+            (
+                Page::BadHost {
+                    error: RouteError::BadPort { label: "0".into() },
+                    domains: vec!["localhost".into()],
+                },
+                400,
+            ),
+            (
+                Page::BadHost {
+                    error: RouteError::UnknownDomain { host: "evil.com".into() },
+                    domains: vec!["localhost".into()],
+                },
+                404,
+            ),
+            (refused, 403),
+            (Page::Loop { hops: 3 }, 508),
+        ];
+        for (page, status) in rows {
+            for format in [Format::Html, Format::Json, Format::Text] {
+                let r = page.render(format);
+                assert_eq!(r.status, status);
+                assert!(!r.body.is_empty(), "{page:?} {format:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn not_listening_retries_and_lists_ports() {
+        let page = Page::NotListening {
+            target: "localhost:5173".into(),
+            listening: vec![link(3000), link(8000)],
+        };
+        let html = page.render(Format::Html).body;
+        assert!(html.contains("Nothing is listening on localhost:5173 yet"));
+        assert!(html.contains("setInterval"));
+        assert!(html.contains("http://8000.localhost:24306/"));
+        let json: serde_json::Value = serde_json::from_str(&page.render(Format::Json).body).unwrap();
+        assert_eq!(json["error"], "not_listening");
+        assert_eq!(json["listening"][1]["port"], 8000);
+        assert!(page.render(Format::Text).body.contains("  3000  http://3000.localhost:24306/"));
+    }
+
+    #[test]
+    fn refusal_names_rule_and_key() {
+        let page = Page::Refused {
+            target: "localhost:2019".into(),
+            refusal: Refusal::DeniedPort { port: 2019 },
+        };
+        let text = page.render(Format::Text).body;
+        assert!(text.starts_with("403 Refused: port 2019 is on the deny list"));
+        assert!(text.contains("`deny_ports`"));
+    }
+
+    #[test]
+    fn bad_host_shows_the_grammar() {
+        let page = Page::BadHost {
+            error: RouteError::BadPort { label: "05173".into() },
+            domains: vec!["dev.example.com".into()],
+        };
+        let text = page.render(Format::Text).body;
+        assert!(text.contains("`05173` is not a port"));
+        assert!(text.contains("5173.dev.example.com"));
+        assert!(text.contains("localhost--8000.dev.example.com"));
+    }
+
+    #[test]
+    fn html_escapes_what_the_client_sent() {
+        let page = Page::BadHost {
+            error: RouteError::UnknownDomain { host: "<script>x</script>".into() },
+            domains: vec!["localhost".into()],
+        };
+        let html = page.render(Format::Html).body;
+        assert!(!html.contains("<script>x"));
+        assert!(html.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn accept_picks_format() {
+        assert_eq!(Format::from_accept(Some("text/html,application/xhtml+xml")), Format::Html);
+        assert_eq!(Format::from_accept(Some("application/json")), Format::Json);
+        assert_eq!(Format::from_accept(Some("*/*")), Format::Text);
+        assert_eq!(Format::from_accept(None), Format::Text);
+    }
+}
