@@ -24,10 +24,18 @@ impl ServeHttp for Admin {
                 // Caddy asks before it obtains a certificate: only names we would serve.
                 Some(domain) => match decide(&self.0, &domain).await {
                     Ok(_) => (200, "text/plain", format!("ok: {domain}\n")),
-                    Err(page) => (403, "text/plain", page.render(crate::proxy::pages::Format::Text).body),
+                    Err(page) => (
+                        403,
+                        "text/plain",
+                        page.render(crate::proxy::pages::Format::Text).body,
+                    ),
                 },
             },
-            _ => (404, "text/plain", "not found: try /healthz, /metrics or /caddy/ask?domain=NAME\n".to_string()),
+            _ => (
+                404,
+                "text/plain",
+                "not found: try /healthz, /metrics or /caddy/ask?domain=NAME\n".to_string(),
+            ),
         };
         Response::builder()
             .status(status)
@@ -52,7 +60,9 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -77,8 +87,14 @@ mod tests {
 
     #[test]
     fn reads_query_params() {
-        assert_eq!(query_param("domain=5173.localhost", "domain").as_deref(), Some("5173.localhost"));
-        assert_eq!(query_param("x=1&domain=a%2Eb", "domain").as_deref(), Some("a.b"));
+        assert_eq!(
+            query_param("domain=5173.localhost", "domain").as_deref(),
+            Some("5173.localhost")
+        );
+        assert_eq!(
+            query_param("x=1&domain=a%2Eb", "domain").as_deref(),
+            Some("a.b")
+        );
         assert_eq!(query_param("domain", "domain"), None);
         assert_eq!(query_param("", "domain"), None);
         assert_eq!(percent_decode("%zz%4"), "%zz%4");

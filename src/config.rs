@@ -157,7 +157,12 @@ impl fmt::Display for ConfigError {
                 key,
                 value,
                 source: Source::Env,
-            } => write!(f, "invalid value `{value}` for `{}` (from {})", key.name(), key.env()),
+            } => write!(
+                f,
+                "invalid value `{value}` for `{}` (from {})",
+                key.name(),
+                key.env()
+            ),
             ConfigError::Invalid {
                 key,
                 value,
@@ -175,7 +180,12 @@ impl fmt::Display for ConfigError {
                 write!(f, "cannot read config file {}: {error}", path.display())
             }
             ConfigError::FileSyntax { path, message } => {
-                write!(f, "config file {} is not valid: {}", path.display(), message.trim())
+                write!(
+                    f,
+                    "config file {} is not valid: {}",
+                    path.display(),
+                    message.trim()
+                )
             }
         }
     }
@@ -261,10 +271,11 @@ pub fn load(flags: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         file: None,
     };
 
-    let explicit = flags
-        .config
-        .clone()
-        .or_else(|| env("PORTPROXY_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from));
+    let explicit = flags.config.clone().or_else(|| {
+        env("PORTPROXY_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
     let path = match explicit {
         Some(path) => Some(path),
         None => default_file(env).filter(|p| p.is_file()),
@@ -289,7 +300,10 @@ pub fn load(flags: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         layer.list(Key::AllowHosts, file.allow_hosts)?;
         layer.list(Key::DenyPorts, file.deny_ports.map(strings))?;
         layer.one(Key::PreserveHost, file.preserve_host.map(|b| b.to_string()))?;
-        layer.list(Key::PreserveHostPorts, file.preserve_host_ports.map(strings))?;
+        layer.list(
+            Key::PreserveHostPorts,
+            file.preserve_host_ports.map(strings),
+        )?;
         layer.one(Key::Threads, file.threads.map(|t| t.to_string()))?;
         for (port, label) in file.labels.unwrap_or_default() {
             let port = parse_port(&port).ok_or_else(|| ConfigError::Invalid {
@@ -307,7 +321,9 @@ pub fn load(flags: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         source: &Source::Env,
     };
     for key in ALL_KEYS {
-        let Some(value) = env(&key.env()) else { continue };
+        let Some(value) = env(&key.env()) else {
+            continue;
+        };
         match key {
             Key::Domains | Key::AllowHosts | Key::DenyPorts | Key::PreserveHostPorts => {
                 let items = value
@@ -424,7 +440,11 @@ impl Layer<'_> {
                 } else {
                     values
                         .iter()
-                        .map(|v| v.trim().parse::<PortRange>().map_err(|()| self.invalid(key, v)))
+                        .map(|v| {
+                            v.trim()
+                                .parse::<PortRange>()
+                                .map_err(|()| self.invalid(key, v))
+                        })
                         .collect::<Result<_, _>>()?
                 }
             }
@@ -459,7 +479,8 @@ fn parse_domain(text: &str) -> Option<String> {
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         });
     ok.then(|| name.to_string())
 }
@@ -470,7 +491,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load_with(flags: Settings, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         load(&flags, &|k| env.get(k).cloned())
     }
 
@@ -503,7 +527,11 @@ mod tests {
         assert_eq!(c.threads, 3);
         assert_eq!(c.labels.get(&5173).map(String::as_str), Some("web"));
         // Env beats file.
-        let env = [("PORTPROXY_CONFIG", path), ("PORTPROXY_LISTEN", "127.0.0.1:2000"), ("PORTPROXY_DOMAINS", "a.test, b.test")];
+        let env = [
+            ("PORTPROXY_CONFIG", path),
+            ("PORTPROXY_LISTEN", "127.0.0.1:2000"),
+            ("PORTPROXY_DOMAINS", "a.test, b.test"),
+        ];
         let c = load_with(Settings::default(), &env).unwrap();
         assert_eq!(c.listen.port(), 2000);
         assert_eq!(c.admin.port(), 1001);
@@ -528,10 +556,20 @@ mod tests {
             ..Settings::default()
         };
         let c = load_with(flags, &[]).unwrap();
-        assert_eq!(c.policy.deny_ports, [PortRange(22, 22), PortRange(9000, 9100)]);
+        assert_eq!(
+            c.policy.deny_ports,
+            [PortRange(22, 22), PortRange(9000, 9100)]
+        );
         assert_eq!(c.policy.allow_hosts.len(), 2);
         assert!(c.preserves_host(3000) && !c.preserves_host(3001));
-        let c = load_with(Settings::default(), &[("PORTPROXY_DENY_PORTS", "none"), ("PORTPROXY_PRESERVE_HOST", "yes")]).unwrap();
+        let c = load_with(
+            Settings::default(),
+            &[
+                ("PORTPROXY_DENY_PORTS", "none"),
+                ("PORTPROXY_PRESERVE_HOST", "yes"),
+            ],
+        )
+        .unwrap();
         assert!(c.policy.deny_ports.is_empty());
         assert!(c.preserves_host(1));
     }
@@ -544,34 +582,104 @@ mod tests {
             s
         };
         let rows: Vec<(Settings, Vec<(&str, &str)>, &str)> = vec![
-            (flags(|s| s.listen = Some("nonsense".into())), vec![], "invalid value `nonsense` for `--listen`"),
-            (flags(|s| s.listen = Some("127.0.0.1:0".into())), vec![], "invalid value `127.0.0.1:0` for `--listen`"),
-            (flags(|s| s.admin = Some("0.0.0.0:24307".into())), vec![], "invalid value `0.0.0.0:24307` for `--admin`"),
-            (flags(|s| s.domains = vec!["bad_domain".into()]), vec![], "invalid value `bad_domain` for `--domain`"),
-            (flags(|s| s.deny_ports = vec!["70000".into()]), vec![], "invalid value `70000` for `--deny-port`"),
-            (flags(|s| s.allow_hosts = vec!["10.0.0.0/40".into()]), vec![], "invalid value `10.0.0.0/40` for `--allow-host`"),
-            (flags(|s| s.threads = Some("0".into())), vec![], "invalid value `0` for `--threads`"),
-            (Settings::default(), vec![("PORTPROXY_LISTEN", "127.0.0.1:99999")], "invalid value `127.0.0.1:99999` for `listen` (from PORTPROXY_LISTEN)"),
-            (Settings::default(), vec![("PORTPROXY_PRESERVE_HOST", "maybe")], "invalid value `maybe` for `preserve_host` (from PORTPROXY_PRESERVE_HOST)"),
-            (flags(|s| s.admin = Some("127.0.0.1:24306".into())), vec![], "`listen` and `admin` are both 127.0.0.1:24306"),
+            (
+                flags(|s| s.listen = Some("nonsense".into())),
+                vec![],
+                "invalid value `nonsense` for `--listen`",
+            ),
+            (
+                flags(|s| s.listen = Some("127.0.0.1:0".into())),
+                vec![],
+                "invalid value `127.0.0.1:0` for `--listen`",
+            ),
+            (
+                flags(|s| s.admin = Some("0.0.0.0:24307".into())),
+                vec![],
+                "invalid value `0.0.0.0:24307` for `--admin`",
+            ),
+            (
+                flags(|s| s.domains = vec!["bad_domain".into()]),
+                vec![],
+                "invalid value `bad_domain` for `--domain`",
+            ),
+            (
+                flags(|s| s.deny_ports = vec!["70000".into()]),
+                vec![],
+                "invalid value `70000` for `--deny-port`",
+            ),
+            (
+                flags(|s| s.allow_hosts = vec!["10.0.0.0/40".into()]),
+                vec![],
+                "invalid value `10.0.0.0/40` for `--allow-host`",
+            ),
+            (
+                flags(|s| s.threads = Some("0".into())),
+                vec![],
+                "invalid value `0` for `--threads`",
+            ),
+            (
+                Settings::default(),
+                vec![("PORTPROXY_LISTEN", "127.0.0.1:99999")],
+                "invalid value `127.0.0.1:99999` for `listen` (from PORTPROXY_LISTEN)",
+            ),
+            (
+                Settings::default(),
+                vec![("PORTPROXY_PRESERVE_HOST", "maybe")],
+                "invalid value `maybe` for `preserve_host` (from PORTPROXY_PRESERVE_HOST)",
+            ),
+            (
+                flags(|s| s.admin = Some("127.0.0.1:24306".into())),
+                vec![],
+                "`listen` and `admin` are both 127.0.0.1:24306",
+            ),
         ];
         for (settings, env, want) in rows {
             let err = load_with(settings, &env).unwrap_err();
             assert_eq!(err.to_string(), want);
         }
         let err = load_with(flags(|s| s.listen = Some("nonsense".into())), &[]).unwrap_err();
-        assert_eq!(err.help(), "expected IP:PORT with a port from 1 to 65535, e.g. 127.0.0.1:24306");
+        assert_eq!(
+            err.help(),
+            "expected IP:PORT with a port from 1 to 65535, e.g. 127.0.0.1:24306"
+        );
     }
 
     #[test]
     fn bad_files() {
         let f = file("listen = \"x\"\n");
-        let err = load_with(Settings { config: Some(f.path().into()), ..Settings::default() }, &[]).unwrap_err();
-        assert_eq!(err.to_string(), format!("invalid value `x` for `listen` (from {})", f.path().display()));
+        let err = load_with(
+            Settings {
+                config: Some(f.path().into()),
+                ..Settings::default()
+            },
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid value `x` for `listen` (from {})",
+                f.path().display()
+            )
+        );
         let f = file("lisen = \"127.0.0.1:1\"\n");
-        let err = load_with(Settings { config: Some(f.path().into()), ..Settings::default() }, &[]).unwrap_err();
+        let err = load_with(
+            Settings {
+                config: Some(f.path().into()),
+                ..Settings::default()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("unknown field `lisen`"), "{err}");
-        let err = load_with(Settings { config: Some("/nonexistent/p.toml".into()), ..Settings::default() }, &[]).unwrap_err();
+        let err = load_with(
+            Settings {
+                config: Some("/nonexistent/p.toml".into()),
+                ..Settings::default()
+            },
+            &[],
+        )
+        .unwrap_err();
         assert!(matches!(err, ConfigError::FileUnreadable { .. }));
         // The default file is read only if it exists.
         assert!(load_with(Settings::default(), &[("XDG_CONFIG_HOME", "/nonexistent")]).is_ok());

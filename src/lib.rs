@@ -28,7 +28,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Run(Default::default())) {
         Command::Run(settings) | Command::Serve(settings) => {
             let env = |key: &str| std::env::var(key).ok();
-            config::load(&settings, &env).map_err(Error::from).and_then(serve::serve)
+            config::load(&settings, &env)
+                .map_err(Error::from)
+                .and_then(serve::serve)
         }
     };
     match result {

@@ -70,16 +70,33 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, i64)]| {
-            let _ = writeln!(out, "# HELP portproxy_{name} {help}\n# TYPE portproxy_{name} {kind}");
+            let _ = writeln!(
+                out,
+                "# HELP portproxy_{name} {help}\n# TYPE portproxy_{name} {kind}"
+            );
             for (labels, value) in samples {
                 let _ = writeln!(out, "portproxy_{name}{labels} {value}");
             }
         };
         let load = |a: &AtomicU64| a.load(Relaxed) as i64;
-        let classes = ["{class=\"1xx\"}", "{class=\"2xx\"}", "{class=\"3xx\"}", "{class=\"4xx\"}", "{class=\"5xx\"}"];
-        let by_class: Vec<(&str, i64)> =
-            classes.iter().zip(&self.responses).map(|(label, n)| (*label, load(n))).collect();
-        metric("requests_total", "counter", "Requests answered, by status class.", &by_class);
+        let classes = [
+            "{class=\"1xx\"}",
+            "{class=\"2xx\"}",
+            "{class=\"3xx\"}",
+            "{class=\"4xx\"}",
+            "{class=\"5xx\"}",
+        ];
+        let by_class: Vec<(&str, i64)> = classes
+            .iter()
+            .zip(&self.responses)
+            .map(|(label, n)| (*label, load(n)))
+            .collect();
+        metric(
+            "requests_total",
+            "counter",
+            "Requests answered, by status class.",
+            &by_class,
+        );
         metric(
             "upstream_connect_failures_total",
             "counter",
@@ -136,7 +153,9 @@ mod tests {
         let text = m.render();
         assert!(text.contains("portproxy_requests_total{class=\"5xx\"} 1\n"));
         assert!(text.contains("portproxy_requests_total{class=\"2xx\"} 0\n"));
-        assert!(text.contains("# TYPE portproxy_active_connections gauge\nportproxy_active_connections 0\n"));
+        assert!(text.contains(
+            "# TYPE portproxy_active_connections gauge\nportproxy_active_connections 0\n"
+        ));
         assert!(text.contains("portproxy_upstream_connect_failures_total 1\n"));
         assert!(text.contains("portproxy_websocket_tunnels 1\n"));
         assert!(text.contains("portproxy_received_bytes_total 10\n"));

@@ -134,7 +134,10 @@ impl Policy {
         }
         match target {
             Target::Localhost => {
-                let addrs = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
+                let addrs = [
+                    IpAddr::V4(Ipv4Addr::LOCALHOST),
+                    IpAddr::V6(Ipv6Addr::LOCALHOST),
+                ];
                 self.check_addrs(&addrs, port).map(Dial::Addrs)
             }
             Target::Ip(ip) => {
@@ -384,7 +387,12 @@ mod tests {
     #[test]
     fn decisions_table() {
         let default = policy(&[]);
-        let open = policy(&["db.internal", "*.corp.example", "10.0.0.0/8", "169.254.0.0/16"]);
+        let open = policy(&[
+            "db.internal",
+            "*.corp.example",
+            "10.0.0.0/8",
+            "169.254.0.0/16",
+        ]);
         let rows: Vec<(&Policy, Target, u16, Result<Dial, Refusal>)> = vec![
             // Loopback by default, localhost on both families.
             (
@@ -393,39 +401,151 @@ mod tests {
                 5173,
                 Ok(Dial::Addrs(vec![sa("127.0.0.1:5173"), sa("[::1]:5173")])),
             ),
-            (&default, ip("127.0.0.1"), 8000, Ok(Dial::Addrs(vec![sa("127.0.0.1:8000")]))),
-            (&default, ip("127.1.2.3"), 8000, Ok(Dial::Addrs(vec![sa("127.1.2.3:8000")]))),
+            (
+                &default,
+                ip("127.0.0.1"),
+                8000,
+                Ok(Dial::Addrs(vec![sa("127.0.0.1:8000")])),
+            ),
+            (
+                &default,
+                ip("127.1.2.3"),
+                8000,
+                Ok(Dial::Addrs(vec![sa("127.1.2.3:8000")])),
+            ),
             // Deny ports, own ports.
-            (&default, Target::Localhost, 22, Err(Refusal::DeniedPort { port: 22 })),
-            (&default, Target::Localhost, 2019, Err(Refusal::DeniedPort { port: 2019 })),
-            (&default, Target::Localhost, 2376, Err(Refusal::DeniedPort { port: 2376 })),
-            (&default, Target::Localhost, 9229, Err(Refusal::DeniedPort { port: 9229 })),
-            (&default, ip("10.1.1.1"), 9222, Err(Refusal::DeniedPort { port: 9222 })),
-            (&default, Target::Localhost, 24306, Err(Refusal::OwnPort { port: 24306 })),
-            (&default, ip("127.0.0.1"), 24307, Err(Refusal::OwnPort { port: 24307 })),
+            (
+                &default,
+                Target::Localhost,
+                22,
+                Err(Refusal::DeniedPort { port: 22 }),
+            ),
+            (
+                &default,
+                Target::Localhost,
+                2019,
+                Err(Refusal::DeniedPort { port: 2019 }),
+            ),
+            (
+                &default,
+                Target::Localhost,
+                2376,
+                Err(Refusal::DeniedPort { port: 2376 }),
+            ),
+            (
+                &default,
+                Target::Localhost,
+                9229,
+                Err(Refusal::DeniedPort { port: 9229 }),
+            ),
+            (
+                &default,
+                ip("10.1.1.1"),
+                9222,
+                Err(Refusal::DeniedPort { port: 9222 }),
+            ),
+            (
+                &default,
+                Target::Localhost,
+                24306,
+                Err(Refusal::OwnPort { port: 24306 }),
+            ),
+            (
+                &default,
+                ip("127.0.0.1"),
+                24307,
+                Err(Refusal::OwnPort { port: 24307 }),
+            ),
             // Not loopback: needs allow_hosts.
             (
                 &default,
                 ip("10.1.2.3"),
                 80,
-                Err(Refusal::AddressNotAllowed { addr: "10.1.2.3".parse().unwrap() }),
+                Err(Refusal::AddressNotAllowed {
+                    addr: "10.1.2.3".parse().unwrap(),
+                }),
             ),
-            (&open, ip("10.1.2.3"), 80, Ok(Dial::Addrs(vec![sa("10.1.2.3:80")]))),
-            (&default, name("db.internal"), 5432, Err(Refusal::HostNotAllowed { name: "db.internal".into() })),
+            (
+                &open,
+                ip("10.1.2.3"),
+                80,
+                Ok(Dial::Addrs(vec![sa("10.1.2.3:80")])),
+            ),
+            (
+                &default,
+                name("db.internal"),
+                5432,
+                Err(Refusal::HostNotAllowed {
+                    name: "db.internal".into(),
+                }),
+            ),
             (
                 &open,
                 name("db.internal"),
                 5432,
-                Ok(Dial::Resolve { name: "db.internal".into(), port: 5432 }),
+                Ok(Dial::Resolve {
+                    name: "db.internal".into(),
+                    port: 5432,
+                }),
             ),
-            (&open, name("a.corp.example"), 80, Ok(Dial::Resolve { name: "a.corp.example".into(), port: 80 })),
-            (&open, name("corp.example"), 80, Err(Refusal::HostNotAllowed { name: "corp.example".into() })),
-            (&open, name("xcorp.example"), 80, Err(Refusal::HostNotAllowed { name: "xcorp.example".into() })),
+            (
+                &open,
+                name("a.corp.example"),
+                80,
+                Ok(Dial::Resolve {
+                    name: "a.corp.example".into(),
+                    port: 80,
+                }),
+            ),
+            (
+                &open,
+                name("corp.example"),
+                80,
+                Err(Refusal::HostNotAllowed {
+                    name: "corp.example".into(),
+                }),
+            ),
+            (
+                &open,
+                name("xcorp.example"),
+                80,
+                Err(Refusal::HostNotAllowed {
+                    name: "xcorp.example".into(),
+                }),
+            ),
             // Numeric tricks are never resolved, whatever the allow list says.
-            (&open, name("2852039166"), 80, Err(Refusal::NumericName { name: "2852039166".into() })),
-            (&open, name("0x7f000001"), 80, Err(Refusal::NumericName { name: "0x7f000001".into() })),
-            (&open, name("127.1"), 80, Err(Refusal::NumericName { name: "127.1".into() })),
-            (&open, name("0177.0.0.1"), 80, Err(Refusal::NumericName { name: "0177.0.0.1".into() })),
+            (
+                &open,
+                name("2852039166"),
+                80,
+                Err(Refusal::NumericName {
+                    name: "2852039166".into(),
+                }),
+            ),
+            (
+                &open,
+                name("0x7f000001"),
+                80,
+                Err(Refusal::NumericName {
+                    name: "0x7f000001".into(),
+                }),
+            ),
+            (
+                &open,
+                name("127.1"),
+                80,
+                Err(Refusal::NumericName {
+                    name: "127.1".into(),
+                }),
+            ),
+            (
+                &open,
+                name("0177.0.0.1"),
+                80,
+                Err(Refusal::NumericName {
+                    name: "0177.0.0.1".into(),
+                }),
+            ),
             // Always refused, even when a CIDR would allow it.
             (
                 &open,
@@ -440,13 +560,19 @@ mod tests {
                 &default,
                 ip("0.0.0.0"),
                 80,
-                Err(Refusal::AlwaysRefused { addr: "0.0.0.0".parse().unwrap(), range: "in 0.0.0.0/8 (\"this host\")" }),
+                Err(Refusal::AlwaysRefused {
+                    addr: "0.0.0.0".parse().unwrap(),
+                    range: "in 0.0.0.0/8 (\"this host\")",
+                }),
             ),
             (
                 &default,
                 ip("224.0.0.1"),
                 80,
-                Err(Refusal::AlwaysRefused { addr: "224.0.0.1".parse().unwrap(), range: "multicast (224.0.0.0/4)" }),
+                Err(Refusal::AlwaysRefused {
+                    addr: "224.0.0.1".parse().unwrap(),
+                    range: "multicast (224.0.0.0/4)",
+                }),
             ),
         ];
         for (policy, target, port, want) in rows {
@@ -457,7 +583,11 @@ mod tests {
     #[test]
     fn resolved_addresses_are_each_checked() {
         let p = policy(&["db.internal"]);
-        let addrs = |list: &[&str]| list.iter().map(|a| a.parse().unwrap()).collect::<Vec<IpAddr>>();
+        let addrs = |list: &[&str]| {
+            list.iter()
+                .map(|a| a.parse().unwrap())
+                .collect::<Vec<IpAddr>>()
+        };
         assert_eq!(
             p.check_resolved(&addrs(&["10.0.0.5", "fd00::5"]), 5432),
             Ok(vec![sa("10.0.0.5:5432"), sa("[fd00::5]:5432")])
@@ -471,9 +601,18 @@ mod tests {
             p.check_resolved(&addrs(&["::ffff:169.254.169.254"]), 80),
             Err(Refusal::AlwaysRefused { .. })
         ));
-        assert!(matches!(p.check_resolved(&addrs(&["fe80::1"]), 80), Err(Refusal::AlwaysRefused { .. })));
-        assert!(matches!(p.check_resolved(&addrs(&["fd00:ec2::254"]), 80), Err(Refusal::AlwaysRefused { .. })));
-        assert_eq!(p.check_resolved(&addrs(&["127.0.0.1"]), 24306), Err(Refusal::OwnPort { port: 24306 }));
+        assert!(matches!(
+            p.check_resolved(&addrs(&["fe80::1"]), 80),
+            Err(Refusal::AlwaysRefused { .. })
+        ));
+        assert!(matches!(
+            p.check_resolved(&addrs(&["fd00:ec2::254"]), 80),
+            Err(Refusal::AlwaysRefused { .. })
+        ));
+        assert_eq!(
+            p.check_resolved(&addrs(&["127.0.0.1"]), 24306),
+            Err(Refusal::OwnPort { port: 24306 })
+        );
     }
 
     #[test]
@@ -483,13 +622,30 @@ mod tests {
         for bad in ["0", "65536", "x", "10-5", "", "-"] {
             assert_eq!(bad.parse::<PortRange>(), Err(()), "{bad:?}");
         }
-        assert_eq!("DB.internal".parse(), Ok(AllowRule::Name("db.internal".into())));
-        assert_eq!("*.corp.example".parse(), Ok(AllowRule::Suffix(".corp.example".into())));
+        assert_eq!(
+            "DB.internal".parse(),
+            Ok(AllowRule::Name("db.internal".into()))
+        );
+        assert_eq!(
+            "*.corp.example".parse(),
+            Ok(AllowRule::Suffix(".corp.example".into()))
+        );
         assert_eq!(
             "10.0.0.0/8".parse(),
-            Ok(AllowRule::Cidr(Cidr { addr: "10.0.0.0".parse().unwrap(), prefix: 8 }))
+            Ok(AllowRule::Cidr(Cidr {
+                addr: "10.0.0.0".parse().unwrap(),
+                prefix: 8
+            }))
         );
-        for bad in ["", "*", "a..b", "10.0.0.0/33", "under_score", "2852039166", "*."] {
+        for bad in [
+            "",
+            "*",
+            "a..b",
+            "10.0.0.0/33",
+            "under_score",
+            "2852039166",
+            "*.",
+        ] {
             assert_eq!(bad.parse::<AllowRule>(), Err(()), "{bad:?}");
         }
     }

@@ -63,7 +63,9 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<(IpAddr, u16)> {
             let (addr, port) = local.split_once(':')?;
             let port = u16::from_str_radix(port, 16).ok()?;
             let addr = match addr.len() {
-                8 => IpAddr::V4(Ipv4Addr::from(u32::from_be(u32::from_str_radix(addr, 16).ok()?))),
+                8 => IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                    u32::from_str_radix(addr, 16).ok()?,
+                ))),
                 32 => {
                     let mut octets = [0u8; 16];
                     for (i, chunk) in octets.chunks_mut(4).enumerate() {

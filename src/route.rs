@@ -152,15 +152,14 @@ pub fn parse<S: AsRef<str>>(host: &str, domains: &[S]) -> Result<Route, RouteErr
         });
     }
     let labels = &name[..name.len() - domain.len() - 1];
-    let (target, port) = match labels.rsplit_once("--") {
-        Some((target, port)) => (parse_target(target).map_err(malformed)?, port),
-        None if labels.contains('.') => {
-            return Err(malformed(
+    let (target, port) =
+        match labels.rsplit_once("--") {
+            Some((target, port)) => (parse_target(target).map_err(malformed)?, port),
+            None if labels.contains('.') => return Err(malformed(
                 "expected PORT or TARGET--PORT before the domain, e.g. `5173` or `localhost--5173`",
-            ))
-        }
-        None => (Target::Localhost, labels),
-    };
+            )),
+            None => (Target::Localhost, labels),
+        };
     Ok(Route::Forward {
         target,
         port: parse_port(port)?,
@@ -230,7 +229,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const DOMAINS: [&str; 3] = ["localhost", "dev.example.com", "example.com"];
+    const DOMAINS: [&str; 4] = ["localhost", "dev.example.com", "example.com", "domain.com"];
 
     fn fwd(target: Target, port: u16, domain: &str) -> Result<Route, RouteError> {
         Ok(Route::Forward {
@@ -286,7 +285,7 @@ mod tests {
             // `--` form, split at the last `--`.
             ("localhost--8000.localhost", fwd(Localhost, 8000, "localhost")),
             ("localhost--5173.dev.example.com", fwd(Localhost, 5173, "dev.example.com")),
-            ("example.com--3000.domain.com.example.com", fwd(name("example.com"), 3000, "example.com")),
+            ("example.com--3000.domain.com", fwd(name("example.com"), 3000, "domain.com")),
             ("my-box--3000.localhost", fwd(name("my-box"), 3000, "localhost")),
             ("db.internal--5432.localhost", fwd(name("db.internal"), 5432, "localhost")),
             // Longest domain wins.
@@ -357,7 +356,10 @@ mod tests {
         let long_label = format!("{}--80.localhost", "a".repeat(60));
         assert!(matches!(
             parse(&long_label, &DOMAINS),
-            Err(RouteError::Malformed { reason: "a label is longer than 63 characters", .. })
+            Err(RouteError::Malformed {
+                reason: "a label is longer than 63 characters",
+                ..
+            })
         ));
         let ok_label = format!("{}--80.localhost", "a".repeat(59));
         assert!(parse(&ok_label, &DOMAINS).is_ok());
@@ -365,7 +367,10 @@ mod tests {
         assert!(long_name.len() > 253);
         assert!(matches!(
             parse(&long_name, &DOMAINS),
-            Err(RouteError::Malformed { reason: "names are at most 253 characters", .. })
+            Err(RouteError::Malformed {
+                reason: "names are at most 253 characters",
+                ..
+            })
         ));
     }
 

@@ -38,15 +38,22 @@ pub fn serve(config: Config) -> Result<(), Error> {
     // The defaults are shared /tmp paths; two instances must not collide.
     let scratch = std::env::temp_dir();
     let pid = std::process::id();
-    conf.pid_file = scratch.join(format!("portproxy-{pid}.pid")).display().to_string();
-    conf.upgrade_sock = scratch.join(format!("portproxy-{pid}.sock")).display().to_string();
+    conf.pid_file = scratch
+        .join(format!("portproxy-{pid}.pid"))
+        .display()
+        .to_string();
+    conf.upgrade_sock = scratch
+        .join(format!("portproxy-{pid}.sock"))
+        .display()
+        .to_string();
     let mut server = Server::new_with_opt_and_conf(Opt::default(), conf);
     server.bootstrap();
 
     let domains = config.domains.clone();
     let (listen, admin_addr) = (config.listen, config.admin);
     let app = Arc::new(App::new(config));
-    let mut proxy = http_proxy_service_with_name(&server.configuration, PortProxy(app.clone()), "portproxy");
+    let mut proxy =
+        http_proxy_service_with_name(&server.configuration, PortProxy(app.clone()), "portproxy");
     proxy.add_tcp(&listen.to_string());
     let mut admin = Service::new("admin".into(), HttpServer::new_app(Admin(app)));
     admin.add_tcp(&admin_addr.to_string());

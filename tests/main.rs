@@ -1,1 +1,10 @@
+//! Black-box tests: the real `portproxy` binary against real backends on loopback.
 
+mod harness;
+
+mod admin;
+mod lifecycle;
+mod pages;
+mod routing;
+mod streams;
+mod upstream;

@@ -48,7 +48,12 @@ mod tests {
     #[test]
     fn remembers_per_port() {
         let families = Families::default();
-        let both = || -> Vec<SocketAddr> { vec!["127.0.0.1:5173".parse().unwrap(), "[::1]:5173".parse().unwrap()] };
+        let both = || -> Vec<SocketAddr> {
+            vec![
+                "127.0.0.1:5173".parse().unwrap(),
+                "[::1]:5173".parse().unwrap(),
+            ]
+        };
         let mut addrs = both();
         families.order(&mut addrs);
         assert!(addrs[0].is_ipv4(), "IPv4 first until told otherwise");
@@ -56,7 +61,10 @@ mod tests {
         let mut addrs = both();
         families.order(&mut addrs);
         assert!(addrs[0].is_ipv6());
-        let mut other: Vec<SocketAddr> = vec!["127.0.0.1:8000".parse().unwrap(), "[::1]:8000".parse().unwrap()];
+        let mut other: Vec<SocketAddr> = vec![
+            "127.0.0.1:8000".parse().unwrap(),
+            "[::1]:8000".parse().unwrap(),
+        ];
         families.order(&mut other);
         assert!(other[0].is_ipv4(), "another port is unaffected");
     }

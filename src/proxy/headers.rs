@@ -8,7 +8,9 @@
 
 use std::net::IpAddr;
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE};
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE,
+};
 
 /// The loop guard's header: how many portproxies this request has passed.
 pub const HOPS: &str = "x-portproxy-hops";
@@ -114,12 +116,33 @@ pub fn hops(headers: &HeaderMap) -> u32 {
 /// The edits that make an upstream request look local.
 pub fn rewrite_request(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
     let mut edits = Vec::new();
-    set(&mut edits, HeaderName::from_static(HOPS), &(fw.hops + 1).to_string());
-    set(&mut edits, HeaderName::from_static("x-forwarded-host"), &fw.public_host);
-    set(&mut edits, HeaderName::from_static("x-forwarded-proto"), &fw.proto);
-    set(&mut edits, HeaderName::from_static("x-forwarded-port"), &fw.public_port());
+    set(
+        &mut edits,
+        HeaderName::from_static(HOPS),
+        &(fw.hops + 1).to_string(),
+    );
+    set(
+        &mut edits,
+        HeaderName::from_static("x-forwarded-host"),
+        &fw.public_host,
+    );
+    set(
+        &mut edits,
+        HeaderName::from_static("x-forwarded-proto"),
+        &fw.proto,
+    );
+    set(
+        &mut edits,
+        HeaderName::from_static("x-forwarded-port"),
+        &fw.public_port(),
+    );
     if let Some(ip) = fw.client_ip {
-        append_list(&mut edits, headers, HeaderName::from_static("x-forwarded-for"), &ip.to_string());
+        append_list(
+            &mut edits,
+            headers,
+            HeaderName::from_static("x-forwarded-for"),
+            &ip.to_string(),
+        );
         let node = match ip {
             IpAddr::V4(v4) => v4.to_string(),
             IpAddr::V6(v6) => format!("\"[{v6}]\""),
@@ -155,7 +178,11 @@ pub fn rewrite_response(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
     if let Some(location) = text(headers, &LOCATION) {
         if let Some((authority, rest)) = split_absolute(&location) {
             if fw.is_local_authority(authority) {
-                set(&mut edits, LOCATION, &format!("{}{rest}", fw.public_origin()));
+                set(
+                    &mut edits,
+                    LOCATION,
+                    &format!("{}{rest}", fw.public_origin()),
+                );
             }
         }
     }
@@ -264,7 +291,10 @@ mod tests {
     fn map(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut m = HeaderMap::new();
         for (k, v) in pairs {
-            m.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            m.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         m
     }
@@ -294,11 +324,17 @@ mod tests {
         req(&mut h, &fw());
         assert_eq!(get(&h, "host"), Some("localhost:5173"));
         assert_eq!(get(&h, "origin"), Some("http://localhost:5173"));
-        assert_eq!(get(&h, "referer"), Some("http://localhost:5173/src/main.ts?t=1"));
+        assert_eq!(
+            get(&h, "referer"),
+            Some("http://localhost:5173/src/main.ts?t=1")
+        );
         assert_eq!(get(&h, "x-forwarded-host"), Some("5173.dev.example.com"));
         assert_eq!(get(&h, "x-forwarded-proto"), Some("https"));
         assert_eq!(get(&h, "x-forwarded-port"), Some("443"));
-        assert_eq!(get(&h, "x-forwarded-for"), Some("198.51.100.1, 203.0.113.7"));
+        assert_eq!(
+            get(&h, "x-forwarded-for"),
+            Some("198.51.100.1, 203.0.113.7")
+        );
         assert_eq!(
             get(&h, "forwarded"),
             Some("for=203.0.113.7;host=\"5173.dev.example.com\";proto=https")
@@ -314,7 +350,10 @@ mod tests {
         ]);
         req(&mut h, &fw());
         assert_eq!(get(&h, "origin"), Some("https://8000.dev.example.com"));
-        assert_eq!(get(&h, "referer"), Some("https://5173.dev.example.com.evil.com/x"));
+        assert_eq!(
+            get(&h, "referer"),
+            Some("https://5173.dev.example.com.evil.com/x")
+        );
         // Same host over another scheme is another origin.
         let mut h = map(&[("origin", "http://5173.dev.example.com")]);
         req(&mut h, &fw());
@@ -348,12 +387,18 @@ mod tests {
             preserve_host: true,
             ..fw()
         };
-        let mut h = map(&[("host", "5173.dev.example.com"), ("origin", "https://5173.dev.example.com")]);
+        let mut h = map(&[
+            ("host", "5173.dev.example.com"),
+            ("origin", "https://5173.dev.example.com"),
+        ]);
         req(&mut h, &f);
         assert_eq!(get(&h, "host"), Some("5173.dev.example.com"));
         assert_eq!(get(&h, "origin"), Some("https://5173.dev.example.com"));
         assert_eq!(get(&h, "x-forwarded-host"), Some("5173.dev.example.com"));
-        let mut r = map(&[("location", "http://localhost:5173/x"), ("set-cookie", "a=1; Domain=localhost")]);
+        let mut r = map(&[
+            ("location", "http://localhost:5173/x"),
+            ("set-cookie", "a=1; Domain=localhost"),
+        ]);
         resp(&mut r, &f);
         assert_eq!(get(&r, "location"), Some("http://localhost:5173/x"));
         assert_eq!(get(&r, "set-cookie"), Some("a=1; Domain=localhost"));
@@ -362,7 +407,10 @@ mod tests {
     #[test]
     fn location_back_to_public() {
         let rows = [
-            ("http://localhost:5173/login?next=/", "https://5173.dev.example.com/login?next=/"),
+            (
+                "http://localhost:5173/login?next=/",
+                "https://5173.dev.example.com/login?next=/",
+            ),
             ("http://127.0.0.1:5173", "https://5173.dev.example.com"),
             ("HTTP://[::1]:5173#top", "https://5173.dev.example.com#top"),
             ("http://localhost:8000/", "http://localhost:8000/"),
@@ -384,8 +432,15 @@ mod tests {
             ("set-cookie", "c=3; Domain=example.org"),
         ]);
         resp(&mut r, &fw());
-        let all: Vec<_> = r.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
-        assert_eq!(all, ["sid=1; Path=/; HttpOnly", "b=2", "c=3; Domain=example.org"]);
+        let all: Vec<_> = r
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            all,
+            ["sid=1; Path=/; HttpOnly", "b=2", "c=3; Domain=example.org"]
+        );
     }
 
     #[test]
@@ -394,7 +449,10 @@ mod tests {
         assert_eq!(client_proto(&h, true), "https");
         assert_eq!(client_proto(&h, false), "http");
         assert_eq!(client_proto(&map(&[]), true), "http");
-        assert_eq!(client_proto(&map(&[("x-forwarded-proto", "gopher")]), true), "http");
+        assert_eq!(
+            client_proto(&map(&[("x-forwarded-proto", "gopher")]), true),
+            "http"
+        );
     }
 
     #[test]

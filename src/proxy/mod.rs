@@ -18,9 +18,9 @@ use pingora::{Error, ErrorSource, ErrorType, Result};
 
 use crate::config::Config;
 use crate::metrics::METRICS;
+use crate::policy::Dial;
 use crate::ports;
 use crate::route::{self, Route, Target};
-use crate::policy::Dial;
 use dial::Families;
 use headers::{Edit, Forwarding};
 use pages::{Format, Page, PortLink};
@@ -95,10 +95,13 @@ pub async fn decide(app: &App, host: &str) -> std::result::Result<Decision, Page
                 name: name.clone(),
                 detail,
             };
-            let found = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((name.as_str(), port)))
-                .await
-                .map_err(|_| unresolvable("the lookup timed out".into()))?
-                .map_err(|e| unresolvable(e.to_string()))?;
+            let found = tokio::time::timeout(
+                LOOKUP_TIMEOUT,
+                tokio::net::lookup_host((name.as_str(), port)),
+            )
+            .await
+            .map_err(|_| unresolvable("the lookup timed out".into()))?
+            .map_err(|e| unresolvable(e.to_string()))?;
             let ips: Vec<_> = found.map(|a| a.ip()).collect();
             if ips.is_empty() {
                 return Err(unresolvable("no addresses".into()));
@@ -136,7 +139,11 @@ fn request_host(req: &RequestHeader) -> &str {
     req.uri
         .authority()
         .map(|a| a.as_str())
-        .or_else(|| req.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()))
+        .or_else(|| {
+            req.headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+        })
         .unwrap_or("")
 }
 
@@ -279,7 +286,10 @@ impl ProxyHttp for PortProxy {
             }
         };
 
-        let client_ip = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
+        let client_ip = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip());
         ctx.forwarding = Some(Forwarding {
             public_host: host,
             proto: Self::proto(session).to_string(),
@@ -316,7 +326,13 @@ impl ProxyHttp for PortProxy {
         Ok(Box::new(peer))
     }
 
-    fn fail_to_connect(&self, _session: &mut Session, _peer: &HttpPeer, ctx: &mut Ctx, mut e: Box<Error>) -> Box<Error> {
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut Ctx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
         let left = ctx.forward.as_ref().map_or(0, |f| f.addrs.len());
         if ctx.attempt + 1 < left {
             ctx.attempt += 1;
@@ -358,7 +374,12 @@ impl ProxyHttp for PortProxy {
         Ok(())
     }
 
-    async fn response_filter(&self, _session: &mut Session, resp: &mut ResponseHeader, ctx: &mut Ctx) -> Result<()> {
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
         if resp.status.as_u16() == 101 && !ctx.tunnel {
             ctx.tunnel = true;
             METRICS.tunnel_opened();
@@ -370,12 +391,40 @@ impl ProxyHttp for PortProxy {
         Ok(())
     }
 
+    /// Refused and timed-out connects get our own page and access line; Pingora's error
+    /// line would say it a second time.
+    fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
+        matches!(
+            error.etype(),
+            ErrorType::ConnectRefused | ErrorType::ConnectTimedout
+        )
+    }
+
+    fn suppress_proxy_warn_log(
+        &self,
+        _session: &Session,
+        _ctx: &Ctx,
+        error: &Error,
+        _context: pingora::proxy::ProxyWarnLogContext,
+    ) -> bool {
+        matches!(error.etype(), ErrorType::ConnectRefused)
+    }
+
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-        let target = ctx.forward.as_ref().map_or_else(String::new, Forward::authority);
+        let target = ctx
+            .forward
+            .as_ref()
+            .map_or_else(String::new, Forward::authority);
         let page = match (e.esource(), e.etype()) {
             (_, ErrorType::ConnectRefused) => {
-                let domain = ctx.forward.as_ref().map_or("localhost", |f| f.domain.as_str());
-                let host = ctx.forwarding.as_ref().map_or("", |f| f.public_host.as_str());
+                let domain = ctx
+                    .forward
+                    .as_ref()
+                    .map_or("localhost", |f| f.domain.as_str());
+                let host = ctx
+                    .forwarding
+                    .as_ref()
+                    .map_or("", |f| f.public_host.as_str());
                 let proto = Self::proto(session);
                 Some(Page::NotListening {
                     target,
@@ -401,7 +450,11 @@ impl ProxyHttp for PortProxy {
                 });
                 if let Ok(resp) = sent {
                     let body = Bytes::from(rendered.body);
-                    if let Err(err) = session.as_downstream_mut().write_error_response(resp, body).await {
+                    if let Err(err) = session
+                        .as_downstream_mut()
+                        .write_error_response(resp, body)
+                        .await
+                    {
                         warn!("could not send the error page: {err}");
                     }
                 }
@@ -411,7 +464,11 @@ impl ProxyHttp for PortProxy {
             None => match e.etype() {
                 ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed => 0,
                 _ => {
-                    let status = if e.esource() == &ErrorSource::Downstream { 400 } else { 500 };
+                    let status = if e.esource() == &ErrorSource::Downstream {
+                        400
+                    } else {
+                        500
+                    };
                     let body = Bytes::from(format!("{status} {}\n", e.etype().as_str()));
                     session.respond_error_with_body(status, body).await.ok();
                     status
@@ -433,8 +490,13 @@ impl ProxyHttp for PortProxy {
             METRICS.tunnel_closed();
         }
         let req = session.req_header();
-        let target = ctx.forward.as_ref().map_or_else(|| "-".to_string(), Forward::authority);
-        let error = e.map(|e| format!(" error={}", e.etype().as_str())).unwrap_or_default();
+        let target = ctx
+            .forward
+            .as_ref()
+            .map_or_else(|| "-".to_string(), Forward::authority);
+        let error = e
+            .map(|e| format!(" error={}", e.etype().as_str()))
+            .unwrap_or_default();
         info!(
             "{} {}{} -> {target} {status} {}B {}ms{error}",
             req.method,
@@ -448,10 +510,14 @@ impl ProxyHttp for PortProxy {
 
 fn upstream_detail(etype: &ErrorType) -> String {
     match etype {
-        ErrorType::ConnectionClosed => "it closed the connection before the response was complete".into(),
+        ErrorType::ConnectionClosed => {
+            "it closed the connection before the response was complete".into()
+        }
         ErrorType::ReadError | ErrorType::WriteError => "the connection was reset".into(),
         ErrorType::ReadTimedout | ErrorType::WriteTimedout => "it stopped responding".into(),
-        ErrorType::InvalidHTTPHeader | ErrorType::H1Error => "its response was not valid HTTP".into(),
+        ErrorType::InvalidHTTPHeader | ErrorType::H1Error => {
+            "its response was not valid HTTP".into()
+        }
         other => format!("{} error", other.as_str()),
     }
 }
@@ -462,8 +528,17 @@ mod tests {
 
     #[test]
     fn dashboard_links_keep_the_client_port() {
-        assert_eq!(base_authority("5173.localhost:24306", "localhost"), "localhost:24306");
-        assert_eq!(base_authority("localhost:24306", "localhost"), "localhost:24306");
-        assert_eq!(base_authority("5173.dev.example.com", "dev.example.com"), "dev.example.com");
+        assert_eq!(
+            base_authority("5173.localhost:24306", "localhost"),
+            "localhost:24306"
+        );
+        assert_eq!(
+            base_authority("localhost:24306", "localhost"),
+            "localhost:24306"
+        );
+        assert_eq!(
+            base_authority("5173.dev.example.com", "dev.example.com"),
+            "dev.example.com"
+        );
     }
 }

@@ -109,7 +109,10 @@ impl Page {
             Page::ConnectTimeout { .. } => "connect_timeout",
             Page::UpstreamFailed { .. } => "upstream_failed",
             Page::Unresolvable { .. } => "unresolvable",
-            Page::BadHost { error: RouteError::UnknownDomain { .. }, .. } => "unknown_host",
+            Page::BadHost {
+                error: RouteError::UnknownDomain { .. },
+                ..
+            } => "unknown_host",
             Page::BadHost { .. } => "bad_host",
             Page::Refused { .. } => "refused",
             Page::Loop { .. } => "loop",
@@ -123,7 +126,10 @@ impl Page {
             Page::ConnectTimeout { target } => format!("{target} did not answer in time"),
             Page::UpstreamFailed { target, .. } => format!("{target} dropped the connection"),
             Page::Unresolvable { name, .. } => format!("`{name}` could not be resolved"),
-            Page::BadHost { error: RouteError::UnknownDomain { .. }, .. } => "Unknown host".into(),
+            Page::BadHost {
+                error: RouteError::UnknownDomain { .. },
+                ..
+            } => "Unknown host".into(),
             Page::BadHost { .. } => "This address does not name a port".into(),
             Page::Refused { target, .. } => format!("{target} is not reachable through portproxy"),
             Page::Loop { .. } => "Request loop detected".into(),
@@ -180,10 +186,16 @@ impl Page {
         match format {
             Format::Json => {
                 let mut body = match self {
-                    Page::Dashboard { domain, ports } => json!({ "domain": domain, "ports": ports }),
-                    _ => json!({ "error": self.kind(), "status": status, "message": self.message() }),
+                    Page::Dashboard { domain, ports } => {
+                        json!({ "domain": domain, "ports": ports })
+                    }
+                    _ => {
+                        json!({ "error": self.kind(), "status": status, "message": self.message() })
+                    }
                 };
-                if let (Page::NotListening { listening, .. }, Some(map)) = (self, body.as_object_mut()) {
+                if let (Page::NotListening { listening, .. }, Some(map)) =
+                    (self, body.as_object_mut())
+                {
                     map.insert("listening".into(), json!(listening));
                 }
                 Rendered {
@@ -220,7 +232,10 @@ impl Page {
             escape(&self.message())
         );
         if let Some(ports) = self.ports() {
-            main.push_str(&ports_table(ports, matches!(self, Page::NotListening { .. })));
+            main.push_str(&ports_table(
+                ports,
+                matches!(self, Page::NotListening { .. }),
+            ));
         }
         // Poll rather than meta-refresh, so the page doesn't flash while waiting.
         let retry = if matches!(self, Page::NotListening { .. }) {
@@ -297,9 +312,26 @@ mod tests {
             refusal: Refusal::DeniedPort { port: 22 },
         };
         let rows = [
-            (Page::NotListening { target: "localhost:5173".into(), listening: vec![] }, 502),
-            (Page::ConnectTimeout { target: "10.0.0.1:80".into() }, 504),
-            (Page::UpstreamFailed { target: "x".into(), detail: "reset".into() }, 502),
+            (
+                Page::NotListening {
+                    target: "localhost:5173".into(),
+                    listening: vec![],
+                },
+                502,
+            ),
+            (
+                Page::ConnectTimeout {
+                    target: "10.0.0.1:80".into(),
+                },
+                504,
+            ),
+            (
+                Page::UpstreamFailed {
+                    target: "x".into(),
+                    detail: "reset".into(),
+                },
+                502,
+            ),
             (
                 Page::BadHost {
                     error: RouteError::BadPort { label: "0".into() },
@@ -309,7 +341,9 @@ mod tests {
             ),
             (
                 Page::BadHost {
-                    error: RouteError::UnknownDomain { host: "evil.com".into() },
+                    error: RouteError::UnknownDomain {
+                        host: "evil.com".into(),
+                    },
                     domains: vec!["localhost".into()],
                 },
                 404,
@@ -336,10 +370,14 @@ mod tests {
         assert!(html.contains("Nothing is listening on localhost:5173 yet"));
         assert!(html.contains("setInterval"));
         assert!(html.contains("http://8000.localhost:24306/"));
-        let json: serde_json::Value = serde_json::from_str(&page.render(Format::Json).body).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&page.render(Format::Json).body).unwrap();
         assert_eq!(json["error"], "not_listening");
         assert_eq!(json["listening"][1]["port"], 8000);
-        assert!(page.render(Format::Text).body.contains("  3000  http://3000.localhost:24306/"));
+        assert!(page
+            .render(Format::Text)
+            .body
+            .contains("  3000  http://3000.localhost:24306/"));
     }
 
     #[test]
@@ -356,7 +394,9 @@ mod tests {
     #[test]
     fn bad_host_shows_the_grammar() {
         let page = Page::BadHost {
-            error: RouteError::BadPort { label: "05173".into() },
+            error: RouteError::BadPort {
+                label: "05173".into(),
+            },
             domains: vec!["dev.example.com".into()],
         };
         let text = page.render(Format::Text).body;
@@ -368,7 +408,9 @@ mod tests {
     #[test]
     fn html_escapes_what_the_client_sent() {
         let page = Page::BadHost {
-            error: RouteError::UnknownDomain { host: "<script>x</script>".into() },
+            error: RouteError::UnknownDomain {
+                host: "<script>x</script>".into(),
+            },
             domains: vec!["localhost".into()],
         };
         let html = page.render(Format::Html).body;
@@ -378,7 +420,10 @@ mod tests {
 
     #[test]
     fn accept_picks_format() {
-        assert_eq!(Format::from_accept(Some("text/html,application/xhtml+xml")), Format::Html);
+        assert_eq!(
+            Format::from_accept(Some("text/html,application/xhtml+xml")),
+            Format::Html
+        );
         assert_eq!(Format::from_accept(Some("application/json")), Format::Json);
         assert_eq!(Format::from_accept(Some("*/*")), Format::Text);
         assert_eq!(Format::from_accept(None), Format::Text);

@@ -1,0 +1,82 @@
+//! The admin listener: health, metrics, Caddy's on-demand TLS question.
+
+use crate::harness::{closed_port, Backend, Proxy};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_metrics() {
+    let app = Backend::echo().await;
+    let proxy = Proxy::new().start().await;
+    let health = proxy.admin_get("/healthz").await;
+    assert_eq!((health.status, health.text().as_str()), (200, "ok\n"));
+
+    for _ in 0..3 {
+        proxy.get(&proxy.host(app.port()), "/").await;
+    }
+    proxy.get(&proxy.host(closed_port()), "/").await;
+    proxy.get(&proxy.host(22), "/").await;
+    let text = proxy.admin_get("/metrics").await.text();
+    for name in [
+        "portproxy_requests_total{class=\"2xx\"}",
+        "portproxy_upstream_connect_failures_total",
+        "portproxy_active_connections",
+        "portproxy_websocket_tunnels",
+        "portproxy_sent_bytes_total",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {}", name.split('{').next().unwrap())),
+            "{name} missing:\n{text}"
+        );
+    }
+    assert_eq!(
+        proxy
+            .metric("portproxy_requests_total{class=\"2xx\"}")
+            .await,
+        3
+    );
+    assert_eq!(
+        proxy
+            .metric("portproxy_requests_total{class=\"5xx\"}")
+            .await,
+        1
+    );
+    assert_eq!(
+        proxy
+            .metric("portproxy_requests_total{class=\"4xx\"}")
+            .await,
+        1
+    );
+    assert_eq!(
+        proxy
+            .metric("portproxy_upstream_connect_failures_total")
+            .await,
+        1
+    );
+    assert_eq!(proxy.metric("portproxy_refused_total").await, 1);
+    assert!(proxy.metric("portproxy_sent_bytes_total").await > 0);
+    assert_eq!(proxy.metric("portproxy_active_connections").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caddy_ask_answers_only_for_names_we_serve() {
+    let proxy = Proxy::new()
+        .arg("--domain")
+        .arg("dev.example.com")
+        .start()
+        .await;
+    let rows = [
+        ("5173.dev.example.com", 200),
+        ("localhost--8000.dev.example.com", 200),
+        ("dev.example.com", 200),
+        ("evil.com", 403),
+        ("22.dev.example.com", 403),
+        ("0.dev.example.com", 403),
+        ("169-254-169-254--80.dev.example.com", 403),
+        ("2852039166--80.dev.example.com", 403),
+    ];
+    for (name, status) in rows {
+        let resp = proxy.admin_get(&format!("/caddy/ask?domain={name}")).await;
+        assert_eq!(resp.status, status, "{name}: {}", resp.text());
+    }
+    assert_eq!(proxy.admin_get("/caddy/ask").await.status, 400);
+    assert_eq!(proxy.admin_get("/nope").await.status, 404);
+}

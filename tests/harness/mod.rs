@@ -1,0 +1,8 @@
+//! What the black-box tests stand on: the real binary, real backends, a raw HTTP client.
+
+pub mod backend;
+pub mod http;
+pub mod proxy;
+
+pub use backend::{closed_port, Backend, WsBackend};
+pub use proxy::{Proxy, Running};

@@ -1,0 +1,240 @@
+//! Runs the real `portproxy` binary on free ports; kills it on drop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::http::{self, Response};
+
+/// A `portproxy` invocation being put together.
+#[must_use]
+pub struct Proxy {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Default for Proxy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Proxy {
+    /// `portproxy serve` on two free loopback ports.
+    pub fn new() -> Proxy {
+        Proxy {
+            args: vec!["serve".into()],
+            env: Vec::new(),
+        }
+    }
+
+    /// A command other than `serve` (the args replace the default).
+    pub fn command(args: &[&str]) -> Proxy {
+        Proxy {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Proxy {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Proxy {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    fn command_line(&self, dir: &tempfile::TempDir) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portproxy"));
+        cmd.args(&self.args);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("PORTPROXY_") {
+                cmd.env_remove(key);
+            }
+        }
+        // Never read the developer's own config file.
+        cmd.env("XDG_CONFIG_HOME", dir.path())
+            .env("RUST_LOG", "info");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Starts the proxy and waits until `/healthz` answers.
+    pub async fn start(self) -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let (listen, admin) = (free_addr(), free_addr());
+        let log = dir.path().join("stderr.log");
+        let mut cmd = self.command_line(&dir);
+        if !self.args.iter().any(|a| a == "--listen") {
+            cmd.arg("--listen").arg(listen.to_string());
+        }
+        if !self.args.iter().any(|a| a == "--admin") {
+            cmd.arg("--admin").arg(admin.to_string());
+        }
+        cmd.stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let child = cmd.spawn().expect("spawn portproxy");
+        let mut running = Running {
+            child,
+            addr: listen,
+            admin,
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(status)) = running.child.try_wait() {
+                panic!(
+                    "portproxy exited during startup ({status}):\n{}",
+                    running.log()
+                );
+            }
+            if let Ok(Ok(stream)) = tokio::time::timeout(
+                Duration::from_millis(500),
+                tokio::net::TcpStream::connect(admin),
+            )
+            .await
+            {
+                drop(stream);
+                let health = http::get(admin, "admin", "/healthz", &[]).await;
+                if health.status == 200 && tokio::net::TcpStream::connect(listen).await.is_ok() {
+                    return running;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "portproxy not ready in 15 s:\n{}",
+                running.log()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Runs to completion (for commands expected to fail fast).
+    pub fn output(self) -> Output {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = self
+            .command_line(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn portproxy");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().ok();
+                panic!("portproxy {:?} did not exit in 10 s", self.args);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    }
+}
+
+/// A free loopback address (bound, then released).
+pub fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+/// A running proxy.
+pub struct Running {
+    child: Child,
+    pub addr: SocketAddr,
+    pub admin: SocketAddr,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    /// `5173.localhost:PROXYPORT`: the host naming `port` through this proxy.
+    pub fn host(&self, port: u16) -> String {
+        format!("{port}.localhost:{}", self.addr.port())
+    }
+
+    pub async fn get(&self, host: &str, path: &str) -> Response {
+        http::get(self.addr, host, path, &[]).await
+    }
+
+    pub async fn get_with(&self, host: &str, path: &str, extra: &[(&str, &str)]) -> Response {
+        http::get(self.addr, host, path, extra).await
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Response {
+        http::get(self.admin, &self.admin.to_string(), path, &[]).await
+    }
+
+    /// Everything the proxy wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle` (log lines are written after the response).
+    pub async fn log_contains(&self, needle: &str) -> bool {
+        for _ in 0..100 {
+            if self.log().contains(needle) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    /// A `/proc/PID/status` field in KiB (VmRSS, VmHWM).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{field} not in /proc status"))
+    }
+
+    /// The value of one metric line from `/metrics` (e.g. `portproxy_websocket_tunnels`).
+    pub async fn metric(&self, name: &str) -> i64 {
+        let text = self.admin_get("/metrics").await.text();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("metric {name} missing:\n{text}"))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
