@@ -581,7 +581,8 @@ mod tests {
             f(&mut s);
             s
         };
-        let rows: Vec<(Settings, Vec<(&str, &str)>, &str)> = vec![
+        type Row = (Settings, Vec<(&'static str, &'static str)>, &'static str);
+        let rows: Vec<Row> = vec![
             (
                 flags(|s| s.listen = Some("nonsense".into())),
                 vec![],

@@ -243,6 +243,10 @@ impl ProxyHttp for PortProxy {
         }
     }
 
+    /// No downstream modules: the default adds a (disabled) compression module whose
+    /// per-request state costs time, and bodies must pass untouched anyway.
+    fn init_downstream_modules(&self, _modules: &mut pingora::modules::http::HttpModules) {}
+
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         METRICS.request_started();
         ctx.counted = true;
@@ -391,13 +395,19 @@ impl ProxyHttp for PortProxy {
         Ok(())
     }
 
-    /// Refused and timed-out connects get our own page and access line; Pingora's error
-    /// line would say it a second time.
+    /// Refused and timed-out connects get our own page, and a client that hung up needs no
+    /// error; the access line records both. Pingora's error line would say it a second time.
     fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
-        matches!(
-            error.etype(),
-            ErrorType::ConnectRefused | ErrorType::ConnectTimedout
-        )
+        let client_gone = error.esource() == &ErrorSource::Downstream
+            && matches!(
+                error.etype(),
+                ErrorType::ConnectionClosed | ErrorType::ReadError | ErrorType::WriteError
+            );
+        client_gone
+            || matches!(
+                error.etype(),
+                ErrorType::ConnectRefused | ErrorType::ConnectTimedout
+            )
     }
 
     fn suppress_proxy_warn_log(

@@ -304,6 +304,8 @@ impl WsBackend {
             while let Ok((stream, _)) = listener.accept().await {
                 let seen = seen.clone();
                 tokio::spawn(async move {
+                    // The Err type is tungstenite's, not ours to shrink.
+                    #[allow(clippy::result_large_err)]
                     let callback = |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
                                     resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
                         let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("");
