@@ -17,10 +17,52 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run portproxy (the default command). Until Caddy support lands this is `serve`.
-    Run(Settings),
+    /// The proxy with Caddy in front for HTTPS (the default command). Without Caddy on PATH
+    /// it serves the proxy alone and says how to add HTTPS.
+    Run(RunArgs),
     /// Run the proxy alone, without Caddy in front.
     Serve(Settings),
+    /// Print the Caddyfile that `run` would use.
+    Caddyfile(RunArgs),
+    /// Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong.
+    Doctor(RunArgs),
+    /// Install Caddy's local CA into the system trust store, so browsers trust https://*.localhost.
+    Trust(RunArgs),
+}
+
+/// `run`'s settings: the proxy's and Caddy's.
+#[derive(Debug, Default, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(flatten)]
+    pub caddy: CaddyFlags,
+}
+
+/// Settings for Caddy in front.
+#[derive(Debug, Default, Clone, Args)]
+pub struct CaddyFlags {
+    /// Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80].
+    #[arg(long, value_name = "PORT")]
+    pub http_port: Option<String>,
+
+    /// Port Caddy serves HTTPS on [default: 443].
+    #[arg(long, value_name = "PORT")]
+    pub https_port: Option<String>,
+
+    /// The Caddy binary [default: `caddy` on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub caddy: Option<String>,
+
+    /// Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask) or
+    /// `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN)
+    /// [default: on-demand].
+    #[arg(long, value_name = "MODE")]
+    pub tls: Option<String>,
+
+    /// Don't start Caddy: serve the proxy alone, like `serve`.
+    #[arg(long)]
+    pub no_caddy: bool,
 }
 
 /// Settings shared by `run` and `serve`. Priority: defaults < config file < PORTPROXY_* < flags.

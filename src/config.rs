@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::Settings;
+use crate::cli::{CaddyFlags, Settings};
 use crate::policy::{AllowRule, Policy, PortRange, DEFAULT_DENY_PORTS};
 use crate::route;
 
@@ -27,6 +27,25 @@ pub struct Config {
     pub threads: usize,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
+    /// Caddy in front (`run`).
+    pub front: FrontSettings,
+}
+
+/// How `run` puts Caddy in front.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrontSettings {
+    pub http_port: u16,
+    pub https_port: u16,
+    /// An explicit Caddy binary; None means `caddy` on PATH.
+    pub caddy: Option<PathBuf>,
+    pub tls: TlsChoice,
+}
+
+/// Where public domains get certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsChoice {
+    OnDemand,
+    Dns { provider: String },
 }
 
 impl Config {
@@ -47,6 +66,10 @@ pub enum Key {
     PreserveHostPorts,
     Threads,
     Labels,
+    HttpPort,
+    HttpsPort,
+    Caddy,
+    Tls,
 }
 
 impl Key {
@@ -62,6 +85,10 @@ impl Key {
             Key::PreserveHostPorts => "preserve_host_ports",
             Key::Threads => "threads",
             Key::Labels => "labels",
+            Key::HttpPort => "http_port",
+            Key::HttpsPort => "https_port",
+            Key::Caddy => "caddy",
+            Key::Tls => "tls",
         }
     }
 
@@ -76,6 +103,10 @@ impl Key {
             Key::PreserveHostPorts => "--preserve-host-port",
             Key::Threads => "--threads",
             Key::Labels => "labels",
+            Key::HttpPort => "--http-port",
+            Key::HttpsPort => "--https-port",
+            Key::Caddy => "--caddy",
+            Key::Tls => "--tls",
         }
     }
 
@@ -96,6 +127,9 @@ impl Key {
             Key::PreserveHostPorts => "a port from 1 to 65535",
             Key::Threads => "a whole number from 1 to 1024",
             Key::Labels => "a table of port = \"name\", e.g. 5173 = \"web\"",
+            Key::HttpPort | Key::HttpsPort => "a port from 1 to 65535",
+            Key::Caddy => "the path of a Caddy binary",
+            Key::Tls => "`on-demand` or `dns:PROVIDER` (e.g. dns:cloudflare)",
         }
     }
 }
@@ -191,7 +225,7 @@ impl fmt::Display for ConfigError {
     }
 }
 
-const ALL_KEYS: [Key; 9] = [
+const ALL_KEYS: [Key; 13] = [
     Key::Listen,
     Key::Admin,
     Key::Domains,
@@ -201,6 +235,10 @@ const ALL_KEYS: [Key; 9] = [
     Key::PreserveHostPorts,
     Key::Threads,
     Key::Labels,
+    Key::HttpPort,
+    Key::HttpsPort,
+    Key::Caddy,
+    Key::Tls,
 ];
 
 /// The config file as written. Lists may hold numbers or strings (`deny_ports = [22, "9000-9100"]`).
@@ -216,6 +254,10 @@ struct File {
     preserve_host_ports: Option<Vec<Scalar>>,
     threads: Option<Scalar>,
     labels: Option<BTreeMap<String, String>>,
+    http_port: Option<Scalar>,
+    https_port: Option<Scalar>,
+    caddy: Option<String>,
+    tls: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,7 +296,11 @@ pub fn default_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
 
 /// Builds the config: defaults, then the file, then the environment, then the flags.
 /// `env` is the environment lookup (`std::env::var(..).ok()` in the binary, a table in tests).
-pub fn load(flags: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+pub fn load(
+    flags: &Settings,
+    caddy: &CaddyFlags,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
     let mut config = Config {
         listen: "127.0.0.1:24306".parse().expect("default listen"),
         admin: "127.0.0.1:24307".parse().expect("default admin"),
@@ -269,6 +315,12 @@ pub fn load(flags: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         labels: BTreeMap::new(),
         threads: std::thread::available_parallelism().map_or(2, usize::from),
         file: None,
+        front: FrontSettings {
+            http_port: 80,
+            https_port: 443,
+            caddy: None,
+            tls: TlsChoice::OnDemand,
+        },
     };
 
     let explicit = flags.config.clone().or_else(|| {
@@ -305,6 +357,10 @@ pub fn load(flags: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
             file.preserve_host_ports.map(strings),
         )?;
         layer.one(Key::Threads, file.threads.map(|t| t.to_string()))?;
+        layer.one(Key::HttpPort, file.http_port.map(|t| t.to_string()))?;
+        layer.one(Key::HttpsPort, file.https_port.map(|t| t.to_string()))?;
+        layer.one(Key::Caddy, file.caddy)?;
+        layer.one(Key::Tls, file.tls)?;
         for (port, label) in file.labels.unwrap_or_default() {
             let port = parse_port(&port).ok_or_else(|| ConfigError::Invalid {
                 key: Key::Labels,
@@ -354,6 +410,10 @@ pub fn load(flags: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<Co
     }
     layer.list(Key::PreserveHostPorts, nonempty(&flags.preserve_host_ports))?;
     layer.one(Key::Threads, flags.threads.clone())?;
+    layer.one(Key::HttpPort, caddy.http_port.clone())?;
+    layer.one(Key::HttpsPort, caddy.https_port.clone())?;
+    layer.one(Key::Caddy, caddy.caddy.clone())?;
+    layer.one(Key::Tls, caddy.tls.clone())?;
 
     if config.listen.port() == config.admin.port()
         && (config.listen.ip() == config.admin.ip()
@@ -409,6 +469,15 @@ impl Layer<'_> {
                     .filter(|n| (1..=1024).contains(n))
                     .ok_or_else(bad)?
             }
+            Key::HttpPort => self.config.front.http_port = parse_port(text).ok_or_else(bad)?,
+            Key::HttpsPort => self.config.front.https_port = parse_port(text).ok_or_else(bad)?,
+            Key::Caddy => {
+                if text.is_empty() {
+                    return Err(bad());
+                }
+                self.config.front.caddy = Some(PathBuf::from(text));
+            }
+            Key::Tls => self.config.front.tls = parse_tls(text).ok_or_else(bad)?,
             _ => unreachable!("{key:?} is a list"),
         }
         Ok(())
@@ -460,6 +529,24 @@ impl Layer<'_> {
     }
 }
 
+/// `on-demand` or `dns:PROVIDER`; the provider name goes into the Caddyfile, so it is
+/// checked to be a plain module name.
+fn parse_tls(text: &str) -> Option<TlsChoice> {
+    match text.to_ascii_lowercase().as_str() {
+        "on-demand" | "ondemand" | "auto" => Some(TlsChoice::OnDemand),
+        other => {
+            let provider = other.strip_prefix("dns:")?;
+            let plain = !provider.is_empty()
+                && provider
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            plain.then(|| TlsChoice::Dns {
+                provider: provider.to_string(),
+            })
+        }
+    }
+}
+
 fn parse_addr(text: &str) -> Option<SocketAddr> {
     text.parse::<SocketAddr>().ok().filter(|a| a.port() != 0)
 }
@@ -495,7 +582,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        load(&flags, &|k| env.get(k).cloned())
+        load(&flags, &CaddyFlags::default(), &|k| env.get(k).cloned())
     }
 
     fn file(text: &str) -> tempfile::NamedTempFile {

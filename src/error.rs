@@ -3,17 +3,39 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
+use crate::caddy::locate::{self, Missing};
+use crate::caddy::supervise::StartError;
 use crate::config::ConfigError;
 
 #[derive(Debug)]
 pub enum Error {
     Config(ConfigError),
-    /// Something else holds a port we must listen on.
+    /// Something else holds a port we (or Caddy) must listen on.
     PortInUse {
         key: &'static str,
         addr: SocketAddr,
+        holder: Option<String>,
         error: std::io::Error,
+    },
+    /// Caddy is needed and missing, broken or too old.
+    Caddy(Missing),
+    /// Caddy would not start.
+    CaddyStart(StartError),
+    /// A file portproxy keeps could not be written or read.
+    File {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// `doctor` found problems (it printed them).
+    Unhealthy {
+        problems: usize,
+    },
+    /// `trust` could not install the CA.
+    Trust {
+        reason: String,
+        help: String,
     },
 }
 
@@ -21,14 +43,34 @@ impl Error {
     pub fn help(&self) -> Option<String> {
         match self {
             Error::Config(e) => Some(e.help()),
-            Error::PortInUse { key, .. } => Some(format!(
-                "stop the program using it (is another portproxy running?) or choose another with --{key}"
-            )),
+            Error::PortInUse { key, addr, holder, .. } => Some(match holder {
+                Some(h) if h.starts_with("caddy") && addr.port() < 1024 => format!(
+                    "a system Caddy (often the distro's caddy.service) holds it: `sudo systemctl disable --now caddy`, or choose another port with --{key}"
+                ),
+                _ => format!(
+                    "stop the program using it (is another portproxy running?) or choose another with --{key}"
+                ),
+            }),
+            Error::Caddy(Missing::TooOld { .. }) | Error::Caddy(Missing::NotOnPath) => {
+                Some(format!("install a current Caddy: {}", locate::install_hint()))
+            }
+            Error::Caddy(Missing::NotRunnable { .. }) => {
+                Some("point --caddy at a working Caddy binary, or drop it to use `caddy` on PATH".into())
+            }
+            Error::CaddyStart(_) => Some(
+                "`portproxy doctor` checks ports and the Caddyfile; `portproxy caddyfile` prints what Caddy was given".into(),
+            ),
+            Error::File { .. } => Some("check the directory's permissions (or set XDG_DATA_HOME)".into()),
+            Error::Unhealthy { .. } => None,
+            Error::Trust { help, .. } => Some(help.clone()),
         }
     }
 
     pub fn exit_code(&self) -> u8 {
-        2
+        match self {
+            Error::Unhealthy { .. } => 1,
+            _ => 2,
+        }
     }
 }
 
@@ -36,9 +78,23 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Config(e) => e.fmt(f),
-            Error::PortInUse { key, addr, error } => {
-                write!(f, "cannot listen on {addr} (`{key}`): {error}")
+            Error::PortInUse {
+                key,
+                addr,
+                holder,
+                error,
+            } => {
+                write!(f, "cannot listen on {addr} (`{key}`): {error}")?;
+                match holder {
+                    Some(holder) => write!(f, "; it is held by {holder}"),
+                    None => Ok(()),
+                }
             }
+            Error::Caddy(missing) => missing.fmt(f),
+            Error::CaddyStart(e) => e.fmt(f),
+            Error::File { path, error } => write!(f, "{}: {error}", path.display()),
+            Error::Unhealthy { problems } => write!(f, "{problems} problem(s) found"),
+            Error::Trust { reason, .. } => f.write_str(reason),
         }
     }
 }

@@ -1,15 +1,19 @@
 //! portproxy: every local port of a dev box at its own URL.
 
 pub mod admin;
+pub mod caddy;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod metrics;
 pub mod policy;
 pub mod ports;
 pub mod proxy;
 pub mod route;
+pub mod run;
 pub mod serve;
+pub mod trust;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -17,7 +21,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use error::Error;
 
 /// Parses argv, runs the command, prints the one error if there is one.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
@@ -26,12 +29,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         .format_target(false)
         .init();
     let result = match cli.command.unwrap_or(Command::Run(Default::default())) {
-        Command::Run(settings) | Command::Serve(settings) => {
-            let env = |key: &str| std::env::var(key).ok();
-            config::load(&settings, &env)
-                .map_err(Error::from)
-                .and_then(serve::serve)
-        }
+        Command::Run(args) => run::run(args),
+        Command::Serve(settings) => run::serve(settings),
+        Command::Caddyfile(args) => run::print_caddyfile(args),
+        Command::Doctor(args) => doctor::doctor(args),
+        Command::Trust(args) => trust::trust(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,11 +19,67 @@ pub fn listening() -> Vec<u16> {
 
 #[cfg(target_os = "linux")]
 fn sockets() -> Vec<(IpAddr, u16)> {
+    proc_listeners()
+        .into_iter()
+        .map(|l| (l.addr, l.port))
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+fn proc_listeners() -> Vec<Listener> {
     ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
         .filter_map(|path| std::fs::read_to_string(path).ok())
         .flat_map(|text| parse_proc_net_tcp(&text))
         .collect()
+}
+
+/// Who listens on `port`, as `caddy (pid 812)`, when this user may see it (Linux).
+#[cfg(target_os = "linux")]
+pub fn holder(port: u16) -> Option<String> {
+    let inodes: Vec<String> = proc_listeners()
+        .into_iter()
+        .filter(|l| l.port == port)
+        .map(|l| format!("socket:[{}]", l.inode))
+        .collect();
+    if inodes.is_empty() {
+        return None;
+    }
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            if inodes.iter().any(|i| target.as_os_str() == i.as_str()) {
+                let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+                return Some(format!("{} (pid {pid})", comm.trim()));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn holder(_port: u16) -> Option<String> {
+    None
+}
+
+/// One LISTEN row of `/proc/net/tcp{,6}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub addr: IpAddr,
+    pub port: u16,
+    pub inode: u64,
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -50,13 +106,14 @@ fn sockets() -> Vec<(IpAddr, u16)> {
 /// Listening sockets in a `/proc/net/tcp{,6}` table. Addresses are hex words in host byte
 /// order (little-endian here), ports big-endian hex; state `0A` is LISTEN.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-pub fn parse_proc_net_tcp(text: &str) -> Vec<(IpAddr, u16)> {
+pub fn parse_proc_net_tcp(text: &str) -> Vec<Listener> {
     text.lines()
         .skip(1)
         .filter_map(|line| {
             let mut fields = line.split_whitespace();
             let local = fields.nth(1)?;
             let state = fields.nth(1)?;
+            let inode = fields.nth(5)?.parse().ok()?;
             if state != "0A" {
                 return None;
             }
@@ -76,7 +133,7 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<(IpAddr, u16)> {
                 }
                 _ => return None,
             };
-            Some((addr, port))
+            Some(Listener { addr, port, inode })
         })
         .collect()
 }
@@ -92,12 +149,18 @@ mod tests {
    1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0
    2: 0100007F:5EF2 0100007F:A1B2 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0
    3: 0A00000A:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4 1 0 100 0 0 10 0";
+        let rows = |text| -> Vec<(IpAddr, u16, u64)> {
+            parse_proc_net_tcp(text)
+                .into_iter()
+                .map(|l| (l.addr, l.port, l.inode))
+                .collect()
+        };
         assert_eq!(
-            parse_proc_net_tcp(v4),
+            rows(v4),
             vec![
-                ("127.0.0.1".parse().unwrap(), 24306),
-                ("0.0.0.0".parse().unwrap(), 8080),
-                ("10.0.0.10".parse().unwrap(), 22),
+                ("127.0.0.1".parse().unwrap(), 24306, 1),
+                ("0.0.0.0".parse().unwrap(), 8080, 2),
+                ("10.0.0.10".parse().unwrap(), 22, 4),
             ]
         );
         let v6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -105,8 +168,11 @@ mod tests {
    1: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 6 1 0 100 0 0 10 0
    2: garbage";
         assert_eq!(
-            parse_proc_net_tcp(v6),
-            vec![("::1".parse().unwrap(), 5173), ("::".parse().unwrap(), 80)]
+            rows(v6),
+            vec![
+                ("::1".parse().unwrap(), 5173, 5),
+                ("::".parse().unwrap(), 80, 6)
+            ]
         );
     }
 
@@ -119,5 +185,16 @@ mod tests {
         if let Ok(v6) = v6 {
             assert!(ports.contains(&v6.local_addr().unwrap().port()));
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn names_the_holder_of_a_port() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let holder = holder(l.local_addr().unwrap().port()).expect("our own listener is visible");
+        assert!(
+            holder.ends_with(&format!("(pid {})", std::process::id())),
+            "{holder}"
+        );
     }
 }

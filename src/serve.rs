@@ -4,7 +4,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{info, warn};
+use log::{error, info, warn};
 use pingora::apps::http_app::HttpServer;
 use pingora::proxy::http_proxy_service_with_name;
 use pingora::server::configuration::{Opt, ServerConf};
@@ -12,18 +12,55 @@ use pingora::server::{ExecutionPhase, RunArgs, Server};
 use pingora::services::listening::Service;
 
 use crate::admin::Admin;
+use crate::caddy::supervise::{Launch, Supervisor};
 use crate::config::Config;
 use crate::error::Error;
 use crate::metrics::METRICS;
+use crate::ports;
 use crate::proxy::{App, PortProxy};
 
 /// In-flight requests get this long after SIGTERM/SIGINT; Pingora's own default is 300 s.
 const GRACE: Duration = Duration::from_secs(10);
+/// Caddy's own grace period is 5 s (set in the Caddyfile); then it is killed.
+const CADDY_GRACE: Duration = Duration::from_secs(8);
 
-pub fn serve(config: Config) -> Result<(), Error> {
+/// What `serve` and `run` start.
+pub struct Plan {
+    pub config: Config,
+    /// Caddy in front, for `run`.
+    pub caddy: Option<CaddyPlan>,
+    /// Builds the settings afresh from the file, the environment and the flags, for a reload.
+    pub reload: Box<dyn Fn() -> Result<Reloaded, Error> + Send>,
+}
+
+pub struct CaddyPlan {
+    pub launch: Launch,
+    /// The Caddyfile as written, to tell whether a reload changes it.
+    pub caddyfile: String,
+    /// The addresses Caddy will listen on, checked before anything starts.
+    pub binds: Vec<(&'static str, SocketAddr)>,
+    /// What users type once Caddy is up.
+    pub urls: Vec<String>,
+}
+
+/// Settings rebuilt by a reload.
+pub struct Reloaded {
+    pub config: Config,
+    pub caddyfile: Option<String>,
+}
+
+pub fn serve(plan: Plan) -> Result<(), Error> {
+    let Plan {
+        config,
+        caddy,
+        reload,
+    } = plan;
     // Pingora panics in a service thread when a bind fails; say it properly, before starting.
     ensure_free("listen", config.listen)?;
     ensure_free("admin", config.admin)?;
+    for (key, addr) in caddy.iter().flat_map(|c| &c.binds) {
+        ensure_free_for_caddy(key, *addr)?;
+    }
     if !config.listen.ip().is_loopback() {
         warn!(
             "listening on {}: every port on this machine is reachable from the network through it",
@@ -53,24 +90,125 @@ pub fn serve(config: Config) -> Result<(), Error> {
     server.bootstrap();
 
     let domains = config.domains.clone();
+    let watched = config.file.clone();
     let (listen, admin_addr, threads) = (config.listen, config.admin, config.threads);
     let app = Arc::new(App::new(config));
     for service in proxy_services(&server, &app, listen, threads) {
         server.add_service(service);
     }
-    let mut admin = Service::new("admin".into(), HttpServer::new_app(Admin(app)));
+    let mut admin = Service::new("admin".into(), HttpServer::new_app(Admin(app.clone())));
     admin.add_tcp(&admin_addr.to_string());
     admin.threads = Some(1);
     server.add_service(admin);
 
-    watch_for_drain(server.watch_execution_phase());
     let port = listen.port();
     for domain in &domains {
         info!("serving http://PORT.{domain}:{port}/ (dashboard: http://{domain}:{port}/)");
     }
     info!("admin on http://{admin_addr}/ (/healthz, /metrics, /caddy/ask)");
+    let front = match caddy {
+        Some(plan) => {
+            let supervisor = Supervisor::start(plan.launch).map_err(Error::CaddyStart)?;
+            for url in &plan.urls {
+                info!("ready: {url}");
+            }
+            Some((Arc::new(supervisor), plan.caddyfile))
+        }
+        None => None,
+    };
+    let supervisor = front.as_ref().map(|(s, _)| s.clone());
+    watch_for_reload(app, reload, watched, front);
+    watch_for_drain(server.watch_execution_phase(), supervisor);
     server.run(run_args());
     Ok(())
+}
+
+/// Re-reads the settings on SIGHUP or when the config file changes. A bad file is rejected
+/// with its reason and the running settings stay; requests in flight and open WebSockets
+/// keep the settings they started with. Caddy is reloaded only if its Caddyfile changed.
+fn watch_for_reload(
+    app: Arc<App>,
+    reload: Box<dyn Fn() -> Result<Reloaded, Error> + Send>,
+    watched: Option<std::path::PathBuf>,
+    mut front: Option<(Arc<Supervisor>, String)>,
+) {
+    let (registered_tx, registered_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => return warn!("config reload is off: {e}"),
+        };
+        runtime.block_on(async move {
+            #[cfg(unix)]
+            let mut hangup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            let _ = registered_tx.send(());
+            let stamp = |path: &Option<std::path::PathBuf>| {
+                path.as_ref()
+                    .and_then(|p| std::fs::metadata(p).ok())
+                    .map(|m| (m.modified().ok(), m.len()))
+            };
+            let mut last = stamp(&watched);
+            loop {
+                #[cfg(unix)]
+                let hup = async {
+                    match hangup.as_mut() {
+                        Some(h) => h.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let hup = std::future::pending::<Option<()>>();
+                let reason = tokio::select! {
+                    _ = hup => "SIGHUP",
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                        let now = stamp(&watched);
+                        if now == last {
+                            continue;
+                        }
+                        last = now;
+                        "the config file changed"
+                    }
+                };
+                apply_reload(&app, &reload, &mut front, reason);
+            }
+        });
+    });
+    let _ = registered_rx.recv_timeout(Duration::from_secs(5));
+}
+
+fn apply_reload(
+    app: &App,
+    reload: &dyn Fn() -> Result<Reloaded, Error>,
+    front: &mut Option<(Arc<Supervisor>, String)>,
+    reason: &str,
+) {
+    let new = match reload() {
+        Ok(new) => new,
+        Err(e) => {
+            return error!("{reason}: new settings rejected, the running ones stay: {e}");
+        }
+    };
+    let old = app.config();
+    if (new.config.listen, new.config.admin, new.config.threads)
+        != (old.listen, old.admin, old.threads)
+    {
+        warn!("{reason}: `listen`, `admin` and `threads` apply at the next start; the rest applies now");
+    }
+    app.replace_config(new.config);
+    if let (Some((supervisor, running)), Some(text)) = (front.as_mut(), new.caddyfile) {
+        if *running != text {
+            match supervisor.rewrite(&text) {
+                Ok(()) => info!("{reason}: Caddy reloaded with the new Caddyfile"),
+                Err(e) => error!("{reason}: Caddy kept its previous config: {e}"),
+            }
+            *running = text;
+        }
+    }
+    info!("{reason}: settings reloaded");
 }
 
 type ProxyService = Service<pingora::proxy::HttpProxy<PortProxy>>;
@@ -121,16 +259,50 @@ fn proxy_services(
 fn ensure_free(key: &'static str, addr: SocketAddr) -> Result<(), Error> {
     TcpListener::bind(addr)
         .map(drop)
-        .map_err(|error| Error::PortInUse { key, addr, error })
+        .map_err(|error| Error::PortInUse {
+            key,
+            addr,
+            holder: ports::holder(addr.port()),
+            error,
+        })
+}
+
+/// Like `ensure_free`, for a port Caddy will bind. Caddy sets SO_REUSEPORT, so a second Caddy
+/// of the same user would share the port silently; our plain bind fails instead. A port we
+/// may not bind (below 1024 without root) may still be Caddy's to bind (setcap); an address
+/// this machine lacks (no IPv6) is not in use. Caddy reports those itself.
+fn ensure_free_for_caddy(key: &'static str, addr: SocketAddr) -> Result<(), Error> {
+    use std::io::ErrorKind::{AddrNotAvailable, PermissionDenied};
+    match ensure_free(key, addr) {
+        Err(Error::PortInUse { error, .. })
+            if matches!(error.kind(), PermissionDenied | AddrNotAvailable) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Pingora sleeps the whole grace period even when nothing is in flight; exit as soon as the
-/// last request is done instead (and at the latest when the grace period ends).
-fn watch_for_drain(mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase>) {
+/// last request is done instead (and at the latest when the grace period ends). Caddy is
+/// stopped meanwhile, gracefully, so it finishes what it is relaying through us.
+fn watch_for_drain(
+    mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase>,
+    caddy: Option<Arc<Supervisor>>,
+) {
     use tokio::sync::broadcast::error::RecvError;
     std::thread::spawn(move || loop {
         match phases.blocking_recv() {
-            Ok(ExecutionPhase::GracefulTerminate) => drain_then_exit(),
+            Ok(ExecutionPhase::GracefulTerminate) => {
+                let stopping = caddy
+                    .clone()
+                    .map(|caddy| std::thread::spawn(move || caddy.stop(CADDY_GRACE)));
+                drain();
+                if let Some(stopping) = stopping {
+                    let _ = stopping.join();
+                }
+                std::process::exit(0)
+            }
             Ok(_) | Err(RecvError::Lagged(_)) => continue,
             Err(RecvError::Closed) => return,
         }
@@ -173,7 +345,7 @@ impl pingora::server::ShutdownSignalWatch for Signals {
     }
 }
 
-fn drain_then_exit() -> ! {
+fn drain() {
     let start = Instant::now();
     while METRICS.active() > 0 && start.elapsed() < GRACE {
         std::thread::sleep(Duration::from_millis(25));
@@ -182,5 +354,4 @@ fn drain_then_exit() -> ! {
         0 => info!("all requests finished; exiting"),
         n => warn!("grace period over; cutting {n} requests still in flight"),
     }
-    std::process::exit(0)
 }

@@ -3,6 +3,7 @@
 mod harness;
 
 mod admin;
+mod caddy;
 mod lifecycle;
 mod pages;
 mod routing;

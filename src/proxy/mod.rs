@@ -5,7 +5,7 @@ pub mod headers;
 pub mod pages;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -33,16 +33,28 @@ const POOL_IDLE: Duration = Duration::from_secs(4);
 
 /// What the proxy and the admin listener share.
 pub struct App {
-    pub config: Config,
+    /// Swapped whole on reload; a request keeps the settings it started with.
+    config: RwLock<Arc<Config>>,
     families: Families,
 }
 
 impl App {
     pub fn new(config: Config) -> Self {
         App {
-            config,
+            config: RwLock::new(Arc::new(config)),
             families: Families::default(),
         }
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn replace_config(&self, config: Config) {
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
     }
 }
 
@@ -71,7 +83,7 @@ impl Forward {
 
 /// Host → grammar → policy → (lookup → policy) → addresses to dial, or the page to show.
 pub async fn decide(app: &App, host: &str) -> std::result::Result<Decision, Page> {
-    let config = &app.config;
+    let config = app.config();
     let bad_host = |error| Page::BadHost {
         error,
         domains: config.domains.clone(),
@@ -159,7 +171,7 @@ fn base_authority(host: &str, domain: &str) -> String {
 
 impl PortProxy {
     fn port_links(&self, proto: &str, base: &str) -> Vec<PortLink> {
-        let config = &self.0.config;
+        let config = self.0.config();
         ports::listening()
             .into_iter()
             .map(|port| PortLink {
@@ -300,7 +312,7 @@ impl ProxyHttp for PortProxy {
             client_ip,
             local_authority: forward.authority(),
             port: forward.port,
-            preserve_host: self.0.config.preserves_host(forward.port),
+            preserve_host: self.0.config().preserves_host(forward.port),
             hops,
         });
         let websocket = session

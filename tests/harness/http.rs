@@ -4,8 +4,43 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+/// A byte stream a test can speak HTTP over: plain TCP or TLS.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A TLS connection to `addr` presenting `server_name`, trusting only the PEM root at `ca`.
+pub async fn tls(
+    addr: SocketAddr,
+    server_name: &str,
+    ca: &Path,
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    use rustls_pki_types::pem::PemObject;
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca).expect("read CA") {
+        roots.add(cert.expect("CA PEM")).expect("add CA");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from(server_name.to_string()).unwrap();
+    let tcp = TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap_or_else(|e| panic!("TLS handshake with {server_name} at {addr}: {e}"))
+}
 
 /// A response as the client saw it.
 #[derive(Debug, Clone)]
@@ -44,7 +79,7 @@ impl Response {
 
 /// One client connection; requests on it reuse it (keep-alive).
 pub struct Conn {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Box<dyn Stream>>,
 }
 
 impl Conn {
@@ -52,8 +87,13 @@ impl Conn {
         let stream = TcpStream::connect(addr)
             .await
             .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+        Conn::over(stream)
+    }
+
+    /// HTTP over any stream (a TLS one, say).
+    pub fn over(stream: impl Stream + 'static) -> Conn {
         Conn {
-            reader: BufReader::new(stream),
+            reader: BufReader::new(Box::new(stream)),
         }
     }
 
@@ -65,7 +105,7 @@ impl Conn {
             .expect("write request");
     }
 
-    pub fn stream(&mut self) -> &mut TcpStream {
+    pub fn stream(&mut self) -> &mut Box<dyn Stream> {
         self.reader.get_mut()
     }
 

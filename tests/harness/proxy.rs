@@ -29,6 +29,17 @@ impl Proxy {
         }
     }
 
+    /// `portproxy run` with Caddy on these HTTP and HTTPS ports.
+    pub fn run(http: u16, https: u16) -> Proxy {
+        Proxy::command(&[
+            "run",
+            "--http-port",
+            &http.to_string(),
+            "--https-port",
+            &https.to_string(),
+        ])
+    }
+
     /// A command other than `serve` (the args replace the default).
     pub fn command(args: &[&str]) -> Proxy {
         Proxy {
@@ -55,8 +66,9 @@ impl Proxy {
                 cmd.env_remove(key);
             }
         }
-        // Never read the developer's own config file.
+        // Never read the developer's own config file or touch their data.
         cmd.env("XDG_CONFIG_HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path().join("data"))
             .env("RUST_LOG", "info");
         for (k, v) in &self.env {
             cmd.env(k, v);
@@ -152,6 +164,26 @@ pub struct Running {
 }
 
 impl Running {
+    /// Caddy's local CA root, once `run` has started Caddy.
+    pub fn caddy_root(&self) -> PathBuf {
+        self._dir
+            .path()
+            .join("data/portproxy/caddy/pki/authorities/local/root.crt")
+    }
+
+    /// The pid of the Caddy this proxy started.
+    pub fn caddy_pid(&self) -> Option<u32> {
+        let out = Command::new("pgrep")
+            .args(["-P", &self.pid().to_string(), "caddy"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     /// `5173.localhost:PROXYPORT`: the host naming `port` through this proxy.
     pub fn host(&self, port: u16) -> String {
         format!("{port}.localhost:{}", self.addr.port())

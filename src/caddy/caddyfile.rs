@@ -1,0 +1,247 @@
+//! The Caddyfile that puts Caddy in front of the proxy.
+//!
+//! Pure: settings in, text out. The shipped top-level `Caddyfile` is `render(&Front::template())`
+//! (a test keeps them identical), so the file users read is the file `run` writes. Every line
+//! parses on Caddy 2.6.2 (Debian 12, Ubuntu 24.04) as well as 2.11: `ask` rather than
+//! `permission`, no `persist_config`, no `stream_close_delay`. No `encode`: on 2.6-2.8 it
+//! holds server-sent events back until the stream ends.
+
+use std::fmt::Write;
+
+/// Everything the Caddyfile depends on. Values are already validated (domains are
+/// `[a-z0-9.-]`, provider names `[a-z0-9_]`), because Caddy substitutes text before parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Front {
+    pub sites: Vec<Site>,
+    pub http_port: String,
+    pub https_port: String,
+    /// Where the proxy listens: `127.0.0.1:24306`.
+    pub upstream: String,
+    /// The on-demand TLS gate: `http://127.0.0.1:24307/caddy/ask`; None when every site
+    /// uses Caddy's internal CA (which needs no gate).
+    pub ask: Option<String>,
+    /// Caddy's admin API: `unix//…/caddy-admin.sock`, `127.0.0.1:PORT` or `off`; never the
+    /// default `localhost:2019`.
+    pub admin: String,
+    /// Where Caddy keeps certificates and its local CA; None for Caddy's own default.
+    pub storage: Option<String>,
+    /// Addresses to listen on; None for all interfaces.
+    pub bind: Option<String>,
+}
+
+/// One base domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub domain: String,
+    pub tls: Tls,
+}
+
+/// How a site gets its certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tls {
+    /// Caddy's local CA, one certificate per name at its first handshake (a `*.localhost`
+    /// wildcard certificate is rejected by clients).
+    Internal,
+    /// Let's Encrypt/ZeroSSL, one certificate per name at its first handshake, gated by `ask`.
+    OnDemand,
+    /// One wildcard certificate through the DNS challenge; needs a Caddy built with the
+    /// provider's plugin. The token comes from `PORTPROXY_DNS_TOKEN` at run time.
+    Dns { provider: String },
+    /// The shipped template: the issuer comes from `PORTPROXY_TLS_ISSUER` (default `internal`;
+    /// set it empty for public certificates).
+    FromEnv,
+}
+
+/// The environment variable the DNS provider's token is read from.
+pub const DNS_TOKEN_ENV: &str = "PORTPROXY_DNS_TOKEN";
+
+impl Front {
+    /// The shipped `Caddyfile`: one domain, values from the environment with local defaults.
+    pub fn template() -> Front {
+        Front {
+            sites: vec![Site {
+                domain: "{$PORTPROXY_DOMAIN:localhost}".into(),
+                tls: Tls::FromEnv,
+            }],
+            http_port: "{$PORTPROXY_HTTP_PORT:80}".into(),
+            https_port: "{$PORTPROXY_HTTPS_PORT:443}".into(),
+            upstream: "{$PORTPROXY_UPSTREAM:127.0.0.1:24306}".into(),
+            ask: Some("http://{$PORTPROXY_ADMIN:127.0.0.1:24307}/caddy/ask".into()),
+            admin: "off".into(),
+            storage: None,
+            bind: Some("{$PORTPROXY_BIND:127.0.0.1 [::1]}".into()),
+        }
+    }
+}
+
+/// The Caddyfile for `front`, formatted as `caddy fmt` would.
+pub fn render(front: &Front) -> String {
+    let mut out = String::new();
+    let domains: Vec<&str> = front.sites.iter().map(|s| s.domain.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "# portproxy's Caddyfile: HTTPS for every port of {}.",
+        domains.join(", ")
+    );
+    out.push_str(
+        "# Caddy terminates TLS and hands every request to portproxy, which routes it by name.\n",
+    );
+    if matches!(
+        front.sites.first(),
+        Some(Site {
+            tls: Tls::FromEnv,
+            ..
+        })
+    ) {
+        out.push_str(TEMPLATE_NOTES);
+    }
+    out.push_str("{\n");
+    let _ = writeln!(out, "\tadmin {}", front.admin);
+    if let Some(storage) = &front.storage {
+        let _ = writeln!(out, "\tstorage file_system {storage}");
+    }
+    let _ = writeln!(out, "\thttp_port {}", front.http_port);
+    let _ = writeln!(out, "\thttps_port {}", front.https_port);
+    out.push_str("\tgrace_period 5s\n");
+    out.push_str(
+        "\t# `portproxy trust` installs the local CA when you ask; no sudo prompt mid-run.\n",
+    );
+    out.push_str("\tskip_install_trust\n");
+    out.push_str("\t# The http:// site below redirects itself, on every bind address.\n");
+    out.push_str("\tauto_https disable_redirects\n");
+    if let Some(bind) = &front.bind {
+        let _ = writeln!(out, "\tdefault_bind {bind}");
+    }
+    if let Some(ask) = &front.ask {
+        let _ = writeln!(out, "\ton_demand_tls {{\n\t\task {ask}\n\t}}");
+    }
+    out.push_str("}\n\n");
+
+    // An explicit http:// site gets default_bind (Caddy 2.6.2's automatic redirect server
+    // does not, and then listens on [::1] only).
+    out.push_str("http:// {\n");
+    let port = if front.https_port == "443" {
+        String::new()
+    } else {
+        format!(":{}", front.https_port)
+    };
+    let _ = writeln!(out, "\tredir https://{{host}}{port}{{uri}} 308");
+    out.push_str("}\n");
+
+    for site in &front.sites {
+        let d = &site.domain;
+        let _ = writeln!(out, "\n{d}, *.{d} {{");
+        match &site.tls {
+            Tls::Internal => out.push_str("\ttls internal {\n\t\ton_demand\n\t}\n"),
+            Tls::OnDemand => out.push_str("\ttls {\n\t\ton_demand\n\t}\n"),
+            Tls::FromEnv => {
+                out.push_str("\ttls {$PORTPROXY_TLS_ISSUER:internal} {\n\t\ton_demand\n\t}\n")
+            }
+            Tls::Dns { provider } => {
+                let _ = writeln!(
+                    out,
+                    "\ttls {{\n\t\tdns {provider} {{env.{DNS_TOKEN_ENV}}}\n\t}}"
+                );
+            }
+        }
+        let _ = writeln!(out, "\treverse_proxy {} {{", front.upstream);
+        out.push_str("\t\ttransport http {\n");
+        out.push_str("\t\t\t# Pass Accept-Encoding through as the client sent it.\n");
+        out.push_str("\t\t\tcompression off\n");
+        out.push_str("\t\t}\n\t}\n}\n");
+    }
+    out
+}
+
+const TEMPLATE_NOTES: &str = "#
+# `portproxy run` writes this file with your settings filled in (`portproxy caddyfile` prints
+# it). To run Caddy yourself in front of `portproxy serve` instead:
+#   caddy run --config Caddyfile --adapter caddyfile
+# Environment (defaults in brackets):
+#   PORTPROXY_DOMAIN [localhost]           base domain; names are PORT.DOMAIN, HOST--PORT.DOMAIN
+#   PORTPROXY_TLS_ISSUER [internal]        Caddy's local CA; set it empty for Let's Encrypt
+#   PORTPROXY_BIND [127.0.0.1 [::1]]       set to `::` for a public domain
+#   PORTPROXY_HTTP_PORT [80], PORTPROXY_HTTPS_PORT [443]
+#   PORTPROXY_UPSTREAM [127.0.0.1:24306]   portproxy's --listen
+#   PORTPROXY_ADMIN [127.0.0.1:24307]      portproxy's --admin (certificates only for names it serves)
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local() -> Front {
+        Front {
+            sites: vec![Site {
+                domain: "localhost".into(),
+                tls: Tls::Internal,
+            }],
+            http_port: "80".into(),
+            https_port: "443".into(),
+            upstream: "127.0.0.1:24306".into(),
+            ask: None,
+            admin: "unix//run/pp/caddy-admin.sock".into(),
+            storage: Some("/data/pp/caddy".into()),
+            bind: Some("127.0.0.1 [::1]".into()),
+        }
+    }
+
+    /// `PORTPROXY_BLESS=1 cargo test the_shipped_caddyfile` rewrites it after a change.
+    #[test]
+    fn the_shipped_caddyfile_is_the_template() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/Caddyfile");
+        let rendered = render(&Front::template());
+        if std::env::var_os("PORTPROXY_BLESS").is_some() {
+            std::fs::write(path, &rendered).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(path).unwrap(), rendered);
+    }
+
+    #[test]
+    fn local_mode() {
+        let text = render(&local());
+        assert!(text.contains("\tadmin unix//run/pp/caddy-admin.sock\n"));
+        assert!(text.contains("\tstorage file_system /data/pp/caddy\n"));
+        assert!(text.contains("\tdefault_bind 127.0.0.1 [::1]\n"));
+        assert!(text.contains("\tskip_install_trust\n"));
+        assert!(text.contains("\tgrace_period 5s\n"));
+        assert!(text.contains("localhost, *.localhost {\n\ttls internal {\n\t\ton_demand\n\t}\n"));
+        assert!(text.contains("\tredir https://{host}{uri} 308\n"));
+        assert!(
+            !text.contains("on_demand_tls"),
+            "the internal CA needs no ask gate"
+        );
+        assert!(!text.contains("encode"));
+        assert!(!text.contains("2019"));
+    }
+
+    #[test]
+    fn public_and_dns_modes() {
+        let front = Front {
+            sites: vec![
+                Site {
+                    domain: "dev.example.com".into(),
+                    tls: Tls::OnDemand,
+                },
+                Site {
+                    domain: "box.example.org".into(),
+                    tls: Tls::Dns {
+                        provider: "cloudflare".into(),
+                    },
+                },
+            ],
+            https_port: "8443".into(),
+            ask: Some("http://127.0.0.1:24307/caddy/ask".into()),
+            bind: None,
+            ..local()
+        };
+        let text = render(&front);
+        assert!(text.contains("\ton_demand_tls {\n\t\task http://127.0.0.1:24307/caddy/ask\n\t}\n"));
+        assert!(
+            text.contains("dev.example.com, *.dev.example.com {\n\ttls {\n\t\ton_demand\n\t}\n")
+        );
+        assert!(text.contains("box.example.org, *.box.example.org {\n\ttls {\n\t\tdns cloudflare {env.PORTPROXY_DNS_TOKEN}\n\t}\n"));
+        assert!(text.contains("\tredir https://{host}:8443{uri} 308\n"));
+        assert!(!text.contains("default_bind"));
+    }
+}

@@ -1,0 +1,206 @@
+//! Caddy in front: which Caddy, which Caddyfile, where its files live.
+
+pub mod caddyfile;
+pub mod locate;
+pub mod supervise;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, TlsChoice};
+use caddyfile::{Front, Site, Tls};
+
+/// Where portproxy keeps Caddy's files: certificates and the local CA, the generated
+/// Caddyfile, the admin socket. Never the user's own Caddy directories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub data: PathBuf,
+}
+
+impl Paths {
+    /// `$XDG_DATA_HOME/portproxy` (`~/.local/share/portproxy`), `~/Library/Application
+    /// Support/portproxy` on macOS, `%LOCALAPPDATA%\portproxy` on Windows.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Paths {
+        let home = || {
+            env("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir)
+        };
+        let base = match env("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None if cfg!(windows) => env("LOCALAPPDATA")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir),
+            None if cfg!(target_os = "macos") => home().join("Library/Application Support"),
+            None => home().join(".local/share"),
+        };
+        Paths {
+            data: base.join("portproxy"),
+        }
+    }
+
+    /// Caddy's storage: certificates, ACME accounts, the local CA.
+    pub fn storage(&self) -> PathBuf {
+        self.data.join("caddy")
+    }
+
+    /// The local CA's root certificate, once Caddy has made it.
+    pub fn root_cert(&self) -> PathBuf {
+        self.storage().join("pki/authorities/local/root.crt")
+    }
+
+    pub fn caddyfile(&self) -> PathBuf {
+        self.data.join("Caddyfile")
+    }
+
+    /// Environment for Caddy: its autosave and any default paths go under our data dir.
+    pub fn caddy_env(&self) -> Vec<(OsString, OsString)> {
+        vec![
+            (
+                "XDG_DATA_HOME".into(),
+                self.data.join("caddy-data").into_os_string(),
+            ),
+            (
+                "XDG_CONFIG_HOME".into(),
+                self.data.join("caddy-config").into_os_string(),
+            ),
+        ]
+    }
+}
+
+/// Caddy's admin endpoint: a unix socket where there are unix sockets, else a loopback port
+/// chosen at start. Never the default `localhost:2019`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admin {
+    Socket(PathBuf),
+    Port(u16),
+}
+
+impl Admin {
+    pub fn for_paths(paths: &Paths) -> std::io::Result<Admin> {
+        if cfg!(unix) {
+            Ok(Admin::Socket(paths.data.join("caddy-admin.sock")))
+        } else {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+            Ok(Admin::Port(probe.local_addr()?.port()))
+        }
+    }
+
+    /// As Caddy writes it: `unix//path` or `127.0.0.1:PORT`.
+    pub fn address(&self) -> String {
+        match self {
+            Admin::Socket(path) => format!("unix/{}", path.display()),
+            Admin::Port(port) => format!("127.0.0.1:{port}"),
+        }
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Admin::Socket(_) => None,
+            Admin::Port(port) => Some(*port),
+        }
+    }
+}
+
+/// `localhost` and names under it stay on this machine: Caddy's local CA, loopback binds.
+pub fn is_local(domain: &str) -> bool {
+    domain == "localhost" || domain.ends_with(".localhost")
+}
+
+/// The proxy's own ports plus the ones Caddy listens on: none of them is ever a target.
+pub fn claim_ports(mut config: Config, admin: &Admin) -> Config {
+    let mut own = vec![
+        config.listen.port(),
+        config.admin.port(),
+        config.front.http_port,
+        config.front.https_port,
+    ];
+    own.extend(admin.port());
+    own.sort_unstable();
+    own.dedup();
+    config.policy.own_ports = own;
+    config
+}
+
+/// The Caddyfile settings for a config.
+pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
+    let sites: Vec<Site> = config
+        .domains
+        .iter()
+        .map(|domain| Site {
+            domain: domain.clone(),
+            tls: match (&config.front.tls, is_local(domain)) {
+                (_, true) => Tls::Internal,
+                (TlsChoice::OnDemand, false) => Tls::OnDemand,
+                (TlsChoice::Dns { provider }, false) => Tls::Dns {
+                    provider: provider.clone(),
+                },
+            },
+        })
+        .collect();
+    let all_local = sites.iter().all(|s| s.tls == Tls::Internal);
+    let needs_ask = sites.iter().any(|s| s.tls == Tls::OnDemand);
+    // Caddy reaches the proxy on loopback even when the proxy listens on all interfaces.
+    let upstream = if config.listen.ip().is_unspecified() {
+        format!("127.0.0.1:{}", config.listen.port())
+    } else {
+        config.listen.to_string()
+    };
+    Front {
+        sites,
+        http_port: config.front.http_port.to_string(),
+        https_port: config.front.https_port.to_string(),
+        upstream,
+        ask: needs_ask.then(|| format!("http://{}/caddy/ask", config.admin)),
+        admin: admin.address(),
+        storage: Some(paths.storage().display().to_string()),
+        bind: all_local.then(|| "127.0.0.1 [::1]".to_string()),
+    }
+}
+
+/// The addresses Caddy will bind for `front`'s HTTP and HTTPS ports.
+pub fn bind_addrs(config: &Config) -> Vec<std::net::SocketAddr> {
+    let local = config.domains.iter().all(|d| is_local(d));
+    let hosts: &[&str] = if local {
+        &["127.0.0.1", "[::1]"]
+    } else {
+        &["0.0.0.0", "[::]"]
+    };
+    [config.front.http_port, config.front.https_port]
+        .iter()
+        .flat_map(|port| {
+            hosts
+                .iter()
+                .filter_map(move |h| format!("{h}:{port}").parse().ok())
+        })
+        .collect()
+}
+
+/// What users type to reach port 5173 and the dashboard once Caddy is up.
+pub fn urls(config: &Config) -> Vec<String> {
+    let port = match config.front.https_port {
+        443 => String::new(),
+        other => format!(":{other}"),
+    };
+    config
+        .domains
+        .iter()
+        .map(|d| format!("https://PORT.{d}{port}/ (dashboard: https://{d}{port}/)"))
+        .collect()
+}
+
+/// Writes the rendered Caddyfile where `run` points Caddy at it.
+pub fn write_caddyfile(paths: &Paths, text: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(&paths.data)?;
+    let path = paths.caddyfile();
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// Is this the root certificate a trust store already holds?
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::read(a), std::fs::read(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}

@@ -1,0 +1,219 @@
+//! `portproxy doctor`: each thing `run` depends on, checked, as a ✓ or ✗ line with the fix.
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+
+use crate::caddy::{self, caddyfile, locate, Admin, Paths};
+use crate::cli::RunArgs;
+use crate::config::{self, Config};
+use crate::error::Error;
+use crate::ports;
+use crate::run::caddy_binds;
+use crate::trust;
+
+/// One line of the report.
+struct Check {
+    ok: bool,
+    what: String,
+    fix: Option<String>,
+}
+
+fn pass(what: impl Into<String>) -> Check {
+    Check {
+        ok: true,
+        what: what.into(),
+        fix: None,
+    }
+}
+
+fn fail(what: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        ok: false,
+        what: what.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+pub fn doctor(args: RunArgs) -> Result<(), Error> {
+    let env = |k: &str| std::env::var(k).ok();
+    let mut checks = Vec::new();
+    let config = match config::load(&args.settings, &args.caddy, &env) {
+        Ok(config) => {
+            let source = config
+                .file
+                .as_ref()
+                .map_or("built-in defaults".to_string(), |f| f.display().to_string());
+            checks.push(pass(format!("config: valid ({source})")));
+            Some(config)
+        }
+        Err(e) => {
+            checks.push(fail(format!("config: {e}"), e.help()));
+            None
+        }
+    };
+    if let Some(config) = &config {
+        let paths = Paths::from_env(&env);
+        checks.extend(check_ports(config));
+        match locate::locate(config.front.caddy.as_deref()) {
+            Ok(found) => {
+                checks.push(pass(format!(
+                    "caddy: {} at {}",
+                    found.version,
+                    found.path.display()
+                )));
+                checks.push(check_caddyfile(config, &paths, &found.path));
+            }
+            Err(missing) => checks.push(fail(
+                format!("caddy: {missing}"),
+                format!("install Caddy: {}", locate::install_hint()),
+            )),
+        }
+        for domain in config.domains.iter().filter(|d| !caddy::is_local(d)) {
+            checks.push(check_dns(domain));
+        }
+        if config.domains.iter().any(|d| caddy::is_local(d)) {
+            checks.push(match trust::is_trusted(&paths) {
+                Some(true) => pass("local CA: trusted by the system"),
+                Some(false) if !paths.root_cert().is_file() => fail(
+                    "local CA: not created yet",
+                    "start `portproxy` once, then run `portproxy trust`",
+                ),
+                Some(false) => fail(
+                    "local CA: not trusted by the system",
+                    "run `portproxy trust`",
+                ),
+                None => pass(
+                    "local CA: trust can't be checked on this OS; `portproxy trust` installs it",
+                ),
+            });
+        }
+    }
+    let problems = checks.iter().filter(|c| !c.ok).count();
+    for check in &checks {
+        println!("{} {}", if check.ok { "✓" } else { "✗" }, check.what);
+        if let Some(fix) = &check.fix {
+            println!("  fix: {fix}");
+        }
+    }
+    match problems {
+        0 => Ok(()),
+        problems => Err(Error::Unhealthy { problems }),
+    }
+}
+
+fn check_ports(config: &Config) -> Vec<Check> {
+    let mut addrs: Vec<(&str, SocketAddr)> =
+        vec![("listen", config.listen), ("admin", config.admin)];
+    addrs.extend(caddy_binds(config));
+    addrs
+        .into_iter()
+        .map(|(key, addr)| match std::net::TcpListener::bind(addr) {
+            Ok(_) => pass(format!("port {addr} (`{key}`): free")),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                pass(format!("port {addr} (`{key}`): this machine has no such address; skipped"))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => fail(
+                format!("port {addr} (`{key}`): needs privileges ({e})"),
+                "run as root, `sudo setcap cap_net_bind_service=+ep $(which caddy)`, or use --http-port 8080 --https-port 8443",
+            ),
+            Err(e) => match ports::holder(addr.port()) {
+                Some(holder) if holder.starts_with("portproxy") || holder.starts_with("caddy") && is_ours(config) => {
+                    pass(format!("port {addr} (`{key}`): in use by {holder} (portproxy is running)"))
+                }
+                Some(holder) => fail(
+                    format!("port {addr} (`{key}`): in use by {holder}"),
+                    format!("stop it (a distro caddy.service: `sudo systemctl disable --now caddy`) or choose another port with --{key}"),
+                ),
+                None => fail(format!("port {addr} (`{key}`): {e}"), format!("free it or choose another port with --{key}")),
+            },
+        })
+        .collect()
+}
+
+/// A running portproxy answers on its admin listener.
+fn is_ours(config: &Config) -> bool {
+    std::net::TcpStream::connect(config.admin).is_ok()
+}
+
+/// Renders the Caddyfile and lets this Caddy parse it.
+fn check_caddyfile(config: &Config, paths: &Paths, caddy_bin: &std::path::Path) -> Check {
+    let admin = Admin::Socket(paths.data.join("caddy-admin.sock"));
+    let text = caddyfile::render(&caddy::front(
+        &caddy::claim_ports(config.clone(), &admin),
+        paths,
+        &admin,
+    ));
+    let dir = std::env::temp_dir().join(format!("portproxy-doctor-{}", std::process::id()));
+    let file = dir.join("Caddyfile");
+    let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, &text));
+    let output = written.and_then(|_| {
+        std::process::Command::new(caddy_bin)
+            .args(["adapt", "--adapter", "caddyfile", "--config"])
+            .arg(&file)
+            .output()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    match output {
+        Ok(out) if out.status.success() => pass("caddyfile: this Caddy accepts it"),
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            fail(
+                format!("caddyfile: rejected: {}", stderr.lines().last().unwrap_or("").trim()),
+                "a DNS provider needs a Caddy built with its plugin (`caddy list-modules | grep dns.providers`)",
+            )
+        }
+        Err(e) => fail(
+            format!("caddyfile: could not run caddy adapt: {e}"),
+            "check the Caddy binary",
+        ),
+    }
+}
+
+/// The base domain and a name under it must resolve to this machine.
+fn check_dns(domain: &str) -> Check {
+    let probe = format!("portproxy-check.{domain}");
+    let resolve = |name: &str| -> Vec<IpAddr> {
+        use std::net::ToSocketAddrs;
+        (name, 443)
+            .to_socket_addrs()
+            .map(|a| a.map(|s| s.ip()).collect())
+            .unwrap_or_default()
+    };
+    let (base, wildcard) = (resolve(domain), resolve(&probe));
+    if base.is_empty() || wildcard.is_empty() {
+        let missing = if base.is_empty() {
+            domain.to_string()
+        } else {
+            format!("*.{domain}")
+        };
+        return fail(
+            format!("dns: {missing} does not resolve"),
+            format!("add A/AAAA records for {domain} and *.{domain} pointing at this machine"),
+        );
+    }
+    let local: Vec<&IpAddr> = wildcard.iter().filter(|ip| is_this_machine(**ip)).collect();
+    match local.first() {
+        Some(ip) => pass(format!(
+            "dns: {domain} and *.{domain} resolve to {ip}, an address of this machine"
+        )),
+        None => fail(
+            format!(
+                "dns: *.{domain} resolves to {}, not an address of this machine",
+                wildcard[0]
+            ),
+            "fine behind NAT or a port forward to this machine; otherwise point the records here",
+        ),
+    }
+}
+
+/// An address is ours if the OS picks it as the source for a route to itself (no packet is sent).
+fn is_this_machine(ip: IpAddr) -> bool {
+    let any: SocketAddr = if ip.is_ipv4() {
+        "0.0.0.0:0".parse()
+    } else {
+        "[::]:0".parse()
+    }
+    .expect("literal");
+    UdpSocket::bind(any)
+        .and_then(|s| s.connect((ip, 9)).and_then(|_| s.local_addr()))
+        .is_ok_and(|local| local.ip() == ip)
+}

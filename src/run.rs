@@ -1,0 +1,155 @@
+//! `serve`, `run` and `caddyfile`: turning settings into a running proxy, with or without
+//! Caddy in front.
+
+use log::{info, warn};
+
+use crate::caddy::locate::{self, Missing};
+use crate::caddy::supervise::Launch;
+use crate::caddy::{self, caddyfile, Admin, Paths};
+use crate::cli::{CaddyFlags, RunArgs, Settings};
+use crate::config::{self, Config};
+use crate::error::Error;
+use crate::serve::{self, CaddyPlan, Plan, Reloaded};
+
+fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+fn load(args: &RunArgs) -> Result<Config, Error> {
+    Ok(config::load(&args.settings, &args.caddy, &process_env)?)
+}
+
+/// `portproxy serve`: the proxy alone.
+pub fn serve(settings: Settings) -> Result<(), Error> {
+    proxy_alone(RunArgs {
+        settings,
+        caddy: CaddyFlags::default(),
+    })
+}
+
+fn proxy_alone(args: RunArgs) -> Result<(), Error> {
+    let config = load(&args)?;
+    serve::serve(Plan {
+        config,
+        caddy: None,
+        reload: Box::new(move || {
+            Ok(Reloaded {
+                config: load(&args)?,
+                caddyfile: None,
+            })
+        }),
+    })
+}
+
+/// `portproxy run`: the proxy with Caddy in front, or alone (and saying so) without Caddy.
+pub fn run(args: RunArgs) -> Result<(), Error> {
+    let config = load(&args)?;
+    if args.caddy.no_caddy {
+        info!("--no-caddy: serving the proxy alone, without HTTPS");
+        return proxy_alone(args);
+    }
+    let found = match locate::locate(config.front.caddy.as_deref()) {
+        Ok(found) => found,
+        Err(Missing::NotOnPath) => {
+            warn!(
+                "Caddy is not on PATH, so there is no HTTPS: serving the proxy alone on http://PORT.{}:{}/",
+                config.domains[0],
+                config.listen.port()
+            );
+            warn!(
+                "for HTTPS, install Caddy ({}) and start portproxy again",
+                locate::install_hint()
+            );
+            return proxy_alone(args);
+        }
+        Err(missing) => return Err(Error::Caddy(missing)),
+    };
+    info!("using Caddy {} at {}", found.version, found.path.display());
+    let paths = Paths::from_env(&process_env);
+    let admin = prepare_admin(&paths)?;
+    let config = caddy::claim_ports(config, &admin);
+    let text = caddyfile::render(&caddy::front(&config, &paths, &admin));
+    let path = caddy::write_caddyfile(&paths, &text).map_err(|error| Error::File {
+        path: paths.caddyfile(),
+        error,
+    })?;
+    let plan = CaddyPlan {
+        launch: Launch {
+            caddy: found,
+            caddyfile: path,
+            admin: admin.address(),
+            env: paths.caddy_env(),
+        },
+        caddyfile: text,
+        binds: caddy_binds(&config),
+        urls: caddy::urls(&config),
+    };
+    serve::serve(Plan {
+        config,
+        caddy: Some(plan),
+        reload: Box::new(move || {
+            let config = caddy::claim_ports(load(&args)?, &admin);
+            let text = caddyfile::render(&caddy::front(&config, &paths, &admin));
+            Ok(Reloaded {
+                config,
+                caddyfile: Some(text),
+            })
+        }),
+    })
+}
+
+/// `portproxy caddyfile`: the Caddyfile `run` would write, on stdout.
+pub fn print_caddyfile(args: RunArgs) -> Result<(), Error> {
+    let config = load(&args)?;
+    let paths = Paths::from_env(&process_env);
+    let admin = Admin::for_paths(&paths).map_err(|error| Error::File {
+        path: paths.data.clone(),
+        error,
+    })?;
+    let config = caddy::claim_ports(config, &admin);
+    print!(
+        "{}",
+        caddyfile::render(&caddy::front(&config, &paths, &admin))
+    );
+    Ok(())
+}
+
+/// The HTTP and HTTPS addresses Caddy will bind, named by the flag that moves them.
+pub fn caddy_binds(config: &Config) -> Vec<(&'static str, std::net::SocketAddr)> {
+    caddy::bind_addrs(config)
+        .into_iter()
+        .map(|addr| {
+            let key = if addr.port() == config.front.https_port {
+                "https-port"
+            } else {
+                "http-port"
+            };
+            (key, addr)
+        })
+        .collect()
+}
+
+/// Picks Caddy's admin address; a socket file left by a Caddy that died is removed, one that
+/// answers means another Caddy of ours is running.
+fn prepare_admin(paths: &Paths) -> Result<Admin, Error> {
+    let file_error = |error| Error::File {
+        path: paths.data.clone(),
+        error,
+    };
+    std::fs::create_dir_all(&paths.data).map_err(file_error)?;
+    let admin = Admin::for_paths(paths).map_err(file_error)?;
+    #[cfg(unix)]
+    if let Admin::Socket(socket) = &admin {
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+            return Err(Error::File {
+                path: socket.clone(),
+                error: std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    "another portproxy's Caddy is running (its admin socket answers)",
+                ),
+            });
+        }
+        let _ = std::fs::remove_file(socket);
+    }
+    Ok(admin)
+}

@@ -1,0 +1,149 @@
+//! `portproxy trust`: put Caddy's local CA into the system trust store, so browsers and curl
+//! trust `https://*.localhost` without a warning. Run on request, never mid-`run` (Caddy's own
+//! attempt would prompt for a sudo password in the middle of the log).
+
+use std::path::Path;
+use std::process::Command;
+
+use log::info;
+
+use crate::caddy::{same_file, Paths};
+use crate::cli::RunArgs;
+use crate::error::Error;
+
+/// Where the CA goes on Debian-like systems (`update-ca-certificates`).
+#[cfg(target_os = "linux")]
+const DEBIAN_ANCHOR: &str = "/usr/local/share/ca-certificates/portproxy-local-ca.crt";
+/// … and on Fedora/RHEL-like systems (`update-ca-trust`).
+#[cfg(target_os = "linux")]
+const REDHAT_ANCHOR: &str = "/etc/pki/ca-trust/source/anchors/portproxy-local-ca.crt";
+
+pub fn trust(_args: RunArgs) -> Result<(), Error> {
+    let paths = Paths::from_env(&|k| std::env::var(k).ok());
+    let root = paths.root_cert();
+    if !root.is_file() {
+        return Err(Error::Trust {
+            reason: format!("Caddy has not created its local CA yet ({} does not exist)", root.display()),
+            help: "start `portproxy` once (Caddy makes the CA at its first start), then run `portproxy trust` again".into(),
+        });
+    }
+    install(&root)?;
+    info!("installed {} into the system trust store", root.display());
+    Ok(())
+}
+
+/// Whether the system trusts our CA: Some(bool) where we can tell.
+pub fn is_trusted(paths: &Paths) -> Option<bool> {
+    let root = paths.root_cert();
+    if !root.is_file() {
+        return Some(false);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        Some(
+            [DEBIAN_ANCHOR, REDHAT_ANCHOR]
+                .iter()
+                .any(|a| same_file(&root, Path::new(a))),
+        )
+    }
+    #[cfg(target_os = "macos")]
+    {
+        Command::new("security")
+            .args(["verify-cert", "-c"])
+            .arg(&root)
+            .output()
+            .ok()
+            .map(|o| o.status.success())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    {
+        let _ = same_file;
+        None
+    }
+}
+
+/// Runs a command (through sudo when we are not root), letting it prompt on the terminal.
+fn privileged(program: &str, args: &[&str]) -> Result<(), Error> {
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    #[cfg(not(unix))]
+    let root = true;
+    let mut cmd = if root {
+        Command::new(program)
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.arg(program);
+        sudo
+    };
+    cmd.args(args);
+    info!("running {cmd:?}");
+    let status = cmd.status().map_err(|e| Error::Trust {
+        reason: format!("could not run {program}: {e}"),
+        help: "install it, or add the CA by hand (see the README's HTTPS section)".into(),
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Trust {
+            reason: format!("{program} failed ({status})"),
+            help: "run it again with the rights to change the system trust store".into(),
+        })
+    }
+}
+
+fn has(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()))
+}
+
+#[cfg(target_os = "linux")]
+fn install(root: &Path) -> Result<(), Error> {
+    let root = root.display().to_string();
+    if has("update-ca-certificates") {
+        privileged("install", &["-m", "0644", &root, DEBIAN_ANCHOR])?;
+        privileged("update-ca-certificates", &[])
+    } else if has("update-ca-trust") {
+        privileged("install", &["-m", "0644", &root, REDHAT_ANCHOR])?;
+        privileged("update-ca-trust", &["extract"])
+    } else {
+        Err(Error::Trust {
+            reason: "neither update-ca-certificates nor update-ca-trust is installed".into(),
+            help: format!("add {root} to your system's trust store by hand"),
+        })
+    }
+}
+
+#[cfg(target_os = "macos")]
+fn install(root: &Path) -> Result<(), Error> {
+    let root = root.display().to_string();
+    privileged(
+        "security",
+        &[
+            "add-trusted-cert",
+            "-d",
+            "-r",
+            "trustRoot",
+            "-k",
+            "/Library/Keychains/System.keychain",
+            &root,
+        ],
+    )
+}
+
+#[cfg(windows)]
+fn install(root: &Path) -> Result<(), Error> {
+    // The current user's Root store needs no administrator; Windows asks for confirmation.
+    privileged(
+        "certutil",
+        &["-user", "-addstore", "Root", &root.display().to_string()],
+    )
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+fn install(root: &Path) -> Result<(), Error> {
+    Err(Error::Trust {
+        reason: "this OS has no known trust store tool".into(),
+        help: format!("add {} to your trust store by hand", root.display()),
+    })
+}

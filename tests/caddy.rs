@@ -1,0 +1,438 @@
+//! `run`: Debian's real Caddy in front of the real proxy.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::harness::backend::EVENT_GAP;
+use crate::harness::http::{request, tls, Conn};
+use crate::harness::proxy::free_addr;
+use crate::harness::{Backend, Proxy, Running, WsBackend};
+
+/// `portproxy run` with Caddy on two free ports.
+async fn run_with_caddy(extra: &[&str]) -> (Running, u16, u16) {
+    let (http, https) = (free_addr().port(), free_addr().port());
+    let mut proxy = Proxy::run(http, https);
+    for arg in extra {
+        proxy = proxy.arg(*arg);
+    }
+    let running = proxy.start().await;
+    assert!(
+        running
+            .log_contains(&format!("ready: https://PORT.localhost:{https}/"))
+            .await,
+        "{}",
+        running.log()
+    );
+    (running, http, https)
+}
+
+fn https_addr(port: u16) -> std::net::SocketAddr {
+    format!("127.0.0.1:{port}").parse().unwrap()
+}
+
+async fn https_conn(proxy: &Running, https: u16, host: &str) -> Conn {
+    Conn::over(tls(https_addr(https), host, &proxy.caddy_root()).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_through_caddy_reaches_the_app() {
+    let app = Backend::echo().await;
+    let (proxy, http, https) = run_with_caddy(&[]).await;
+    let name = format!("{}.localhost", app.port());
+    let resp = https_conn(&proxy, https, &name)
+        .await
+        .get(&format!("{name}:{https}"), "/x", &[])
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let echo = resp.json().to_string();
+    assert!(echo.contains("[\"x-forwarded-proto\",\"https\"]"), "{echo}");
+    assert!(
+        echo.contains(&format!("[\"host\",\"localhost:{}\"]", app.port())),
+        "{echo}"
+    );
+    assert!(
+        echo.contains(&format!("[\"x-forwarded-host\",\"{name}:{https}\"]")),
+        "{echo}"
+    );
+
+    // Plain HTTP is redirected to HTTPS, on IPv4 (and IPv6 where the machine has it).
+    for addr in [format!("127.0.0.1:{http}"), format!("[::1]:{http}")] {
+        let Ok(tcp) = tokio::net::TcpStream::connect(&addr).await else {
+            assert!(addr.starts_with('['), "no IPv4 redirect listener");
+            continue;
+        };
+        let resp = Conn::over(tcp)
+            .get(&format!("{name}:{http}"), "/a?b=1", &[])
+            .await;
+        assert_eq!(resp.status, 308, "{addr}");
+        assert_eq!(
+            resp.header("location"),
+            Some(format!("https://{name}:{https}/a?b=1").as_str())
+        );
+    }
+
+    // A refused port gets no certificate at all when Caddy asks (public mode) — locally it
+    // gets portproxy's 403 page over HTTPS.
+    let resp = https_conn(&proxy, https, "22.localhost")
+        .await
+        .get(&format!("22.localhost:{https}"), "/", &[])
+        .await;
+    assert_eq!(resp.status, 403);
+    assert!(resp.text().contains("deny list"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_and_sse_stream_through_caddy() {
+    let hmr = WsBackend::start().await;
+    let app = Backend::echo().await;
+    let (proxy, _, https) = run_with_caddy(&[]).await;
+
+    let name = format!("{}.localhost", hmr.port());
+    let req = format!("wss://{name}:{https}/hmr")
+        .into_client_request()
+        .unwrap();
+    let stream = tls(https_addr(https), &name, &proxy.caddy_root()).await;
+    let (mut ws, resp) = tokio_tungstenite::client_async(req, stream)
+        .await
+        .expect("wss handshake");
+    assert_eq!(resp.status(), 101);
+    for i in 0..5 {
+        ws.send(Message::text(format!("hot update {i}")))
+            .await
+            .unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::text(format!("hot update {i}"))
+        );
+    }
+
+    let name = format!("{}.localhost", app.port());
+    let mut conn = https_conn(&proxy, https, &name).await;
+    let start = Instant::now();
+    conn.send(
+        request(
+            "GET",
+            &format!("{name}:{https}"),
+            "/sse",
+            &[("Accept", "text/event-stream")],
+        )
+        .as_bytes(),
+    )
+    .await;
+    let (status, _) = conn.read_head().await;
+    assert_eq!(status, 200);
+    let mut arrivals = Vec::new();
+    while let Some(chunk) = conn.read_chunk().await {
+        arrivals.push((start.elapsed(), String::from_utf8(chunk).unwrap()));
+    }
+    let text: String = arrivals.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(
+        text,
+        (0..5)
+            .map(|i| format!("data: event {i}\n\n"))
+            .collect::<String>()
+    );
+    let first = arrivals[0].0;
+    assert!(first < EVENT_GAP, "first event held back {first:?}");
+    assert!(
+        arrivals.last().unwrap().0 - first >= EVENT_GAP * 3,
+        "events bunched: {arrivals:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_caddy_is_restarted() {
+    let app = Backend::echo().await;
+    let (proxy, _, https) = run_with_caddy(&[]).await;
+    let name = format!("{}.localhost", app.port());
+    let first = proxy.caddy_pid().expect("caddy child");
+    assert!(std::process::Command::new("kill")
+        .args(["-KILL", &first.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert!(proxy.log_contains("Caddy exited").await, "{}", proxy.log());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !proxy.log().contains("Caddy is serving again") {
+        assert!(
+            Instant::now() < deadline,
+            "Caddy was not restarted:\n{}",
+            proxy.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = proxy.caddy_pid().expect("a new caddy child");
+    assert_ne!(first, second);
+    let resp = https_conn(&proxy, https, &name)
+        .await
+        .get(&format!("{name}:{https}"), "/", &[])
+        .await;
+    assert_eq!(resp.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_both() {
+    let (mut proxy, _, https) = run_with_caddy(&[]).await;
+    let caddy = proxy.caddy_pid().expect("caddy child");
+    let start = Instant::now();
+    proxy.signal("TERM");
+    let status = proxy
+        .wait_exit(Duration::from_secs(15))
+        .await
+        .expect("portproxy exited within 15 s");
+    assert!(status.success(), "{status}");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{caddy}")).exists(),
+        "Caddy outlived portproxy"
+    );
+    assert!(tokio::net::TcpStream::connect(https_addr(https))
+        .await
+        .is_err());
+    eprintln!("SIGTERM → both gone in {:?}", start.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_caddy_the_proxy_serves_alone_and_says_so() {
+    let app = Backend::echo().await;
+    let empty = tempfile::tempdir().unwrap();
+    let proxy = Proxy::command(&["run"])
+        .env("PATH", empty.path().display().to_string())
+        .start()
+        .await;
+    assert!(
+        proxy
+            .log_contains("Caddy is not on PATH, so there is no HTTPS")
+            .await,
+        "{}",
+        proxy.log()
+    );
+    assert!(
+        proxy.log().contains("sudo apt-get install caddy"),
+        "{}",
+        proxy.log()
+    );
+    assert_eq!(proxy.get(&proxy.host(app.port()), "/").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_reload_keeps_open_websockets_and_rejects_bad_files() {
+    let hmr = WsBackend::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "deny_ports = [22]\n").unwrap();
+    let (proxy, _, https) = run_with_caddy(&["--config", &file.display().to_string()]).await;
+    let caddy = proxy.caddy_pid();
+
+    let name = format!("{}.localhost", hmr.port());
+    let req = format!("wss://{name}:{https}/hmr")
+        .into_client_request()
+        .unwrap();
+    let stream = tls(https_addr(https), &name, &proxy.caddy_root()).await;
+    let (mut ws, _) = tokio_tungstenite::client_async(req, stream)
+        .await
+        .expect("wss handshake");
+    ws.send(Message::text("before")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("before"));
+
+    // Deny a port that the new settings refuse: applied without a restart.
+    let other = Backend::echo().await;
+    std::fs::write(&file, format!("deny_ports = [22, {}]\n", other.port())).unwrap();
+    assert!(
+        proxy
+            .log_contains("the config file changed: settings reloaded")
+            .await,
+        "{}",
+        proxy.log()
+    );
+    let resp = proxy.get(&proxy.host(other.port()), "/").await;
+    assert_eq!(resp.status, 403, "{}", resp.text());
+    ws.send(Message::text("after reload")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::text("after reload")
+    );
+    assert_eq!(proxy.caddy_pid(), caddy, "Caddy was restarted");
+    assert!(
+        !proxy.log().contains("Caddy reloaded"),
+        "Caddy's config did not change, so no reload"
+    );
+
+    // A bad file is rejected with its reason and the running settings stay.
+    std::fs::write(&file, "deny_ports = [\"nope\"]\n").unwrap();
+    assert!(proxy.log_contains("new settings rejected, the running ones stay: invalid value `nope` for `deny_ports`").await, "{}", proxy.log());
+    assert_eq!(proxy.get(&proxy.host(other.port()), "/").await.status, 403);
+    ws.send(Message::text("still here")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::text("still here")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_and_caddy_follows_a_caddyfile_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "domains = [\"localhost\"]\n").unwrap();
+    let (proxy, _, https) = run_with_caddy(&["--config", &file.display().to_string()]).await;
+    std::fs::write(&file, "domains = [\"localhost\", \"box.localhost\"]\n").unwrap();
+    proxy.signal("HUP");
+    assert!(
+        proxy
+            .log_contains("Caddy reloaded with the new Caddyfile")
+            .await,
+        "{}",
+        proxy.log()
+    );
+    let app = Backend::echo().await;
+    let name = format!("{}.box.localhost", app.port());
+    let resp = https_conn(&proxy, https, &name)
+        .await
+        .get(&format!("{name}:{https}"), "/", &[])
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+}
+
+#[test]
+fn shipped_and_rendered_caddyfiles_adapt() {
+    let adapt = |file: &std::path::Path, env: &[(&str, &str)]| {
+        let out = std::process::Command::new("caddy")
+            .args(["adapt", "--adapter", "caddyfile", "--config"])
+            .arg(file)
+            .envs(env.iter().copied())
+            .output()
+            .expect("caddy is installed (scripts/test installs it)");
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Caddyfile");
+    let local = adapt(&shipped, &[]);
+    assert!(local.contains("\"internal\""), "{local}");
+    let public = adapt(
+        &shipped,
+        &[
+            ("PORTPROXY_DOMAIN", "dev.example.com"),
+            ("PORTPROXY_TLS_ISSUER", ""),
+            ("PORTPROXY_BIND", "::"),
+        ],
+    );
+    assert!(
+        public.contains("*.dev.example.com") && public.contains("/caddy/ask"),
+        "{public}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["caddyfile"],
+        vec![
+            "caddyfile",
+            "--domain",
+            "dev.example.com",
+            "--https-port",
+            "8443",
+        ],
+        vec![
+            "caddyfile",
+            "--domain",
+            "localhost",
+            "--domain",
+            "dev.example.com",
+        ],
+    ] {
+        let out = Proxy::command(&args).output();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let file = dir.path().join("Caddyfile");
+        std::fs::write(&file, &out.stdout).unwrap();
+        let json = adapt(&file, &[]);
+        assert!(json.contains("127.0.0.1:24306"), "{args:?}: {json}");
+        assert!(
+            !json.contains("2019"),
+            "{args:?}: Caddy's default admin address"
+        );
+    }
+}
+
+#[test]
+fn a_caddy_startup_failure_is_reported_once() {
+    let (http, https) = (free_addr().port(), free_addr().port());
+    // Debian's Caddy has no DNS provider plugins, so this config cannot load.
+    let out = Proxy::run(http, https)
+        .arg("--domain")
+        .arg("dev.example.com")
+        .arg("--tls")
+        .arg("dns:cloudflare")
+        .output();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: Caddy exited during startup"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("dns.providers.cloudflare"), "{stderr}");
+    assert_eq!(stderr.matches("error: ").count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_port_held_by_another_program_is_named() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let out = Proxy::run(port, free_addr().port()).output();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot listen on 127.0.0.1:{port} (`http-port`)"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("(pid {})", std::process::id())),
+        "holder not named: {stderr}"
+    );
+    assert!(
+        stderr.contains("choose another with --http-port"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn doctor_says_what_is_wrong_and_how_to_fix_it() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let out = Proxy::command(&[
+        "doctor",
+        "--http-port",
+        &port.to_string(),
+        "--https-port",
+        &free_addr().port().to_string(),
+        "--listen",
+        &free_addr().to_string(),
+        "--admin",
+        &free_addr().to_string(),
+    ])
+    .output();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("✓ config: valid"), "{report}");
+    assert!(report.contains("✓ caddy: 2."), "{report}");
+    assert!(
+        report.contains("✓ caddyfile: this Caddy accepts it"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("✗ port 127.0.0.1:{port} (`http-port`): in use by")),
+        "{report}"
+    );
+    assert!(report.contains("✗ local CA: not created yet\n  fix: start `portproxy` once, then run `portproxy trust`"), "{report}");
+}
