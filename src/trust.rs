@@ -92,6 +92,7 @@ fn privileged(program: &str, args: &[&str]) -> Result<(), Error> {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn has(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()))

@@ -436,3 +436,49 @@ fn doctor_says_what_is_wrong_and_how_to_fix_it() {
     );
     assert!(report.contains("✗ local CA: not created yet\n  fix: start `portproxy` once, then run `portproxy trust`"), "{report}");
 }
+
+/// Installs a CA into the system trust store, so it runs only where that is wanted:
+/// `.ci/run` sets PORTPROXY_TEST_SYSTEM_TRUST=1 on its throwaway machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_installs_the_local_ca() {
+    if std::env::var_os("PORTPROXY_TEST_SYSTEM_TRUST").is_none() {
+        eprintln!("trust_installs_the_local_ca: not run; set PORTPROXY_TEST_SYSTEM_TRUST=1 to let it change the system trust store");
+        return;
+    }
+    let app = Backend::echo().await;
+    let (proxy, _, https) = run_with_caddy(&[]).await;
+    let data = proxy.caddy_root().ancestors().nth(6).unwrap().to_path_buf();
+    let with_data = |args: &[&str]| {
+        Proxy::command(args)
+            .env("XDG_DATA_HOME", data.display().to_string())
+            .output()
+    };
+    let out = with_data(&["trust"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // curl with the system store only: no --cacert.
+    let url = format!("https://{}.localhost:{https}/", app.port());
+    let curl = std::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", &url])
+        .output()
+        .unwrap();
+    let anchor = "/usr/local/share/ca-certificates/portproxy-local-ca.crt";
+    let report = String::from_utf8_lossy(&with_data(&["doctor"]).stdout).into_owned();
+    let _ = std::fs::remove_file(anchor);
+    let _ = std::process::Command::new("update-ca-certificates")
+        .arg("--fresh")
+        .output();
+    assert_eq!(
+        String::from_utf8_lossy(&curl.stdout),
+        "200",
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    assert!(
+        report.contains("✓ local CA: trusted by the system"),
+        "{report}"
+    );
+}
