@@ -57,6 +57,11 @@ impl Error {
             Error::Caddy(Missing::NotRunnable { .. }) => {
                 Some("point --caddy at a working Caddy binary, or drop it to use `caddy` on PATH".into())
             }
+            Error::CaddyStart(StartError::Exited { last_line, .. })
+                if last_line.contains("permission denied") =>
+            {
+                Some("ports below 1024 need privileges: run as root, `sudo setcap cap_net_bind_service=+ep $(which caddy)`, or use --http-port 8080 --https-port 8443".into())
+            }
             Error::CaddyStart(_) => Some(
                 "`portproxy doctor` checks ports and the Caddyfile; `portproxy caddyfile` prints what Caddy was given".into(),
             ),
