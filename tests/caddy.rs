@@ -482,3 +482,27 @@ async fn trust_installs_the_local_ca() {
         "{report}"
     );
 }
+
+/// Caddy must not outlive a portproxy that was killed outright (Linux: parent-death signal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caddy_dies_with_a_killed_portproxy() {
+    let (mut proxy, _, _) = run_with_caddy(&[]).await;
+    let caddy = proxy.caddy_pid().expect("caddy child");
+    proxy.signal("KILL");
+    proxy
+        .wait_exit(Duration::from_secs(5))
+        .await
+        .expect("portproxy killed");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{caddy}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{caddy}/stat")).unwrap_or_default();
+        if state.split_whitespace().nth(2) == Some("Z") {
+            break; // exited, waiting to be reaped by init
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Caddy {caddy} outlived a killed portproxy"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
