@@ -228,14 +228,16 @@ fn proxy_services(
     use pingora::listeners::TcpSocketOptions;
     (0..threads)
         .map(|i| {
-            let name = format!("portproxy-{i}");
-            let mut service =
-                http_proxy_service_with_name(&server.configuration, PortProxy(app.clone()), &name);
             let mut options = TcpSocketOptions::default();
             options.so_reuseport = Some(true);
-            service.add_tcp_with_settings(&listen.to_string(), options);
-            service.threads = Some(1);
-            service
+            proxy_service(
+                server,
+                app,
+                &format!("portproxy-{i}"),
+                listen,
+                Some(options),
+                1,
+            )
         })
         .collect()
 }
@@ -248,11 +250,32 @@ fn proxy_services(
     listen: SocketAddr,
     threads: usize,
 ) -> Vec<ProxyService> {
+    vec![proxy_service(
+        server,
+        app,
+        "portproxy",
+        listen,
+        None,
+        threads,
+    )]
+}
+
+fn proxy_service(
+    server: &Server,
+    app: &Arc<App>,
+    name: &str,
+    listen: SocketAddr,
+    options: Option<pingora::listeners::TcpSocketOptions>,
+    threads: usize,
+) -> ProxyService {
     let mut service =
-        http_proxy_service_with_name(&server.configuration, PortProxy(app.clone()), "portproxy");
-    service.add_tcp(&listen.to_string());
+        http_proxy_service_with_name(&server.configuration, PortProxy(app.clone()), name);
+    match options {
+        Some(options) => service.add_tcp_with_settings(&listen.to_string(), options),
+        None => service.add_tcp(&listen.to_string()),
+    }
     service.threads = Some(threads);
-    vec![service]
+    service
 }
 
 /// Binds and releases the address, so a taken port is one clear error.

@@ -196,48 +196,54 @@ impl PortProxy {
     }
 }
 
-/// Writes one of our own pages.
-async fn send_page(session: &mut Session, page: &Page, format: Format) -> Result<()> {
-    let rendered = page.render(format);
+/// The head of one of our own pages.
+fn page_head(rendered: &pages::Rendered) -> Result<ResponseHeader> {
     let mut resp = ResponseHeader::build(rendered.status, Some(4))?;
     resp.insert_header("content-type", rendered.content_type)?;
     resp.insert_header("content-length", rendered.body.len().to_string())?;
     resp.insert_header("cache-control", "no-store")?;
+    Ok(resp)
+}
+
+/// Writes one of our own pages.
+async fn send_page(session: &mut Session, page: &Page, format: Format) -> Result<()> {
+    let rendered = page.render(format);
+    let resp = page_head(&rendered)?;
     session.write_response_header(Box::new(resp), false).await?;
     session
         .write_response_body(Some(Bytes::from(rendered.body)), true)
         .await
 }
 
-fn apply_request(req: &mut RequestHeader, edits: Vec<Edit>) -> Result<()> {
-    for edit in edits {
-        match edit {
-            Edit::Set(name, value) => req.insert_header(name, value)?,
-            Edit::Append(name, value) => {
-                req.append_header(name, value)?;
-            }
-            Edit::Remove(name) => {
-                req.remove_header(&name);
-            }
-        }
-    }
-    Ok(())
+/// Pingora's request and response headers share no trait; this one lets a list of `Edit`s
+/// apply to either, through their case-keeping setters.
+trait Editable {
+    fn apply(&mut self, edits: Vec<Edit>) -> Result<()>;
 }
 
-fn apply_response(resp: &mut ResponseHeader, edits: Vec<Edit>) -> Result<()> {
-    for edit in edits {
-        match edit {
-            Edit::Set(name, value) => resp.insert_header(name, value)?,
-            Edit::Append(name, value) => {
-                resp.append_header(name, value)?;
-            }
-            Edit::Remove(name) => {
-                resp.remove_header(&name);
+macro_rules! editable {
+    ($header:ty) => {
+        impl Editable for $header {
+            fn apply(&mut self, edits: Vec<Edit>) -> Result<()> {
+                for edit in edits {
+                    match edit {
+                        Edit::Set(name, value) => self.insert_header(name, value)?,
+                        Edit::Append(name, value) => {
+                            self.append_header(name, value)?;
+                        }
+                        Edit::Remove(name) => {
+                            self.remove_header(&name);
+                        }
+                    }
+                }
+                Ok(())
             }
         }
-    }
-    Ok(())
+    };
 }
+
+editable!(RequestHeader);
+editable!(ResponseHeader);
 
 #[async_trait]
 impl ProxyHttp for PortProxy {
@@ -385,7 +391,7 @@ impl ProxyHttp for PortProxy {
     ) -> Result<()> {
         if let Some(fw) = &ctx.forwarding {
             let edits = headers::rewrite_request(&upstream_request.headers, fw);
-            apply_request(upstream_request, edits)?;
+            upstream_request.apply(edits)?;
         }
         Ok(())
     }
@@ -402,7 +408,7 @@ impl ProxyHttp for PortProxy {
         }
         if let Some(fw) = &ctx.forwarding {
             let edits = headers::rewrite_response(&resp.headers, fw);
-            apply_response(resp, edits)?;
+            resp.apply(edits)?;
         }
         Ok(())
     }
@@ -464,13 +470,7 @@ impl ProxyHttp for PortProxy {
             Some(page) => {
                 let status = page.status();
                 let rendered = page.render(ctx.format);
-                let sent = ResponseHeader::build(status, Some(4)).and_then(|mut resp| {
-                    resp.insert_header("content-type", rendered.content_type)?;
-                    resp.insert_header("content-length", rendered.body.len().to_string())?;
-                    resp.insert_header("cache-control", "no-store")?;
-                    Ok(resp)
-                });
-                if let Ok(resp) = sent {
+                if let Ok(resp) = page_head(&rendered) {
                     let body = Bytes::from(rendered.body);
                     if let Err(err) = session
                         .as_downstream_mut()
