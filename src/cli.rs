@@ -104,4 +104,17 @@ pub struct Settings {
     /// Worker threads [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     pub threads: Option<String>,
+
+    /// The access token for public domains (at least 16 characters) [default: generated on
+    /// first run and stored in the config directory].
+    #[arg(long, value_name = "TOKEN")]
+    pub auth_token: Option<String>,
+
+    /// Serve public domains without authentication (logged as a warning at every start).
+    #[arg(long)]
+    pub no_auth: bool,
+
+    /// A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable.
+    #[arg(long = "public-port", value_name = "PORT")]
+    pub public_ports: Vec<String>,
 }

@@ -29,6 +29,13 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Caddy in front (`run`).
     pub front: FrontSettings,
+    /// A token set in the settings (else one is generated and stored).
+    pub auth_token: Option<String>,
+    pub no_auth: bool,
+    /// Ports reachable on public domains without signing in.
+    pub public_ports: Vec<u16>,
+    /// The token in force, once resolved at start; None where no domain needs it.
+    pub auth: Option<crate::auth::Auth>,
 }
 
 /// How `run` puts Caddy in front.
@@ -70,6 +77,9 @@ pub enum Key {
     HttpsPort,
     Caddy,
     Tls,
+    AuthToken,
+    NoAuth,
+    PublicPorts,
 }
 
 impl Key {
@@ -89,6 +99,9 @@ impl Key {
             Key::HttpsPort => "https_port",
             Key::Caddy => "caddy",
             Key::Tls => "tls",
+            Key::AuthToken => "auth_token",
+            Key::NoAuth => "no_auth",
+            Key::PublicPorts => "public_ports",
         }
     }
 
@@ -107,6 +120,9 @@ impl Key {
             Key::HttpsPort => "--https-port",
             Key::Caddy => "--caddy",
             Key::Tls => "--tls",
+            Key::AuthToken => "--auth-token",
+            Key::NoAuth => "--no-auth",
+            Key::PublicPorts => "--public-port",
         }
     }
 
@@ -130,6 +146,9 @@ impl Key {
             Key::HttpPort | Key::HttpsPort => "a port from 1 to 65535",
             Key::Caddy => "the path of a Caddy binary",
             Key::Tls => "`on-demand` or `dns:PROVIDER` (e.g. dns:cloudflare)",
+            Key::AuthToken => "at least 16 characters, no spaces",
+            Key::NoAuth => "true or false",
+            Key::PublicPorts => "a port from 1 to 65535",
         }
     }
 }
@@ -225,7 +244,7 @@ impl fmt::Display for ConfigError {
     }
 }
 
-const ALL_KEYS: [Key; 13] = [
+const ALL_KEYS: [Key; 16] = [
     Key::Listen,
     Key::Admin,
     Key::Domains,
@@ -239,6 +258,9 @@ const ALL_KEYS: [Key; 13] = [
     Key::HttpsPort,
     Key::Caddy,
     Key::Tls,
+    Key::AuthToken,
+    Key::NoAuth,
+    Key::PublicPorts,
 ];
 
 /// The config file as written. Lists may hold numbers or strings (`deny_ports = [22, "9000-9100"]`).
@@ -258,6 +280,9 @@ struct File {
     https_port: Option<Scalar>,
     caddy: Option<String>,
     tls: Option<String>,
+    auth_token: Option<String>,
+    no_auth: Option<bool>,
+    public_ports: Option<Vec<Scalar>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -321,6 +346,10 @@ pub fn load(
             caddy: None,
             tls: TlsChoice::OnDemand,
         },
+        auth_token: None,
+        no_auth: false,
+        public_ports: Vec::new(),
+        auth: None,
     };
 
     let explicit = flags.config.clone().or_else(|| {
@@ -361,6 +390,9 @@ pub fn load(
         layer.one(Key::HttpsPort, file.https_port.map(|t| t.to_string()))?;
         layer.one(Key::Caddy, file.caddy)?;
         layer.one(Key::Tls, file.tls)?;
+        layer.one(Key::AuthToken, file.auth_token)?;
+        layer.one(Key::NoAuth, file.no_auth.map(|b| b.to_string()))?;
+        layer.list(Key::PublicPorts, file.public_ports.map(strings))?;
         for (port, label) in file.labels.unwrap_or_default() {
             let port = parse_port(&port).ok_or_else(|| ConfigError::Invalid {
                 key: Key::Labels,
@@ -381,7 +413,11 @@ pub fn load(
             continue;
         };
         match key {
-            Key::Domains | Key::AllowHosts | Key::DenyPorts | Key::PreserveHostPorts => {
+            Key::Domains
+            | Key::AllowHosts
+            | Key::DenyPorts
+            | Key::PreserveHostPorts
+            | Key::PublicPorts => {
                 let items = value
                     .split(',')
                     .map(str::trim)
@@ -414,6 +450,11 @@ pub fn load(
     layer.one(Key::HttpsPort, caddy.https_port.clone())?;
     layer.one(Key::Caddy, caddy.caddy.clone())?;
     layer.one(Key::Tls, caddy.tls.clone())?;
+    layer.one(Key::AuthToken, flags.auth_token.clone())?;
+    if flags.no_auth {
+        layer.one(Key::NoAuth, Some("true".into()))?;
+    }
+    layer.list(Key::PublicPorts, nonempty(&flags.public_ports))?;
 
     if config.listen.port() == config.admin.port()
         && (config.listen.ip() == config.admin.ip()
@@ -455,12 +496,14 @@ impl Layer<'_> {
                     .filter(|a| a.ip().is_loopback())
                     .ok_or_else(bad)?
             }
-            Key::PreserveHost => {
-                self.config.preserve_host = match text.to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" | "on" => true,
-                    "false" | "0" | "no" | "off" | "" => false,
-                    _ => return Err(bad()),
+            Key::PreserveHost => self.config.preserve_host = parse_bool(text).ok_or_else(bad)?,
+            Key::NoAuth => self.config.no_auth = parse_bool(text).ok_or_else(bad)?,
+            Key::AuthToken => {
+                let ok = text.len() >= 16 && text.bytes().all(|b| b.is_ascii_graphic());
+                if !ok {
+                    return Err(bad());
                 }
+                self.config.auth_token = Some(text.to_string());
             }
             Key::Threads => {
                 self.config.threads = text
@@ -517,6 +560,12 @@ impl Layer<'_> {
                         .collect::<Result<_, _>>()?
                 }
             }
+            Key::PublicPorts => {
+                self.config.public_ports = values
+                    .iter()
+                    .map(|v| parse_port(v).ok_or_else(|| self.invalid(key, v)))
+                    .collect::<Result<_, _>>()?
+            }
             Key::PreserveHostPorts => {
                 self.config.preserve_host_ports = values
                     .iter()
@@ -544,6 +593,14 @@ fn parse_tls(text: &str) -> Option<TlsChoice> {
                 provider: provider.to_string(),
             })
         }
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" | "" => Some(false),
+        _ => None,
     }
 }
 

@@ -1,11 +1,13 @@
 //! portproxy: every local port of a dev box at its own URL.
 
 pub mod admin;
+pub mod auth;
 pub mod caddy;
 pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod error;
+pub mod form;
 pub mod metrics;
 pub mod policy;
 pub mod ports;

@@ -82,6 +82,11 @@ impl fmt::Display for RouteError {
     }
 }
 
+/// `localhost` and names under it stay on this machine: no sign-in, Caddy's local CA.
+pub fn is_local(domain: &str) -> bool {
+    domain == "localhost" || domain.ends_with(".localhost")
+}
+
 /// Strips a `:port` suffix, lowercases and drops one trailing dot.
 ///
 /// `"5173.LocalHost.:24306"` becomes `"5173.localhost"`.

@@ -3,12 +3,14 @@
 
 use log::{info, warn};
 
+use crate::auth::{self, Auth};
 use crate::caddy::locate::{self, Missing};
 use crate::caddy::supervise::Launch;
 use crate::caddy::{self, caddyfile, Admin, Paths};
 use crate::cli::{CaddyFlags, RunArgs, Settings};
 use crate::config::{self, Config};
 use crate::error::Error;
+use crate::route;
 use crate::serve::{self, CaddyPlan, Plan, Reloaded};
 
 fn process_env(key: &str) -> Option<String> {
@@ -16,7 +18,66 @@ fn process_env(key: &str) -> Option<String> {
 }
 
 fn load(args: &RunArgs) -> Result<Config, Error> {
-    Ok(config::load(&args.settings, &args.caddy, &process_env)?)
+    with_auth(
+        config::load(&args.settings, &args.caddy, &process_env)?,
+        false,
+    )
+}
+
+/// Settings at start: like `load`, and says once what authentication is in force.
+fn load_at_start(args: &RunArgs) -> Result<Config, Error> {
+    with_auth(
+        config::load(&args.settings, &args.caddy, &process_env)?,
+        true,
+    )
+}
+
+/// Resolves the access token when a public domain needs one: the configured token, else the
+/// one stored in the config directory, else a new one, stored (0600) and printed once.
+fn with_auth(mut config: Config, at_start: bool) -> Result<Config, Error> {
+    let Some(public) = config.domains.iter().find(|d| !route::is_local(d)).cloned() else {
+        return Ok(config);
+    };
+    if config.no_auth {
+        if at_start {
+            warn!("authentication is off (no_auth): anyone who reaches {public} reaches every allowed port on this machine");
+        }
+        return Ok(config);
+    }
+    let token = match &config.auth_token {
+        Some(token) => token.clone(),
+        None => stored_token(&public, at_start)?,
+    };
+    config.auth = Some(Auth::new(&token));
+    Ok(config)
+}
+
+fn stored_token(domain: &str, at_start: bool) -> Result<String, Error> {
+    let path = config::default_file(&process_env)
+        .and_then(|f| f.parent().map(|d| d.join("token")))
+        .unwrap_or_else(|| std::path::PathBuf::from("portproxy-token"));
+    let file_error = |error| Error::File {
+        path: path.clone(),
+        error,
+    };
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_string());
+    }
+    let token = auth::generate_token().map_err(file_error)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(file_error)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(file_error)?;
+    std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes()).map_err(file_error)?;
+    if at_start {
+        info!("generated an access token for {domain}: {token}");
+        info!("it is stored in {}; sign in at https://{domain}/login, or send `Authorization: Bearer TOKEN`", path.display());
+    }
+    Ok(token)
 }
 
 /// `portproxy serve`: the proxy alone.
@@ -28,7 +89,7 @@ pub fn serve(settings: Settings) -> Result<(), Error> {
 }
 
 fn proxy_alone(args: RunArgs) -> Result<(), Error> {
-    let config = load(&args)?;
+    let config = load_at_start(&args)?;
     serve::serve(Plan {
         config,
         caddy: None,
@@ -43,7 +104,7 @@ fn proxy_alone(args: RunArgs) -> Result<(), Error> {
 
 /// `portproxy run`: the proxy with Caddy in front, or alone (and saying so) without Caddy.
 pub fn run(args: RunArgs) -> Result<(), Error> {
-    let config = load(&args)?;
+    let config = config::load(&args.settings, &args.caddy, &process_env)?;
     if args.caddy.no_caddy {
         info!("--no-caddy: serving the proxy alone, without HTTPS");
         return proxy_alone(args);
@@ -65,6 +126,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         Err(missing) => return Err(Error::Caddy(missing)),
     };
     info!("using Caddy {} at {}", found.version, found.path.display());
+    let config = with_auth(config, true)?;
     let paths = Paths::from_env(&process_env);
     let admin = prepare_admin(&paths)?;
     let config = caddy::claim_ports(config, &admin);
@@ -100,7 +162,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
 
 /// `portproxy caddyfile`: the Caddyfile `run` would write, on stdout.
 pub fn print_caddyfile(args: RunArgs) -> Result<(), Error> {
-    let config = load(&args)?;
+    let config = config::load(&args.settings, &args.caddy, &process_env)?;
     let paths = Paths::from_env(&process_env);
     let admin = Admin::for_paths(&paths).map_err(|error| Error::File {
         path: paths.data.clone(),

@@ -102,10 +102,7 @@ impl Admin {
     }
 }
 
-/// `localhost` and names under it stay on this machine: Caddy's local CA, loopback binds.
-pub fn is_local(domain: &str) -> bool {
-    domain == "localhost" || domain.ends_with(".localhost")
-}
+pub use crate::route::is_local;
 
 /// The proxy's own ports plus the ones Caddy listens on: none of them is ever a target.
 pub fn claim_ports(mut config: Config, admin: &Admin) -> Config {

@@ -1,6 +1,7 @@
 //! The Pingora glue: each phase asks a pure module what to do and does it.
 
 pub mod dial;
+pub mod gate;
 pub mod headers;
 pub mod pages;
 
@@ -36,6 +37,7 @@ pub struct App {
     /// Swapped whole on reload; a request keeps the settings it started with.
     config: RwLock<Arc<Config>>,
     families: Families,
+    limiter: crate::auth::Limiter,
 }
 
 impl App {
@@ -43,6 +45,7 @@ impl App {
         App {
             config: RwLock::new(Arc::new(config)),
             families: Families::default(),
+            limiter: crate::auth::Limiter::default(),
         }
     }
 
@@ -144,6 +147,10 @@ pub struct Ctx {
     attempt: usize,
     tunnel: bool,
     format: Format,
+    /// Set on public domains: our credentials are stripped before forwarding.
+    auth: Option<crate::auth::Auth>,
+    /// A same-domain origin that gets CORS headers on the response.
+    cors_origin: Option<String>,
 }
 
 /// The host a request names: the URI authority (HTTP/2, absolute-form) or the Host header.
@@ -157,6 +164,26 @@ fn request_host(req: &RequestHeader) -> &str {
                 .and_then(|h| h.to_str().ok())
         })
         .unwrap_or("")
+}
+
+/// The client's address: the peer, or behind a loopback front proxy (Caddy) the address that
+/// proxy appended last to `X-Forwarded-For`.
+fn client_ip(session: &Session) -> Option<std::net::IpAddr> {
+    let peer = session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip())?;
+    if !peer.is_loopback() {
+        return Some(peer);
+    }
+    let forwarded = session
+        .req_header()
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse().ok());
+    Some(forwarded.unwrap_or(peer))
 }
 
 /// `5173.localhost:24306` under `localhost` → `localhost:24306`: the dashboard's own authority.
@@ -183,8 +210,51 @@ impl PortProxy {
                     .check(&Target::Localhost, port)
                     .err()
                     .map(|r| r.to_string()),
+                public: config.public_ports.contains(&port),
             })
             .collect()
+    }
+
+    /// Public domains (not `localhost`) need a session when `auth` is configured.
+    async fn gate(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        decision: &Decision,
+        host: &str,
+    ) -> Result<gate::Gate> {
+        let config = self.0.config();
+        let (domain, dashboard, port) = match decision {
+            Decision::Dashboard { domain } => (domain, true, None),
+            Decision::Forward(f) => (&f.domain, false, Some(f.port)),
+        };
+        let Some(auth) = config.auth.as_ref().filter(|_| !route::is_local(domain)) else {
+            return Ok(gate::Gate::Pass { cors_origin: None });
+        };
+        let proto = Self::proto(session);
+        let req = session.req_header();
+        let url = format!(
+            "{proto}://{host}{}",
+            req.uri.path_and_query().map_or("/", |p| p.as_str())
+        );
+        let visit = gate::Visit {
+            auth,
+            limiter: &self.0.limiter,
+            domain,
+            base_url: format!("{proto}://{}", base_authority(host, domain)),
+            url,
+            dashboard,
+            public_port: port.is_some_and(|p| config.public_ports.contains(&p)),
+            secure: proto == "https",
+            format: ctx.format,
+            client: client_ip(session),
+        };
+        let outcome = gate::check(session, visit).await?;
+        if let gate::Gate::Pass { cors_origin } = &outcome {
+            ctx.auth = Some(auth.clone());
+            ctx.cors_origin = cors_origin.clone();
+        }
+        Ok(outcome)
     }
 
     fn proto(session: &Session) -> &'static str {
@@ -202,6 +272,9 @@ fn page_head(rendered: &pages::Rendered) -> Result<ResponseHeader> {
     resp.insert_header("content-type", rendered.content_type)?;
     resp.insert_header("content-length", rendered.body.len().to_string())?;
     resp.insert_header("cache-control", "no-store")?;
+    for (name, value) in &rendered.headers {
+        resp.insert_header(*name, value)?;
+    }
     Ok(resp)
 }
 
@@ -258,6 +331,8 @@ impl ProxyHttp for PortProxy {
             attempt: 0,
             tunnel: false,
             format: Format::Text,
+            auth: None,
+            cors_origin: None,
         }
     }
 
@@ -278,6 +353,11 @@ impl ProxyHttp for PortProxy {
         } else {
             decide(&self.0, &host).await
         };
+        if let Ok(decision) = &decision {
+            if let gate::Gate::Answered = self.gate(session, ctx, decision, &host).await? {
+                return Ok(true);
+            }
+        }
         let forward = match decision {
             Ok(Decision::Forward(forward)) => forward,
             Ok(Decision::Dashboard { domain }) => {
@@ -390,7 +470,10 @@ impl ProxyHttp for PortProxy {
         ctx: &mut Ctx,
     ) -> Result<()> {
         if let Some(fw) = &ctx.forwarding {
-            let edits = headers::rewrite_request(&upstream_request.headers, fw);
+            let mut edits = headers::rewrite_request(&upstream_request.headers, fw);
+            if let Some(auth) = &ctx.auth {
+                edits.extend(auth.strip_credentials(&upstream_request.headers));
+            }
             upstream_request.apply(edits)?;
         }
         Ok(())
@@ -409,6 +492,17 @@ impl ProxyHttp for PortProxy {
         if let Some(fw) = &ctx.forwarding {
             let edits = headers::rewrite_response(&resp.headers, fw);
             resp.apply(edits)?;
+        }
+        // The upstream's own CORS answer wins.
+        if let Some(origin) = &ctx.cors_origin {
+            if !resp
+                .headers
+                .contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            {
+                for (name, value) in crate::auth::cors_headers(origin) {
+                    resp.append_header(name, value)?;
+                }
+            }
         }
         Ok(())
     }

@@ -19,6 +19,9 @@ pub struct PortLink {
     /// Why this port would be refused, if it would.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// Reachable without signing in (`public_ports`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +59,19 @@ pub enum Page {
         domain: String,
         ports: Vec<PortLink>,
     },
+    /// The sign-in form on a public domain; `failed` after a wrong token.
+    Login {
+        domain: String,
+        next: String,
+        failed: bool,
+    },
+    /// A client without a session or token (browsers are redirected to the login instead).
+    Unauthorized {
+        login: String,
+    },
+    TooManyAttempts {
+        retry_after: u64,
+    },
 }
 
 /// What the client asked to read.
@@ -86,6 +102,8 @@ pub struct Rendered {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    /// Headers the status needs (`WWW-Authenticate`, `Retry-After`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Page {
@@ -99,6 +117,10 @@ impl Page {
             Page::Refused { .. } => 403,
             Page::Loop { .. } => 508,
             Page::Dashboard { .. } => 200,
+            Page::Login { failed: true, .. } => 401,
+            Page::Login { .. } => 200,
+            Page::Unauthorized { .. } => 401,
+            Page::TooManyAttempts { .. } => 429,
         }
     }
 
@@ -117,6 +139,9 @@ impl Page {
             Page::Refused { .. } => "refused",
             Page::Loop { .. } => "loop",
             Page::Dashboard { .. } => "dashboard",
+            Page::Login { .. } => "login",
+            Page::Unauthorized { .. } => "unauthorized",
+            Page::TooManyAttempts { .. } => "too_many_attempts",
         }
     }
 
@@ -134,6 +159,9 @@ impl Page {
             Page::Refused { target, .. } => format!("{target} is not reachable through portproxy"),
             Page::Loop { .. } => "Request loop detected".into(),
             Page::Dashboard { domain, .. } => format!("portproxy — {domain}"),
+            Page::Login { domain, .. } => format!("Sign in to {domain}"),
+            Page::Unauthorized { .. } => "Sign in first".into(),
+            Page::TooManyAttempts { .. } => "Too many sign-in attempts".into(),
         }
     }
 
@@ -170,6 +198,18 @@ impl Page {
                 "This request already passed through portproxy {hops} times (x-portproxy-hops). A target probably points back at the proxy, or two proxies point at each other."
             ),
             Page::Dashboard { ports, .. } => format!("{} listening ports on loopback.", ports.len()),
+            Page::Login { failed: true, .. } => {
+                "That token is not right. It is in the config directory's `token` file, or in portproxy's log from its first start.".into()
+            }
+            Page::Login { .. } => {
+                "Paste the access token portproxy printed at its first start (also in the config directory's `token` file).".into()
+            }
+            Page::Unauthorized { login } => format!(
+                "This address needs a session: sign in at {login}, or send `Authorization: Bearer TOKEN`."
+            ),
+            Page::TooManyAttempts { retry_after } => {
+                format!("Too many sign-in attempts from your address; try again in {retry_after} s.")
+            }
         }
     }
 
@@ -181,8 +221,19 @@ impl Page {
         }
     }
 
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Page::Unauthorized { .. } => {
+                vec![("www-authenticate", "Bearer realm=\"portproxy\"".into())]
+            }
+            Page::TooManyAttempts { retry_after } => vec![("retry-after", retry_after.to_string())],
+            _ => Vec::new(),
+        }
+    }
+
     pub fn render(&self, format: Format) -> Rendered {
         let status = self.status();
+        let headers = self.headers();
         match format {
             Format::Json => {
                 let mut body = match self {
@@ -202,6 +253,7 @@ impl Page {
                     status,
                     content_type: "application/json",
                     body: format!("{body}\n"),
+                    headers,
                 }
             }
             Format::Text => {
@@ -215,12 +267,14 @@ impl Page {
                     status,
                     content_type: "text/plain; charset=utf-8",
                     body,
+                    headers,
                 }
             }
             Format::Html => Rendered {
                 status,
                 content_type: "text/html; charset=utf-8",
                 body: self.html(),
+                headers,
             },
         }
     }
@@ -235,6 +289,18 @@ impl Page {
             main.push_str(&ports_table(
                 ports,
                 matches!(self, Page::NotListening { .. }),
+            ));
+        }
+        if let Page::Login { next, .. } = self {
+            main.push_str(&format!(
+                "<form method=\"post\" action=\"/login\">\n<input type=\"hidden\" name=\"next\" value=\"{}\">\n<label>Access token<br><input type=\"password\" name=\"token\" autocomplete=\"current-password\" autofocus required></label>\n<button type=\"submit\">Sign in</button>\n</form>\n",
+                escape(next)
+            ));
+        }
+        if let Page::Unauthorized { login } = self {
+            main.push_str(&format!(
+                "<p><a href=\"{0}\">Sign in</a></p>\n",
+                escape(login)
             ));
         }
         // Poll rather than meta-refresh, so the page doesn't flash while waiting.
@@ -255,7 +321,9 @@ const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background
 main{max-width:44rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}\
 h1{font-size:1.4rem;margin-top:0}table{border-collapse:collapse;width:100%}\
 td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ea}\
-a{color:#0b5fff}footer{margin-top:2rem;color:#8a93a0;font-size:.85rem}\
+a{color:#0b5fff}form{display:grid;gap:1rem}input[type=password]{width:100%;padding:.6rem;font:inherit;border:1px solid #c5cbd3;border-radius:8px;box-sizing:border-box}\
+button{padding:.6rem 1.2rem;font:inherit;border:0;border-radius:8px;background:#0b5fff;color:#fff;cursor:pointer;justify-self:start}\
+.public{color:#087f5b;font-size:.85rem;margin-left:.5rem}footer{margin-top:2rem;color:#8a93a0;font-size:.85rem}\
 .note{color:#a14;font-size:.9rem}@media(prefers-color-scheme:dark){body{background:#111418;color:#dde3ea}\
 main{background:#1b2027}td,th{border-color:#2b323c}a{color:#7aa7ff}}";
 
@@ -272,6 +340,10 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
     for p in ports {
         let link = match &p.refused {
             Some(why) => format!("<span class=\"note\">refused: {}</span>", escape(why)),
+            None if p.public => format!(
+                "<a href=\"{0}\">{0}</a><span class=\"public\">public</span>",
+                escape(&p.url)
+            ),
             None => format!("<a href=\"{0}\">{0}</a>", escape(&p.url)),
         };
         rows.push_str(&format!(
@@ -302,6 +374,7 @@ mod tests {
             url: format!("http://{port}.localhost:24306/"),
             label: None,
             refused: None,
+            public: false,
         }
     }
 
