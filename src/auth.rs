@@ -394,6 +394,39 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100_000))]
+
+        /// Whatever `next` a client sends, the redirect stays on the domain.
+        #[test]
+        fn next_never_leaves_the_domain(next in "(https?://|/|//)?[a-z0-9.@:/\\\\?#%-]{0,40}") {
+            if let Some(url) = safe_next(&next, "dev.example.com") {
+                let relative = url.starts_with('/') && !url.starts_with("//");
+                let host = url.split("://").nth(1).and_then(|r| r.split(['/', '?', '#']).next()).unwrap_or("");
+                let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+                proptest::prop_assert!(relative || host == "dev.example.com" || host.ends_with(".dev.example.com"), "{url}");
+                proptest::prop_assert!(!url.contains('@') || relative);
+            }
+        }
+
+        /// Any Cookie and Authorization headers: no panic, and our cookie never survives.
+        #[test]
+        fn stripping_never_leaves_our_cookie(cookie in "[ -~]{0,80}", bearer in "[ -~]{0,30}") {
+            let auth = Auth::new("tok");
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&format!("{cookie}; {SESSION_COOKIE}={}", auth.session())) {
+                h.insert(COOKIE, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&format!("Bearer {bearer}")) {
+                h.insert(AUTHORIZATION, v);
+            }
+            let edits = auth.strip_credentials(&h);
+            apply(&mut h, edits);
+            let left = h.get(COOKIE).map(|v| v.to_str().unwrap_or("").to_string()).unwrap_or_default();
+            proptest::prop_assert!(!left.split(';').any(|p| p.trim().starts_with(&format!("{SESSION_COOKIE}="))), "{left}");
+        }
+    }
+
     #[test]
     fn tokens_are_random() {
         let (a, b) = (generate_token().unwrap(), generate_token().unwrap());

@@ -396,7 +396,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #![proptest_config(ProptestConfig::with_cases(100_000))]
 
         #[test]
         fn any_input_yields_a_route_or_a_typed_error(host in "\\PC{0,300}") {

@@ -268,12 +268,17 @@ fn proxy_service(
     options: Option<pingora::listeners::TcpSocketOptions>,
     threads: usize,
 ) -> ProxyService {
+    use pingora::listeners::{L4BufferSettings, ListenerConfig};
     let mut service =
         http_proxy_service_with_name(&server.configuration, PortProxy(app.clone()), name);
-    match options {
-        Some(options) => service.add_tcp_with_settings(&listen.to_string(), options),
-        None => service.add_tcp(&listen.to_string()),
+    let mut listener = ListenerConfig::tcp(listen.to_string())
+        // Pingora's 64 KiB read-ahead buffer is for TLS records; on plain HTTP it is 64 KiB
+        // more per open connection (an idle HMR socket, a keep-alive browser tab).
+        .l4_buffer(L4BufferSettings::default().read(0));
+    if let Some(options) = options {
+        listener = listener.tcp_socket_options(options);
     }
+    service.add_listener(listener);
     service.threads = Some(threads);
     service
 }

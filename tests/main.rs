@@ -5,6 +5,7 @@ mod harness;
 mod admin;
 mod auth;
 mod caddy;
+mod hardening;
 mod lifecycle;
 mod pages;
 mod routing;

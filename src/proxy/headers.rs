@@ -463,7 +463,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(5_000))]
+        #![proptest_config(ProptestConfig::with_cases(100_000))]
 
         /// Any header values: no panic, the hop count always advances, and a rewritten
         /// Origin is either the local origin or exactly what came in.

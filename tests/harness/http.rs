@@ -109,6 +109,14 @@ impl Conn {
         self.reader.get_mut()
     }
 
+    /// The next response, or None if the server closed the connection instead.
+    pub async fn next_response(&mut self) -> Option<Response> {
+        if self.reader.fill_buf().await.ok()?.is_empty() {
+            return None;
+        }
+        Some(self.read_response().await)
+    }
+
     /// Reads a status line and headers.
     pub async fn read_head(&mut self) -> (u16, Vec<(String, String)>) {
         let mut line = String::new();
