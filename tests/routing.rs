@@ -43,6 +43,7 @@ async fn ipv6_only_and_ipv4_only_servers_both_work() {
 async fn custom_domains_longest_match_wins() {
     let app = Backend::echo().await;
     let proxy = Proxy::new()
+        .arg("--no-auth")
         .arg("--domain")
         .arg("example.com")
         .arg("--domain")

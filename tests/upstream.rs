@@ -77,6 +77,7 @@ async fn https_from_a_loopback_front_proxy_is_believed() {
     let proxy = Proxy::new()
         .arg("--domain")
         .arg("dev.example.com")
+        .arg("--no-auth")
         .start()
         .await;
     let host = format!("{}.dev.example.com", app.port());

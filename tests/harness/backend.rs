@@ -70,12 +70,21 @@ impl Drop for Backend {
     }
 }
 
-/// A port with nothing listening on it (bound, then released).
+/// A port with nothing listening on it. Taken below Linux's ephemeral range (32768+), so a
+/// backend another test binds to port 0 cannot land on it a moment later.
 pub fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    port
+    use std::sync::atomic::AtomicU16;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = 20_000 + (std::process::id() % 500) as u16 * 20;
+    loop {
+        let port = start + NEXT.fetch_add(1, Ordering::SeqCst) % 10_000;
+        let free_v4 = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        let free_v6 = std::net::TcpListener::bind(("::1", port)).is_ok()
+            || std::net::TcpListener::bind("[::1]:0").is_err();
+        if free_v4 && free_v6 {
+            return port;
+        }
+    }
 }
 
 struct Request {
