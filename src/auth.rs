@@ -276,17 +276,7 @@ impl Limiter {
 mod tests {
     use super::*;
     use crate::proxy::headers::apply;
-
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut m = HeaderMap::new();
-        for (k, v) in pairs {
-            m.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                v.parse().unwrap(),
-            );
-        }
-        m
-    }
+    use crate::proxy::headers::tests::map;
 
     #[test]
     fn sessions_and_bearer_tokens() {

@@ -272,7 +272,7 @@ fn append_list(edits: &mut Vec<Edit>, headers: &HeaderMap, name: HeaderName, val
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -288,7 +288,8 @@ mod tests {
         }
     }
 
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+    /// A header map from pairs, for tests.
+    pub(crate) fn map(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut m = HeaderMap::new();
         for (k, v) in pairs {
             m.append(
