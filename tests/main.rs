@@ -6,6 +6,8 @@ mod admin;
 mod auth;
 mod caddy;
 mod hardening;
+#[cfg(target_os = "linux")]
+mod install;
 mod lifecycle;
 mod pages;
 mod routing;

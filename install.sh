@@ -1,0 +1,215 @@
+#!/bin/sh
+# shellcheck shell=sh
+# Installs portproxy (and Caddy, for HTTPS) into ~/.local/bin:
+#   curl -fsSL https://github.com/OWNER/portproxy/releases/latest/download/install.sh | sh
+# Everything is inside main(), called on the last line: a truncated download runs nothing.
+
+main() {
+	set -eu
+	repository="https://github.com/OWNER/portproxy"
+	caddy_pinned="2.11.4"
+
+	yes="${PORTPROXY_YES:-}"
+	version="${PORTPROXY_VERSION:-}"
+	no_caddy="${PORTPROXY_NO_CADDY:-}"
+	skip_checksum=""
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-y | --yes) yes=1 ;;
+		--version)
+			[ $# -ge 2 ] || fail "--version needs a value, e.g. --version 0.2.0"
+			version="${2#v}"
+			shift
+			;;
+		--no-caddy) no_caddy=1 ;;
+		--insecure-skip-checksum) skip_checksum=1 ;;
+		-h | --help)
+			usage
+			return 0
+			;;
+		*) fail "unknown option: $1 (see --help)" ;;
+		esac
+		shift
+	done
+
+	triple="$(detect_triple)"
+	bin_dir="${PORTPROXY_INSTALL_DIR:-$HOME/.local/bin}"
+	config_dir="${XDG_CONFIG_HOME:-$HOME/.config}/portproxy"
+	if [ -n "$version" ]; then
+		base="${PORTPROXY_DOWNLOAD_URL:-$repository/releases/download/v$version}"
+	else
+		base="${PORTPROXY_DOWNLOAD_URL:-$repository/releases/latest/download}"
+	fi
+	say "installing portproxy ($triple) into $bin_dir"
+	if [ -z "$yes" ] && [ -t 0 ]; then
+		printf 'Continue? [Y/n] '
+		read -r answer
+		case "$answer" in n* | N*) fail "cancelled" ;; esac
+	fi
+
+	tmp="$(mktemp -d)"
+	trap 'rm -rf "$tmp"' EXIT INT TERM
+	archive="portproxy-$triple.tar.xz"
+	download "$base/$archive" "$tmp/$archive"
+	download "$base/$archive.sha256" "$tmp/$archive.sha256"
+	verify sha256 "$tmp" "$archive" "$tmp/$archive.sha256"
+	tar -xJf "$tmp/$archive" -C "$tmp"
+	[ -f "$tmp/portproxy-$triple/portproxy" ] || fail "$archive holds no portproxy-$triple/portproxy"
+	mkdir -p "$bin_dir"
+	# A new file renamed over the old one: a running portproxy keeps its inode.
+	cp "$tmp/portproxy-$triple/portproxy" "$bin_dir/.portproxy.new"
+	chmod 755 "$bin_dir/.portproxy.new"
+	mv -f "$bin_dir/.portproxy.new" "$bin_dir/portproxy"
+	say "installed $("$bin_dir/portproxy" --version)"
+
+	if [ -n "$no_caddy" ]; then
+		say "skipping Caddy (--no-caddy): portproxy will serve plain HTTP on 127.0.0.1:24306"
+	elif caddy_ok; then
+		say "using the Caddy already on PATH ($(caddy version | cut -d' ' -f1))"
+	else
+		install_caddy
+	fi
+
+	mkdir -p "$config_dir"
+	if [ -f "$tmp/portproxy-$triple/Caddyfile" ] && [ ! -f "$config_dir/Caddyfile" ]; then
+		cp "$tmp/portproxy-$triple/Caddyfile" "$config_dir/Caddyfile"
+		say "put the Caddyfile template in $config_dir/Caddyfile"
+	fi
+
+	case ":$PATH:" in
+	*":$bin_dir:"*) ;;
+	*)
+		say "$bin_dir is not on your PATH; add it:"
+		say "  echo 'export PATH=\"$bin_dir:\$PATH\"' >> ~/.profile && . ~/.profile"
+		;;
+	esac
+	say "next: run \`portproxy\`, then open https://PORT.localhost/ (or \`portproxy serve\` for http://PORT.localhost:24306/)"
+}
+
+usage() {
+	cat <<'EOF'
+install.sh: install portproxy and Caddy into ~/.local/bin
+
+Options:
+  -y, --yes                  don't ask
+  --version X.Y.Z            install this version (default: the latest)
+  --no-caddy                 don't install Caddy (portproxy then serves plain HTTP)
+  --insecure-skip-checksum   install even without a SHA-256 tool (not recommended)
+  -h, --help                 this text
+
+Environment:
+  PORTPROXY_INSTALL_DIR          where to install (default ~/.local/bin)
+  PORTPROXY_DOWNLOAD_URL         where portproxy's release files are (a mirror)
+  PORTPROXY_CADDY_DOWNLOAD_URL   where Caddy's release files are (a mirror)
+  PORTPROXY_CADDY_VERSION        which Caddy to install
+  PORTPROXY_NO_MODIFY_PATH       accepted for compatibility; this script never edits PATH
+EOF
+}
+
+say() {
+	printf 'portproxy-install: %s\n' "$*" >&2
+}
+
+fail() {
+	printf 'portproxy-install: error: %s\n' "$*" >&2
+	exit 1
+}
+
+detect_triple() {
+	os="$(uname -s)"
+	arch="$(uname -m)"
+	case "$os" in
+	Linux) os=unknown-linux ;;
+	Darwin)
+		os=apple-darwin
+		# Under Rosetta uname says x86_64 on an arm64 Mac; the native build is better.
+		if [ "$(sysctl -n hw.optional.arm64 2>/dev/null || true)" = 1 ]; then arch=arm64; fi
+		;;
+	MINGW* | MSYS* | CYGWIN*) fail "on Windows use install.ps1: irm $repository/releases/latest/download/install.ps1 | iex" ;;
+	*) fail "no portproxy build for $os" ;;
+	esac
+	case "$arch" in
+	x86_64 | amd64) arch=x86_64 ;;
+	aarch64 | arm64) arch=aarch64 ;;
+	*) fail "no portproxy build for $arch" ;;
+	esac
+	if [ "$os" = unknown-linux ]; then
+		if ldd --version 2>&1 | grep -qi musl || ls /lib/ld-musl-* >/dev/null 2>&1; then
+			printf '%s-%s-musl\n' "$arch" "$os"
+		else
+			printf '%s-%s-gnu\n' "$arch" "$os"
+		fi
+	else
+		printf '%s-%s\n' "$arch" "$os"
+	fi
+}
+
+download() {
+	case "$1" in
+	https://*) secure="--proto =https --tlsv1.2" ;;
+	*) secure="" ;;
+	esac
+	if command -v curl >/dev/null 2>&1; then
+		# shellcheck disable=SC2086 # two flags or none
+		curl $secure -fsSL "$1" -o "$2" || fail "could not download $1"
+	elif command -v wget >/dev/null 2>&1; then
+		wget -q "$1" -O "$2" || fail "could not download $1"
+	else
+		fail "neither curl nor wget is installed"
+	fi
+}
+
+# verify ALGO DIR FILE SUMS: FILE (in DIR) must match its line in SUMS.
+verify() {
+	want="$(grep -E "[ *]$3\$" "$4" | head -n 1 | cut -d' ' -f1)"
+	[ -n "$want" ] || fail "no checksum for $3 in $(basename "$4")"
+	if command -v "${1}sum" >/dev/null 2>&1; then
+		got="$("${1}sum" "$2/$3" | cut -d' ' -f1)"
+	elif command -v shasum >/dev/null 2>&1; then
+		got="$(shasum -a "${1#sha}" "$2/$3" | cut -d' ' -f1)"
+	elif [ -n "$skip_checksum" ]; then
+		say "WARNING: no ${1}sum or shasum: $3 is NOT verified (--insecure-skip-checksum)"
+		return 0
+	else
+		fail "no ${1}sum or shasum to verify $3 (install coreutils, or pass --insecure-skip-checksum)"
+	fi
+	[ "$got" = "$want" ] || fail "checksum mismatch for $3: expected $want, got $got; nothing was installed"
+}
+
+# A Caddy of 2.6 or newer on PATH.
+caddy_ok() {
+	command -v caddy >/dev/null 2>&1 || return 1
+	v="$(caddy version 2>/dev/null | cut -d' ' -f1)"
+	v="${v#v}"
+	major="${v%%.*}"
+	rest="${v#*.}"
+	minor="${rest%%.*}"
+	[ "${major:-0}" -gt 2 ] 2>/dev/null || { [ "${major:-0}" -eq 2 ] 2>/dev/null && [ "${minor:-0}" -ge 6 ] 2>/dev/null; }
+}
+
+install_caddy() {
+	cv="${PORTPROXY_CADDY_VERSION:-$caddy_pinned}"
+	cv="${cv#v}"
+	case "$triple" in
+	*linux*) cos=linux ;;
+	*darwin*) cos=mac ;;
+	esac
+	case "$triple" in
+	x86_64*) carch=amd64 ;;
+	aarch64*) carch=arm64 ;;
+	esac
+	cbase="${PORTPROXY_CADDY_DOWNLOAD_URL:-https://github.com/caddyserver/caddy/releases/download/v$cv}"
+	casset="caddy_${cv}_${cos}_${carch}.tar.gz"
+	say "installing Caddy $cv for HTTPS"
+	download "$cbase/$casset" "$tmp/$casset"
+	download "$cbase/caddy_${cv}_checksums.txt" "$tmp/caddy_checksums.txt"
+	verify sha512 "$tmp" "$casset" "$tmp/caddy_checksums.txt"
+	mkdir -p "$tmp/caddy"
+	tar -xzf "$tmp/$casset" -C "$tmp/caddy" caddy
+	cp "$tmp/caddy/caddy" "$bin_dir/.caddy.new"
+	chmod 755 "$bin_dir/.caddy.new"
+	mv -f "$bin_dir/.caddy.new" "$bin_dir/caddy"
+	say "installed Caddy $cv into $bin_dir"
+}
+
+main "$@"
