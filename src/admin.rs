@@ -23,7 +23,7 @@ impl ServeHttp for Admin {
             "/caddy/ask" => match form::param(uri.query().unwrap_or(""), "domain") {
                 None => (400, "text/plain", "missing ?domain=NAME\n".to_string()),
                 // Caddy asks before it obtains a certificate: only names we would serve.
-                Some(domain) => match decide(&self.0, &domain).await {
+                Some(domain) => match decide(&self.0, &self.0.config(), &domain).await {
                     Ok(_) => (200, "text/plain", format!("ok: {domain}\n")),
                     Err(page) => (
                         403,

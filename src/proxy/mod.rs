@@ -85,8 +85,7 @@ impl Forward {
 }
 
 /// Host → grammar → policy → (lookup → policy) → addresses to dial, or the page to show.
-pub async fn decide(app: &App, host: &str) -> std::result::Result<Decision, Page> {
-    let config = app.config();
+pub async fn decide(app: &App, config: &Config, host: &str) -> std::result::Result<Decision, Page> {
     let bad_host = |error| Page::BadHost {
         error,
         domains: config.domains.clone(),
@@ -220,10 +219,10 @@ impl PortProxy {
         &self,
         session: &mut Session,
         ctx: &mut Ctx,
+        config: &Config,
         decision: &Decision,
         host: &str,
     ) -> Result<gate::Gate> {
-        let config = self.0.config();
         let (domain, dashboard, port) = match decision {
             Decision::Dashboard { domain } => (domain, true, None),
             Decision::Forward(f) => (&f.domain, false, Some(f.port)),
@@ -347,14 +346,16 @@ impl ProxyHttp for PortProxy {
         ctx.format = Format::from_accept(req.headers.get("accept").and_then(|v| v.to_str().ok()));
         let host = request_host(req).to_string();
         let hops = headers::hops(&req.headers);
+        // One snapshot for the whole request, even if a reload lands meanwhile.
+        let config = self.0.config();
 
         let decision = if hops >= headers::MAX_HOPS {
             Err(Page::Loop { hops })
         } else {
-            decide(&self.0, &host).await
+            decide(&self.0, &config, &host).await
         };
         if let Ok(decision) = &decision {
-            if let gate::Gate::Answered = self.gate(session, ctx, decision, &host).await? {
+            if let gate::Gate::Answered = self.gate(session, ctx, &config, decision, &host).await? {
                 return Ok(true);
             }
         }
@@ -398,7 +399,7 @@ impl ProxyHttp for PortProxy {
             client_ip,
             local_authority: forward.authority(),
             port: forward.port,
-            preserve_host: self.0.config().preserves_host(forward.port),
+            preserve_host: config.preserves_host(forward.port),
             hops,
         });
         let websocket = session
