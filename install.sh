@@ -12,16 +12,24 @@ main() {
 	yes="${PORTPROXY_YES:-}"
 	version="${PORTPROXY_VERSION:-}"
 	no_caddy="${PORTPROXY_NO_CADDY:-}"
+	no_modify_path="${PORTPROXY_NO_MODIFY_PATH:-}"
+	bin_dir="${PORTPROXY_INSTALL_DIR:-$HOME/.local/bin}"
 	skip_checksum=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-y | --yes) yes=1 ;;
 		--version)
 			[ $# -ge 2 ] || fail "--version needs a value, e.g. --version 0.2.0"
-			version="${2#v}"
+			version="$2"
+			shift
+			;;
+		--install-dir)
+			[ $# -ge 2 ] || fail "--install-dir needs a value, e.g. --install-dir ~/bin"
+			bin_dir="$2"
 			shift
 			;;
 		--no-caddy) no_caddy=1 ;;
+		--no-modify-path) no_modify_path=1 ;;
 		--insecure-skip-checksum) skip_checksum=1 ;;
 		-h | --help)
 			usage
@@ -31,10 +39,16 @@ main() {
 		esac
 		shift
 	done
+	version="${version#v}"
 
 	triple="$(detect_triple)"
-	bin_dir="${PORTPROXY_INSTALL_DIR:-$HOME/.local/bin}"
-	config_dir="${XDG_CONFIG_HOME:-$HOME/.config}/portproxy"
+	# A relative directory on PATH would follow the user around.
+	case "$bin_dir" in
+	/*) ;;
+	*) bin_dir="$(pwd)/$bin_dir" ;;
+	esac
+	config_home="${XDG_CONFIG_HOME:-$HOME/.config}"
+	config_dir="$config_home/portproxy"
 	if [ -n "$version" ]; then
 		base="${PORTPROXY_DOWNLOAD_URL:-$repository/releases/download/v$version}"
 	else
@@ -49,11 +63,12 @@ main() {
 
 	tmp="$(mktemp -d)"
 	trap 'rm -rf "$tmp"' EXIT INT TERM
-	archive="portproxy-$triple.tar.xz"
+	# gzip rather than xz: minimal images have no xz.
+	archive="portproxy-$triple.tar.gz"
 	download "$base/$archive" "$tmp/$archive"
 	download "$base/$archive.sha256" "$tmp/$archive.sha256"
 	verify sha256 "$tmp" "$archive" "$tmp/$archive.sha256"
-	tar -xJf "$tmp/$archive" -C "$tmp"
+	tar -xzf "$tmp/$archive" -C "$tmp"
 	[ -f "$tmp/portproxy-$triple/portproxy" ] || fail "$archive holds no portproxy-$triple/portproxy"
 	mkdir -p "$bin_dir"
 	# A new file renamed over the old one: a running portproxy keeps its inode.
@@ -79,8 +94,12 @@ main() {
 	case ":$PATH:" in
 	*":$bin_dir:"*) ;;
 	*)
-		say "$bin_dir is not on your PATH; add it:"
-		say "  echo 'export PATH=\"$bin_dir:\$PATH\"' >> ~/.profile && . ~/.profile"
+		if [ -n "$no_modify_path" ]; then
+			say "$bin_dir is not on your PATH; add it:"
+			say "  echo 'export PATH=\"$bin_dir:\$PATH\"' >> ~/.profile && . ~/.profile"
+		else
+			add_to_path
+		fi
 		;;
 	esac
 	say "next: run \`portproxy\`, then open https://PORT.localhost/ (or \`portproxy serve\` for http://PORT.localhost:24306/)"
@@ -90,19 +109,26 @@ usage() {
 	cat <<'EOF'
 install.sh: install portproxy and Caddy into ~/.local/bin
 
+Unless that directory is on PATH already, it is added for new shells: one marked line in
+~/.profile, and in ~/.bashrc, ~/.bash_profile and ~/.zshrc where they exist (a zsh user
+without a ~/.zshrc gets one); fish gets ~/.config/fish/conf.d/portproxy.fish.
+
 Options:
   -y, --yes                  don't ask
   --version X.Y.Z            install this version (default: the latest)
+  --install-dir DIR          install here (default ~/.local/bin)
+  --no-modify-path           don't edit shell startup files; print what to add instead
   --no-caddy                 don't install Caddy (portproxy then serves plain HTTP)
   --insecure-skip-checksum   install even without a SHA-256 tool (not recommended)
   -h, --help                 this text
 
 Environment:
-  PORTPROXY_INSTALL_DIR          where to install (default ~/.local/bin)
+  PORTPROXY_INSTALL_DIR          as --install-dir
   PORTPROXY_DOWNLOAD_URL         where portproxy's release files are (a mirror)
   PORTPROXY_CADDY_DOWNLOAD_URL   where Caddy's release files are (a mirror)
   PORTPROXY_CADDY_VERSION        which Caddy to install
-  PORTPROXY_NO_MODIFY_PATH       accepted for compatibility; this script never edits PATH
+  PORTPROXY_NO_MODIFY_PATH       non-empty: as --no-modify-path
+  PORTPROXY_VERSION, PORTPROXY_NO_CADDY, PORTPROXY_YES   as their options
 EOF
 }
 
@@ -185,6 +211,43 @@ caddy_ok() {
 	rest="${v#*.}"
 	minor="${rest%%.*}"
 	[ "${major:-0}" -gt 2 ] 2>/dev/null || { [ "${major:-0}" -eq 2 ] 2>/dev/null && [ "${minor:-0}" -ge 6 ] 2>/dev/null; }
+}
+
+# Puts bin_dir on PATH for future shells, once per startup file, so re-runs add nothing.
+add_to_path() {
+	line="export PATH=\"$bin_dir:\$PATH\" # added by portproxy install.sh"
+	rcs=".profile"
+	# bash reads .bashrc (interactive) or .bash_profile (login) instead of .profile when they
+	# exist; zsh never reads .profile.
+	for rc in .bashrc .bash_profile .zshrc; do
+		if [ -f "$HOME/$rc" ]; then rcs="$rcs $rc"; fi
+	done
+	case "${SHELL:-}" in
+	*/zsh) [ -f "$HOME/.zshrc" ] || rcs="$rcs .zshrc" ;;
+	esac
+	changed=""
+	for rc in $rcs; do
+		if [ -f "$HOME/$rc" ] && grep -qxF "$line" "$HOME/$rc"; then continue; fi
+		# A last line without its newline would swallow ours.
+		if [ -s "$HOME/$rc" ] && [ -n "$(tail -c 1 "$HOME/$rc")" ]; then echo >>"$HOME/$rc"; fi
+		printf '%s\n' "$line" >>"$HOME/$rc"
+		changed="$changed ~/$rc"
+	done
+	if [ -d "$config_home/fish" ]; then
+		fish_line="fish_add_path \"$bin_dir\""
+		fish_file="$config_home/fish/conf.d/portproxy.fish"
+		if [ "$(cat "$fish_file" 2>/dev/null || true)" != "$fish_line" ]; then
+			mkdir -p "$config_home/fish/conf.d"
+			printf '%s\n' "$fish_line" >"$fish_file"
+			changed="$changed $fish_file"
+		fi
+	fi
+	if [ -n "$changed" ]; then
+		say "added $bin_dir to PATH for new shells in:$changed (--no-modify-path to skip)"
+	else
+		say "$bin_dir is on PATH for new shells already"
+	fi
+	say "to use it in this shell: . ~/.profile"
 }
 
 install_caddy() {

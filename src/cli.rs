@@ -28,6 +28,24 @@ pub enum Command {
     Doctor(RunArgs),
     /// Install Caddy's local CA into the system trust store, so browsers trust https://*.localhost.
     Trust(RunArgs),
+    /// Replace this binary with the newest release (or --version X), checksum-verified.
+    SelfUpdate(SelfUpdateArgs),
+}
+
+/// `self-update`'s flags.
+#[derive(Debug, Default, Clone, Args)]
+pub struct SelfUpdateArgs {
+    /// Only say whether a newer release exists; change nothing.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Don't ask before replacing the binary.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Install this release (e.g. 0.2.0), even if it is older than this one.
+    #[arg(long, value_name = "X.Y.Z")]
+    pub version: Option<String>,
 }
 
 /// `run`'s settings: the proxy's and Caddy's.

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::caddy::locate::{self, Missing};
 use crate::caddy::supervise::StartError;
 use crate::config::ConfigError;
+use crate::update::UpdateError;
 
 #[derive(Debug)]
 pub enum Error {
@@ -37,6 +38,8 @@ pub enum Error {
         reason: String,
         help: String,
     },
+    /// `self-update` could not update.
+    Update(UpdateError),
 }
 
 impl Error {
@@ -68,6 +71,7 @@ impl Error {
             Error::File { .. } => Some("check the directory's permissions (or set XDG_DATA_HOME)".into()),
             Error::Unhealthy { .. } => None,
             Error::Trust { help, .. } => Some(help.clone()),
+            Error::Update(e) => e.help(),
         }
     }
 
@@ -100,6 +104,7 @@ impl fmt::Display for Error {
             Error::File { path, error } => write!(f, "{}: {error}", path.display()),
             Error::Unhealthy { problems } => write!(f, "{problems} problem(s) found"),
             Error::Trust { reason, .. } => f.write_str(reason),
+            Error::Update(e) => e.fmt(f),
         }
     }
 }

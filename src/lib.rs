@@ -16,6 +16,7 @@ pub mod route;
 pub mod run;
 pub mod serve;
 pub mod trust;
+pub mod update;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -36,6 +37,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Caddyfile(args) => run::print_caddyfile(args),
         Command::Doctor(args) => doctor::doctor(args),
         Command::Trust(args) => trust::trust(args),
+        Command::SelfUpdate(args) => update::run(args).map_err(error::Error::Update),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

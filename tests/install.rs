@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::harness::proxy::free_addr;
+use crate::harness::release::{archive, digest, run, sums_line};
 
 const CADDY_VERSION: &str = "2.11.4";
 
@@ -25,30 +26,10 @@ fn triple() -> String {
     format!("{}-unknown-linux-gnu", std::env::consts::ARCH)
 }
 
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// `<hex> *<name>` (portproxy, as cargo-dist writes it) or `<hex>  <name>` (Caddy).
-fn checksum(tool: &str, file: &Path, star: bool) -> String {
-    let out = run(Command::new(tool).arg(file));
-    let hex = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+/// `<hex>  <name>`: a line of Caddy's `caddy_<v>_checksums.txt`.
+fn caddy_sums_line(file: &Path) -> String {
     let name = file.file_name().unwrap().to_string_lossy();
-    if star {
-        format!("{hex} *{name}\n")
-    } else {
-        format!("{hex}  {name}\n")
-    }
+    format!("{}  {name}\n", digest("sha512sum", file))
 }
 
 async fn mirror() -> Mirror {
@@ -58,25 +39,10 @@ async fn mirror() -> Mirror {
     std::fs::create_dir_all(&pp).unwrap();
     std::fs::create_dir_all(&caddy).unwrap();
 
-    let name = format!("portproxy-{}", triple());
-    let stage = root.join("stage").join(&name);
-    std::fs::create_dir_all(&stage).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_portproxy"), stage.join("portproxy")).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("Caddyfile"),
-        stage.join("Caddyfile"),
-    )
-    .unwrap();
-    let archive = pp.join(format!("{name}.tar.xz"));
-    run(Command::new("tar")
-        .arg("-cJf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(root.join("stage"))
-        .arg(&name));
+    let archive = archive(env!("CARGO_BIN_EXE_portproxy").as_ref(), &triple(), &pp);
     std::fs::write(
-        pp.join(format!("{name}.tar.xz.sha256")),
-        checksum("sha256sum", &archive, true),
+        pp.join(format!("portproxy-{}.tar.gz.sha256", triple())),
+        sums_line(&archive),
     )
     .unwrap();
 
@@ -93,7 +59,7 @@ async fn mirror() -> Mirror {
         .arg("caddy"));
     std::fs::write(
         caddy.join(format!("caddy_{CADDY_VERSION}_checksums.txt")),
-        checksum("sha512sum", &casset, false),
+        caddy_sums_line(&casset),
     )
     .unwrap();
 
@@ -142,12 +108,12 @@ fn tools_without_caddy(dir: &Path) -> PathBuf {
         "rm",
         "curl",
         "tar",
-        "xz",
         "gzip",
         "sha256sum",
         "sha512sum",
         "grep",
         "head",
+        "tail",
         "cut",
         "mkdir",
         "cp",
@@ -164,8 +130,8 @@ fn tools_without_caddy(dir: &Path) -> PathBuf {
     tools
 }
 
-/// Runs install.sh with the mirror, a private HOME and `path` as PATH.
-fn install(m: &Mirror, path: &Path, args: &[&str]) -> (Output, PathBuf) {
+/// Runs install.sh with the mirror, a private HOME, `path` as PATH and `env` on top.
+fn install(m: &Mirror, path: &Path, args: &[&str], env: &[(&str, &str)]) -> (Output, PathBuf) {
     let home = m.dir.path().join("home");
     let bin = home.join(".local/bin");
     let out = Command::new("sh")
@@ -177,6 +143,7 @@ fn install(m: &Mirror, path: &Path, args: &[&str]) -> (Output, PathBuf) {
         .env("PORTPROXY_DOWNLOAD_URL", format!("{}/portproxy", m.url))
         .env("PORTPROXY_CADDY_DOWNLOAD_URL", format!("{}/caddy", m.url))
         .env("PORTPROXY_CADDY_VERSION", CADDY_VERSION)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -191,7 +158,7 @@ fn stderr(out: &Output) -> String {
 async fn installs_portproxy_and_caddy_then_upgrades_in_place() {
     let m = mirror().await;
     let tools = tools_without_caddy(m.dir.path());
-    let (out, bin) = install(&m, &tools, &["--yes"]);
+    let (out, bin) = install(&m, &tools, &["--yes"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let version = run(Command::new(bin.join("portproxy")).arg("--version"));
     assert_eq!(
@@ -202,18 +169,13 @@ async fn installs_portproxy_and_caddy_then_upgrades_in_place() {
     assert!(String::from_utf8_lossy(&caddy.stdout).contains("2."));
     let caddyfile = m.dir.path().join("home/.config/portproxy/Caddyfile");
     assert!(caddyfile.is_file(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("is not on your PATH; add it"),
-        "{}",
-        stderr(&out)
-    );
 
     // A second run replaces the binary (a new file, so a running portproxy keeps its own)
     // and leaves an edited Caddyfile alone.
     use std::os::unix::fs::MetadataExt;
     let inode = std::fs::metadata(bin.join("portproxy")).unwrap().ino();
     std::fs::write(&caddyfile, "# mine\n").unwrap();
-    let (again, _) = install(&m, &tools, &["--yes"]);
+    let (again, _) = install(&m, &tools, &["--yes"], &[]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_ne!(
         std::fs::metadata(bin.join("portproxy")).unwrap().ino(),
@@ -226,12 +188,12 @@ async fn installs_portproxy_and_caddy_then_upgrades_in_place() {
 async fn a_wrong_checksum_installs_nothing() {
     let m = mirror().await;
     let sums = m.dir.path().join(format!(
-        "mirror/portproxy/portproxy-{}.tar.xz.sha256",
+        "mirror/portproxy/portproxy-{}.tar.gz.sha256",
         triple()
     ));
     let text = std::fs::read_to_string(&sums).unwrap();
     std::fs::write(&sums, format!("{}{}", "0".repeat(64), &text[64..])).unwrap();
-    let (out, bin) = install(&m, &tools_without_caddy(m.dir.path()), &["--yes"]);
+    let (out, bin) = install(&m, &tools_without_caddy(m.dir.path()), &["--yes"], &[]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("checksum mismatch"),
@@ -239,6 +201,10 @@ async fn a_wrong_checksum_installs_nothing() {
         stderr(&out)
     );
     assert!(!bin.join("portproxy").exists(), "something was installed");
+    assert!(
+        !m.dir.path().join("home/.profile").exists(),
+        "PATH was edited"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -276,7 +242,7 @@ async fn an_existing_caddy_is_used() {
     std::fs::create_dir_all(&with_caddy).unwrap();
     std::os::unix::fs::symlink(which("caddy").unwrap(), with_caddy.join("caddy")).unwrap();
     let path = std::env::join_paths([tools, with_caddy]).unwrap();
-    let (out, bin) = install(&m, Path::new(&path), &["--yes"]);
+    let (out, bin) = install(&m, Path::new(&path), &["--yes"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("using the Caddy already on PATH"),
@@ -286,9 +252,123 @@ async fn an_existing_caddy_is_used() {
     assert!(!bin.join("caddy").exists());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn puts_the_install_dir_on_path_once_per_profile() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let home = m.dir.path().join("home");
+    std::fs::create_dir_all(home.join(".config/fish")).unwrap();
+    // No newline at the end: the added line must still be a line of its own.
+    std::fs::write(home.join(".bashrc"), "alias ll='ls -l'").unwrap();
+    let (out, bin) = install(&m, &tools, &["--yes", "--no-caddy"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line = format!(
+        "export PATH=\"{}:$PATH\" # added by portproxy install.sh\n",
+        bin.display()
+    );
+    let profile = home.join(".profile");
+    let bashrc = home.join(".bashrc");
+    let fish = home.join(".config/fish/conf.d/portproxy.fish");
+    let expected = [
+        (&bashrc, format!("alias ll='ls -l'\n{line}")),
+        (&profile, line),
+        (&fish, format!("fish_add_path \"{}\"\n", bin.display())),
+    ];
+    for (file, text) in &expected {
+        assert_eq!(&std::fs::read_to_string(file).unwrap(), text, "{file:?}");
+    }
+    assert!(!home.join(".zshrc").exists(), "a .zshrc was created");
+    assert!(
+        stderr(&out).contains("~/.profile ~/.bashrc") && stderr(&out).contains(". ~/.profile"),
+        "{}",
+        stderr(&out)
+    );
+
+    let (again, _) = install(&m, &tools, &["--yes", "--no-caddy"], &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    for (file, text) in &expected {
+        assert_eq!(&std::fs::read_to_string(file).unwrap(), text, "{file:?}");
+    }
+    assert!(
+        stderr(&again).contains("on PATH for new shells already"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_modify_path_only_gives_advice() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let home = m.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join(".bashrc"), "# mine\n").unwrap();
+    let runs = [
+        install(
+            &m,
+            &tools,
+            &["--yes", "--no-caddy"],
+            &[("PORTPROXY_NO_MODIFY_PATH", "1")],
+        ),
+        install(
+            &m,
+            &tools,
+            &["--yes", "--no-caddy", "--no-modify-path"],
+            &[],
+        ),
+    ];
+    for (out, bin) in &runs {
+        assert!(out.status.success(), "{}", stderr(out));
+        assert!(bin.join("portproxy").is_file());
+        assert!(
+            stderr(out).contains("is not on your PATH; add it"),
+            "{}",
+            stderr(out)
+        );
+        assert!(!home.join(".profile").exists(), "{}", stderr(out));
+        assert_eq!(
+            std::fs::read_to_string(home.join(".bashrc")).unwrap(),
+            "# mine\n"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_dir_puts_portproxy_and_the_path_line_there() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let dir = m.dir.path().join("elsewhere/bin");
+    let (out, default_bin) = install(
+        &m,
+        &tools,
+        &[
+            "--yes",
+            "--no-caddy",
+            "--install-dir",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dir.join("portproxy").is_file());
+    assert!(!default_bin.join("portproxy").exists());
+    let profile = std::fs::read_to_string(m.dir.path().join("home/.profile")).unwrap();
+    assert!(
+        profile.contains(&format!("export PATH=\"{}:$PATH\"", dir.display())),
+        "{profile}"
+    );
+}
+
 #[test]
 fn the_script_names_the_same_repository_as_cargo_toml() {
     let script =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")).unwrap();
     assert!(script.contains(&format!("repository=\"{}\"", env!("CARGO_PKG_REPOSITORY"))));
+}
+
+#[test]
+fn the_powershell_installer_names_the_same_repository_as_cargo_toml() {
+    let script =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.ps1")).unwrap();
+    assert!(script.contains(&format!("$repository = '{}'", env!("CARGO_PKG_REPOSITORY"))));
 }

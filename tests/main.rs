@@ -12,4 +12,6 @@ mod lifecycle;
 mod pages;
 mod routing;
 mod streams;
+#[cfg(target_os = "linux")]
+mod update;
 mod upstream;

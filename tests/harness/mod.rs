@@ -3,6 +3,8 @@
 pub mod backend;
 pub mod http;
 pub mod proxy;
+#[cfg(target_os = "linux")]
+pub mod release;
 
 pub use backend::{closed_port, Backend, WsBackend};
 pub use proxy::{Proxy, Running};

@@ -10,6 +10,7 @@ use super::http::{self, Response};
 /// A `portproxy` invocation being put together.
 #[must_use]
 pub struct Proxy {
+    binary: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
 }
@@ -23,10 +24,7 @@ impl Default for Proxy {
 impl Proxy {
     /// `portproxy serve` on two free loopback ports.
     pub fn new() -> Proxy {
-        Proxy {
-            args: vec!["serve".into()],
-            env: Vec::new(),
-        }
+        Proxy::command(&["serve"])
     }
 
     /// `portproxy run` with Caddy on these HTTP and HTTPS ports.
@@ -43,9 +41,16 @@ impl Proxy {
     /// A command other than `serve` (the args replace the default).
     pub fn command(args: &[&str]) -> Proxy {
         Proxy {
+            binary: env!("CARGO_BIN_EXE_portproxy").into(),
             args: args.iter().map(|a| a.to_string()).collect(),
             env: Vec::new(),
         }
+    }
+
+    /// Runs this copy of portproxy instead of the one cargo built.
+    pub fn binary(mut self, path: impl Into<PathBuf>) -> Proxy {
+        self.binary = path.into();
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Proxy {
@@ -59,7 +64,7 @@ impl Proxy {
     }
 
     fn command_line(&self, dir: &tempfile::TempDir) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portproxy"));
+        let mut cmd = Command::new(&self.binary);
         cmd.args(&self.args);
         for (key, _) in std::env::vars() {
             if key.starts_with("PORTPROXY_") {

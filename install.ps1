@@ -1,0 +1,217 @@
+# Installs portproxy (and Caddy, for HTTPS) on Windows:
+#   powershell -ExecutionPolicy ByPass -c "irm https://github.com/OWNER/portproxy/releases/latest/download/install.ps1 | iex"
+# Parameters don't reach a script run through `iex`, so the environment is the interface:
+#   PORTPROXY_VERSION, PORTPROXY_INSTALL_DIR (default %LOCALAPPDATA%\Programs\portproxy\bin),
+#   PORTPROXY_DOWNLOAD_URL, PORTPROXY_NO_CADDY, PORTPROXY_CADDY_VERSION,
+#   PORTPROXY_CADDY_DOWNLOAD_URL, PORTPROXY_NO_MODIFY_PATH
+# Works in Windows PowerShell 5.1 and PowerShell 7; ARM64 runs the x64 build under emulation.
+
+$ErrorActionPreference = 'Stop'
+# Invoke-WebRequest's progress bar makes 5.1 downloads crawl.
+$ProgressPreference = 'SilentlyContinue'
+[Net.ServicePointManager]::SecurityProtocol = [Net.SecurityProtocolType]::Tls12
+
+function Install-Portproxy {
+    $repository = 'https://github.com/OWNER/portproxy'
+    $caddyPinned = '2.11.4'
+    $target = 'x86_64-pc-windows-msvc'
+
+    $arch = Get-OSArchitecture
+    if (($arch -eq 'X64') -or ($arch -eq 'AMD64')) {
+        $caddyArch = 'amd64'
+    }
+    elseif ($arch -eq 'ARM64') {
+        $caddyArch = 'arm64'
+        Write-Host 'portproxy-install: ARM64 Windows: portproxy is an x64 build and runs under emulation; Caddy is native'
+    }
+    else {
+        throw "portproxy-install: no portproxy build for $arch Windows (x64 and ARM64 only)"
+    }
+
+    $version = $env:PORTPROXY_VERSION
+    if ($version) {
+        $version = $version.TrimStart('v')
+        $base = "$repository/releases/download/v$version"
+    }
+    else {
+        $base = "$repository/releases/latest/download"
+    }
+    if ($env:PORTPROXY_DOWNLOAD_URL) {
+        $base = $env:PORTPROXY_DOWNLOAD_URL
+    }
+    $binDir = $env:PORTPROXY_INSTALL_DIR
+    if (-not $binDir) {
+        $binDir = Join-Path $env:LOCALAPPDATA 'Programs\portproxy\bin'
+    }
+    # A relative directory on PATH would follow the user around; .NET's own current directory
+    # is not PowerShell's, hence the provider call.
+    $binDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($binDir)
+    $configDir = Join-Path $env:APPDATA 'portproxy'
+
+    Write-Host "portproxy-install: installing portproxy ($target) into $binDir"
+    $tmp = Join-Path ([IO.Path]::GetTempPath()) ("portproxy-" + [Guid]::NewGuid())
+    New-Item -ItemType Directory -Path $tmp | Out-Null
+    try {
+        $archive = "portproxy-$target.zip"
+        Get-File "$base/$archive" (Join-Path $tmp $archive)
+        Get-File "$base/$archive.sha256" (Join-Path $tmp "$archive.sha256")
+        Test-Checksum 'SHA256' (Join-Path $tmp $archive) (Join-Path $tmp "$archive.sha256") $archive
+        Expand-Archive -Force -Path (Join-Path $tmp $archive) -DestinationPath (Join-Path $tmp 'portproxy')
+        New-Item -ItemType Directory -Force -Path $binDir | Out-Null
+        $exe = Join-Path $binDir 'portproxy.exe'
+        Install-Exe (Join-Path $tmp 'portproxy\portproxy.exe') $exe
+        Write-Host "portproxy-install: installed $(& $exe --version)"
+
+        if ($env:PORTPROXY_NO_CADDY) {
+            Write-Host 'portproxy-install: skipping Caddy (PORTPROXY_NO_CADDY): portproxy will serve plain HTTP on 127.0.0.1:24306'
+        }
+        elseif (Test-Caddy) {
+            Write-Host 'portproxy-install: using the Caddy already on PATH'
+        }
+        else {
+            Install-Caddy $tmp $binDir $caddyPinned $caddyArch
+        }
+
+        $template = Join-Path $tmp 'portproxy\Caddyfile'
+        New-Item -ItemType Directory -Force -Path $configDir | Out-Null
+        if ((Test-Path $template) -and -not (Test-Path (Join-Path $configDir 'Caddyfile'))) {
+            Copy-Item $template (Join-Path $configDir 'Caddyfile')
+            Write-Host "portproxy-install: put the Caddyfile template in $configDir\Caddyfile"
+        }
+        if ($env:PORTPROXY_NO_MODIFY_PATH) {
+            if (($env:Path -split ';') -notcontains $binDir) {
+                Write-Host "portproxy-install: $binDir is not on your PATH (PORTPROXY_NO_MODIFY_PATH); add it to use portproxy"
+            }
+        }
+        else {
+            Add-ToUserPath $binDir
+            # Later steps of a GitHub Actions job see the new PATH through this file.
+            if ($env:GITHUB_PATH) {
+                [IO.File]::AppendAllText($env:GITHUB_PATH, "$binDir`n")
+            }
+        }
+        Write-Host 'portproxy-install: next: open a new terminal and run `portproxy`, then https://PORT.localhost/'
+    }
+    finally {
+        Remove-Item -Recurse -Force $tmp -ErrorAction SilentlyContinue
+    }
+}
+
+# The OS's architecture, not this process's: a 32-bit or emulated PowerShell reports its own
+# in PROCESSOR_ARCHITECTURE. RuntimeInformation needs .NET Framework 4.7.1+ under 5.1.
+function Get-OSArchitecture {
+    $info = 'System.Runtime.InteropServices.RuntimeInformation' -as [type]
+    if ($info) {
+        return $info::OSArchitecture.ToString()
+    }
+    if ($env:PROCESSOR_ARCHITEW6432) {
+        return $env:PROCESSOR_ARCHITEW6432
+    }
+    return $env:PROCESSOR_ARCHITECTURE
+}
+
+function Get-File([string]$url, [string]$path) {
+    try {
+        Invoke-WebRequest -UseBasicParsing -Uri $url -OutFile $path
+    }
+    catch {
+        throw "portproxy-install: could not download ${url}: $_"
+    }
+}
+
+# The file's hash must match its line in the sums file (`<hex> *<name>` or `<hex>  <name>`).
+function Test-Checksum([string]$algorithm, [string]$file, [string]$sums, [string]$name) {
+    $line = Get-Content $sums | Where-Object { $_ -match ('[ *]' + [regex]::Escape($name) + '$') } | Select-Object -First 1
+    if (-not $line) {
+        throw "portproxy-install: no checksum for $name"
+    }
+    $want = ($line -split '\s+')[0]
+    $got = (Get-FileHash -Algorithm $algorithm -Path $file).Hash
+    if ($got -ne $want) {
+        throw "portproxy-install: checksum mismatch for ${name}: expected $want, got $got; nothing was installed"
+    }
+}
+
+# A running .exe (portproxy, or the Caddy it started) can be renamed but not overwritten or
+# deleted: the old one moves aside, and whatever earlier runs moved aside goes once nothing
+# runs it any more.
+function Install-Exe([string]$source, [string]$dest) {
+    $old = $null
+    if (Test-Path $dest) {
+        $old = "$dest.$([Guid]::NewGuid().ToString('N')).old"
+        Move-Item $dest $old
+    }
+    try {
+        Copy-Item $source $dest
+    }
+    catch {
+        if ($old) {
+            Move-Item -Force $old $dest
+        }
+        throw
+    }
+    $leaf = Split-Path -Leaf $dest
+    Get-ChildItem -Path (Split-Path $dest) -Filter "$leaf.*.old" | ForEach-Object {
+        try {
+            Remove-Item -Force $_.FullName
+        }
+        catch {
+            # Still running; a later run retries.
+        }
+    }
+}
+
+# A Caddy of 2.6 or newer on PATH.
+function Test-Caddy {
+    $caddy = Get-Command caddy -ErrorAction SilentlyContinue
+    if (-not $caddy) {
+        return $false
+    }
+    $text = (& $caddy.Source version) -join ' '
+    if ($text -match 'v?(\d+)\.(\d+)') {
+        $major = [int]$Matches[1]
+        $minor = [int]$Matches[2]
+        return ($major -gt 2) -or (($major -eq 2) -and ($minor -ge 6))
+    }
+    return $false
+}
+
+function Install-Caddy([string]$tmp, [string]$binDir, [string]$pinned, [string]$arch) {
+    $version = $env:PORTPROXY_CADDY_VERSION
+    if (-not $version) {
+        $version = $pinned
+    }
+    $version = $version.TrimStart('v')
+    $base = $env:PORTPROXY_CADDY_DOWNLOAD_URL
+    if (-not $base) {
+        $base = "https://github.com/caddyserver/caddy/releases/download/v$version"
+    }
+    $asset = "caddy_${version}_windows_${arch}.zip"
+    Write-Host "portproxy-install: installing Caddy $version for HTTPS"
+    Get-File "$base/$asset" (Join-Path $tmp $asset)
+    Get-File "$base/caddy_${version}_checksums.txt" (Join-Path $tmp 'caddy_checksums.txt')
+    Test-Checksum 'SHA512' (Join-Path $tmp $asset) (Join-Path $tmp 'caddy_checksums.txt') $asset
+    Expand-Archive -Force -Path (Join-Path $tmp $asset) -DestinationPath (Join-Path $tmp 'caddy')
+    Install-Exe (Join-Path $tmp 'caddy\caddy.exe') (Join-Path $binDir 'caddy.exe')
+    Write-Host "portproxy-install: installed Caddy $version into $binDir"
+}
+
+# Prepends to the user's PATH in HKCU, keeping %VARIABLES% unexpanded.
+function Add-ToUserPath([string]$dir) {
+    $key = Get-Item 'HKCU:\Environment'
+    $current = $key.GetValue('Path', '', 'DoNotExpandEnvironmentNames')
+    $parts = @($current -split ';' | Where-Object { $_ })
+    if ($parts -contains $dir) {
+        return
+    }
+    $updated = (@($dir) + $parts) -join ';'
+    Set-ItemProperty -Path 'HKCU:\Environment' -Name 'Path' -Value $updated -Type ExpandString
+    # The registry write alone reaches no running program; setting a variable through .NET
+    # broadcasts WM_SETTINGCHANGE, so terminals opened from Explorer from now on see the Path.
+    [Environment]::SetEnvironmentVariable('PORTPROXY_INSTALL_REFRESH', '1', 'User')
+    [Environment]::SetEnvironmentVariable('PORTPROXY_INSTALL_REFRESH', [NullString]::Value, 'User')
+    $env:Path = "$dir;$env:Path"
+    Write-Host "portproxy-install: added $dir to your user PATH"
+}
+
+Install-Portproxy

@@ -1,0 +1,466 @@
+//! `portproxy self-update`: replace this binary with a release of Cargo.toml's repository.
+//!
+//! The archive is checked against GitHub's per-asset digest and the release's `sha256.sum`,
+//! and the unpacked binary must report the release's version before it is renamed over the
+//! running one (so a `portproxy run` in progress keeps its own file until restarted).
+
+use std::fmt;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use self_update::backends::github;
+
+use crate::cli::SelfUpdateArgs;
+
+/// Points self-update at another GitHub-compatible API (a mirror, or a test's fake).
+pub const API_BASE_ENV: &str = "PORTPROXY_UPDATE_API_BASE";
+const GITHUB_API: &str = "https://api.github.com";
+/// dist's unified checksum file, published with every release.
+const SUMS_ASSET: &str = "sha256.sum";
+
+#[derive(Debug)]
+pub enum UpdateError {
+    /// Homebrew owns this binary; replacing it would confuse `brew`.
+    Homebrew { exe: PathBuf },
+    /// `--version` is not a version number.
+    BadVersion { value: String },
+    /// No release has this tag.
+    NoRelease { tag: String },
+    /// The release has no build for this platform.
+    NoAsset { tag: String, asset: String },
+    /// The release API could not be reached or answered an error.
+    Unreachable { api: String, detail: String },
+    /// GitHub's unauthenticated limit (60 requests an hour per address) is spent.
+    RateLimited,
+    /// The binary's directory is not writable by this user.
+    NotWritable { path: PathBuf },
+    /// The download does not match its published checksum.
+    Checksum { detail: String },
+    /// The unpacked binary is not the release it claims to be.
+    Rejected { reason: String },
+    /// The user answered no.
+    Cancelled,
+    /// Anything else self_update reported.
+    Failed(String),
+}
+
+impl UpdateError {
+    pub fn help(&self) -> Option<String> {
+        Some(match self {
+            UpdateError::Homebrew { .. } => "run `brew upgrade portproxy`".into(),
+            UpdateError::BadVersion { .. } => "give a release number, e.g. --version 0.2.0".into(),
+            UpdateError::NoRelease { .. } | UpdateError::NoAsset { .. } => {
+                format!("the releases are listed at {}/releases", repository_url())
+            }
+            UpdateError::Unreachable { .. } => format!(
+                "check the network (HTTPS_PROXY is honoured), or set {API_BASE_ENV} to a mirror of the GitHub API"
+            ),
+            UpdateError::RateLimited => {
+                "wait an hour, or set GH_TOKEN to a GitHub token to raise the limit".into()
+            }
+            UpdateError::NotWritable { .. } => {
+                "run it as the user who installed portproxy (or with sudo), or reinstall with install.sh".into()
+            }
+            UpdateError::Checksum { .. } | UpdateError::Rejected { .. } => {
+                "nothing was replaced; try again later, and report it if it persists".into()
+            }
+            UpdateError::Cancelled | UpdateError::Failed(_) => return None,
+        })
+    }
+}
+
+impl fmt::Display for UpdateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpdateError::Homebrew { exe } => write!(
+                f,
+                "{} was installed by Homebrew; self-update leaves it to brew",
+                exe.display()
+            ),
+            UpdateError::BadVersion { value } => {
+                write!(f, "--version `{value}` is not a version like 0.2.0")
+            }
+            UpdateError::NoRelease { tag } => write!(f, "there is no release {tag}"),
+            UpdateError::NoAsset { tag, asset } => {
+                write!(
+                    f,
+                    "release {tag} has no {asset} (no build for this platform)"
+                )
+            }
+            UpdateError::Unreachable { api, detail } => {
+                write!(f, "could not read the releases from {api}: {detail}")
+            }
+            UpdateError::RateLimited => f.write_str("GitHub's API rate limit is exhausted"),
+            UpdateError::NotWritable { path } => {
+                write!(f, "cannot replace {}: permission denied", path.display())
+            }
+            UpdateError::Checksum { detail } => {
+                write!(f, "the download failed verification: {detail}")
+            }
+            UpdateError::Rejected { reason } => {
+                write!(f, "the downloaded binary was rejected: {reason}")
+            }
+            UpdateError::Cancelled => f.write_str("cancelled; nothing was changed"),
+            UpdateError::Failed(detail) => write!(f, "self-update failed: {detail}"),
+        }
+    }
+}
+
+/// What self-update will do, decided from the versions alone.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Nothing newer is published (a build ahead of the newest release counts as current).
+    UpToDate,
+    /// Install this version (newer, or the one asked for).
+    Install(String),
+}
+
+/// Chooses between the current version, the newest release and an explicitly requested one.
+pub fn plan(current: &str, latest: &str, requested: Option<&str>) -> Plan {
+    match requested {
+        Some(version) => Plan::Install(version.to_string()),
+        None if self_update::version::bump_is_greater(current, latest).unwrap_or(false) => {
+            Plan::Install(latest.to_string())
+        }
+        None => Plan::UpToDate,
+    }
+}
+
+/// `0.2.0` or `v0.2.0` (any semver, so `-rc.1` and `+build` suffixes too) → `0.2.0`.
+pub fn parse_version(value: &str) -> Result<String, UpdateError> {
+    let version = value.strip_prefix('v').unwrap_or(value);
+    match semver::Version::parse(version) {
+        Ok(_) => Ok(version.to_string()),
+        Err(_) => Err(UpdateError::BadVersion {
+            value: value.to_string(),
+        }),
+    }
+}
+
+/// `https://github.com/OWNER/NAME` (optionally with `.git` or a trailing `/`) → (OWNER, NAME).
+pub fn owner_and_name(repository: &str) -> Option<(&str, &str)> {
+    let path = repository
+        .strip_prefix("https://github.com/")?
+        .trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    match path.split('/').collect::<Vec<_>>()[..] {
+        [owner, name] if !owner.is_empty() && !name.is_empty() => Some((owner, name)),
+        _ => None,
+    }
+}
+
+/// The release asset holding this platform's build, as cargo-dist names it.
+pub fn asset_name(target: &str) -> String {
+    let extension = if target.contains("windows") {
+        "zip"
+    } else {
+        "tar.gz"
+    };
+    format!("portproxy-{target}.{extension}")
+}
+
+/// A binary inside a Homebrew Cellar (`…/Cellar/portproxy/0.1.0/bin/portproxy`; brew's
+/// `bin/portproxy` is a symlink into it, resolved before this is asked).
+pub fn managed_by_homebrew(exe: &Path) -> bool {
+    exe.components()
+        .any(|c| c == Component::Normal("Cellar".as_ref()))
+}
+
+fn repository_url() -> &'static str {
+    env!("CARGO_PKG_REPOSITORY")
+}
+
+/// Runs `portproxy self-update`.
+pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
+    let current = env!("CARGO_PKG_VERSION");
+    let exe = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| UpdateError::Failed(format!("cannot find the running binary: {e}")))?;
+    if managed_by_homebrew(&exe) {
+        return Err(UpdateError::Homebrew { exe });
+    }
+    let requested = args.version.as_deref().map(parse_version).transpose()?;
+    let api = std::env::var(API_BASE_ENV)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.trim_end_matches('/').to_string());
+    let asset = asset_name(self_update::get_target());
+    let api_shown = api.clone().unwrap_or_else(|| GITHUB_API.into());
+    let explain = |e| explain(e, &api_shown);
+    let lister = configure(api.as_deref(), &asset, None)
+        .build()
+        .map_err(explain)?;
+
+    let release = match &requested {
+        Some(version) => {
+            lister
+                .get_release_version(&format!("v{version}"))
+                .map_err(|e| match e {
+                    self_update::Error::NotFound { .. } => UpdateError::NoRelease {
+                        tag: format!("v{version}"),
+                    },
+                    e => explain(e),
+                })?
+        }
+        None => lister
+            .get_latest_release()
+            .map_err(explain)?
+            .latest()
+            .cloned()
+            .ok_or(UpdateError::NoRelease {
+                tag: "(latest)".into(),
+            })?,
+    };
+    let to = match plan(current, release.version(), requested.as_deref()) {
+        Plan::UpToDate => {
+            println!(
+                "portproxy {current} is up to date (the newest release is {})",
+                release.version()
+            );
+            return Ok(());
+        }
+        Plan::Install(to) => to,
+    };
+    let tag = format!("v{to}");
+    if !release.assets().iter().any(|a| a.name() == asset) {
+        return Err(UpdateError::NoAsset { tag, asset });
+    }
+    if args.check {
+        println!(
+            "portproxy {to} is available (this is {current}); `portproxy self-update` installs it"
+        );
+        return Ok(());
+    }
+    if !args.yes && std::io::stdin().is_terminal() && !confirm(current, &to, &exe) {
+        return Err(UpdateError::Cancelled);
+    }
+    eprintln!("downloading {asset} ({tag})");
+    let mut builder = configure(api.as_deref(), &asset, Some(&tag));
+    let expected = format!("portproxy {to}");
+    builder.verify_binary(move |new| reports_version(new, &expected));
+    builder.build().and_then(|u| u.update()).map_err(explain)?;
+    println!("updated portproxy {current} -> {to} ({})", exe.display());
+    println!("a portproxy already running keeps the old version until it is restarted");
+    Ok(())
+}
+
+/// The updater for this platform's asset; `tag` pins the release to install.
+fn configure(api: Option<&str>, asset: &str, tag: Option<&str>) -> github::UpdateBuilder {
+    let (owner, name) = owner_and_name(repository_url())
+        .expect("Cargo.toml's repository is https://github.com/OWNER/NAME (a unit test checks it)");
+    let mut builder = github::Update::configure();
+    builder
+        .repo_owner(owner)
+        .repo_name(name)
+        .bin_name("portproxy")
+        .current_version(env!("CARGO_PKG_VERSION"))
+        // The default picks the first asset whose name holds the target, which can be the
+        // `.sha256` sidecar.
+        .asset_matcher({
+            let asset = asset.to_string();
+            move |assets| assets.iter().find(|a| a.name() == asset).cloned()
+        })
+        .checksum_from_asset(SUMS_ASSET)
+        .show_download_progress(true)
+        .show_output(false)
+        .no_confirm(true)
+        .timeout(Duration::from_secs(60));
+    // Tarballs hold `portproxy-<target>/portproxy`; zips are flat.
+    if !cfg!(windows) {
+        builder.bin_path_in_archive("portproxy-{{ target }}/{{ bin }}");
+    }
+    match api {
+        Some(api) => {
+            builder.api_base_url(api);
+        }
+        None => {
+            builder.auth_token_from_env();
+        }
+    }
+    if let Some(tag) = tag {
+        builder.release_tag(tag);
+    }
+    builder
+}
+
+/// The unpacked binary must run here and say it is the version being installed.
+fn reports_version(binary: &Path, expected: &str) -> self_update::Result<()> {
+    let out = Command::new(binary)
+        .arg("--version")
+        .output()
+        .map_err(|e| self_update::Error::verification_rejected(format!("it does not run: {e}")))?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    if out.status.success() && said.trim() == expected {
+        Ok(())
+    } else {
+        Err(self_update::Error::verification_rejected(format!(
+            "`--version` said {:?}, expected {expected:?}",
+            said.trim()
+        )))
+    }
+}
+
+fn confirm(current: &str, to: &str, exe: &Path) -> bool {
+    eprint!(
+        "replace portproxy {current} at {} with {to}? [Y/n] ",
+        exe.display()
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    !matches!(answer.trim().chars().next(), Some('n' | 'N'))
+}
+
+/// One precise error for each way self_update can fail.
+fn explain(e: self_update::Error, api: &str) -> UpdateError {
+    use self_update::Error as E;
+    match e {
+        E::RateLimited { .. } => UpdateError::RateLimited,
+        E::InstallPathNotWritable { path, .. } => UpdateError::NotWritable { path },
+        E::ChecksumMismatch {
+            expected, computed, ..
+        } => UpdateError::Checksum {
+            detail: format!("expected sha256 {expected}, got {computed}"),
+        },
+        e @ E::ChecksumSourceInvalid { .. } => UpdateError::Checksum {
+            detail: e.to_string(),
+        },
+        E::VerificationRejected { reason, .. } => UpdateError::Rejected {
+            reason: reason.unwrap_or_else(|| "no reason given".into()),
+        },
+        e @ (E::Transport(_)
+        | E::HttpStatus { .. }
+        | E::NotFound { .. }
+        | E::Unauthorized { .. }
+        | E::InvalidResponse { .. }
+        | E::Json(_)) => UpdateError::Unreachable {
+            api: api.to_string(),
+            detail: e.to_string(),
+        },
+        E::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => UpdateError::NotWritable {
+            path: std::env::current_exe().unwrap_or_default(),
+        },
+        e => UpdateError::Failed(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans() {
+        let cases = [
+            ("0.1.0", "0.2.0", None, Plan::Install("0.2.0".into())),
+            ("0.1.0", "0.1.1", None, Plan::Install("0.1.1".into())),
+            ("0.1.0", "1.0.0", None, Plan::Install("1.0.0".into())),
+            ("0.1.0", "0.1.0", None, Plan::UpToDate),
+            // A build ahead of the newest release is not "downgraded".
+            ("0.3.0", "0.2.0", None, Plan::UpToDate),
+            (
+                "0.1.0",
+                "0.2.0-rc.1",
+                None,
+                Plan::Install("0.2.0-rc.1".into()),
+            ),
+            ("0.2.0", "not-semver", None, Plan::UpToDate),
+            // An explicit version is installed whatever it is.
+            (
+                "0.3.0",
+                "0.3.0",
+                Some("0.1.0"),
+                Plan::Install("0.1.0".into()),
+            ),
+            (
+                "0.1.0",
+                "0.3.0",
+                Some("0.1.0"),
+                Plan::Install("0.1.0".into()),
+            ),
+        ];
+        for (current, latest, requested, want) in cases {
+            assert_eq!(
+                plan(current, latest, requested),
+                want,
+                "{current} {latest} {requested:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn versions() {
+        for (input, want) in [
+            ("0.2.0", Some("0.2.0")),
+            ("v0.2.0", Some("0.2.0")),
+            ("1.10.3-rc.1", Some("1.10.3-rc.1")),
+            ("1.0.0+build.5", Some("1.0.0+build.5")),
+            ("0.2", None),
+            ("", None),
+            ("v", None),
+            ("latest", None),
+            ("0.2.0.1", None),
+            ("0.-2.0", None),
+            ("0.2.0-", None),
+            ("1.2.x", None),
+            ("../../etc/passwd", None),
+        ] {
+            assert_eq!(parse_version(input).ok().as_deref(), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn repositories() {
+        for (url, want) in [
+            (
+                "https://github.com/OWNER/portproxy",
+                Some(("OWNER", "portproxy")),
+            ),
+            ("https://github.com/a/b/", Some(("a", "b"))),
+            ("https://github.com/a/b.git", Some(("a", "b"))),
+            ("https://github.com/a", None),
+            ("https://github.com/a/b/c", None),
+            ("https://gitlab.com/a/b", None),
+            ("https://github.com//b", None),
+        ] {
+            assert_eq!(owner_and_name(url), want, "{url}");
+        }
+        assert!(owner_and_name(repository_url()).is_some());
+    }
+
+    #[test]
+    fn assets() {
+        assert_eq!(
+            asset_name("x86_64-unknown-linux-gnu"),
+            "portproxy-x86_64-unknown-linux-gnu.tar.gz"
+        );
+        assert_eq!(
+            asset_name("aarch64-apple-darwin"),
+            "portproxy-aarch64-apple-darwin.tar.gz"
+        );
+        assert_eq!(
+            asset_name("x86_64-pc-windows-msvc"),
+            "portproxy-x86_64-pc-windows-msvc.zip"
+        );
+    }
+
+    #[test]
+    fn homebrew() {
+        for (path, want) in [
+            ("/opt/homebrew/Cellar/portproxy/0.1.0/bin/portproxy", true),
+            (
+                "/home/linuxbrew/.linuxbrew/Cellar/portproxy/0.1.0/bin/portproxy",
+                true,
+            ),
+            ("/usr/local/Cellar/portproxy/0.1.0/bin/portproxy", true),
+            ("/home/me/.local/bin/portproxy", false),
+            ("/usr/local/bin/portproxy", false),
+            ("/home/me/Cellarage/portproxy", false),
+        ] {
+            assert_eq!(managed_by_homebrew(Path::new(path)), want, "{path}");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Release files laid out as cargo-dist publishes them, made from real portproxy binaries.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs a command that must succeed.
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The hex digest `tool` (`sha256sum`, `sha512sum`) prints for `file`.
+pub fn digest(tool: &str, file: &Path) -> String {
+    let out = run(Command::new(tool).arg(file));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// `<hex> *<name>`: a line of dist's `.sha256` sidecars and `sha256.sum`.
+pub fn sums_line(file: &Path) -> String {
+    let name = file.file_name().unwrap().to_string_lossy();
+    format!("{} *{name}\n", digest("sha256sum", file))
+}
+
+/// Writes `portproxy-<target>.tar.gz` into `dir`: `portproxy-<target>/portproxy` (a copy of
+/// `binary`) and the shipped Caddyfile, as `dist build` packs them.
+pub fn archive(binary: &Path, target: &str, dir: &Path) -> PathBuf {
+    let name = format!("portproxy-{target}");
+    let stage = tempfile::tempdir().unwrap();
+    let root = stage.path().join(&name);
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(binary, root.join("portproxy")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("Caddyfile"),
+        root.join("Caddyfile"),
+    )
+    .unwrap();
+    let archive = dir.join(format!("{name}.tar.gz"));
+    run(Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(stage.path())
+        .arg(&name));
+    archive
+}
+
+/// A real portproxy one minor version ahead of this one: this tree built with its version
+/// bumped (scripts/test builds it and sets PORTPROXY_TEST_NEXT_BINARY).
+pub fn next_binary() -> PathBuf {
+    let path = std::env::var_os("PORTPROXY_TEST_NEXT_BINARY").expect(
+        "PORTPROXY_TEST_NEXT_BINARY is not set: run scripts/test, which builds the next-version binary",
+    );
+    PathBuf::from(path)
+}
+
+/// What `binary --version` says, without the `portproxy ` prefix.
+pub fn version_of(binary: &Path) -> String {
+    let out = run(Command::new(binary).arg("--version"));
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .strip_prefix("portproxy ")
+        .expect("`--version` starts with `portproxy `")
+        .to_string()
+}

@@ -1,0 +1,426 @@
+//! `portproxy self-update` against a fake GitHub API on loopback, serving real release
+//! archives of this build and of a real next-version build.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+
+use crate::harness::release::{self, archive, next_binary, sums_line, version_of};
+use crate::harness::{Backend, Proxy};
+
+const CURRENT: &str = env!("CARGO_PKG_VERSION");
+
+fn target() -> String {
+    format!("{}-unknown-linux-gnu", std::env::consts::ARCH)
+}
+
+fn asset() -> String {
+    format!("portproxy-{}.tar.gz", target())
+}
+
+fn repo_path() -> String {
+    env!("CARGO_PKG_REPOSITORY")
+        .strip_prefix("https://github.com/")
+        .unwrap()
+        .to_string()
+}
+
+/// A release to publish: its version and the binary its archive holds.
+struct Published {
+    version: String,
+    binary: PathBuf,
+}
+
+/// A GitHub API look-alike: the release endpoints self_update reads, and the assets.
+struct FakeGitHub {
+    url: String,
+    routes: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    requests: Arc<Mutex<Vec<String>>>,
+    files: tempfile::TempDir,
+}
+
+impl FakeGitHub {
+    /// Publishes `releases` (newest last), each with its archive, `.sha256` and `sha256.sum`.
+    fn serve(releases: &[Published]) -> FakeGitHub {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let fake = FakeGitHub {
+            url,
+            routes: Arc::default(),
+            requests: Arc::default(),
+            files: tempfile::tempdir().unwrap(),
+        };
+        let mut listing = Vec::new();
+        for r in releases {
+            let dir = fake.files.path().join(&r.version);
+            std::fs::create_dir_all(&dir).unwrap();
+            let archive = archive(&r.binary, &target(), &dir);
+            let sums = sums_line(&archive);
+            let mut assets = Vec::new();
+            for (name, bytes) in [
+                (asset(), std::fs::read(&archive).unwrap()),
+                (format!("{}.sha256", asset()), sums.clone().into_bytes()),
+                ("sha256.sum".to_string(), sums.into_bytes()),
+            ] {
+                let path = format!("/dl/v{}/{name}", r.version);
+                assets.push(serde_json::json!({
+                    "name": name,
+                    "url": format!("{}{path}", fake.url),
+                    "digest": format!("sha256:{}", sha256_of(&bytes)),
+                }));
+                fake.set(&path, bytes);
+            }
+            let release = serde_json::json!({
+                "tag_name": format!("v{}", r.version),
+                "name": format!("v{}", r.version),
+                "created_at": "2026-12-01T00:00:00Z",
+                "assets": assets,
+            });
+            fake.set(
+                &format!("/repos/{}/releases/tags/v{}", repo_path(), r.version),
+                release.to_string().into_bytes(),
+            );
+            listing.insert(0, release);
+        }
+        if let Some(latest) = listing.first() {
+            fake.set(
+                &format!("/repos/{}/releases/latest", repo_path()),
+                latest.to_string().into_bytes(),
+            );
+        }
+        fake.set(
+            &format!("/repos/{}/releases?per_page=100", repo_path()),
+            serde_json::Value::Array(listing).to_string().into_bytes(),
+        );
+
+        let (routes, requests) = (fake.routes.clone(), fake.requests.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                requests.lock().unwrap().push(path.clone());
+                let body = routes.lock().unwrap().get(&path).cloned();
+                let (status, body) = match body {
+                    Some(body) => ("200 OK", body),
+                    None => ("404 Not Found", br#"{"message":"Not Found"}"#.to_vec()),
+                };
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&body);
+            }
+        });
+        fake
+    }
+
+    fn set(&self, path: &str, body: Vec<u8>) {
+        self.routes.lock().unwrap().insert(path.to_string(), body);
+    }
+
+    /// Replaces a published file's bytes (the JSON's digest stays the original's).
+    fn tamper(&self, path: &str, edit: impl FnOnce(&mut Vec<u8>)) {
+        let mut routes = self.routes.lock().unwrap();
+        edit(routes.get_mut(path).expect("published path"));
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    fn downloads(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|p| p.starts_with("/dl/"))
+            .collect()
+    }
+}
+
+fn sha256_of(bytes: &[u8]) -> String {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), bytes).unwrap();
+    release::digest("sha256sum", file.path())
+}
+
+/// A copy of `binary` as an installed portproxy (in its own writable directory).
+fn installed(binary: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let exe = bin.join("portproxy");
+    std::fs::copy(binary, &exe).unwrap();
+    (dir, exe)
+}
+
+fn this_binary() -> PathBuf {
+    env!("CARGO_BIN_EXE_portproxy").into()
+}
+
+fn self_update(exe: &Path, api: &str, args: &[&str]) -> Output {
+    let mut command = vec!["self-update"];
+    command.extend_from_slice(args);
+    Proxy::command(&command)
+        .binary(exe)
+        .env("PORTPROXY_UPDATE_API_BASE", api)
+        .output()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn releases_up_to_next() -> (Vec<Published>, String) {
+    let next = next_binary();
+    let next_version = version_of(&next);
+    (
+        vec![
+            Published {
+                version: CURRENT.into(),
+                binary: this_binary(),
+            },
+            Published {
+                version: next_version.clone(),
+                binary: next,
+            },
+        ],
+        next_version,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_to_the_newest_release_while_a_proxy_keeps_serving() {
+    let (releases, next) = releases_up_to_next();
+    let github = FakeGitHub::serve(&releases);
+    let (_dir, exe) = installed(&this_binary());
+    let backend = Backend::echo().await;
+    let proxy = Proxy::new().binary(&exe).start().await;
+    assert_eq!(
+        proxy.get(&proxy.host(backend.port()), "/").await.status,
+        200
+    );
+
+    let out = self_update(&exe, &github.url, &["--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("updated portproxy {CURRENT} -> {next}")),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(version_of(&exe), next);
+    // The sums file is read before the archive, so a bad release stops before the download.
+    assert_eq!(
+        github.downloads(),
+        [
+            format!("/dl/v{next}/sha256.sum"),
+            format!("/dl/v{next}/{}", asset())
+        ]
+    );
+    // The running proxy still has its own (old) file and keeps serving.
+    let again = proxy.get(&proxy.host(backend.port()), "/").await;
+    assert_eq!(again.status, 200);
+    assert!(!proxy.log().contains("panicked"), "{}", proxy.log());
+}
+
+#[test]
+fn check_reports_a_newer_release_and_changes_nothing() {
+    let (releases, next) = releases_up_to_next();
+    let github = FakeGitHub::serve(&releases);
+    let (_dir, exe) = installed(&this_binary());
+    let before = std::fs::read(&exe).unwrap();
+    let out = self_update(&exe, &github.url, &["--check"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "portproxy {next} is available (this is {CURRENT})"
+        )),
+        "{}",
+        text(&out)
+    );
+    assert!(github.downloads().is_empty(), "{:?}", github.requests());
+    assert_eq!(std::fs::read(&exe).unwrap(), before);
+}
+
+#[test]
+fn says_so_when_already_current() {
+    let github = FakeGitHub::serve(&[Published {
+        version: CURRENT.into(),
+        binary: this_binary(),
+    }]);
+    let (_dir, exe) = installed(&this_binary());
+    let out = self_update(&exe, &github.url, &["--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("portproxy {CURRENT} is up to date")),
+        "{}",
+        text(&out)
+    );
+    assert!(github.downloads().is_empty(), "{:?}", github.requests());
+}
+
+#[test]
+fn version_installs_that_release_even_an_older_one() {
+    let (releases, next) = releases_up_to_next();
+    let github = FakeGitHub::serve(&releases);
+    let (_dir, exe) = installed(&next_binary());
+    let out = self_update(&exe, &github.url, &["--yes", "--version", CURRENT]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(version_of(&exe), CURRENT);
+    assert!(
+        text(&out).contains(&format!("updated portproxy {next} -> {CURRENT}")),
+        "{}",
+        text(&out)
+    );
+    assert!(github
+        .requests()
+        .contains(&format!("/repos/{}/releases/tags/v{CURRENT}", repo_path())));
+}
+
+#[test]
+fn a_wrong_digest_or_sums_entry_leaves_the_binary_untouched() {
+    let (releases, next) = releases_up_to_next();
+    for corrupt in ["archive", "sums"] {
+        let github = FakeGitHub::serve(&releases);
+        match corrupt {
+            "archive" => github.tamper(&format!("/dl/v{next}/{}", asset()), |b| {
+                let last = b.len() - 1;
+                b[last] ^= 0xff;
+            }),
+            _ => github.tamper(&format!("/dl/v{next}/sha256.sum"), |b| b[0] ^= 0x01),
+        }
+        let (_dir, exe) = installed(&this_binary());
+        let before = std::fs::read(&exe).unwrap();
+        let out = self_update(&exe, &github.url, &["--yes"]);
+        assert_eq!(out.status.code(), Some(2), "{corrupt}: {}", text(&out));
+        assert!(
+            text(&out).contains("error: the download failed verification"),
+            "{corrupt}: {}",
+            text(&out)
+        );
+        assert!(
+            text(&out).contains("nothing was replaced"),
+            "{}",
+            text(&out)
+        );
+        assert_eq!(std::fs::read(&exe).unwrap(), before, "{corrupt}");
+        let leftovers: Vec<_> = std::fs::read_dir(exe.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["portproxy"], "{corrupt}");
+    }
+}
+
+#[test]
+fn a_binary_that_is_not_the_release_is_rejected() {
+    let next = version_of(&next_binary());
+    // The archive of "next" holds this build, which reports the current version.
+    let github = FakeGitHub::serve(&[Published {
+        version: next.clone(),
+        binary: this_binary(),
+    }]);
+    let (_dir, exe) = installed(&this_binary());
+    let before = std::fs::read(&exe).unwrap();
+    let out = self_update(&exe, &github.url, &["--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "the downloaded binary was rejected: `--version` said \"portproxy {CURRENT}\", expected \"portproxy {next}\""
+        )),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(std::fs::read(&exe).unwrap(), before);
+}
+
+#[test]
+fn refuses_a_homebrew_install() {
+    let github = FakeGitHub::serve(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join(format!("Cellar/portproxy/{CURRENT}/bin"));
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(this_binary(), bin.join("portproxy")).unwrap();
+    let out = self_update(&bin.join("portproxy"), &github.url, &["--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("was installed by Homebrew")
+            && text(&out).contains("help: run `brew upgrade portproxy`"),
+        "{}",
+        text(&out)
+    );
+    assert!(github.requests().is_empty(), "{:?}", github.requests());
+}
+
+#[test]
+fn clear_errors_for_a_bad_version_a_missing_release_and_no_api() {
+    let (releases, _) = releases_up_to_next();
+    let github = FakeGitHub::serve(&releases);
+    let (_dir, exe) = installed(&this_binary());
+    let cases: [(&str, &[&str], String); 4] = [
+        (
+            github.url.as_str(),
+            &["--version", "latest"],
+            "error: --version `latest` is not a version like 0.2.0".into(),
+        ),
+        (
+            github.url.as_str(),
+            &["--version", "9.9.9"],
+            "error: there is no release v9.9.9".into(),
+        ),
+        (
+            "http://127.0.0.1:9",
+            &[],
+            "error: could not read the releases from http://127.0.0.1:9".into(),
+        ),
+        (
+            github.url.as_str(),
+            &["--version", "v9.9.9", "--check"],
+            "help: the releases are listed at https://github.com/".into(),
+        ),
+    ];
+    for (api, args, want) in cases {
+        let out = self_update(&exe, api, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(&want), "{args:?}: {}", text(&out));
+    }
+    assert_eq!(version_of(&exe), CURRENT);
+}
+
+#[test]
+fn a_release_without_this_platform_says_so() {
+    let next = version_of(&next_binary());
+    let github = FakeGitHub::serve(&[Published {
+        version: next.clone(),
+        binary: next_binary(),
+    }]);
+    let tag_path = format!("/repos/{}/releases/latest", repo_path());
+    github.tamper(&tag_path, |body| {
+        let text = String::from_utf8(body.clone()).unwrap();
+        *body = text
+            .replace(&target(), "riscv64gc-unknown-linux-gnu")
+            .into_bytes();
+    });
+    let (_dir, exe) = installed(&this_binary());
+    let out = self_update(&exe, &github.url, &["--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("error: release v{next} has no {}", asset())),
+        "{}",
+        text(&out)
+    );
+}
