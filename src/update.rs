@@ -241,7 +241,11 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
     let expected = format!("portproxy {to}");
     builder.verify_binary(move |new| reports_version(new, &expected));
     builder.build().and_then(|u| u.update()).map_err(explain)?;
-    println!("updated portproxy {current} -> {to} ({})", exe.display());
+    if to == current {
+        println!("reinstalled portproxy {to} ({})", exe.display());
+    } else {
+        println!("updated portproxy {current} -> {to} ({})", exe.display());
+    }
     println!("a portproxy already running keeps the old version until it is restarted");
     Ok(())
 }

@@ -158,7 +158,9 @@ async fn a_thousand_websocket_tunnels_in_bounded_memory() {
     }
 }
 
-/// The soft limit on open files, raised for this process and the proxies it starts.
+/// The soft limit on open files, raised for this process and the proxies it starts
+/// (Windows has no such limit).
+#[cfg_attr(not(unix), allow(unused_variables))]
 fn raise_fd_limit(want: u64) {
     #[cfg(unix)]
     // SAFETY: getrlimit/setrlimit on a local struct.

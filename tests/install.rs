@@ -359,16 +359,35 @@ async fn install_dir_puts_portproxy_and_the_path_line_there() {
     );
 }
 
+/// Cargo.toml's `repository` is the one home: self-update reads it at build time, and the
+/// installers, the Homebrew tap and the README's one-liners must name the same.
 #[test]
-fn the_script_names_the_same_repository_as_cargo_toml() {
-    let script =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")).unwrap();
-    assert!(script.contains(&format!("repository=\"{}\"", env!("CARGO_PKG_REPOSITORY"))));
-}
-
-#[test]
-fn the_powershell_installer_names_the_same_repository_as_cargo_toml() {
-    let script =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.ps1")).unwrap();
-    assert!(script.contains(&format!("$repository = '{}'", env!("CARGO_PKG_REPOSITORY"))));
+fn every_file_names_the_repository_of_cargo_toml() {
+    let repository = env!("CARGO_PKG_REPOSITORY");
+    let owner = repository
+        .strip_prefix("https://github.com/")
+        .and_then(|p| p.split('/').next())
+        .expect("repository is https://github.com/OWNER/NAME");
+    let read = |name: &str| {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap()
+    };
+    for (file, want) in [
+        ("install.sh", format!("repository=\"{repository}\"")),
+        ("install.ps1", format!("$repository = '{repository}'")),
+        (
+            "dist-workspace.toml",
+            format!("tap = \"{owner}/homebrew-tap\""),
+        ),
+        (
+            "README.md",
+            format!("curl -fsSL {repository}/releases/latest/download/install.sh | sh"),
+        ),
+        (
+            "README.md",
+            format!("irm {repository}/releases/latest/download/install.ps1 | iex"),
+        ),
+        ("README.md", format!("brew install {owner}/tap/portproxy")),
+    ] {
+        assert!(read(file).contains(&want), "{file} lacks {want}");
+    }
 }

@@ -1,8 +1,5 @@
 //! Starting, refusing to start, logging and stopping.
 
-use std::time::{Duration, Instant};
-
-use crate::harness::http::{request, Conn};
 use crate::harness::proxy::free_addr;
 use crate::harness::{Backend, Proxy};
 
@@ -142,48 +139,57 @@ async fn one_access_line_per_request_and_one_per_refusal() {
     assert!(proxy.log().contains("port 22 is on the deny list"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_lets_in_flight_requests_finish() {
-    let app = Backend::echo().await;
-    let mut proxy = Proxy::new().start().await;
-    let mut conn = Conn::open(proxy.addr).await;
-    conn.send(request("GET", &proxy.host(app.port()), "/slow", &[]).as_bytes())
-        .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let start = Instant::now();
-    proxy.signal("TERM");
-    let resp = conn.read_response().await;
-    assert_eq!(resp.status, 200);
-    assert_eq!(resp.text(), "slow done\n");
-    let status = proxy
-        .wait_exit(Duration::from_secs(12))
-        .await
-        .expect("exited within the grace period");
-    assert!(status.success(), "{status}");
-    assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "took {:?} to stop with nothing in flight",
-        start.elapsed()
-    );
-    assert!(
-        tokio::net::TcpStream::connect(proxy.addr).await.is_err(),
-        "still accepting"
-    );
-}
+/// Stopping on SIGTERM and SIGINT (Windows has no signals to send).
+#[cfg(unix)]
+mod signals {
+    use std::time::{Duration, Instant};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigint_with_nothing_in_flight_exits_at_once() {
-    let mut proxy = Proxy::new().start().await;
-    let start = Instant::now();
-    proxy.signal("INT");
-    let status = proxy
-        .wait_exit(Duration::from_secs(12))
-        .await
-        .expect("exited");
-    assert!(status.success(), "{status}");
-    assert!(
-        start.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        start.elapsed()
-    );
+    use crate::harness::http::{request, Conn};
+    use crate::harness::{Backend, Proxy};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sigterm_lets_in_flight_requests_finish() {
+        let app = Backend::echo().await;
+        let mut proxy = Proxy::new().start().await;
+        let mut conn = Conn::open(proxy.addr).await;
+        conn.send(request("GET", &proxy.host(app.port()), "/slow", &[]).as_bytes())
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let start = Instant::now();
+        proxy.signal("TERM");
+        let resp = conn.read_response().await;
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.text(), "slow done\n");
+        let status = proxy
+            .wait_exit(Duration::from_secs(12))
+            .await
+            .expect("exited within the grace period");
+        assert!(status.success(), "{status}");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "took {:?} to stop with nothing in flight",
+            start.elapsed()
+        );
+        assert!(
+            tokio::net::TcpStream::connect(proxy.addr).await.is_err(),
+            "still accepting"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sigint_with_nothing_in_flight_exits_at_once() {
+        let mut proxy = Proxy::new().start().await;
+        let start = Instant::now();
+        proxy.signal("INT");
+        let status = proxy
+            .wait_exit(Duration::from_secs(12))
+            .await
+            .expect("exited");
+        assert!(status.success(), "{status}");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            start.elapsed()
+        );
+    }
 }

@@ -4,6 +4,8 @@ mod harness;
 
 mod admin;
 mod auth;
+// Caddy's supervision is checked through /proc and signals.
+#[cfg(target_os = "linux")]
 mod caddy;
 mod hardening;
 #[cfg(target_os = "linux")]

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
+use crate::harness::http::{tls, Conn};
+use crate::harness::proxy::free_addr;
 use crate::harness::release::{self, archive, next_binary, sums_line, version_of};
 use crate::harness::{Backend, Proxy};
 
@@ -60,9 +62,11 @@ impl FakeGitHub {
             let archive = archive(&r.binary, &target(), &dir);
             let sums = sums_line(&archive);
             let mut assets = Vec::new();
+            // The sidecar first: self_update's default matcher would pick it (its name
+            // holds the target too).
             for (name, bytes) in [
-                (asset(), std::fs::read(&archive).unwrap()),
                 (format!("{}.sha256", asset()), sums.clone().into_bytes()),
+                (asset(), std::fs::read(&archive).unwrap()),
                 ("sha256.sum".to_string(), sums.into_bytes()),
             ] {
                 let path = format!("/dl/v{}/{name}", r.version);
@@ -204,16 +208,27 @@ fn releases_up_to_next() -> (Vec<Published>, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn updates_to_the_newest_release_while_a_proxy_keeps_serving() {
+async fn updates_to_the_newest_release_while_portproxy_run_keeps_serving() {
     let (releases, next) = releases_up_to_next();
     let github = FakeGitHub::serve(&releases);
     let (_dir, exe) = installed(&this_binary());
     let backend = Backend::echo().await;
-    let proxy = Proxy::new().binary(&exe).start().await;
-    assert_eq!(
-        proxy.get(&proxy.host(backend.port()), "/").await.status,
-        200
+    let (http, https) = (free_addr().port(), free_addr().port());
+    let proxy = Proxy::run(http, https).binary(&exe).start().await;
+    assert!(
+        proxy
+            .log_contains(&format!("ready: https://PORT.localhost:{https}/"))
+            .await,
+        "{}",
+        proxy.log()
     );
+    let through_caddy = || async {
+        let host = format!("{}.localhost", backend.port());
+        let addr = format!("127.0.0.1:{https}").parse().unwrap();
+        let mut conn = Conn::over(tls(addr, &host, &proxy.caddy_root()).await);
+        conn.get(&host, "/", &[]).await.status
+    };
+    assert_eq!(through_caddy().await, 200);
 
     let out = self_update(&exe, &github.url, &["--yes"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -231,10 +246,50 @@ async fn updates_to_the_newest_release_while_a_proxy_keeps_serving() {
             format!("/dl/v{next}/{}", asset())
         ]
     );
-    // The running proxy still has its own (old) file and keeps serving.
-    let again = proxy.get(&proxy.host(backend.port()), "/").await;
-    assert_eq!(again.status, 200);
+    // The running portproxy (and its Caddy) still have their own files and keep serving.
+    assert_eq!(through_caddy().await, 200);
+    assert_eq!(
+        proxy.get(&proxy.host(backend.port()), "/").await.status,
+        200
+    );
     assert!(!proxy.log().contains("panicked"), "{}", proxy.log());
+}
+
+#[test]
+fn answering_no_at_the_prompt_changes_nothing() {
+    let (releases, next) = releases_up_to_next();
+    let github = FakeGitHub::serve(&releases);
+    let (_dir, exe) = installed(&this_binary());
+    let before = std::fs::read(&exe).unwrap();
+    // `script` gives self-update a terminal, so it asks.
+    let mut child = Command::new("script")
+        .args(["-qec"])
+        .arg(format!("'{}' self-update", exe.display()))
+        .arg("/dev/null")
+        .env("PORTPROXY_UPDATE_API_BASE", &github.url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        text(&out).contains(&format!(
+            "replace portproxy {CURRENT} at {} with {next}? [Y/n]",
+            exe.display()
+        )),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("error: cancelled; nothing was changed"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(std::fs::read(&exe).unwrap(), before);
+    assert!(github.downloads().is_empty(), "{:?}", github.requests());
 }
 
 #[test]

@@ -4,9 +4,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -14,12 +11,16 @@ use tokio::net::TcpStream;
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
-/// A TLS connection to `addr` presenting `server_name`, trusting only the PEM root at `ca`.
+/// A TLS connection to `addr` presenting `server_name`, trusting only the PEM root at `ca`
+/// (Caddy's, in the Linux-only Caddy tests).
+#[cfg(target_os = "linux")]
 pub async fn tls(
     addr: SocketAddr,
     server_name: &str,
-    ca: &Path,
+    ca: &std::path::Path,
 ) -> tokio_rustls::client::TlsStream<TcpStream> {
+    use std::sync::Arc;
+
     use rustls_pki_types::pem::PemObject;
     use tokio_rustls::rustls;
     let mut roots = rustls::RootCertStore::empty();

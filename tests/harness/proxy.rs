@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use super::http::{self, Response};
@@ -28,6 +28,7 @@ impl Proxy {
     }
 
     /// `portproxy run` with Caddy on these HTTP and HTTPS ports.
+    #[cfg(target_os = "linux")]
     pub fn run(http: u16, https: u16) -> Proxy {
         Proxy::command(&[
             "run",
@@ -47,7 +48,9 @@ impl Proxy {
         }
     }
 
-    /// Runs this copy of portproxy instead of the one cargo built.
+    /// Runs this copy of portproxy instead of the one cargo built (the Linux-only
+    /// self-update tests replace it).
+    #[cfg(target_os = "linux")]
     pub fn binary(mut self, path: impl Into<PathBuf>) -> Proxy {
         self.binary = path.into();
         self
@@ -170,6 +173,7 @@ pub struct Running {
 
 impl Running {
     /// Caddy's local CA root, once `run` has started Caddy.
+    #[cfg(target_os = "linux")]
     pub fn caddy_root(&self) -> PathBuf {
         self._dir
             .path()
@@ -177,6 +181,7 @@ impl Running {
     }
 
     /// The pid of the Caddy this proxy started.
+    #[cfg(target_os = "linux")]
     pub fn caddy_pid(&self) -> Option<u32> {
         let out = Command::new("pgrep")
             .args(["-P", &self.pid().to_string(), "caddy"])
@@ -226,6 +231,7 @@ impl Running {
         self.child.id()
     }
 
+    #[cfg(unix)]
     pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
             .arg(format!("-{name}"))
@@ -237,7 +243,8 @@ impl Running {
     }
 
     /// Waits for the process to exit.
-    pub async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+    #[cfg(unix)]
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
