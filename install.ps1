@@ -65,11 +65,11 @@ function Install-Portproxy {
         if ($env:PORTPROXY_NO_CADDY) {
             Write-Host 'portproxy-install: skipping Caddy (PORTPROXY_NO_CADDY): portproxy will serve plain HTTP on 127.0.0.1:24306'
         }
-        elseif (Test-Caddy) {
-            Write-Host 'portproxy-install: using the Caddy already on PATH'
+        elseif ((Test-OurCaddy $configDir $binDir) -or -not (Test-Caddy)) {
+            Install-Caddy $tmp $binDir $caddyPinned $caddyArch $configDir
         }
         else {
-            Install-Caddy $tmp $binDir $caddyPinned $caddyArch
+            Write-Host 'portproxy-install: using the Caddy already on PATH'
         }
 
         $template = Join-Path $tmp 'portproxy\Caddyfile'
@@ -176,7 +176,18 @@ function Test-Caddy {
     return $false
 }
 
-function Install-Caddy([string]$tmp, [string]$binDir, [string]$pinned, [string]$arch) {
+# The Caddy an earlier run installed (named in the receipt): a re-run keeps it at the pinned
+# version, even once it is on PATH, and leaves every other Caddy alone.
+function Test-OurCaddy([string]$configDir, [string]$binDir) {
+    $receipt = Join-Path $configDir 'caddy-installed-by-install-ps1'
+    $caddy = Join-Path $binDir 'caddy.exe'
+    if (-not ((Test-Path $receipt) -and (Test-Path $caddy))) {
+        return $false
+    }
+    return ((Get-Content -Raw $receipt).Trim() -eq $caddy)
+}
+
+function Install-Caddy([string]$tmp, [string]$binDir, [string]$pinned, [string]$arch, [string]$configDir) {
     $version = $env:PORTPROXY_CADDY_VERSION
     if (-not $version) {
         $version = $pinned
@@ -187,12 +198,22 @@ function Install-Caddy([string]$tmp, [string]$binDir, [string]$pinned, [string]$
         $base = "https://github.com/caddyserver/caddy/releases/download/v$version"
     }
     $asset = "caddy_${version}_windows_${arch}.zip"
+    $installed = Join-Path $binDir 'caddy.exe'
+    if (Test-Path $installed) {
+        $current = (& $installed version) -join ' '
+        if ($current -like "v$version *") {
+            Write-Host "portproxy-install: Caddy $version is installed already"
+            return
+        }
+    }
     Write-Host "portproxy-install: installing Caddy $version for HTTPS"
     Get-File "$base/$asset" (Join-Path $tmp $asset)
     Get-File "$base/caddy_${version}_checksums.txt" (Join-Path $tmp 'caddy_checksums.txt')
     Test-Checksum 'SHA512' (Join-Path $tmp $asset) (Join-Path $tmp 'caddy_checksums.txt') $asset
     Expand-Archive -Force -Path (Join-Path $tmp $asset) -DestinationPath (Join-Path $tmp 'caddy')
-    Install-Exe (Join-Path $tmp 'caddy\caddy.exe') (Join-Path $binDir 'caddy.exe')
+    Install-Exe (Join-Path $tmp 'caddy\caddy.exe') $installed
+    New-Item -ItemType Directory -Force -Path $configDir | Out-Null
+    Set-Content -Path (Join-Path $configDir 'caddy-installed-by-install-ps1') -Value $installed
     Write-Host "portproxy-install: installed Caddy $version into $binDir"
 }
 

@@ -49,6 +49,8 @@ main() {
 	esac
 	config_home="${XDG_CONFIG_HOME:-$HOME/.config}"
 	config_dir="$config_home/portproxy"
+	# Names the Caddy this script installed, so a re-run upgrades that one and no other.
+	caddy_receipt="$config_dir/caddy-installed-by-install-sh"
 	if [ -n "$version" ]; then
 		base="${PORTPROXY_DOWNLOAD_URL:-$repository/releases/download/v$version}"
 	else
@@ -79,6 +81,9 @@ main() {
 
 	if [ -n "$no_caddy" ]; then
 		say "skipping Caddy (--no-caddy): portproxy will serve plain HTTP on 127.0.0.1:24306"
+	elif [ "$(cat "$caddy_receipt" 2>/dev/null || true)" = "$bin_dir/caddy" ] && [ -x "$bin_dir/caddy" ]; then
+		# Ours from an earlier run (even once it is on PATH): keep it at the pinned version.
+		install_caddy
 	elif caddy_ok; then
 		say "using the Caddy already on PATH ($(caddy version | cut -d' ' -f1))"
 	else
@@ -263,6 +268,10 @@ install_caddy() {
 	esac
 	cbase="${PORTPROXY_CADDY_DOWNLOAD_URL:-https://github.com/caddyserver/caddy/releases/download/v$cv}"
 	casset="caddy_${cv}_${cos}_${carch}.tar.gz"
+	if [ -x "$bin_dir/caddy" ] && [ "$("$bin_dir/caddy" version 2>/dev/null | cut -d' ' -f1)" = "v$cv" ]; then
+		say "Caddy $cv is installed already"
+		return 0
+	fi
 	say "installing Caddy $cv for HTTPS"
 	download "$cbase/$casset" "$tmp/$casset"
 	download "$cbase/caddy_${cv}_checksums.txt" "$tmp/caddy_checksums.txt"
@@ -272,6 +281,8 @@ install_caddy() {
 	cp "$tmp/caddy/caddy" "$bin_dir/.caddy.new"
 	chmod 755 "$bin_dir/.caddy.new"
 	mv -f "$bin_dir/.caddy.new" "$bin_dir/caddy"
+	mkdir -p "$config_dir"
+	printf '%s\n' "$bin_dir/caddy" >"$caddy_receipt"
 	say "installed Caddy $cv into $bin_dir"
 }
 

@@ -253,6 +253,42 @@ async fn an_existing_caddy_is_used() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_keeps_its_own_caddy_at_the_pin_and_leaves_a_users_alone() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let (first, bin) = install(&m, &tools, &["--yes"], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    // Now the install dir (with our Caddy) is on PATH, as it is after a new login.
+    let path = std::env::join_paths([tools.clone(), bin.clone()]).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(bin.join("caddy")).unwrap().ino();
+    let (again, _) = install(&m, Path::new(&path), &["--yes"], &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    // The mirror's "2.11.4" is Debian's 2.6.2 binary, so it is not the pin: reinstalled.
+    assert!(
+        stderr(&again).contains(&format!("installing Caddy {CADDY_VERSION}")),
+        "{}",
+        stderr(&again)
+    );
+    assert_ne!(std::fs::metadata(bin.join("caddy")).unwrap().ino(), inode);
+
+    // A Caddy the user put there (no receipt) is theirs.
+    std::fs::remove_file(
+        m.dir
+            .path()
+            .join("home/.config/portproxy/caddy-installed-by-install-sh"),
+    )
+    .unwrap();
+    let (theirs, _) = install(&m, Path::new(&path), &["--yes"], &[]);
+    assert!(theirs.status.success(), "{}", stderr(&theirs));
+    assert!(
+        stderr(&theirs).contains("using the Caddy already on PATH"),
+        "{}",
+        stderr(&theirs)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn puts_the_install_dir_on_path_once_per_profile() {
     let m = mirror().await;
     let tools = tools_without_caddy(m.dir.path());
