@@ -189,6 +189,16 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// The run ended with `code` and said `needle`.
+fn assert_said(out: &Output, code: i32, needle: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", text(out));
+    assert!(
+        text(out).contains(needle),
+        "no {needle:?} in:\n{}",
+        text(out)
+    );
+}
+
 fn releases_up_to_next() -> (Vec<Published>, String) {
     let next = next_binary();
     let next_version = version_of(&next);
@@ -231,12 +241,7 @@ async fn updates_to_the_newest_release_while_portproxy_run_keeps_serving() {
     assert_eq!(through_caddy().await, 200);
 
     let out = self_update(&exe, &github.url, &["--yes"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains(&format!("updated portproxy {CURRENT} -> {next}")),
-        "{}",
-        text(&out)
-    );
+    assert_said(&out, 0, &format!("updated portproxy {CURRENT} -> {next}"));
     assert_eq!(version_of(&exe), next);
     // The sums file is read before the archive, so a bad release stops before the download.
     assert_eq!(
@@ -274,20 +279,12 @@ fn answering_no_at_the_prompt_changes_nothing() {
         .unwrap();
     child.stdin.take().unwrap().write_all(b"n\n").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        text(&out).contains(&format!(
-            "replace portproxy {CURRENT} at {} with {next}? [Y/n]",
-            exe.display()
-        )),
-        "{}",
-        text(&out)
+    let question = format!(
+        "replace portproxy {CURRENT} at {} with {next}? [Y/n]",
+        exe.display()
     );
-    assert!(
-        text(&out).contains("error: cancelled; nothing was changed"),
-        "{}",
-        text(&out)
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_said(&out, 2, &question);
+    assert_said(&out, 2, "error: cancelled; nothing was changed");
     assert_eq!(std::fs::read(&exe).unwrap(), before);
     assert!(github.downloads().is_empty(), "{:?}", github.requests());
 }
@@ -299,13 +296,10 @@ fn check_reports_a_newer_release_and_changes_nothing() {
     let (_dir, exe) = installed(&this_binary());
     let before = std::fs::read(&exe).unwrap();
     let out = self_update(&exe, &github.url, &["--check"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains(&format!(
-            "portproxy {next} is available (this is {CURRENT})"
-        )),
-        "{}",
-        text(&out)
+    assert_said(
+        &out,
+        0,
+        &format!("portproxy {next} is available (this is {CURRENT})"),
     );
     assert!(github.downloads().is_empty(), "{:?}", github.requests());
     assert_eq!(std::fs::read(&exe).unwrap(), before);
@@ -319,12 +313,7 @@ fn says_so_when_already_current() {
     }]);
     let (_dir, exe) = installed(&this_binary());
     let out = self_update(&exe, &github.url, &["--yes"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains(&format!("portproxy {CURRENT} is up to date")),
-        "{}",
-        text(&out)
-    );
+    assert_said(&out, 0, &format!("portproxy {CURRENT} is up to date"));
     assert!(github.downloads().is_empty(), "{:?}", github.requests());
 }
 
@@ -334,13 +323,8 @@ fn version_installs_that_release_even_an_older_one() {
     let github = FakeGitHub::serve(&releases);
     let (_dir, exe) = installed(&next_binary());
     let out = self_update(&exe, &github.url, &["--yes", "--version", CURRENT]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert_said(&out, 0, &format!("updated portproxy {next} -> {CURRENT}"));
     assert_eq!(version_of(&exe), CURRENT);
-    assert!(
-        text(&out).contains(&format!("updated portproxy {next} -> {CURRENT}")),
-        "{}",
-        text(&out)
-    );
     assert!(github
         .requests()
         .contains(&format!("/repos/{}/releases/tags/v{CURRENT}", repo_path())));
@@ -361,17 +345,8 @@ fn a_wrong_digest_or_sums_entry_leaves_the_binary_untouched() {
         let (_dir, exe) = installed(&this_binary());
         let before = std::fs::read(&exe).unwrap();
         let out = self_update(&exe, &github.url, &["--yes"]);
-        assert_eq!(out.status.code(), Some(2), "{corrupt}: {}", text(&out));
-        assert!(
-            text(&out).contains("error: the download failed verification"),
-            "{corrupt}: {}",
-            text(&out)
-        );
-        assert!(
-            text(&out).contains("nothing was replaced"),
-            "{}",
-            text(&out)
-        );
+        assert_said(&out, 2, "error: the download failed verification");
+        assert_said(&out, 2, "nothing was replaced");
         assert_eq!(std::fs::read(&exe).unwrap(), before, "{corrupt}");
         let leftovers: Vec<_> = std::fs::read_dir(exe.parent().unwrap())
             .unwrap()
@@ -392,14 +367,9 @@ fn a_binary_that_is_not_the_release_is_rejected() {
     let (_dir, exe) = installed(&this_binary());
     let before = std::fs::read(&exe).unwrap();
     let out = self_update(&exe, &github.url, &["--yes"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains(&format!(
+    assert_said(&out, 2, &format!(
             "the downloaded binary was rejected: `--version` said \"portproxy {CURRENT}\", expected \"portproxy {next}\""
-        )),
-        "{}",
-        text(&out)
-    );
+        ));
     assert_eq!(std::fs::read(&exe).unwrap(), before);
 }
 
@@ -411,13 +381,8 @@ fn refuses_a_homebrew_install() {
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy(this_binary(), bin.join("portproxy")).unwrap();
     let out = self_update(&bin.join("portproxy"), &github.url, &["--yes"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains("was installed by Homebrew")
-            && text(&out).contains("help: run `brew upgrade portproxy`"),
-        "{}",
-        text(&out)
-    );
+    assert_said(&out, 2, "was installed by Homebrew");
+    assert_said(&out, 2, "help: run `brew upgrade portproxy`");
     assert!(github.requests().is_empty(), "{:?}", github.requests());
 }
 
@@ -449,9 +414,7 @@ fn clear_errors_for_a_bad_version_a_missing_release_and_no_api() {
         ),
     ];
     for (api, args, want) in cases {
-        let out = self_update(&exe, api, args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
-        assert!(text(&out).contains(&want), "{args:?}: {}", text(&out));
+        assert_said(&self_update(&exe, api, args), 2, &want);
     }
     assert_eq!(version_of(&exe), CURRENT);
 }
@@ -472,10 +435,9 @@ fn a_release_without_this_platform_says_so() {
     });
     let (_dir, exe) = installed(&this_binary());
     let out = self_update(&exe, &github.url, &["--yes"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains(&format!("error: release v{next} has no {}", asset())),
-        "{}",
-        text(&out)
+    assert_said(
+        &out,
+        2,
+        &format!("error: release v{next} has no {}", asset()),
     );
 }

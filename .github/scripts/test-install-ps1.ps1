@@ -3,12 +3,8 @@
 # Run by .github/workflows/ci.yml with $env:ENGINE = powershell (5.1) or pwsh (7).
 $ErrorActionPreference = 'Stop'
 
-function Check([bool]$ok, [string]$what) {
-    if (-not $ok) {
-        throw "FAILED: $what"
-    }
-    Write-Host "ok: $what"
-}
+. (Join-Path $PSScriptRoot 'common.ps1')
+
 # install.ps1 the documented way (its text into Invoke-Expression), in a new process.
 function Invoke-Installer([string]$dir) {
     $env:PORTPROXY_INSTALL_DIR = $dir
@@ -32,18 +28,8 @@ Compress-Archive -Force -Path 'target\release\portproxy.exe', 'Caddyfile' -Desti
 $hex = (Get-FileHash -Algorithm SHA256 $zip).Hash.ToLowerInvariant()
 Set-Content -NoNewline -Path "$zip.sha256" -Value "$hex *$name`n"
 
-$server = Start-Process -FilePath python -PassThru -WindowStyle Hidden `
-    -ArgumentList '-m', 'http.server', '8765', '--bind', '127.0.0.1', '--directory', $mirror
+$server = Start-Mirror $mirror 8765
 try {
-    foreach ($i in 1..50) {
-        try {
-            Invoke-WebRequest -UseBasicParsing -Uri 'http://127.0.0.1:8765/' | Out-Null
-            break
-        }
-        catch {
-            Start-Sleep -Milliseconds 200
-        }
-    }
     # Caddy comes from its real GitHub release.
     $env:PORTPROXY_DOWNLOAD_URL = 'http://127.0.0.1:8765'
     $dir = Join-Path $env:RUNNER_TEMP 'portproxy-bin'

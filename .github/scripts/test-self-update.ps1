@@ -3,12 +3,7 @@
 # Run by .github/workflows/ci.yml after `cargo build --release`.
 $ErrorActionPreference = 'Stop'
 
-function Check([bool]$ok, [string]$what) {
-    if (-not $ok) {
-        throw "FAILED: $what"
-    }
-    Write-Host "ok: $what"
-}
+. (Join-Path $PSScriptRoot 'common.ps1')
 
 $work = Join-Path $env:RUNNER_TEMP 'self-update'
 New-Item -ItemType Directory -Force -Path $work | Out-Null
@@ -76,19 +71,9 @@ function Install-Old([string]$name) {
     return $exe
 }
 
-$server = Start-Process -FilePath python -PassThru -WindowStyle Hidden `
-    -ArgumentList '-m', 'http.server', "$port", '--bind', '127.0.0.1', '--directory', $root
+$server = Start-Mirror $root $port
 $serve = $null
 try {
-    foreach ($i in 1..50) {
-        try {
-            Invoke-WebRequest -UseBasicParsing -Uri "$api/dl/v$next/sha256.sum" | Out-Null
-            break
-        }
-        catch {
-            Start-Sleep -Milliseconds 200
-        }
-    }
     $env:PORTPROXY_UPDATE_API_BASE = $api
 
     Publish $hex
