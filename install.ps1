@@ -57,10 +57,21 @@ function Install-Portproxy {
         Get-File "$base/$archive.sha256" (Join-Path $tmp "$archive.sha256")
         Test-Checksum 'SHA256' (Join-Path $tmp $archive) (Join-Path $tmp "$archive.sha256") $archive
         Expand-Archive -Force -Path (Join-Path $tmp $archive) -DestinationPath (Join-Path $tmp 'portproxy')
+        # Run it before it replaces anything: a build this system cannot run stops here.
+        $new = Join-Path $tmp 'portproxy\portproxy.exe'
+        try {
+            $newVersion = & $new --version
+        }
+        catch {
+            $newVersion = "$_"
+        }
+        if (-not ("$newVersion" -like 'portproxy *')) {
+            throw "portproxy-install: the downloaded portproxy.exe does not run here: $newVersion; nothing was installed"
+        }
         New-Item -ItemType Directory -Force -Path $binDir | Out-Null
         $exe = Join-Path $binDir 'portproxy.exe'
-        Install-Exe (Join-Path $tmp 'portproxy\portproxy.exe') $exe
-        Write-Host "portproxy-install: installed $(& $exe --version)"
+        Install-Exe $new $exe
+        Write-Host "portproxy-install: installed $newVersion"
 
         if ($env:PORTPROXY_NO_CADDY) {
             Write-Host 'portproxy-install: skipping Caddy (PORTPROXY_NO_CADDY): portproxy will serve plain HTTP on 127.0.0.1:24306'

@@ -72,12 +72,16 @@ main() {
 	verify sha256 "$tmp" "$archive" "$tmp/$archive.sha256"
 	tar -xzf "$tmp/$archive" -C "$tmp"
 	[ -f "$tmp/portproxy-$triple/portproxy" ] || fail "$archive holds no portproxy-$triple/portproxy"
+	chmod 755 "$tmp/portproxy-$triple/portproxy"
+	# Run it before it replaces anything: a build this system cannot run stops here.
+	new_version="$("$tmp/portproxy-$triple/portproxy" --version 2>&1)" ||
+		fail "the downloaded portproxy ($triple) does not run here: $new_version; nothing was installed"
 	mkdir -p "$bin_dir"
 	# A new file renamed over the old one: a running portproxy keeps its inode.
 	cp "$tmp/portproxy-$triple/portproxy" "$bin_dir/.portproxy.new"
 	chmod 755 "$bin_dir/.portproxy.new"
 	mv -f "$bin_dir/.portproxy.new" "$bin_dir/portproxy"
-	say "installed $("$bin_dir/portproxy" --version)"
+	say "installed $new_version"
 
 	if [ -n "$no_caddy" ]; then
 		say "skipping Caddy (--no-caddy): portproxy will serve plain HTTP on 127.0.0.1:24306"
@@ -165,7 +169,7 @@ detect_triple() {
 	*) fail "no portproxy build for $arch" ;;
 	esac
 	if [ "$os" = unknown-linux ]; then
-		if ldd --version 2>&1 | grep -qi musl || ls /lib/ld-musl-* >/dev/null 2>&1; then
+		if ldd --version 2>&1 | grep -qi musl || ls /lib/ld-musl-* >/dev/null 2>&1 || ! glibc_new_enough; then
 			printf '%s-%s-musl\n' "$arch" "$os"
 		else
 			printf '%s-%s-gnu\n' "$arch" "$os"
@@ -173,6 +177,15 @@ detect_triple() {
 	else
 		printf '%s-%s\n' "$arch" "$os"
 	fi
+}
+
+# The gnu builds are made on Ubuntu 22.04 and need glibc 2.35; an older (or unknown) glibc
+# gets the static musl build, which runs anywhere.
+glibc_new_enough() {
+	v="$({ getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version 2>&1; } | head -n 1 | sed -n 's/.*[^0-9.]\([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p')"
+	major="${v%%.*}"
+	minor="${v#*.}"
+	[ -n "$v" ] && { [ "$major" -gt 2 ] || { [ "$major" -eq 2 ] && [ "$minor" -ge 35 ]; }; }
 }
 
 download() {

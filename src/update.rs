@@ -175,8 +175,15 @@ fn repository_url() -> &'static str {
 /// Runs `portproxy self-update`.
 pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
     let current = env!("CARGO_PKG_VERSION");
+    // Resolved so Homebrew's bin/ symlink shows its Cellar (Windows would add a `\\?\`).
     let exe = std::env::current_exe()
-        .and_then(|p| p.canonicalize())
+        .and_then(|p| {
+            if cfg!(windows) {
+                Ok(p)
+            } else {
+                p.canonicalize()
+            }
+        })
         .map_err(|e| UpdateError::Failed(format!("cannot find the running binary: {e}")))?;
     if managed_by_homebrew(&exe) {
         return Err(UpdateError::Homebrew { exe });

@@ -123,6 +123,7 @@ fn tools_without_caddy(dir: &Path) -> PathBuf {
         "ldd",
         "ls",
         "basename",
+        "sed",
     ] {
         let target = which(tool).unwrap_or_else(|| panic!("{tool} is needed by install.sh"));
         let _ = std::os::unix::fs::symlink(target, tools.join(tool));
@@ -205,6 +206,35 @@ async fn a_wrong_checksum_installs_nothing() {
         !m.dir.path().join("home/.profile").exists(),
         "PATH was edited"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_that_does_not_run_here_replaces_nothing() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let (first, bin) = install(&m, &tools, &["--yes", "--no-caddy"], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = std::fs::read(bin.join("portproxy")).unwrap();
+
+    // A release whose binary is cut short (a broken build, checksummed as published).
+    let broken = m.dir.path().join("broken");
+    std::fs::write(&broken, &before[..4096]).unwrap();
+    let pp = m.dir.path().join("mirror/portproxy");
+    let archive = archive(&broken, &triple(), &pp);
+    std::fs::write(
+        pp.join(format!("portproxy-{}.tar.gz.sha256", triple())),
+        sums_line(&archive),
+    )
+    .unwrap();
+    let (out, _) = install(&m, &tools, &["--yes", "--no-caddy"], &[]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not run here")
+            && stderr(&out).contains("nothing was installed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(bin.join("portproxy")).unwrap(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
