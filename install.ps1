@@ -3,7 +3,7 @@
 # Parameters don't reach a script run through `iex`, so the environment is the interface:
 #   PORTPROXY_VERSION, PORTPROXY_INSTALL_DIR (default %LOCALAPPDATA%\Programs\portproxy\bin),
 #   PORTPROXY_DOWNLOAD_URL, PORTPROXY_NO_CADDY, PORTPROXY_CADDY_VERSION,
-#   PORTPROXY_CADDY_DOWNLOAD_URL, PORTPROXY_NO_MODIFY_PATH
+#   PORTPROXY_CADDY_DOWNLOAD_URL, PORTPROXY_NO_MODIFY_PATH, PORTPROXY_INSTALLER_GITHUB_BASE_URL
 # Works in Windows PowerShell 5.1 and PowerShell 7; ARM64 runs the x64 build under emulation.
 
 $ErrorActionPreference = 'Stop'
@@ -28,13 +28,19 @@ function Install-Portproxy {
         throw "portproxy-install: no portproxy build for $arch Windows (x64 and ARM64 only)"
     }
 
+    # dist's own installers read the same variable: where GitHub is (a mirror).
+    $github = $env:PORTPROXY_INSTALLER_GITHUB_BASE_URL
+    if (-not $github) {
+        $github = 'https://github.com'
+    }
+    $releases = "$github/$($repository.Substring('https://github.com/'.Length))/releases"
     $version = $env:PORTPROXY_VERSION
     if ($version) {
         $version = $version.TrimStart('v')
-        $base = "$repository/releases/download/v$version"
+        $base = "$releases/download/v$version"
     }
     else {
-        $base = "$repository/releases/latest/download"
+        $base = "$releases/latest/download"
     }
     if ($env:PORTPROXY_DOWNLOAD_URL) {
         $base = $env:PORTPROXY_DOWNLOAD_URL

@@ -51,10 +51,12 @@ main() {
 	config_dir="$config_home/portproxy"
 	# Names the Caddy this script installed, so a re-run upgrades that one and no other.
 	caddy_receipt="$config_dir/caddy-installed-by-install-sh"
+	# dist's own installers read the same variable: where GitHub is (a mirror, or a test's).
+	releases="${PORTPROXY_INSTALLER_GITHUB_BASE_URL:-https://github.com}/${repository#https://github.com/}/releases"
 	if [ -n "$version" ]; then
-		base="${PORTPROXY_DOWNLOAD_URL:-$repository/releases/download/v$version}"
+		base="${PORTPROXY_DOWNLOAD_URL:-$releases/download/v$version}"
 	else
-		base="${PORTPROXY_DOWNLOAD_URL:-$repository/releases/latest/download}"
+		base="${PORTPROXY_DOWNLOAD_URL:-$releases/latest/download}"
 	fi
 	say "installing portproxy ($triple) into $bin_dir"
 	if [ -z "$yes" ] && [ -t 0 ]; then
@@ -134,6 +136,7 @@ Options:
 Environment:
   PORTPROXY_INSTALL_DIR          as --install-dir
   PORTPROXY_DOWNLOAD_URL         where portproxy's release files are (a mirror)
+  PORTPROXY_INSTALLER_GITHUB_BASE_URL   GitHub's address (a mirror of its release URLs)
   PORTPROXY_CADDY_DOWNLOAD_URL   where Caddy's release files are (a mirror)
   PORTPROXY_CADDY_VERSION        which Caddy to install
   PORTPROXY_NO_MODIFY_PATH       non-empty: as --no-modify-path

@@ -237,6 +237,78 @@ async fn a_binary_that_does_not_run_here_replaces_nothing() {
     assert_eq!(std::fs::read(bin.join("portproxy")).unwrap(), before);
 }
 
+/// Without PORTPROXY_DOWNLOAD_URL the files come from GitHub's release URLs: `latest/download`
+/// by default, `download/vX` with --version (here from a mirror laid out like github.com).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_and_pinned_versions_come_from_githubs_release_urls() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let repo = env!("CARGO_PKG_REPOSITORY")
+        .strip_prefix("https://github.com/")
+        .unwrap();
+    let releases = m.dir.path().join("mirror").join(repo).join("releases");
+    let files = m.dir.path().join("mirror/portproxy");
+    let latest = releases.join("latest/download");
+    let pinned = releases.join(format!("download/v{}", env!("CARGO_PKG_VERSION")));
+    for link in [&latest, &pinned] {
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&files, link).unwrap();
+    }
+    let github = [
+        ("PORTPROXY_DOWNLOAD_URL", ""),
+        ("PORTPROXY_INSTALLER_GITHUB_BASE_URL", m.url.as_str()),
+    ];
+    let (out, bin) = install(&m, &tools, &["--yes", "--no-caddy"], &github);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(bin.join("portproxy").is_file());
+
+    std::fs::remove_file(&latest).unwrap();
+    let version = format!("v{}", env!("CARGO_PKG_VERSION"));
+    let (out, _) = install(
+        &m,
+        &tools,
+        &["--yes", "--no-caddy", "--version", &version],
+        &github,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let (out, _) = install(
+        &m,
+        &tools,
+        &["--yes", "--no-caddy", "--version", "9.9.9"],
+        &github,
+    );
+    assert!(!out.status.success());
+    let want = format!(
+        "could not download {}/{repo}/releases/download/v9.9.9/portproxy-{}.tar.gz",
+        m.url,
+        triple()
+    );
+    assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+}
+
+/// curl or wget, whichever the machine has; neither is a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wget_does_when_curl_is_missing() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    std::fs::remove_file(tools.join("curl")).unwrap();
+    let (out, bin) = install(&m, &tools, &["--yes"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("neither curl nor wget is installed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!bin.join("portproxy").exists());
+
+    let wget = which("wget").expect("wget on PATH (scripts/test installs it)");
+    std::os::unix::fs::symlink(wget, tools.join("wget")).unwrap();
+    let (out, bin) = install(&m, &tools, &["--yes"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(bin.join("portproxy").is_file() && bin.join("caddy").is_file());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn piped_into_sh_with_no_caddy() {
     let m = mirror().await;
