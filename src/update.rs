@@ -28,6 +28,8 @@ pub enum UpdateError {
     BadVersion { value: String },
     /// No release has this tag.
     NoRelease { tag: String },
+    /// The repository has no release yet.
+    NothingPublished { api: String },
     /// The release has no build for this platform.
     NoAsset { tag: String, asset: String },
     /// The release API could not be reached or answered an error.
@@ -51,7 +53,9 @@ impl UpdateError {
         Some(match self {
             UpdateError::Homebrew { .. } => "run `brew upgrade portproxy`".into(),
             UpdateError::BadVersion { .. } => "give a release number, e.g. --version 0.2.0".into(),
-            UpdateError::NoRelease { .. } | UpdateError::NoAsset { .. } => {
+            UpdateError::NoRelease { .. }
+            | UpdateError::NoAsset { .. }
+            | UpdateError::NothingPublished { .. } => {
                 format!("the releases are listed at {}/releases", repository_url())
             }
             UpdateError::Unreachable { .. } => format!(
@@ -83,6 +87,9 @@ impl fmt::Display for UpdateError {
                 write!(f, "--version `{value}` is not a version like 0.2.0")
             }
             UpdateError::NoRelease { tag } => write!(f, "there is no release {tag}"),
+            UpdateError::NothingPublished { api } => {
+                write!(f, "{api} lists no release of {} yet", repository_url())
+            }
             UpdateError::NoAsset { tag, asset } => {
                 write!(
                     f,
@@ -211,14 +218,20 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
                     e => explain(e),
                 })?
         }
-        None => lister
-            .get_latest_release()
-            .map_err(explain)?
-            .latest()
-            .cloned()
-            .ok_or(UpdateError::NoRelease {
-                tag: "(latest)".into(),
-            })?,
+        None => {
+            let nothing = || UpdateError::NothingPublished {
+                api: api_shown.clone(),
+            };
+            lister
+                .get_latest_release()
+                .map_err(|e| match e {
+                    self_update::Error::NotFound { .. } => nothing(),
+                    e => explain(e),
+                })?
+                .latest()
+                .cloned()
+                .ok_or_else(nothing)?
+        }
     };
     let to = match plan(current, release.version(), requested.as_deref()) {
         Plan::UpToDate => {

@@ -387,11 +387,12 @@ fn refuses_a_homebrew_install() {
 }
 
 #[test]
-fn clear_errors_for_a_bad_version_a_missing_release_and_no_api() {
+fn clear_errors_for_a_bad_version_a_missing_release_no_releases_and_no_api() {
     let (releases, _) = releases_up_to_next();
     let github = FakeGitHub::serve(&releases);
+    let nothing = FakeGitHub::serve(&[]);
     let (_dir, exe) = installed(&this_binary());
-    let cases: [(&str, &[&str], String); 4] = [
+    let cases: [(&str, &[&str], String); 5] = [
         (
             github.url.as_str(),
             &["--version", "latest"],
@@ -411,6 +412,15 @@ fn clear_errors_for_a_bad_version_a_missing_release_and_no_api() {
             github.url.as_str(),
             &["--version", "v9.9.9", "--check"],
             "help: the releases are listed at https://github.com/".into(),
+        ),
+        (
+            nothing.url.as_str(),
+            &["--check"],
+            format!(
+                "error: {} lists no release of {} yet",
+                nothing.url,
+                env!("CARGO_PKG_REPOSITORY")
+            ),
         ),
     ];
     for (api, args, want) in cases {
