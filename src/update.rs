@@ -261,6 +261,10 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
     let expected = format!("portproxy {to}");
     builder.verify_binary(move |new| reports_version(new, &expected));
     builder.build().and_then(|u| u.update()).map_err(explain)?;
+    if std::io::stderr().is_terminal() {
+        // The progress bar leaves the cursor at the end of its line.
+        eprintln!();
+    }
     if to == current {
         println!("reinstalled portproxy {to} ({})", exe.display());
     } else {
