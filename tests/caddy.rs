@@ -19,13 +19,7 @@ async fn run_with_caddy(extra: &[&str]) -> (Running, u16, u16) {
         proxy = proxy.arg(*arg);
     }
     let running = proxy.start().await;
-    assert!(
-        running
-            .log_contains(&format!("ready: https://PORT.localhost:{https}/"))
-            .await,
-        "{}",
-        running.log()
-    );
+    running.wait_for_caddy(https).await;
     (running, http, https)
 }
 

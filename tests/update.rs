@@ -225,13 +225,7 @@ async fn updates_to_the_newest_release_while_portproxy_run_keeps_serving() {
     let backend = Backend::echo().await;
     let (http, https) = (free_addr().port(), free_addr().port());
     let proxy = Proxy::run(http, https).binary(&exe).start().await;
-    assert!(
-        proxy
-            .log_contains(&format!("ready: https://PORT.localhost:{https}/"))
-            .await,
-        "{}",
-        proxy.log()
-    );
+    proxy.wait_for_caddy(https).await;
     let through_caddy = || async {
         let host = format!("{}.localhost", backend.port());
         let addr = format!("127.0.0.1:{https}").parse().unwrap();

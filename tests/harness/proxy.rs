@@ -180,6 +180,17 @@ impl Running {
             .join("data/portproxy/caddy/pki/authorities/local/root.crt")
     }
 
+    /// Waits until `run` says Caddy is serving HTTPS on `https`.
+    #[cfg(target_os = "linux")]
+    pub async fn wait_for_caddy(&self, https: u16) {
+        assert!(
+            self.log_contains(&format!("ready: https://PORT.localhost:{https}/"))
+                .await,
+            "{}",
+            self.log()
+        );
+    }
+
     /// The pid of the Caddy this proxy started.
     #[cfg(target_os = "linux")]
     pub fn caddy_pid(&self) -> Option<u32> {
