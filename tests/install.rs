@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::harness::proxy::free_addr;
-use crate::harness::release::{archive, digest, run, sums_line};
+use crate::harness::release::{archive, assert_said, digest, run, said, sums_line};
 
 const CADDY_VERSION: &str = "2.11.4";
 
@@ -151,16 +151,12 @@ fn install(m: &Mirror, path: &Path, args: &[&str], env: &[(&str, &str)]) -> (Out
     (out, bin)
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn installs_portproxy_and_caddy_then_upgrades_in_place() {
     let m = mirror().await;
     let tools = tools_without_caddy(m.dir.path());
     let (out, bin) = install(&m, &tools, &["--yes"], &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", said(&out));
     let version = run(Command::new(bin.join("portproxy")).arg("--version"));
     assert_eq!(
         String::from_utf8_lossy(&version.stdout),
@@ -169,7 +165,7 @@ async fn installs_portproxy_and_caddy_then_upgrades_in_place() {
     let caddy = run(Command::new(bin.join("caddy")).arg("version"));
     assert!(String::from_utf8_lossy(&caddy.stdout).contains("2."));
     let caddyfile = m.dir.path().join("home/.config/portproxy/Caddyfile");
-    assert!(caddyfile.is_file(), "{}", stderr(&out));
+    assert!(caddyfile.is_file(), "{}", said(&out));
 
     // A second run replaces the binary (a new file, so a running portproxy keeps its own)
     // and leaves an edited Caddyfile alone.
@@ -177,7 +173,7 @@ async fn installs_portproxy_and_caddy_then_upgrades_in_place() {
     let inode = std::fs::metadata(bin.join("portproxy")).unwrap().ino();
     std::fs::write(&caddyfile, "# mine\n").unwrap();
     let (again, _) = install(&m, &tools, &["--yes"], &[]);
-    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(again.status.success(), "{}", said(&again));
     assert_ne!(
         std::fs::metadata(bin.join("portproxy")).unwrap().ino(),
         inode
@@ -195,12 +191,7 @@ async fn a_wrong_checksum_installs_nothing() {
     let text = std::fs::read_to_string(&sums).unwrap();
     std::fs::write(&sums, format!("{}{}", "0".repeat(64), &text[64..])).unwrap();
     let (out, bin) = install(&m, &tools_without_caddy(m.dir.path()), &["--yes"], &[]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("checksum mismatch"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, 1, "checksum mismatch");
     assert!(!bin.join("portproxy").exists(), "something was installed");
     assert!(
         !m.dir.path().join("home/.profile").exists(),
@@ -213,7 +204,7 @@ async fn a_binary_that_does_not_run_here_replaces_nothing() {
     let m = mirror().await;
     let tools = tools_without_caddy(m.dir.path());
     let (first, bin) = install(&m, &tools, &["--yes", "--no-caddy"], &[]);
-    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(first.status.success(), "{}", said(&first));
     let before = std::fs::read(bin.join("portproxy")).unwrap();
 
     // A release whose binary is cut short (a broken build, checksummed as published).
@@ -227,13 +218,8 @@ async fn a_binary_that_does_not_run_here_replaces_nothing() {
     )
     .unwrap();
     let (out, _) = install(&m, &tools, &["--yes", "--no-caddy"], &[]);
-    assert!(!out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("does not run here")
-            && stderr(&out).contains("nothing was installed"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, 1, "does not run here");
+    assert_said(&out, 1, "nothing was installed");
     assert_eq!(std::fs::read(bin.join("portproxy")).unwrap(), before);
 }
 
@@ -259,7 +245,7 @@ async fn latest_and_pinned_versions_come_from_githubs_release_urls() {
         ("PORTPROXY_INSTALLER_GITHUB_BASE_URL", m.url.as_str()),
     ];
     let (out, bin) = install(&m, &tools, &["--yes", "--no-caddy"], &github);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", said(&out));
     assert!(bin.join("portproxy").is_file());
 
     std::fs::remove_file(&latest).unwrap();
@@ -270,7 +256,7 @@ async fn latest_and_pinned_versions_come_from_githubs_release_urls() {
         &["--yes", "--no-caddy", "--version", &version],
         &github,
     );
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", said(&out));
 
     let (out, _) = install(
         &m,
@@ -278,13 +264,12 @@ async fn latest_and_pinned_versions_come_from_githubs_release_urls() {
         &["--yes", "--no-caddy", "--version", "9.9.9"],
         &github,
     );
-    assert!(!out.status.success());
     let want = format!(
         "could not download {}/{repo}/releases/download/v9.9.9/portproxy-{}.tar.gz",
         m.url,
         triple()
     );
-    assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+    assert_said(&out, 1, &want);
 }
 
 /// curl or wget, whichever the machine has; neither is a clear error.
@@ -294,18 +279,13 @@ async fn wget_does_when_curl_is_missing() {
     let tools = tools_without_caddy(m.dir.path());
     std::fs::remove_file(tools.join("curl")).unwrap();
     let (out, bin) = install(&m, &tools, &["--yes"], &[]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("neither curl nor wget is installed"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, 1, "neither curl nor wget is installed");
     assert!(!bin.join("portproxy").exists());
 
     let wget = which("wget").expect("wget on PATH (scripts/test installs it)");
     std::os::unix::fs::symlink(wget, tools.join("wget")).unwrap();
     let (out, bin) = install(&m, &tools, &["--yes"], &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", said(&out));
     assert!(bin.join("portproxy").is_file() && bin.join("caddy").is_file());
 }
 
@@ -327,13 +307,12 @@ async fn piped_into_sh_with_no_caddy() {
         .env("PORTPROXY_DOWNLOAD_URL", format!("{}/portproxy", m.url))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_said(&out, 0, "skipping Caddy (--no-caddy)");
     assert!(home.join(".local/bin/portproxy").is_file());
     assert!(
         !home.join(".local/bin/caddy").exists(),
         "--no-caddy installed Caddy"
     );
-    assert!(stderr(&out).contains("skipping Caddy (--no-caddy)"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,12 +324,7 @@ async fn an_existing_caddy_is_used() {
     std::os::unix::fs::symlink(which("caddy").unwrap(), with_caddy.join("caddy")).unwrap();
     let path = std::env::join_paths([tools, with_caddy]).unwrap();
     let (out, bin) = install(&m, Path::new(&path), &["--yes"], &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("using the Caddy already on PATH"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, 0, "using the Caddy already on PATH");
     assert!(!bin.join("caddy").exists());
 }
 
@@ -359,19 +333,14 @@ async fn a_rerun_keeps_its_own_caddy_at_the_pin_and_leaves_a_users_alone() {
     let m = mirror().await;
     let tools = tools_without_caddy(m.dir.path());
     let (first, bin) = install(&m, &tools, &["--yes"], &[]);
-    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(first.status.success(), "{}", said(&first));
     // Now the install dir (with our Caddy) is on PATH, as it is after a new login.
     let path = std::env::join_paths([tools.clone(), bin.clone()]).unwrap();
     use std::os::unix::fs::MetadataExt;
     let inode = std::fs::metadata(bin.join("caddy")).unwrap().ino();
     let (again, _) = install(&m, Path::new(&path), &["--yes"], &[]);
-    assert!(again.status.success(), "{}", stderr(&again));
     // The mirror's "2.11.4" is Debian's 2.6.2 binary, so it is not the pin: reinstalled.
-    assert!(
-        stderr(&again).contains(&format!("installing Caddy {CADDY_VERSION}")),
-        "{}",
-        stderr(&again)
-    );
+    assert_said(&again, 0, &format!("installing Caddy {CADDY_VERSION}"));
     assert_ne!(std::fs::metadata(bin.join("caddy")).unwrap().ino(), inode);
 
     // A Caddy the user put there (no receipt) is theirs.
@@ -382,12 +351,7 @@ async fn a_rerun_keeps_its_own_caddy_at_the_pin_and_leaves_a_users_alone() {
     )
     .unwrap();
     let (theirs, _) = install(&m, Path::new(&path), &["--yes"], &[]);
-    assert!(theirs.status.success(), "{}", stderr(&theirs));
-    assert!(
-        stderr(&theirs).contains("using the Caddy already on PATH"),
-        "{}",
-        stderr(&theirs)
-    );
+    assert_said(&theirs, 0, "using the Caddy already on PATH");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,7 +363,7 @@ async fn puts_the_install_dir_on_path_once_per_profile() {
     // No newline at the end: the added line must still be a line of its own.
     std::fs::write(home.join(".bashrc"), "alias ll='ls -l'").unwrap();
     let (out, bin) = install(&m, &tools, &["--yes", "--no-caddy"], &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", said(&out));
     let line = format!(
         "export PATH=\"{}:$PATH\" # added by portproxy install.sh\n",
         bin.display()
@@ -416,22 +380,14 @@ async fn puts_the_install_dir_on_path_once_per_profile() {
         assert_eq!(&std::fs::read_to_string(file).unwrap(), text, "{file:?}");
     }
     assert!(!home.join(".zshrc").exists(), "a .zshrc was created");
-    assert!(
-        stderr(&out).contains("~/.profile ~/.bashrc") && stderr(&out).contains(". ~/.profile"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, 0, "~/.profile ~/.bashrc");
+    assert_said(&out, 0, ". ~/.profile");
 
     let (again, _) = install(&m, &tools, &["--yes", "--no-caddy"], &[]);
-    assert!(again.status.success(), "{}", stderr(&again));
+    assert_said(&again, 0, "on PATH for new shells already");
     for (file, text) in &expected {
         assert_eq!(&std::fs::read_to_string(file).unwrap(), text, "{file:?}");
     }
-    assert!(
-        stderr(&again).contains("on PATH for new shells already"),
-        "{}",
-        stderr(&again)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -456,14 +412,9 @@ async fn no_modify_path_only_gives_advice() {
         ),
     ];
     for (out, bin) in &runs {
-        assert!(out.status.success(), "{}", stderr(out));
+        assert_said(out, 0, "is not on your PATH; add it");
         assert!(bin.join("portproxy").is_file());
-        assert!(
-            stderr(out).contains("is not on your PATH; add it"),
-            "{}",
-            stderr(out)
-        );
-        assert!(!home.join(".profile").exists(), "{}", stderr(out));
+        assert!(!home.join(".profile").exists(), "{}", said(out));
         assert_eq!(
             std::fs::read_to_string(home.join(".bashrc")).unwrap(),
             "# mine\n"
@@ -487,7 +438,7 @@ async fn install_dir_puts_portproxy_and_the_path_line_there() {
         ],
         &[],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", said(&out));
     assert!(dir.join("portproxy").is_file());
     assert!(!default_bin.join("portproxy").exists());
     let profile = std::fs::read_to_string(m.dir.path().join("home/.profile")).unwrap();

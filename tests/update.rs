@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::harness::http::{tls, Conn};
 use crate::harness::proxy::free_addr;
-use crate::harness::release::{self, archive, next_binary, sums_line, version_of};
+use crate::harness::release::{self, archive, assert_said, next_binary, sums_line, version_of};
 use crate::harness::{Backend, Proxy};
 
 const CURRENT: &str = env!("CARGO_PKG_VERSION");
@@ -179,24 +179,6 @@ fn self_update(exe: &Path, api: &str, args: &[&str]) -> Output {
         .binary(exe)
         .env("PORTPROXY_UPDATE_API_BASE", api)
         .output()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// The run ended with `code` and said `needle`.
-fn assert_said(out: &Output, code: i32, needle: &str) {
-    assert_eq!(out.status.code(), Some(code), "{}", text(out));
-    assert!(
-        text(out).contains(needle),
-        "no {needle:?} in:\n{}",
-        text(out)
-    );
 }
 
 fn releases_up_to_next() -> (Vec<Published>, String) {

@@ -1,4 +1,5 @@
-//! Release files laid out as cargo-dist publishes them, made from real portproxy binaries.
+//! Release files laid out as cargo-dist publishes them, made from real portproxy binaries,
+//! and what the installers and self-update said about them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -70,4 +71,23 @@ pub fn version_of(binary: &Path) -> String {
         .strip_prefix("portproxy ")
         .expect("`--version` starts with `portproxy `")
         .to_string()
+}
+
+/// Everything a command printed, stdout then stderr.
+pub fn said(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The command ended with `code` and said `needle`.
+pub fn assert_said(out: &Output, code: i32, needle: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", said(out));
+    assert!(
+        said(out).contains(needle),
+        "no {needle:?} in:\n{}",
+        said(out)
+    );
 }
