@@ -78,11 +78,7 @@ main() {
 	# Run it before it replaces anything: a build this system cannot run stops here.
 	new_version="$("$tmp/portproxy-$triple/portproxy" --version 2>&1)" ||
 		fail "the downloaded portproxy ($triple) does not run here: $new_version; nothing was installed"
-	mkdir -p "$bin_dir"
-	# A new file renamed over the old one: a running portproxy keeps its inode.
-	cp "$tmp/portproxy-$triple/portproxy" "$bin_dir/.portproxy.new"
-	chmod 755 "$bin_dir/.portproxy.new"
-	mv -f "$bin_dir/.portproxy.new" "$bin_dir/portproxy"
+	place "$tmp/portproxy-$triple/portproxy" portproxy
 	say "installed $new_version"
 
 	if [ -n "$no_caddy" ]; then
@@ -185,10 +181,26 @@ detect_triple() {
 # The gnu builds are made on Ubuntu 22.04 and need glibc 2.35; an older (or unknown) glibc
 # gets the static musl build, which runs anywhere.
 glibc_new_enough() {
-	v="$({ getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version 2>&1; } | head -n 1 | sed -n 's/.*[^0-9.]\([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p')"
+	at_least 2 35 "$({ getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version 2>&1; } | head -n 1 | sed -n 's/.*[^0-9.]\([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p')"
+}
+
+# at_least MAJOR MINOR VERSION: VERSION (`2.36`, `v2.6.2`) is MAJOR.MINOR or newer; an empty
+# or unreadable VERSION is not.
+at_least() {
+	v="${3#v}"
 	major="${v%%.*}"
-	minor="${v#*.}"
-	[ -n "$v" ] && { [ "$major" -gt 2 ] || { [ "$major" -eq 2 ] && [ "$minor" -ge 35 ]; }; }
+	rest="${v#*.}"
+	minor="${rest%%.*}"
+	[ -n "$v" ] && { [ "$major" -gt "$1" ] 2>/dev/null || { [ "$major" -eq "$1" ] 2>/dev/null && [ "$minor" -ge "$2" ] 2>/dev/null; }; }
+}
+
+# place FILE NAME: FILE becomes bin_dir/NAME as a new file renamed over the old one, so a
+# running portproxy or Caddy keeps its own inode.
+place() {
+	mkdir -p "$bin_dir"
+	cp "$1" "$bin_dir/.$2.new"
+	chmod 755 "$bin_dir/.$2.new"
+	mv -f "$bin_dir/.$2.new" "$bin_dir/$2"
 }
 
 download() {
@@ -225,13 +237,7 @@ verify() {
 
 # A Caddy of 2.6 or newer on PATH.
 caddy_ok() {
-	command -v caddy >/dev/null 2>&1 || return 1
-	v="$(caddy version 2>/dev/null | cut -d' ' -f1)"
-	v="${v#v}"
-	major="${v%%.*}"
-	rest="${v#*.}"
-	minor="${rest%%.*}"
-	[ "${major:-0}" -gt 2 ] 2>/dev/null || { [ "${major:-0}" -eq 2 ] 2>/dev/null && [ "${minor:-0}" -ge 6 ] 2>/dev/null; }
+	command -v caddy >/dev/null 2>&1 && at_least 2 6 "$(caddy version 2>/dev/null | cut -d' ' -f1)"
 }
 
 # Puts bin_dir on PATH for future shells, once per startup file, so re-runs add nothing.
@@ -294,9 +300,7 @@ install_caddy() {
 	verify sha512 "$tmp" "$casset" "$tmp/caddy_checksums.txt"
 	mkdir -p "$tmp/caddy"
 	tar -xzf "$tmp/$casset" -C "$tmp/caddy" caddy
-	cp "$tmp/caddy/caddy" "$bin_dir/.caddy.new"
-	chmod 755 "$bin_dir/.caddy.new"
-	mv -f "$bin_dir/.caddy.new" "$bin_dir/caddy"
+	place "$tmp/caddy/caddy" caddy
 	mkdir -p "$config_dir"
 	printf '%s\n' "$bin_dir/caddy" >"$caddy_receipt"
 	say "installed Caddy $cv into $bin_dir"
