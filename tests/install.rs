@@ -423,29 +423,76 @@ async fn no_modify_path_only_gives_advice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn install_dir_puts_portproxy_and_the_path_line_there() {
+async fn install_dir_or_its_variable_put_portproxy_and_the_path_line_there() {
     let m = mirror().await;
     let tools = tools_without_caddy(m.dir.path());
-    let dir = m.dir.path().join("elsewhere/bin");
-    let (out, default_bin) = install(
-        &m,
-        &tools,
-        &[
-            "--yes",
-            "--no-caddy",
-            "--install-dir",
-            dir.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(out.status.success(), "{}", said(&out));
-    assert!(dir.join("portproxy").is_file());
-    assert!(!default_bin.join("portproxy").exists());
-    let profile = std::fs::read_to_string(m.dir.path().join("home/.profile")).unwrap();
-    assert!(
-        profile.contains(&format!("export PATH=\"{}:$PATH\"", dir.display())),
-        "{profile}"
-    );
+    let profile = m.dir.path().join("home/.profile");
+    for (name, flag) in [("flag", true), ("variable", false)] {
+        let dir = m.dir.path().join(name).join("bin");
+        let dir_text = dir.to_str().unwrap();
+        let (out, default_bin) = if flag {
+            install(
+                &m,
+                &tools,
+                &["--yes", "--no-caddy", "--install-dir", dir_text],
+                &[],
+            )
+        } else {
+            install(
+                &m,
+                &tools,
+                &["--yes", "--no-caddy"],
+                &[("PORTPROXY_INSTALL_DIR", dir_text)],
+            )
+        };
+        assert!(out.status.success(), "{}", said(&out));
+        assert!(dir.join("portproxy").is_file(), "{name}");
+        assert!(!default_bin.join("portproxy").exists(), "{name}");
+        let text = std::fs::read_to_string(&profile).unwrap();
+        assert!(
+            text.contains(&format!("export PATH=\"{dir_text}:$PATH\"")),
+            "{name}: {text}"
+        );
+    }
+}
+
+/// Without sha256sum or shasum nothing is installed unverified, unless asked for by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_hash_tool_fails_unless_the_check_is_skipped_on_purpose() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    std::fs::remove_file(tools.join("sha256sum")).unwrap();
+    let (out, bin) = install(&m, &tools, &["--yes", "--no-caddy"], &[]);
+    assert_said(&out, 1, "no sha256sum or shasum to verify");
+    assert!(!bin.join("portproxy").exists());
+
+    let args = ["--yes", "--no-caddy", "--insecure-skip-checksum"];
+    let (out, bin) = install(&m, &tools, &args, &[]);
+    assert_said(&out, 0, "is NOT verified (--insecure-skip-checksum)");
+    assert!(bin.join("portproxy").is_file());
+}
+
+#[test]
+fn help_lists_the_options_and_installs_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
+        .arg("--help")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    for option in [
+        "--yes",
+        "--version X.Y.Z",
+        "--install-dir DIR",
+        "--no-modify-path",
+        "--no-caddy",
+        "PORTPROXY_DOWNLOAD_URL",
+        "PORTPROXY_CADDY_VERSION",
+    ] {
+        assert_said(&out, 0, option);
+    }
+    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
 }
 
 /// Cargo.toml's `repository` is the one home: self-update reads it at build time, and the

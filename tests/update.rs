@@ -236,33 +236,50 @@ async fn updates_to_the_newest_release_while_portproxy_run_keeps_serving() {
     assert!(!proxy.log().contains("panicked"), "{}", proxy.log());
 }
 
-#[test]
-fn answering_no_at_the_prompt_changes_nothing() {
-    let (releases, next) = releases_up_to_next();
-    let github = FakeGitHub::serve(&releases);
-    let (_dir, exe) = installed(&this_binary());
-    let before = std::fs::read(&exe).unwrap();
-    // `script` gives self-update a terminal, so it asks.
+/// self-update on a terminal (`script` gives it one), answering its question with `answer`.
+fn self_update_on_a_terminal(exe: &Path, api: &str, answer: &str) -> Output {
     let mut child = Command::new("script")
         .args(["-qec"])
         .arg(format!("'{}' self-update", exe.display()))
         .arg("/dev/null")
-        .env("PORTPROXY_UPDATE_API_BASE", &github.url)
+        .env("PORTPROXY_UPDATE_API_BASE", api)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{answer}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn on_a_terminal_it_asks_and_shows_progress() {
+    let (releases, next) = releases_up_to_next();
+    let github = FakeGitHub::serve(&releases);
+    let (_dir, exe) = installed(&this_binary());
+    let before = std::fs::read(&exe).unwrap();
     let question = format!(
         "replace portproxy {CURRENT} at {} with {next}? [Y/n]",
         exe.display()
     );
-    assert_said(&out, 2, &question);
-    assert_said(&out, 2, "error: cancelled; nothing was changed");
+
+    let no = self_update_on_a_terminal(&exe, &github.url, "n");
+    assert_said(&no, 2, &question);
+    assert_said(&no, 2, "error: cancelled; nothing was changed");
     assert_eq!(std::fs::read(&exe).unwrap(), before);
     assert!(github.downloads().is_empty(), "{:?}", github.requests());
+
+    let yes = self_update_on_a_terminal(&exe, &github.url, "y");
+    assert_said(&yes, 0, &question);
+    // indicatif's bar: `[====>---] 3.30 MiB/5.94 MiB`.
+    assert_said(&yes, 0, " MiB/");
+    assert_said(&yes, 0, &format!("updated portproxy {CURRENT} -> {next}"));
+    assert_eq!(version_of(&exe), next);
 }
 
 #[test]
