@@ -1,0 +1,5 @@
+'use server'
+
+export async function greet(name) {
+  return `action ok: ${name}`
+}

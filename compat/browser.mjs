@@ -1,0 +1,374 @@
+// Drives Debian's Chromium (through playwright-core) through one framework's checks on every
+// URL form. compat.py starts the dev server and the portproxies and passes a JSON config as
+// the only argument; each result is one JSON line on stdout: {form, check, ok, detail}.
+import fs from 'node:fs'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+
+const require = createRequire(process.env.COMPAT_TOOLS + '/package.json')
+const { chromium } = require('playwright-core')
+
+const cfg = JSON.parse(process.argv[2])
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const log = (...args) => process.stderr.write(`compat[${cfg.framework}]: ${args.join(' ')}\n`)
+
+function report(form, check, ok, detail = '') {
+  const line = { form: form.form, check, ok, detail: String(detail).slice(0, 600) }
+  log(ok ? 'pass' : 'FAIL', form.form, check, ok ? '' : detail)
+  process.stdout.write(JSON.stringify(line) + '\n')
+}
+
+// Every page records what would show a failure: console lines, page errors, its WebSockets,
+// and any request that went straight to the dev server's port instead of through portproxy
+// (Vite, for one, falls back to a direct connection when its proxied WebSocket fails).
+function instrument(page) {
+  const rec = { console: [], errors: [], sockets: [], direct: [] }
+  const isDirect = (u) => {
+    try {
+      return new URL(u).port === String(cfg.devPort)
+    } catch {
+      return false
+    }
+  }
+  page.on('console', (m) => rec.console.push(`${m.type()}: ${m.text()}`))
+  page.on('pageerror', (e) => rec.errors.push(String(e)))
+  page.on('websocket', (ws) => {
+    const s = { url: ws.url(), closed: false }
+    rec.sockets.push(s)
+    ws.on('close', () => (s.closed = true))
+    if (isDirect(ws.url())) rec.direct.push(ws.url())
+  })
+  page.on('request', (r) => isDirect(r.url()) && rec.direct.push(r.url()))
+  return rec
+}
+
+function diagnostics(rec) {
+  const parts = []
+  if (rec.direct.length) parts.push(`went around portproxy: ${rec.direct.slice(0, 3).join(' ')}`)
+  if (rec.errors.length) parts.push(`page errors: ${rec.errors.slice(-3).join(' | ')}`)
+  const noisy = rec.console.filter((l) => /error|warn|fail|blocked|invalid/i.test(l))
+  if (noisy.length) parts.push(`console: ${noisy.slice(-4).join(' | ')}`)
+  parts.push(`websockets: ${rec.sockets.map((s) => s.url + (s.closed ? ' (closed)' : '')).join(' ') || 'none'}`)
+  return parts.join('; ')
+}
+
+async function text(page, selector, want, timeout) {
+  try {
+    await page.waitForFunction(
+      ([s, t]) => (document.querySelector(s)?.textContent || '').includes(t),
+      [selector, want],
+      { timeout },
+    )
+  } catch (e) {
+    const got = await page
+      .evaluate((s) => document.querySelector(s)?.textContent ?? '(no such element)', selector)
+      .catch(() => '(page gone)')
+    const body = await page.evaluate(() => document.body?.innerText || '').catch(() => '')
+    throw new Error(
+      `${selector} should say ${JSON.stringify(want)}, says ${JSON.stringify(got.slice(0, 120))}` +
+        ` at ${page.url()}; page text: ${JSON.stringify(body.slice(0, 200))}`,
+    )
+  }
+}
+
+async function expectOnPublicOrigin(page, form) {
+  const want = new URL(form.url).origin
+  const got = new URL(page.url()).origin
+  if (got !== want) throw new Error(`ended on ${page.url()}, not on ${want}`)
+}
+
+// The HMR WebSocket is open and goes through portproxy (the public host).
+async function hmrSocket(page, form, rec, pathPart) {
+  const host = new URL(form.url).host
+  const deadline = Date.now() + 30000
+  while (Date.now() < deadline) {
+    const s = rec.sockets.find(
+      (s) => !s.closed && new URL(s.url).host === host && new URL(s.url).pathname.includes(pathPart),
+    )
+    if (s) return s
+    await sleep(200)
+  }
+  throw new Error(`no open HMR WebSocket (${pathPart}) to ${host}`)
+}
+
+// Edit a source file in place (a unique word for a unique one) and see the page follow
+// without reloading: a marker set on window survives only a hot update.
+const current = {}
+async function hotEdit(page, form, rec, file, wsPath, next) {
+  const socket = await hmrSocket(page, form, rec, wsPath)
+  await sleep(300)
+  await page.evaluate(() => (window.__compatMarker = 'kept'))
+  const full = path.join(cfg.app, file)
+  const before = current[file] || 'hmr-before'
+  const source = fs.readFileSync(full, 'utf8')
+  if (!source.includes(before)) throw new Error(`${file} lacks ${before}`)
+  fs.writeFileSync(full, source.replace(before, next))
+  current[file] = next
+  await text(page, '#hmr-text', next, 45000)
+  const marker = await page.evaluate(() => window.__compatMarker)
+  if (marker !== 'kept') throw new Error('the page reloaded instead of taking a hot update')
+  if (socket.closed) throw new Error(`the HMR WebSocket closed: ${socket.url}`)
+  if (rec.direct.length) throw new Error(`requests went around portproxy: ${rec.direct[0]}`)
+  return socket
+}
+
+async function signIn(page, form) {
+  const resp = await page.goto(form.url)
+  const at = new URL(page.url())
+  if (!at.pathname.startsWith('/login')) {
+    throw new Error(`expected portproxy's sign-in page, got ${page.url()} (${resp?.status()})`)
+  }
+  await page.fill('input[name=token]', form.token)
+  await Promise.all([
+    page.waitForURL((u) => !u.pathname.startsWith('/login'), { timeout: 30000 }),
+    page.click('button[type=submit]'),
+  ])
+}
+
+async function open(page, form, rec) {
+  if (form.token) await signIn(page, form)
+  const resp = await page.goto(form.url)
+  if (!resp) throw new Error('no response')
+  if (resp.status() >= 400) {
+    const body = await resp.text().catch(() => '')
+    throw new Error(`HTTP ${resp.status()}: ${body.slice(0, 200)}`)
+  }
+  return resp
+}
+
+const post = (page) =>
+  page.waitForResponse((r) => r.request().method() === 'POST' && r.request().isNavigationRequest())
+
+async function formPost(page, form, selector, resultText) {
+  const [resp] = await Promise.all([post(page), page.click(selector)])
+  if (resp.status() >= 400) {
+    const body = await resp.text().catch(() => '')
+    throw new Error(`POST ${resp.url()}: HTTP ${resp.status()}: ${body.replace(/\s+/g, ' ').slice(0, 300)}`)
+  }
+  await text(page, '#form-result', resultText, 30000)
+  await expectOnPublicOrigin(page, form)
+}
+
+// -------------------------------------------------------------------------------------
+// The checks, by framework; names match compat.py's FRAMEWORKS[...].checks.
+
+const checks = {
+  vite: {
+    page: async (page, form, rec) => {
+      await open(page, form, rec)
+      await text(page, '#title', 'Vite compat', 15000)
+      await text(page, '#hmr-text', current['message.js'] || 'hmr-before', 15000)
+    },
+    'HMR over WebSocket': async (page, form, rec) => {
+      form.socket = await hotEdit(page, form, rec, 'message.js', '/', `hmr-${form.index}`)
+    },
+    // Run once for all forms, after every page has been opened: see idle() below.
+    'HMR after idle': null,
+  },
+  next: {
+    page: async (page, form, rec) => {
+      await open(page, form, rec)
+      await text(page, '#title', 'Next compat', 60000)
+    },
+    'Fast Refresh': async (page, form, rec) => {
+      await page.click('#inc') // hydrated: the counter counts
+      await text(page, '#inc', 'count 1', 30000)
+      await hotEdit(page, form, rec, 'app/counter.js', '/_next/', `hmr-${form.index}`)
+      await text(page, '#inc', 'count 1', 5000) // Fast Refresh keeps component state
+    },
+    'Server Action': async (page) => {
+      await page.click('#action-btn')
+      await page.waitForFunction(() => document.querySelector('#action-result')?.textContent, null, {
+        timeout: 60000,
+      })
+      await text(page, '#action-result', 'action ok: portproxy', 1000)
+    },
+    'Route Handler POST': async (page) => {
+      const [status, body] = await page.evaluate(async () => {
+        const r = await fetch('/api/echo', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ msg: 'hello' }),
+        })
+        return [r.status, await r.text()]
+      })
+      if (status !== 200 || JSON.parse(body).echo !== 'hello') {
+        throw new Error(`POST /api/echo: HTTP ${status}: ${body.slice(0, 200)}`)
+      }
+    },
+    'form POST': async (page, form) => {
+      await formPost(page, form, '#form-submit', 'form ok: portproxy')
+    },
+  },
+  sveltekit: {
+    page: async (page, form, rec) => {
+      await open(page, form, rec)
+      await text(page, '#title', 'SvelteKit compat', 30000)
+    },
+    HMR: async (page, form, rec) => {
+      await hotEdit(page, form, rec, 'src/routes/+page.svelte', '/', `hmr-${form.index}`)
+    },
+    'form action POST': async (page, form) => {
+      await formPost(page, form, '#form-submit', 'form ok: portproxy')
+    },
+  },
+  webpack: {
+    'page (no Invalid Host header)': async (page, form, rec) => {
+      await open(page, form, rec)
+      const body = await page.evaluate(() => document.body?.innerText || '')
+      if (body.includes('Invalid Host header')) throw new Error('webpack said "Invalid Host header"')
+      await text(page, '#title', 'webpack compat', 15000)
+      await text(page, '#hmr-text', current['src/message.js'] || 'hmr-before', 15000)
+    },
+    'HMR over WebSocket': async (page, form, rec) => {
+      await hotEdit(page, form, rec, 'src/message.js', '/ws', `hmr-${form.index}`)
+    },
+  },
+  django: {
+    'CSRF form POST': async (page, form, rec) => {
+      await open(page, { ...form, url: new URL('/form/', form.url).href }, rec)
+      await text(page, '#title', 'Django compat', 15000)
+      await formPost(page, form, '#form-submit', 'form ok: portproxy')
+    },
+    'admin login': async (page, form) => {
+      await page.goto(new URL('/admin/', form.url).href)
+      if (!new URL(page.url()).pathname.startsWith('/admin/login/')) {
+        throw new Error(`/admin/ should send to /admin/login/, went to ${page.url()}`)
+      }
+      await page.fill('#id_username', cfg.extra.username)
+      await page.fill('#id_password', cfg.extra.password)
+      const [resp] = await Promise.all([post(page), page.click('input[type=submit]')])
+      if (resp.status() >= 400) throw new Error(`login POST: HTTP ${resp.status()}`)
+      await text(page, 'body', 'Site administration', 15000)
+      await expectOnPublicOrigin(page, form)
+    },
+  },
+  jupyter: {
+    'open notebook': async (page, form, rec) => {
+      const url = new URL(`/lab/tree/compat.ipynb?token=${cfg.extra.token}`, form.url).href
+      await open(page, { ...form, url }, rec)
+      await page.waitForSelector('.jp-Notebook .jp-Cell .cm-content', { timeout: 90000 })
+      await text(page, '.jp-Notebook .jp-Cell .cm-content', "print('cell ok'", 10000)
+      await expectOnPublicOrigin(page, form)
+    },
+    'run a cell': async (page, form, rec) => {
+      // The kernel is ready when JupyterLab's status says so; then run the cell as a user would.
+      await page.waitForFunction(
+        () => /Idle/.test(document.querySelector('.jp-StatusBar-TextItem, #jp-main-statusbar')?.textContent || '') ||
+          !!document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]'),
+        null,
+        { timeout: 90000 },
+      ).catch(() => {})
+      await page.click('.jp-Notebook .jp-Cell .cm-content')
+      await page.keyboard.press('Shift+Enter')
+      await text(page, '.jp-Notebook .jp-OutputArea-output', 'cell ok 42', 90000)
+      const host = new URL(form.url).host
+      if (!rec.sockets.some((s) => new URL(s.url).host === host && s.url.includes('/api/kernels/'))) {
+        throw new Error('no kernel WebSocket through portproxy')
+      }
+    },
+  },
+  fastapi: {
+    page: async (page, form, rec) => {
+      await open(page, form, rec)
+      await text(page, '#title', 'FastAPI compat', 15000)
+    },
+    'WebSocket echo': async (page, form) => {
+      await text(page, '#ws-result', `echo: ping from ${new URL(form.url).host}`, 15000)
+    },
+  },
+}
+
+// Vite: after every page has been opened and hot-updated once, wait (default 70 s, past
+// Pingora's 60 s idle cut-off) with nothing on the WebSockets, then edit again: each page must
+// still take the update over the same WebSocket.
+async function idle(opened) {
+  const live = opened.filter((o) => o.form.socket)
+  if (live.length) {
+    log(`idle for ${cfg.idleSecs}s`)
+    await sleep(cfg.idleSecs * 1000)
+    const full = path.join(cfg.app, 'message.js')
+    const before = current['message.js']
+    fs.writeFileSync(full, fs.readFileSync(full, 'utf8').replace(before, 'hmr-after-idle'))
+    current['message.js'] = 'hmr-after-idle'
+  }
+  for (const { page, form, rec, failed } of opened) {
+    if (!form.socket) {
+      report(form, 'HMR after idle', false, `not run: ${failed || 'no HMR WebSocket'}`)
+      continue
+    }
+    try {
+      await text(page, '#hmr-text', 'hmr-after-idle', 30000)
+      if ((await page.evaluate(() => window.__compatMarker)) !== 'kept') {
+        throw new Error('the page reloaded instead of taking a hot update')
+      }
+      if (form.socket.closed) throw new Error(`the HMR WebSocket closed while idle: ${form.socket.url}`)
+      report(form, 'HMR after idle', true, `${cfg.idleSecs}s idle`)
+    } catch (e) {
+      report(form, 'HMR after idle', false, `${e.message}; ${diagnostics(rec)}`)
+    }
+  }
+}
+
+async function main() {
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    // A public domain on this machine: PORT.dev.test and dev.test go to loopback.
+    '--host-resolver-rules=MAP *.dev.test 127.0.0.1, MAP dev.test 127.0.0.1',
+  ]
+  const context = await chromium.launchPersistentContext(cfg.userDataDir, {
+    executablePath: cfg.chromium,
+    headless: true,
+    args,
+    // HOME holds the NSS database that trusts Caddy's local CAs, nothing more.
+    env: { ...process.env, HOME: cfg.home },
+    timeout: 60000,
+  })
+  context.setDefaultTimeout(30000)
+  const table = checks[cfg.framework]
+  const opened = []
+  try {
+    for (const [index, f] of cfg.forms.entries()) {
+      const form = { ...f, index }
+      const page = await context.newPage()
+      const rec = instrument(page)
+      let failed = null
+      for (const name of cfg.checks) {
+        const fn = table[name]
+        if (fn === null) continue
+        if (failed) {
+          report(form, name, false, `not run: ${failed}`)
+          continue
+        }
+        const started = Date.now()
+        try {
+          await fn(page, form, rec)
+          report(form, name, true, `${((Date.now() - started) / 1000).toFixed(1)}s`)
+        } catch (e) {
+          failed = `${name} failed`
+          report(form, name, false, `${e.message.split('\n')[0]}; ${diagnostics(rec)}`)
+          await page
+            .screenshot({ path: path.join(cfg.userDataDir + '-' + form.index + '.png') })
+            .catch(() => {})
+        }
+      }
+      if (cfg.framework === 'vite') opened.push({ page, form, rec, failed })
+      else await page.close()
+    }
+    if (cfg.framework === 'vite') await idle(opened)
+  } finally {
+    await context.close()
+  }
+}
+
+main().catch((e) => {
+  log('driver error:', e.stack || e)
+  process.exit(1)
+})
