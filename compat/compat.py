@@ -20,6 +20,7 @@ Environment:
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -262,6 +263,20 @@ class Procs:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def announced_port(procs, name, pattern, proc, timeout=120):
+    """The port a dev server says it took, from its log."""
+    found = []
+
+    def seen():
+        m = re.search(pattern, procs.log_tail(name, 200))
+        if m:
+            found.append(int(m.group(1)))
+        return bool(found)
+
+    wait_until(f"{name} announcing its port", seen, timeout, proc)
+    return found[0]
+
+
 def wait_until(what, pred, timeout, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -392,7 +407,10 @@ def start_dev_server(procs, name, port, tmp):
             "vite": [binaries / "vite", "--port", port, "--strictPort"],
             "next": [binaries / "next", "dev", "--port", port],
             "sveltekit": [binaries / "vite", "dev", "--port", port, "--strictPort"],
-            "webpack": [binaries / "webpack", "serve", "--port", port],
+            # No --port: an explicit port is baked into webpack-dev-server's HMR client, which
+            # then dials that port on the page's hostname and goes around any proxy (README,
+            # "Compatibility"). By default it takes 8080 or the next free port and announces it.
+            "webpack": [binaries / "webpack", "serve"],
         }[name]
     elif name == "django":
         app = tmp / "django"
@@ -558,6 +576,8 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
     port = free_port()
     dev, app, extra = start_dev_server(procs, name, port, tmp)
     try:
+        if name == "webpack":
+            port = announced_port(procs, name, r"Loopback: http://localhost:(\d+)/", dev)
         warmup = 240 if name == "next" else 120
         wait_until(f"{name} on port {port}", lambda: listening(port), warmup, dev)
         # The first request compiles (Next.js, SvelteKit); make it here, straight to the dev
