@@ -3,7 +3,8 @@
 # Parameters don't reach a script run through `iex`, so the environment is the interface:
 #   PORTPROXY_VERSION, PORTPROXY_INSTALL_DIR (default %LOCALAPPDATA%\Programs\portproxy\bin),
 #   PORTPROXY_DOWNLOAD_URL, PORTPROXY_NO_CADDY, PORTPROXY_CADDY_VERSION,
-#   PORTPROXY_CADDY_DOWNLOAD_URL, PORTPROXY_NO_MODIFY_PATH, PORTPROXY_INSTALLER_GITHUB_BASE_URL
+#   PORTPROXY_CADDY_DOWNLOAD_URL, PORTPROXY_NO_MODIFY_PATH, PORTPROXY_INSTALLER_GITHUB_BASE_URL,
+#   PORTPROXY_ALLOW_HTTP_MIRROR (accept a mirror over plain http to another machine)
 # Works in Windows PowerShell 5.1 and PowerShell 7; ARM64 runs the x64 build under emulation.
 
 $ErrorActionPreference = 'Stop'
@@ -54,6 +55,12 @@ function Install-Portproxy {
     $binDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($binDir)
     $configDir = Join-Path $env:APPDATA 'portproxy'
 
+    # Mirrors serve the checksums beside the files: plain http only to this machine.
+    Test-Source 'PORTPROXY_DOWNLOAD_URL' $env:PORTPROXY_DOWNLOAD_URL
+    Test-Source 'PORTPROXY_INSTALLER_GITHUB_BASE_URL' $env:PORTPROXY_INSTALLER_GITHUB_BASE_URL
+    if (-not $env:PORTPROXY_NO_CADDY) {
+        Test-Source 'PORTPROXY_CADDY_DOWNLOAD_URL' $env:PORTPROXY_CADDY_DOWNLOAD_URL
+    }
     Write-Host "portproxy-install: installing portproxy ($target) into $binDir"
     $tmp = Join-Path ([IO.Path]::GetTempPath()) ("portproxy-" + [Guid]::NewGuid())
     New-Item -ItemType Directory -Path $tmp | Out-Null
@@ -125,6 +132,27 @@ function Get-OSArchitecture {
         return $env:PROCESSOR_ARCHITEW6432
     }
     return $env:PROCESSOR_ARCHITECTURE
+}
+
+# https, a local file:// folder, or plain http to this machine (127.0.0.0/8, [::1],
+# localhost). Plain http elsewhere carries the files and their checksums alike past whoever is
+# on the way: only with PORTPROXY_ALLOW_HTTP_MIRROR, and said.
+function Test-Source([string]$name, [string]$url) {
+    if ((-not $url) -or ($url -like 'https://*') -or ($url -like 'file://*')) {
+        return
+    }
+    if (-not ($url -like 'http://*')) {
+        throw "portproxy-install: $name ``$url`` is not an https:// (or file://) URL"
+    }
+    $uri = $null
+    if ([Uri]::TryCreate($url, [UriKind]::Absolute, [ref]$uri) -and $uri.IsLoopback) {
+        return
+    }
+    if ($env:PORTPROXY_ALLOW_HTTP_MIRROR) {
+        Write-Host "portproxy-install: WARNING: $name is plain http to another machine ($url); accepted because PORTPROXY_ALLOW_HTTP_MIRROR is set: the files and their checksums are not protected on the way"
+        return
+    }
+    throw "portproxy-install: $name is plain http to another machine (${url}): the checksums come the same way, so anyone on the network path could replace both; use https (plain http is accepted only for 127.0.0.1, [::1] and localhost), or set PORTPROXY_ALLOW_HTTP_MIRROR=1 to accept that risk"
 }
 
 function Get-File([string]$url, [string]$path) {

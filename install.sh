@@ -58,6 +58,12 @@ main() {
 	else
 		base="${PORTPROXY_DOWNLOAD_URL:-$releases/latest/download}"
 	fi
+	# Mirrors serve the checksums beside the files: plain http only to this machine.
+	check_source PORTPROXY_DOWNLOAD_URL "${PORTPROXY_DOWNLOAD_URL:-}"
+	check_source PORTPROXY_INSTALLER_GITHUB_BASE_URL "${PORTPROXY_INSTALLER_GITHUB_BASE_URL:-}"
+	if [ -z "$no_caddy" ]; then
+		check_source PORTPROXY_CADDY_DOWNLOAD_URL "${PORTPROXY_CADDY_DOWNLOAD_URL:-}"
+	fi
 	say "installing portproxy ($triple) into $bin_dir"
 	if [ -z "$yes" ] && [ -t 0 ]; then
 		printf 'Continue? [Y/n] '
@@ -135,6 +141,9 @@ Environment:
   PORTPROXY_INSTALLER_GITHUB_BASE_URL   GitHub's address (a mirror of its release URLs)
   PORTPROXY_CADDY_DOWNLOAD_URL   where Caddy's release files are (a mirror)
   PORTPROXY_CADDY_VERSION        which Caddy to install
+  PORTPROXY_ALLOW_HTTP_MIRROR    non-empty: accept a mirror over plain http to another
+                                 machine (https, file:// and http to 127.0.0.1, [::1] or
+                                 localhost need nothing)
   PORTPROXY_NO_MODIFY_PATH       non-empty: as --no-modify-path
   PORTPROXY_VERSION, PORTPROXY_NO_CADDY, PORTPROXY_YES   as their options
 EOF
@@ -203,13 +212,46 @@ place() {
 	mv -f "$bin_dir/.$2.new" "$bin_dir/$2"
 }
 
+# check_source VARIABLE URL: https, a local file:// folder, or plain http to this machine
+# (127.0.0.0/8, [::1], localhost). Plain http elsewhere carries the files and their checksums
+# alike past whoever is on the way: only with PORTPROXY_ALLOW_HTTP_MIRROR, and said.
+check_source() {
+	case "$2" in
+	"" | https://* | file://*) return 0 ;;
+	http://*) ;;
+	*) fail "$1 \`$2\` is not an https:// (or file://) URL" ;;
+	esac
+	hostport="${2#http://}"
+	hostport="${hostport%%[/?#]*}"
+	hostport="${hostport##*@}"
+	case "$hostport" in
+	\[::1\] | \[::1\]:*) return 0 ;;
+	\[*) host="" ;;
+	*) host="${hostport%%:*}" ;;
+	esac
+	case "$host" in
+	localhost) return 0 ;;
+	127.*.*.*)
+		case "$host" in
+		*[!0-9.]* | *..* | *.) ;;
+		*) return 0 ;;
+		esac
+		;;
+	esac
+	if [ -n "${PORTPROXY_ALLOW_HTTP_MIRROR:-}" ]; then
+		say "WARNING: $1 is plain http to another machine ($2); accepted because PORTPROXY_ALLOW_HTTP_MIRROR is set: the files and their checksums are not protected on the way"
+		return 0
+	fi
+	fail "$1 is plain http to another machine ($2): the checksums come the same way, so anyone on the network path could replace both; use https (plain http is accepted only for 127.0.0.1, [::1] and localhost), or set PORTPROXY_ALLOW_HTTP_MIRROR=1 to accept that risk"
+}
+
 download() {
 	case "$1" in
-	https://*) secure="--proto =https --tlsv1.2" ;;
+	https://*) secure="--proto =https --proto-redir =https --tlsv1.2" ;;
 	*) secure="" ;;
 	esac
 	if command -v curl >/dev/null 2>&1; then
-		# shellcheck disable=SC2086 # two flags or none
+		# shellcheck disable=SC2086 # the flags or none
 		curl $secure -fsSL "$1" -o "$2" || fail "could not download $1"
 	elif command -v wget >/dev/null 2>&1; then
 		wget -q "$1" -O "$2" || fail "could not download $1"

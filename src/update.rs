@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
+use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -16,6 +17,8 @@ use crate::cli::SelfUpdateArgs;
 
 /// Points self-update at another GitHub-compatible API (a mirror, or a test's fake).
 pub const API_BASE_ENV: &str = "PORTPROXY_UPDATE_API_BASE";
+/// Accepts a mirror over plain http beyond this machine (the installers read it too).
+pub const ALLOW_HTTP_ENV: &str = "PORTPROXY_ALLOW_HTTP_MIRROR";
 const GITHUB_API: &str = "https://api.github.com";
 /// dist's unified checksum file, published with every release.
 const SUMS_ASSET: &str = "sha256.sum";
@@ -42,6 +45,11 @@ pub enum UpdateError {
     Checksum { detail: String },
     /// The unpacked binary is not the release it claims to be.
     Rejected { reason: String },
+    /// A mirror (or a file it lists) over plain http beyond this machine: whoever is on the
+    /// way could replace a file and its checksum together.
+    PlainHttp { what: String, url: String },
+    /// A mirror URL that is not http(s).
+    NotHttp { what: String, url: String },
     /// The user answered no.
     Cancelled,
     /// Anything else self_update reported.
@@ -70,6 +78,10 @@ impl UpdateError {
             UpdateError::Checksum { .. } | UpdateError::Rejected { .. } => {
                 "nothing was replaced; try again later, and report it if it persists".into()
             }
+            UpdateError::PlainHttp { .. } => format!(
+                "use https (plain http is accepted only for 127.0.0.1, [::1] and localhost), or set {ALLOW_HTTP_ENV}=1 to accept that risk"
+            ),
+            UpdateError::NotHttp { .. } => format!("give an https:// URL, e.g. {GITHUB_API}"),
             UpdateError::Cancelled | UpdateError::Failed(_) => return None,
         })
     }
@@ -108,6 +120,13 @@ impl fmt::Display for UpdateError {
             }
             UpdateError::Rejected { reason } => {
                 write!(f, "the downloaded binary was rejected: {reason}")
+            }
+            UpdateError::PlainHttp { what, url } => write!(
+                f,
+                "{what} is plain http to another machine ({url}): its checksums come the same way, so anyone on the network path could replace both"
+            ),
+            UpdateError::NotHttp { what, url } => {
+                write!(f, "{what} `{url}` is not an http(s) URL")
             }
             UpdateError::Cancelled => f.write_str("cancelled; nothing was changed"),
             UpdateError::Failed(detail) => write!(f, "self-update failed: {detail}"),
@@ -175,6 +194,67 @@ pub fn managed_by_homebrew(exe: &Path) -> bool {
         .any(|c| c == Component::Normal("Cellar".as_ref()))
 }
 
+/// How a mirror's URL carries the files.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Transport {
+    Https,
+    /// Plain http to this machine (127.0.0.0/8, [::1], localhost): nothing on a network path.
+    Loopback,
+    /// Plain http to another machine.
+    PlainHttp,
+    /// Not an http(s) URL.
+    Other,
+}
+
+/// `http://127.0.0.1:8080/x` → `Loopback`; `http://mirror.example/` → `PlainHttp`. The host
+/// is read as curl and ureq read it: after any `user@`, before any `:port`.
+pub fn transport(url: &str) -> Transport {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return Transport::Https;
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return Transport::Other;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port
+        .strip_prefix('[')
+        .and_then(|v6| v6.split_once(']'))
+    {
+        Some((v6, port)) if port.is_empty() || port.starts_with(':') => v6,
+        Some(_) => return Transport::PlainHttp,
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    if host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+        Transport::Loopback
+    } else {
+        Transport::PlainHttp
+    }
+}
+
+/// Refuses plain http beyond this machine unless `allow_http`; what it accepts on that
+/// opt-in is said on stderr.
+fn check_transport(what: &str, url: &str, allow_http: bool) -> Result<(), UpdateError> {
+    match transport(url) {
+        Transport::Https | Transport::Loopback => Ok(()),
+        Transport::PlainHttp if allow_http => {
+            eprintln!(
+                "warning: {what} is plain http to another machine ({url}); accepted because {ALLOW_HTTP_ENV} is set: its files and checksums are not protected on the way"
+            );
+            Ok(())
+        }
+        Transport::PlainHttp => Err(UpdateError::PlainHttp {
+            what: what.into(),
+            url: url.into(),
+        }),
+        Transport::Other => Err(UpdateError::NotHttp {
+            what: what.into(),
+            url: url.into(),
+        }),
+    }
+}
+
 fn repository_url() -> &'static str {
     env!("CARGO_PKG_REPOSITORY")
 }
@@ -200,6 +280,10 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
         .ok()
         .filter(|v| !v.is_empty())
         .map(|v| v.trim_end_matches('/').to_string());
+    let allow_http = std::env::var_os(ALLOW_HTTP_ENV).is_some_and(|v| !v.is_empty());
+    if let Some(api) = &api {
+        check_transport(API_BASE_ENV, api, allow_http)?;
+    }
     let asset = asset_name(self_update::get_target());
     let api_shown = api.clone().unwrap_or_else(|| GITHUB_API.into());
     let explain = |e| explain(e, &api_shown);
@@ -244,8 +328,21 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
         Plan::Install(to) => to,
     };
     let tag = format!("v{to}");
-    if !release.assets().iter().any(|a| a.name() == asset) {
+    let Some(archive) = release.assets().iter().find(|a| a.name() == asset) else {
         return Err(UpdateError::NoAsset { tag, asset });
+    };
+    // The listing names where the files are: an https API could still send them over http.
+    for file in release
+        .assets()
+        .iter()
+        .filter(|a| a.name() == SUMS_ASSET)
+        .chain([archive])
+    {
+        check_transport(
+            &format!("{tag}'s {}", file.name()),
+            file.download_url(),
+            allow_http,
+        )?;
     }
     if args.check {
         println!(
@@ -457,6 +554,36 @@ mod tests {
             assert_eq!(owner_and_name(url), want, "{url}");
         }
         assert!(owner_and_name(repository_url()).is_some());
+    }
+
+    #[test]
+    fn transports() {
+        use Transport::*;
+        for (url, want) in [
+            ("https://api.github.com", Https),
+            ("HTTPS://mirror.example/x", Https),
+            ("http://127.0.0.1:8080", Loopback),
+            ("http://127.0.0.1", Loopback),
+            ("http://127.8.9.10/api", Loopback),
+            ("http://[::1]:8080/api", Loopback),
+            ("http://localhost:9/", Loopback),
+            ("http://LOCALHOST", Loopback),
+            ("http://user@127.0.0.1:80", Loopback),
+            // Names that merely start like loopback are other machines.
+            ("http://127.0.0.1.evil.example/", PlainHttp),
+            ("http://localhost.evil.example/", PlainHttp),
+            ("http://127.0.0.1@evil.example/", PlainHttp),
+            ("http://[::1].evil.example/", PlainHttp),
+            ("http://[::ffff:192.0.2.1]/", PlainHttp),
+            ("http://192.0.2.2:8080", PlainHttp),
+            ("http://mirror.example", PlainHttp),
+            ("http://", PlainHttp),
+            ("ftp://mirror.example", Other),
+            ("file:///srv/mirror", Other),
+            ("mirror.example", Other),
+        ] {
+            assert_eq!(transport(url), want, "{url}");
+        }
     }
 
     #[test]

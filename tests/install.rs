@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::harness::proxy::free_addr;
-use crate::harness::release::{archive, assert_said, digest, run, said, sums_line};
+use crate::harness::release::{
+    archive, assert_said, digest, network_address, run, said, sums_line,
+};
 
 const CADDY_VERSION: &str = "2.11.4";
 
@@ -33,6 +35,11 @@ fn caddy_sums_line(file: &Path) -> String {
 }
 
 async fn mirror() -> Mirror {
+    mirror_at(std::net::Ipv4Addr::LOCALHOST.into()).await
+}
+
+/// The mirror, reached at `host` (an address of this machine).
+async fn mirror_at(host: std::net::IpAddr) -> Mirror {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let (pp, caddy) = (root.join("mirror/portproxy"), root.join("mirror/caddy"));
@@ -63,13 +70,18 @@ async fn mirror() -> Mirror {
     )
     .unwrap();
 
-    let addr = free_addr();
+    let addr = std::net::SocketAddr::new(host, free_addr().port());
+    let bind = if host.is_loopback() {
+        "127.0.0.1"
+    } else {
+        "0.0.0.0"
+    };
     let server = Command::new("python3")
         .args([
             "-m",
             "http.server",
             "--bind",
-            "127.0.0.1",
+            bind,
             &addr.port().to_string(),
             "--directory",
         ])
@@ -495,35 +507,185 @@ fn help_lists_the_options_and_installs_nothing() {
     assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
 }
 
-/// Cargo.toml's `repository` is the one home: self-update reads it at build time, and the
-/// installers, the Homebrew tap and the README's one-liners must name the same.
+/// Cargo.toml's `repository` is the one home: self-update reads it at build time, and
+/// `scripts/repository check` (in scripts/test) holds every other file to it.
 #[test]
 fn every_file_names_the_repository_of_cargo_toml() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = run(Command::new("sh")
+        .arg(root.join("scripts/repository"))
+        .arg("check"));
+    assert!(said(&out).contains("every file names"), "{}", said(&out));
     let repository = env!("CARGO_PKG_REPOSITORY");
     let owner = repository
         .strip_prefix("https://github.com/")
         .and_then(|p| p.split('/').next())
         .expect("repository is https://github.com/OWNER/NAME");
-    let read = |name: &str| {
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap()
-    };
-    for (file, want) in [
-        ("install.sh", format!("repository=\"{repository}\"")),
-        ("install.ps1", format!("$repository = '{repository}'")),
-        (
-            "dist-workspace.toml",
-            format!("tap = \"{owner}/homebrew-tap\""),
-        ),
-        (
-            "README.md",
-            format!("curl -fsSL {repository}/releases/latest/download/install.sh | sh"),
-        ),
-        (
-            "README.md",
-            format!("irm {repository}/releases/latest/download/install.ps1 | iex"),
-        ),
-        ("README.md", format!("brew install {owner}/tap/portproxy")),
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for want in [
+        format!("curl -fsSL {repository}/releases/latest/download/install.sh | sh"),
+        format!("irm {repository}/releases/latest/download/install.ps1 | iex"),
+        format!("brew install {owner}/tap/portproxy"),
     ] {
-        assert!(read(file).contains(&want), "{file} lacks {want}");
+        assert!(readme.contains(&want), "README.md lacks {want}");
     }
+}
+
+/// A copy of the files that name the repository, with Cargo.toml saying `repository`.
+fn repository_copy(repository: &str) -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let copy = tempfile::tempdir().unwrap();
+    for file in [
+        "scripts/repository",
+        "Cargo.toml",
+        "install.sh",
+        "install.ps1",
+        "dist-workspace.toml",
+        "README.md",
+        "SECURITY.md",
+        "CHANGELOG.md",
+        ".github/workflows/release.yml",
+    ] {
+        let to = copy.path().join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(file), &to).unwrap();
+    }
+    let cargo = copy.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&cargo).unwrap().replace(
+        &format!("repository = \"{}\"", env!("CARGO_PKG_REPOSITORY")),
+        &format!("repository = \"{repository}\""),
+    );
+    std::fs::write(&cargo, text).unwrap();
+    copy
+}
+
+fn repository_script(dir: &Path, command: &str) -> Output {
+    Command::new("sh")
+        .arg(dir.join("scripts/repository"))
+        .arg(command)
+        // No dist: `sync` then only says to run `dist generate`.
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap()
+}
+
+/// A file that names another repository than Cargo.toml is reported by file and line, `sync`
+/// rewrites them all, and `publish` (the release's first step) refuses the placeholder.
+#[test]
+fn a_disagreeing_file_is_named_by_line_and_sync_fixes_it() {
+    let copy = repository_copy("https://github.com/acme/portproxy");
+    let dir = copy.path();
+    let out = repository_script(dir, "check");
+    let line = std::fs::read_to_string(dir.join("install.sh"))
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("repository=\"https://github.com/"))
+        .unwrap()
+        + 1;
+    let placeholder = env!("CARGO_PKG_REPOSITORY")
+        .strip_prefix("https://")
+        .unwrap();
+    assert_said(
+        &out,
+        1,
+        &format!(
+            "install.sh:{line}: {placeholder} (Cargo.toml's repository makes it github.com/acme/portproxy)"
+        ),
+    );
+    for file in [
+        "install.ps1",
+        "dist-workspace.toml",
+        "README.md",
+        "SECURITY.md",
+        "CHANGELOG.md",
+    ] {
+        assert_said(&out, 1, &format!("\n{file}:"));
+    }
+
+    let out = repository_script(dir, "sync");
+    assert_said(&out, 0, "every file names acme/portproxy");
+    assert_said(&out, 0, "run `dist generate`");
+    let install_sh = std::fs::read_to_string(dir.join("install.sh")).unwrap();
+    assert!(install_sh.contains("repository=\"https://github.com/acme/portproxy\""));
+    let tap = std::fs::read_to_string(dir.join("dist-workspace.toml")).unwrap();
+    assert!(tap.contains("tap = \"acme/homebrew-tap\""));
+    assert_said(
+        &repository_script(dir, "publish"),
+        0,
+        "every file names acme/portproxy",
+    );
+
+    let placeholder = repository_copy("https://github.com/OWNER/portproxy");
+    let out = repository_script(placeholder.path(), "publish");
+    assert_said(&out, 1, "error: Cargo.toml's repository is the placeholder");
+    assert_said(&out, 1, "help: set `repository = ");
+}
+
+/// Issue 9, finding 11: each mirror variable over plain http to another machine is refused
+/// before anything is downloaded (the checksums would come the same way), unless
+/// PORTPROXY_ALLOW_HTTP_MIRROR accepts it, which is then printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_http_mirror_on_another_machine_is_refused_unless_allowed() {
+    let m = mirror_at(network_address()).await;
+    let tools = tools_without_caddy(m.dir.path());
+    let local = m.url.replace(&network_address().to_string(), "127.0.0.1");
+    let pp = format!("{}/portproxy", m.url);
+    let cases = [
+        ("PORTPROXY_DOWNLOAD_URL", pp.clone(), vec![]),
+        (
+            "PORTPROXY_CADDY_DOWNLOAD_URL",
+            format!("{}/caddy", m.url),
+            vec![("PORTPROXY_DOWNLOAD_URL", format!("{local}/portproxy"))],
+        ),
+        (
+            "PORTPROXY_INSTALLER_GITHUB_BASE_URL",
+            m.url.clone(),
+            vec![
+                ("PORTPROXY_DOWNLOAD_URL", String::new()),
+                ("PORTPROXY_INSTALLER_GITHUB_BASE_URL", m.url.clone()),
+            ],
+        ),
+    ];
+    for (var, url, env) in &cases {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (out, bin) = install(&m, &tools, &["--yes"], &env);
+        assert_said(
+            &out,
+            1,
+            &format!("error: {var} is plain http to another machine ({url})"),
+        );
+        assert_said(&out, 1, "or set PORTPROXY_ALLOW_HTTP_MIRROR=1");
+        assert!(!bin.join("portproxy").exists(), "{var}: {}", said(&out));
+    }
+
+    let (out, bin) = install(
+        &m,
+        &tools,
+        &["--yes"],
+        &[("PORTPROXY_ALLOW_HTTP_MIRROR", "1")],
+    );
+    assert_said(&out, 0, &format!("WARNING: PORTPROXY_DOWNLOAD_URL is plain http to another machine ({pp}); accepted because PORTPROXY_ALLOW_HTTP_MIRROR is set"));
+    assert_said(
+        &out,
+        0,
+        "WARNING: PORTPROXY_CADDY_DOWNLOAD_URL is plain http",
+    );
+    assert!(bin.join("portproxy").is_file() && bin.join("caddy").is_file());
+}
+
+/// Loopback mirrors (every other test here uses 127.0.0.1) need no opt-in: localhost too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_localhost_mirror_needs_no_opt_in() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let url = m.url.replace("127.0.0.1", "localhost");
+    let (out, bin) = install(
+        &m,
+        &tools,
+        &["--yes", "--no-caddy"],
+        &[("PORTPROXY_DOWNLOAD_URL", &format!("{url}/portproxy"))],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(!said(&out).contains("WARNING"), "{}", said(&out));
+    assert!(bin.join("portproxy").is_file());
 }

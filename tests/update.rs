@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 use crate::harness::http::{tls, Conn};
 use crate::harness::proxy::free_addr;
-use crate::harness::release::{self, archive, assert_said, next_binary, sums_line, version_of};
+use crate::harness::release::{
+    self, archive, assert_said, network_address, next_binary, said, sums_line, version_of,
+};
 use crate::harness::{Backend, Proxy};
 
 const CURRENT: &str = env!("CARGO_PKG_VERSION");
@@ -47,8 +49,25 @@ struct FakeGitHub {
 impl FakeGitHub {
     /// Publishes `releases` (newest last), each with its archive, `.sha256` and `sha256.sum`.
     fn serve(releases: &[Published]) -> FakeGitHub {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        Self::serve_at(
+            releases,
+            Ipv4Addr::LOCALHOST.into(),
+            Ipv4Addr::LOCALHOST.into(),
+        )
+    }
+
+    /// The same on every interface, the API answering on `api` and listing the files on
+    /// `files` (each an address of this machine).
+    fn serve_at(releases: &[Published], api: IpAddr, files: IpAddr) -> FakeGitHub {
+        let any = if api.is_loopback() && files.is_loopback() {
+            Ipv4Addr::LOCALHOST
+        } else {
+            Ipv4Addr::UNSPECIFIED
+        };
+        let listener = TcpListener::bind((any, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let url = format!("http://{api}:{port}");
+        let files_url = format!("http://{files}:{port}");
         let fake = FakeGitHub {
             url,
             routes: Arc::default(),
@@ -72,7 +91,7 @@ impl FakeGitHub {
                 let path = format!("/dl/v{}/{name}", r.version);
                 assets.push(serde_json::json!({
                     "name": name,
-                    "url": format!("{}{path}", fake.url),
+                    "url": format!("{files_url}{path}"),
                     "digest": format!("sha256:{}", sha256_of(&bytes)),
                 }));
                 fake.set(&path, bytes);
@@ -442,5 +461,78 @@ fn a_release_without_this_platform_says_so() {
         &out,
         2,
         &format!("error: release v{next} has no {}", asset()),
+    );
+}
+
+/// Issue 9, finding 11: a mirror over plain http beyond this machine serves the archive and
+/// its checksums the same way, so whoever is on the path could replace both. Refused, unless
+/// PORTPROXY_ALLOW_HTTP_MIRROR says otherwise, which is then printed.
+#[test]
+fn a_plain_http_mirror_on_another_machine_is_refused_unless_allowed() {
+    let (releases, next) = releases_up_to_next();
+    let ip = network_address();
+    let github = FakeGitHub::serve_at(&releases, ip, ip);
+    let (_dir, exe) = installed(&this_binary());
+    let before = std::fs::read(&exe).unwrap();
+    let out = self_update(&exe, &github.url, &["--yes"]);
+    assert_said(
+        &out,
+        2,
+        &format!(
+            "error: PORTPROXY_UPDATE_API_BASE is plain http to another machine ({})",
+            github.url
+        ),
+    );
+    assert_said(&out, 2, "help: use https (plain http is accepted only for 127.0.0.1, [::1] and localhost), or set PORTPROXY_ALLOW_HTTP_MIRROR=1");
+    assert!(github.requests().is_empty(), "{:?}", github.requests());
+    assert_eq!(std::fs::read(&exe).unwrap(), before);
+
+    let out = Proxy::command(&["self-update", "--yes"])
+        .binary(&exe)
+        .env("PORTPROXY_UPDATE_API_BASE", &github.url)
+        .env("PORTPROXY_ALLOW_HTTP_MIRROR", "1")
+        .output();
+    assert_said(&out, 0, &format!("warning: PORTPROXY_UPDATE_API_BASE is plain http to another machine ({}); accepted because PORTPROXY_ALLOW_HTTP_MIRROR is set", github.url));
+    assert_said(&out, 0, &format!("updated portproxy {CURRENT} -> {next}"));
+    assert_eq!(version_of(&exe), next);
+}
+
+/// Finding 11 too: a listing from an acceptable API still names where the files are; files on
+/// another machine over plain http are refused before anything is downloaded.
+#[test]
+fn a_listing_that_sends_the_files_over_plain_http_is_refused() {
+    let (releases, _) = releases_up_to_next();
+    let github = FakeGitHub::serve_at(&releases, Ipv4Addr::LOCALHOST.into(), network_address());
+    let (_dir, exe) = installed(&this_binary());
+    let before = std::fs::read(&exe).unwrap();
+    let out = self_update(&exe, &github.url, &["--yes"]);
+    assert_said(
+        &out,
+        2,
+        "'s sha256.sum is plain http to another machine (http://",
+    );
+    assert!(github.downloads().is_empty(), "{:?}", github.requests());
+    assert_eq!(std::fs::read(&exe).unwrap(), before);
+}
+
+/// Loopback stays plain http without an opt-in: 127.0.0.1 (every other test here), [::1] and
+/// localhost.
+#[test]
+fn loopback_mirrors_need_no_opt_in() {
+    let github = FakeGitHub::serve(&[Published {
+        version: CURRENT.into(),
+        binary: this_binary(),
+    }]);
+    let (_dir, exe) = installed(&this_binary());
+    let port = github.url.rsplit(':').next().unwrap();
+    let out = self_update(&exe, &format!("http://localhost:{port}"), &["--check"]);
+    assert_said(&out, 0, &format!("portproxy {CURRENT} is up to date"));
+    assert!(!said(&out).contains("warning"), "{}", said(&out));
+    // [::1] is loopback too: refused only for not answering (the fake listens on IPv4).
+    let out = self_update(&exe, "http://[::1]:9", &["--check"]);
+    assert_said(
+        &out,
+        2,
+        "error: could not read the releases from http://[::1]:9",
     );
 }

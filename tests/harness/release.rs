@@ -1,6 +1,7 @@
 //! Release files laid out as cargo-dist publishes them, made from real portproxy binaries,
 //! and what the installers and self-update said about them.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -90,4 +91,18 @@ pub fn assert_said(out: &Output, code: i32, needle: &str) {
         "no {needle:?} in:\n{}",
         said(out)
     );
+}
+
+/// This machine's address on its network (the one a default route leaves from): plain http
+/// to it is plain http on a network, as far as portproxy can tell.
+pub fn network_address() -> IpAddr {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    // A UDP connect sends nothing; it only picks the route and so the source address.
+    socket
+        .connect("192.0.2.1:9")
+        .or_else(|_| socket.connect("8.8.8.8:53"))
+        .expect("a network interface besides loopback");
+    let ip = socket.local_addr().unwrap().ip();
+    assert!(!ip.is_loopback() && !ip.is_unspecified(), "{ip}");
+    ip
 }
