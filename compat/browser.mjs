@@ -91,6 +91,26 @@ async function hmrSocket(page, form, rec, pathPart) {
   throw new Error(`no open HMR WebSocket (${pathPart}) to ${host}`)
 }
 
+// Each edit swaps one 10-character word for another ('hmr-before' -> 'hmr-form-0' ...) and
+// writes the file with one write at offset 0 and no truncation: a watcher can never read it
+// empty or half-written (fs.writeFileSync truncates first, and a watcher that reads in that
+// gap serves an empty module, which is the test's fault, not the proxy's).
+const word = (label) => `hmr-${label}`.padEnd(10, '-').slice(0, 10)
+function swapWord(file, before, after) {
+  const full = path.join(cfg.app, file)
+  const source = fs.readFileSync(full, 'utf8')
+  if (!source.includes(before)) throw new Error(`${file} lacks ${before}`)
+  const buf = Buffer.from(source.replace(before, after))
+  if (buf.length !== Buffer.byteLength(source)) throw new Error(`${after}: not ${before.length} characters`)
+  const fd = fs.openSync(full, 'r+')
+  try {
+    fs.writeSync(fd, buf, 0, buf.length, 0)
+  } finally {
+    fs.closeSync(fd)
+  }
+  current[file] = after
+}
+
 // Edit a source file in place (a unique word for a unique one) and see the page follow
 // without reloading: a marker set on window survives only a hot update.
 const current = {}
@@ -98,12 +118,7 @@ async function hotEdit(page, form, rec, file, wsPath, next) {
   const socket = await hmrSocket(page, form, rec, wsPath)
   await sleep(300)
   await page.evaluate(() => (window.__compatMarker = 'kept'))
-  const full = path.join(cfg.app, file)
-  const before = current[file] || 'hmr-before'
-  const source = fs.readFileSync(full, 'utf8')
-  if (!source.includes(before)) throw new Error(`${file} lacks ${before}`)
-  fs.writeFileSync(full, source.replace(before, next))
-  current[file] = next
+  swapWord(file, current[file] || 'hmr-before', next)
   await text(page, '#hmr-text', next, 45000)
   const marker = await page.evaluate(() => window.__compatMarker)
   if (marker !== 'kept') throw new Error('the page reloaded instead of taking a hot update')
@@ -160,7 +175,7 @@ const checks = {
       await text(page, '#hmr-text', current['message.js'] || 'hmr-before', 15000)
     },
     'HMR over WebSocket': async (page, form, rec) => {
-      form.socket = await hotEdit(page, form, rec, 'message.js', '/', `hmr-${form.index}`)
+      form.socket = await hotEdit(page, form, rec, 'message.js', '/', word(`form-${form.index}`))
     },
     // Run once for all forms, after every page has been opened: see idle() below.
     'HMR after idle': null,
@@ -173,7 +188,7 @@ const checks = {
     'Fast Refresh': async (page, form, rec) => {
       await page.click('#inc') // hydrated: the counter counts
       await text(page, '#inc', 'count 1', 30000)
-      await hotEdit(page, form, rec, 'app/counter.js', '/_next/', `hmr-${form.index}`)
+      await hotEdit(page, form, rec, 'app/counter.js', '/_next/', word(`form-${form.index}`))
       await text(page, '#inc', 'count 1', 5000) // Fast Refresh keeps component state
     },
     'Server Action': async (page) => {
@@ -206,7 +221,7 @@ const checks = {
       await text(page, '#title', 'SvelteKit compat', 30000)
     },
     HMR: async (page, form, rec) => {
-      await hotEdit(page, form, rec, 'src/routes/+page.svelte', '/', `hmr-${form.index}`)
+      await hotEdit(page, form, rec, 'src/routes/+page.svelte', '/', word(`form-${form.index}`))
     },
     'form action POST': async (page, form) => {
       await formPost(page, form, '#form-submit', 'form ok: portproxy')
@@ -221,7 +236,7 @@ const checks = {
       await text(page, '#hmr-text', current['src/message.js'] || 'hmr-before', 15000)
     },
     'HMR over WebSocket': async (page, form, rec) => {
-      await hotEdit(page, form, rec, 'src/message.js', '/ws', `hmr-${form.index}`)
+      await hotEdit(page, form, rec, 'src/message.js', '/ws', word(`form-${form.index}`))
     },
   },
   django: {
@@ -303,10 +318,7 @@ async function idle(opened) {
   if (live.length) {
     log(`idle for ${cfg.idleSecs}s`)
     await sleep(cfg.idleSecs * 1000)
-    const full = path.join(cfg.app, 'message.js')
-    const before = current['message.js']
-    fs.writeFileSync(full, fs.readFileSync(full, 'utf8').replace(before, 'hmr-after-idle'))
-    current['message.js'] = 'hmr-after-idle'
+    swapWord('message.js', current['message.js'], word('idle'))
   }
   for (const { page, form, rec, failed } of opened) {
     if (!form.socket) {
@@ -314,7 +326,7 @@ async function idle(opened) {
       continue
     }
     try {
-      await text(page, '#hmr-text', 'hmr-after-idle', 30000)
+      await text(page, '#hmr-text', word('idle'), 30000)
       if ((await page.evaluate(() => window.__compatMarker)) !== 'kept') {
         throw new Error('the page reloaded instead of taking a hot update')
       }
@@ -339,7 +351,10 @@ async function main() {
     // A public domain on this machine: PORT.dev.test and dev.test go to loopback.
     '--host-resolver-rules=MAP *.dev.test 127.0.0.1, MAP dev.test 127.0.0.1',
   ]
-  const context = await chromium.launchPersistentContext(cfg.userDataDir, {
+  // launch() gives the browser a fresh profile of its own; each URL form gets its own context
+  // (its own cookie jar: cookies ignore ports and, Secure aside, schemes, so one form's
+  // session would otherwise sign the next in, or be replaced by it under an open page).
+  const browser = await chromium.launch({
     executablePath: cfg.chromium,
     headless: true,
     args,
@@ -347,14 +362,13 @@ async function main() {
     env: { ...process.env, HOME: cfg.home },
     timeout: 60000,
   })
-  context.setDefaultTimeout(30000)
   const table = checks[cfg.framework]
   const opened = []
   try {
     for (const [index, f] of cfg.forms.entries()) {
       const form = { ...f, index }
-      // Cookies ignore ports: a session from the last form would sign this one in already.
-      await context.clearCookies()
+      const context = await browser.newContext()
+      context.setDefaultTimeout(30000)
       const page = await context.newPage()
       const rec = instrument(page)
       let failed = null
@@ -373,16 +387,16 @@ async function main() {
           failed = `${name} failed`
           report(form, name, false, `${e.message.split('\n')[0]}; ${diagnostics(rec)}`)
           await page
-            .screenshot({ path: path.join(cfg.userDataDir + '-' + form.index + '.png') })
+            .screenshot({ path: `${cfg.shots}-${form.index}.png` })
             .catch(() => {})
         }
       }
       if (cfg.framework === 'vite') opened.push({ page, form, rec, failed })
-      else await page.close()
+      else await context.close()
     }
     if (cfg.framework === 'vite') await idle(opened)
   } finally {
-    await context.close()
+    await browser.close()
   }
 }
 

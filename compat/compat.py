@@ -626,7 +626,7 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
         "devPort": port,
         "app": str(app),
         "home": str(home),
-        "userDataDir": str(tmp / f"chromium-{name}"),
+        "shots": str(tmp / f"screenshot-{name}"),
         "idleSecs": int(os.environ.get("PORTPROXY_COMPAT_IDLE_SECS", "70")),
         "extra": extra,
         "chromium": CHROMIUM,
