@@ -14,7 +14,10 @@ $ProgressPreference = 'SilentlyContinue'
 
 function Install-Portproxy {
     $repository = 'https://github.com/OWNER/portproxy'
-    $caddyPinned = '2.11.4'
+    # The Caddy it installs, and the oldest it accepts on PATH (Cargo.toml's
+    # [package.metadata.portproxy]; a test holds every copy to it).
+    $caddyPinned = '2.11.7'
+    $caddyMinimum = '2.6.2'
     $target = 'x86_64-pc-windows-msvc'
 
     $arch = Get-OSArchitecture
@@ -62,7 +65,9 @@ function Install-Portproxy {
         Test-Source 'PORTPROXY_CADDY_DOWNLOAD_URL' $env:PORTPROXY_CADDY_DOWNLOAD_URL
     }
     Write-Host "portproxy-install: installing portproxy ($target) into $binDir"
-    $tmp = Join-Path ([IO.Path]::GetTempPath()) ("portproxy-" + [Guid]::NewGuid())
+    # Staged beside the install dir: what runs there runs once installed.
+    New-Item -ItemType Directory -Force -Path $binDir | Out-Null
+    $tmp = Join-Path $binDir (".portproxy-install-" + [Guid]::NewGuid())
     New-Item -ItemType Directory -Path $tmp | Out-Null
     try {
         $archive = "portproxy-$target.zip"
@@ -73,7 +78,8 @@ function Install-Portproxy {
         # Run it before it replaces anything: a build this system cannot run stops here.
         $new = Join-Path $tmp 'portproxy\portproxy.exe'
         try {
-            $newVersion = & $new --version
+            # The first line is `portproxy X.Y.Z`; the next ones name the build.
+            $newVersion = @(& $new --version)[0]
         }
         catch {
             $newVersion = "$_"
@@ -89,19 +95,13 @@ function Install-Portproxy {
         if ($env:PORTPROXY_NO_CADDY) {
             Write-Host 'portproxy-install: skipping Caddy (PORTPROXY_NO_CADDY): portproxy will serve plain HTTP on 127.0.0.1:24306'
         }
-        elseif ((Test-OurCaddy $configDir $binDir) -or -not (Test-Caddy)) {
+        elseif ((Test-OurCaddy $configDir $binDir) -or -not (Test-Caddy $caddyMinimum)) {
             Install-Caddy $tmp $binDir $caddyPinned $caddyArch $configDir
         }
         else {
             Write-Host 'portproxy-install: using the Caddy already on PATH'
         }
 
-        $template = Join-Path $tmp 'portproxy\Caddyfile'
-        New-Item -ItemType Directory -Force -Path $configDir | Out-Null
-        if ((Test-Path $template) -and -not (Test-Path (Join-Path $configDir 'Caddyfile'))) {
-            Copy-Item $template (Join-Path $configDir 'Caddyfile')
-            Write-Host "portproxy-install: put the Caddyfile template in $configDir\Caddyfile"
-        }
         if ($env:PORTPROXY_NO_MODIFY_PATH) {
             if (($env:Path -split ';') -notcontains $binDir) {
                 Write-Host "portproxy-install: $binDir is not on your PATH (PORTPROXY_NO_MODIFY_PATH); add it to use portproxy"
@@ -156,11 +156,17 @@ function Test-Source([string]$name, [string]$url) {
 }
 
 function Get-File([string]$url, [string]$path) {
-    try {
-        Invoke-WebRequest -UseBasicParsing -Uri $url -OutFile $path
-    }
-    catch {
-        throw "portproxy-install: could not download ${url}: $_"
+    foreach ($attempt in 1..3) {
+        try {
+            Invoke-WebRequest -UseBasicParsing -Uri $url -OutFile $path
+            return
+        }
+        catch {
+            if ($attempt -eq 3) {
+                throw "portproxy-install: could not download ${url}: $_"
+            }
+            Start-Sleep -Seconds 1
+        }
     }
 }
 
@@ -206,17 +212,15 @@ function Install-Exe([string]$source, [string]$dest) {
     }
 }
 
-# A Caddy of 2.6 or newer on PATH.
-function Test-Caddy {
+# A Caddy on PATH that portproxy runs with ($minimum or newer).
+function Test-Caddy([string]$minimum) {
     $caddy = Get-Command caddy -ErrorAction SilentlyContinue
     if (-not $caddy) {
         return $false
     }
     $text = (& $caddy.Source version) -join ' '
-    if ($text -match 'v?(\d+)\.(\d+)') {
-        $major = [int]$Matches[1]
-        $minor = [int]$Matches[2]
-        return ($major -gt 2) -or (($major -eq 2) -and ($minor -ge 6))
+    if ($text -match 'v?(\d+\.\d+\.\d+)') {
+        return ([version]$Matches[1]) -ge ([version]$minimum)
     }
     return $false
 }

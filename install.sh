@@ -7,7 +7,10 @@
 main() {
 	set -eu
 	repository="https://github.com/OWNER/portproxy"
-	caddy_pinned="2.11.4"
+	# The Caddy it installs, and the oldest it accepts on PATH (Cargo.toml's
+	# [package.metadata.portproxy]; a test holds every copy to it).
+	caddy_pinned="2.11.7"
+	caddy_minimum="2.6.2"
 
 	yes="${PORTPROXY_YES:-}"
 	version="${PORTPROXY_VERSION:-}"
@@ -71,8 +74,15 @@ main() {
 		case "$answer" in n* | N*) fail "cancelled" ;; esac
 	fi
 
-	tmp="$(mktemp -d)"
+	# Staged beside the install dir, not in the system temp dir: hardened servers mount /tmp
+	# noexec, and what runs here runs once installed.
+	mkdir -p "$bin_dir" || fail "cannot create $bin_dir"
+	tmp="$(mktemp -d "$bin_dir/.portproxy-install.XXXXXX")" || fail "cannot write to $bin_dir (choose another with --install-dir)"
 	trap 'rm -rf "$tmp"' EXIT INT TERM
+	printf '#!/bin/sh\nexit 0\n' >"$tmp/probe"
+	chmod 755 "$tmp/probe"
+	"$tmp/probe" 2>/dev/null ||
+		fail "programs in $bin_dir may not run (is its filesystem mounted noexec?); nothing was installed; choose another directory with --install-dir"
 	# gzip rather than xz: minimal images have no xz.
 	archive="portproxy-$triple.tar.gz"
 	download "$base/$archive" "$tmp/$archive"
@@ -82,8 +92,10 @@ main() {
 	[ -f "$tmp/portproxy-$triple/portproxy" ] || fail "$archive holds no portproxy-$triple/portproxy"
 	chmod 755 "$tmp/portproxy-$triple/portproxy"
 	# Run it before it replaces anything: a build this system cannot run stops here.
-	new_version="$("$tmp/portproxy-$triple/portproxy" --version 2>&1)" ||
-		fail "the downloaded portproxy ($triple) does not run here: $new_version; nothing was installed"
+	said="$("$tmp/portproxy-$triple/portproxy" --version 2>&1)" ||
+		fail "the downloaded portproxy ($triple) does not run here: $said; nothing was installed"
+	# The first line is `portproxy X.Y.Z`; the next ones name the build.
+	new_version="$(printf '%s\n' "$said" | head -n 1)"
 	place "$tmp/portproxy-$triple/portproxy" portproxy
 	say "installed $new_version"
 
@@ -98,23 +110,25 @@ main() {
 		install_caddy
 	fi
 
-	mkdir -p "$config_dir"
-	if [ -f "$tmp/portproxy-$triple/Caddyfile" ] && [ ! -f "$config_dir/Caddyfile" ]; then
-		cp "$tmp/portproxy-$triple/Caddyfile" "$config_dir/Caddyfile"
-		say "put the Caddyfile template in $config_dir/Caddyfile"
-	fi
-
 	case ":$PATH:" in
 	*":$bin_dir:"*) ;;
 	*)
 		if [ -n "$no_modify_path" ]; then
 			say "$bin_dir is not on your PATH; add it:"
-			say "  echo 'export PATH=\"$bin_dir:\$PATH\"' >> ~/.profile && . ~/.profile"
+			case "${SHELL:-}" in
+			*/fish) say "  fish_add_path \"$bin_dir\"" ;;
+			*) say "  echo 'export PATH=\"$bin_dir:\$PATH\"' >> ~/.profile && . ~/.profile" ;;
+			esac
 		else
 			add_to_path
 		fi
 		;;
 	esac
+	# Later steps of a GitHub Actions job find it through this file.
+	if [ -n "${GITHUB_PATH:-}" ] && [ -z "$no_modify_path" ]; then
+		printf '%s\n' "$bin_dir" >>"$GITHUB_PATH"
+		say "added $bin_dir to GITHUB_PATH for the next steps"
+	fi
 	say "next: run \`portproxy\`, then open https://PORT.localhost/ (or \`portproxy serve\` for http://PORT.localhost:24306/)"
 }
 
@@ -190,17 +204,26 @@ detect_triple() {
 # The gnu builds are made on Ubuntu 22.04 and need glibc 2.35; an older (or unknown) glibc
 # gets the static musl build, which runs anywhere.
 glibc_new_enough() {
-	at_least 2 35 "$({ getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version 2>&1; } | head -n 1 | sed -n 's/.*[^0-9.]\([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p')"
+	at_least 2.35 "$({ getconf GNU_LIBC_VERSION 2>/dev/null || ldd --version 2>&1; } | head -n 1 | sed -n 's/.*[^0-9.]\([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p')"
 }
 
-# at_least MAJOR MINOR VERSION: VERSION (`2.36`, `v2.6.2`) is MAJOR.MINOR or newer; an empty
-# or unreadable VERSION is not.
+# at_least MINIMUM VERSION: VERSION (`2.36`, `v2.6.2`, `2.11.7 h1:…`) is MINIMUM (`2.35`,
+# `2.6.2`) or newer; an empty or unreadable VERSION is not. A missing part counts as 0.
 at_least() {
-	v="${3#v}"
-	major="${v%%.*}"
-	rest="${v#*.}"
-	minor="${rest%%.*}"
-	[ -n "$v" ] && { [ "$major" -gt "$1" ] 2>/dev/null || { [ "$major" -eq "$1" ] 2>/dev/null && [ "$minor" -ge "$2" ] 2>/dev/null; }; }
+	want="$1."
+	have="${2#v}"
+	have="${have%% *}."
+	while [ -n "$want" ]; do
+		w="${want%%.*}"
+		h="${have%%.*}"
+		want="${want#*.}"
+		have="${have#*.}"
+		[ -n "$h" ] || h=0
+		[ "$h" -eq "$h" ] 2>/dev/null || return 1
+		[ "$h" -gt "$w" ] && return 0
+		[ "$h" -lt "$w" ] && return 1
+	done
+	return 0
 }
 
 # place FILE NAME: FILE becomes bin_dir/NAME as a new file renamed over the old one, so a
@@ -252,9 +275,9 @@ download() {
 	esac
 	if command -v curl >/dev/null 2>&1; then
 		# shellcheck disable=SC2086 # the flags or none
-		curl $secure -fsSL "$1" -o "$2" || fail "could not download $1"
+		curl $secure --retry 3 --retry-delay 1 -fsSL "$1" -o "$2" || fail "could not download $1"
 	elif command -v wget >/dev/null 2>&1; then
-		wget -q "$1" -O "$2" || fail "could not download $1"
+		wget -q --tries=3 --waitretry=1 "$1" -O "$2" || fail "could not download $1"
 	else
 		fail "neither curl nor wget is installed"
 	fi
@@ -277,9 +300,9 @@ verify() {
 	[ "$got" = "$want" ] || fail "checksum mismatch for $3: expected $want, got $got; nothing was installed"
 }
 
-# A Caddy of 2.6 or newer on PATH.
+# A Caddy on PATH that portproxy runs with.
 caddy_ok() {
-	command -v caddy >/dev/null 2>&1 && at_least 2 6 "$(caddy version 2>/dev/null | cut -d' ' -f1)"
+	command -v caddy >/dev/null 2>&1 && at_least "$caddy_minimum" "$(caddy version 2>/dev/null | cut -d' ' -f1)"
 }
 
 # Puts bin_dir on PATH for future shells, once per startup file, so re-runs add nothing.
@@ -316,7 +339,10 @@ add_to_path() {
 	else
 		say "$bin_dir is on PATH for new shells already"
 	fi
-	say "to use it in this shell: . ~/.profile"
+	case "${SHELL:-}" in
+	*/fish) say "to use it in this shell: fish_add_path \"$bin_dir\" (or open a new terminal)" ;;
+	*) say "to use it in this shell: . ~/.profile" ;;
+	esac
 }
 
 install_caddy() {

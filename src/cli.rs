@@ -4,12 +4,30 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `portproxy --version`. The installers and self-update check the first line
+/// (`portproxy X.Y.Z`); the others name the build and the Caddy the installers pin (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ntarget ",
+    env!("PORTPROXY_TARGET"),
+    ", commit ",
+    env!("PORTPROXY_COMMIT"),
+    "\ncaddy ",
+    env!("PORTPROXY_CADDY_PIN"),
+    " (the installers'), ",
+    env!("PORTPROXY_CADDY_MINIMUM"),
+    " or newer works"
+);
+
+/// The exit statuses, as `--help` ends (the README lists them too).
+pub const EXIT_CODES: &str = "Exit status: 0 success; 1 `doctor` found problems; 2 usage, settings or start-up error (including a failed `self-update`, `trust` or Caddy start); 101 a bug (a panic: please report it)";
+
 /// Every local port of a dev box at its own URL.
 ///
 /// http://5173.localhost:24306/ reaches the dev server on port 5173;
 /// http://localhost--8000.localhost:24306/ reaches port 8000.
 #[derive(Debug, Parser)]
-#[command(name = "portproxy", version, about, long_about)]
+#[command(name = "portproxy", version = VERSION, about, long_about, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -50,6 +50,8 @@ pub enum UpdateError {
     PlainHttp { what: String, url: String },
     /// A mirror URL that is not http(s).
     NotHttp { what: String, url: String },
+    /// Programs in the install directory may not run (a noexec mount).
+    CannotRun { dir: PathBuf, detail: String },
     /// The user answered no.
     Cancelled,
     /// Anything else self_update reported.
@@ -82,6 +84,7 @@ impl UpdateError {
                 "use https (plain http is accepted only for 127.0.0.1, [::1] and localhost), or set {ALLOW_HTTP_ENV}=1 to accept that risk"
             ),
             UpdateError::NotHttp { .. } => format!("give an https:// URL, e.g. {GITHUB_API}"),
+            UpdateError::CannotRun { .. } => "nothing was replaced; if that filesystem is mounted noexec, reinstall into one whose programs may run: install.sh --install-dir DIR".into(),
             UpdateError::Cancelled | UpdateError::Failed(_) => return None,
         })
     }
@@ -128,6 +131,11 @@ impl fmt::Display for UpdateError {
             UpdateError::NotHttp { what, url } => {
                 write!(f, "{what} `{url}` is not an http(s) URL")
             }
+            UpdateError::CannotRun { dir, detail } => write!(
+                f,
+                "the new portproxy cannot be run in {} ({detail})",
+                dir.display()
+            ),
             UpdateError::Cancelled => f.write_str("cancelled; nothing was changed"),
             UpdateError::Failed(detail) => write!(f, "self-update failed: {detail}"),
         }
@@ -287,9 +295,7 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
     let asset = asset_name(self_update::get_target());
     let api_shown = api.clone().unwrap_or_else(|| GITHUB_API.into());
     let explain = |e| explain(e, &api_shown);
-    let lister = configure(api.as_deref(), &asset, None)
-        .build()
-        .map_err(explain)?;
+    let lister = configure(api.as_deref()).build().map_err(explain)?;
 
     let release = match &requested {
         Some(version) => {
@@ -354,10 +360,10 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
         return Err(UpdateError::Cancelled);
     }
     eprintln!("downloading {asset} ({tag})");
-    let mut builder = configure(api.as_deref(), &asset, Some(&tag));
-    let expected = format!("portproxy {to}");
-    builder.verify_binary(move |new| reports_version(new, &expected));
-    builder.build().and_then(|u| u.update()).map_err(explain)?;
+    let sums = release.assets().iter().find(|a| a.name() == SUMS_ASSET);
+    let new_exe = Stage::beside(&exe)?;
+    let staged = new_exe.fetch_and_check(archive, sums, &format!("portproxy {to}"))?;
+    new_exe.swap(&staged, &exe)?;
     if std::io::stderr().is_terminal() {
         // The progress bar leaves the cursor at the end of its line.
         eprintln!();
@@ -371,8 +377,166 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
     Ok(())
 }
 
-/// The updater for this platform's asset; `tag` pins the release to install.
-fn configure(api: Option<&str>, asset: &str, tag: Option<&str>) -> github::UpdateBuilder {
+/// A directory beside the installed binary where a release is downloaded, checked and run
+/// before it replaces anything. Not the system temp dir: hardened servers mount that noexec,
+/// and a binary that runs beside the install dir runs once installed. Removed when dropped.
+struct Stage {
+    dir: PathBuf,
+}
+
+impl Stage {
+    fn beside(exe: &Path) -> Result<Stage, UpdateError> {
+        let parent = exe.parent().unwrap_or(Path::new("."));
+        let dir = parent.join(format!(".portproxy-update-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => UpdateError::NotWritable {
+                path: exe.to_path_buf(),
+            },
+            _ => UpdateError::Failed(format!("cannot create {}: {e}", dir.display())),
+        })?;
+        Ok(Stage { dir })
+    }
+
+    /// Downloads `archive` (checked against `sums` and GitHub's digest), unpacks the binary
+    /// and runs it: it must say `expected` on its first line.
+    fn fetch_and_check(
+        &self,
+        archive: &self_update::update::ReleaseAsset,
+        sums: Option<&self_update::update::ReleaseAsset>,
+        expected: &str,
+    ) -> Result<PathBuf, UpdateError> {
+        let sums = sums.ok_or_else(|| UpdateError::Checksum {
+            detail: format!("the release has no {SUMS_ASSET}"),
+        })?;
+        let sums_path = self.dir.join(SUMS_ASSET);
+        download(sums.download_url(), &sums_path, false)?;
+        let sums_text = std::fs::read_to_string(&sums_path).map_err(|e| UpdateError::Checksum {
+            detail: format!("{SUMS_ASSET} is unreadable: {e}"),
+        })?;
+        let want = sums_entry(&sums_text, archive.name()).ok_or_else(|| UpdateError::Checksum {
+            detail: format!("{SUMS_ASSET} has no entry for {}", archive.name()),
+        })?;
+        let archive_path = self.dir.join(archive.name());
+        download(archive.download_url(), &archive_path, true)?;
+        if std::io::stderr().is_terminal() {
+            // The progress bar leaves the cursor at the end of its line.
+            eprintln!();
+        }
+        let got = sha256_of(&archive_path)?;
+        let published = archive
+            .digest()
+            .and_then(|d| d.strip_prefix("sha256:"))
+            .map(str::to_ascii_lowercase);
+        for expected in std::iter::once(want).chain(published) {
+            if expected != got {
+                return Err(UpdateError::Checksum {
+                    detail: format!("expected sha256 {expected}, got {got}"),
+                });
+            }
+        }
+        // Zips (Windows) are flat; tarballs hold `portproxy-<target>/portproxy`.
+        #[cfg(windows)]
+        let (kind, inside) = (self_update::ArchiveKind::Zip, "portproxy.exe".to_string());
+        #[cfg(not(windows))]
+        let (kind, inside) = (
+            self_update::ArchiveKind::Tar(Some(self_update::Compression::Gz)),
+            format!("portproxy-{}/portproxy", self_update::get_target()),
+        );
+        self_update::Extract::from_source(&archive_path)
+            .archive(kind)
+            .extract_file(&self.dir, &inside)
+            .map_err(|e| UpdateError::Rejected {
+                reason: format!("{} holds no {inside}: {e}", archive.name()),
+            })?;
+        let new = self.dir.join(&inside);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o755));
+        }
+        reports_version(&new, expected, &self.dir)?;
+        Ok(new)
+    }
+
+    /// Puts `new` in place of `exe`: a rename in the same directory, so a running portproxy
+    /// keeps its own file (on Windows self_replace moves the running one aside).
+    fn swap(&self, new: &Path, exe: &Path) -> Result<(), UpdateError> {
+        let result = if cfg!(windows) {
+            self_replace::self_replace(new)
+        } else {
+            std::fs::rename(new, exe)
+        };
+        result.map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => UpdateError::NotWritable {
+                path: exe.to_path_buf(),
+            },
+            _ => UpdateError::Failed(format!("cannot replace {}: {e}", exe.display())),
+        })
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Downloads `url` into `to` (GitHub's API serves an asset's bytes for this Accept).
+fn download(url: &str, to: &Path, progress: bool) -> Result<(), UpdateError> {
+    let file = std::fs::File::create(to)
+        .map_err(|e| UpdateError::Failed(format!("cannot write {}: {e}", to.display())))?;
+    let mut request = self_update::Download::from_url(url);
+    request
+        .show_download_progress(progress && std::io::stderr().is_terminal())
+        .timeout(Duration::from_secs(60))
+        .request_header("accept", "application/octet-stream");
+    if url.starts_with(GITHUB_API) {
+        if let Some(token) = ["GH_TOKEN", "GITHUB_TOKEN"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|t| !t.is_empty()))
+        {
+            request.request_header("authorization", format!("Bearer {token}"));
+        }
+    }
+    request
+        .download_to(std::io::BufWriter::new(file))
+        .map_err(|e| explain(e, url))
+}
+
+/// The hex digest `sums` (`<hex> *<name>` or `<hex>  <name>` lines) gives `name`.
+pub fn sums_entry(sums: &str, name: &str) -> Option<String> {
+    sums.lines().find_map(|line| {
+        let (hex, file) = line.trim().split_once(' ')?;
+        let file = file.trim_start().trim_start_matches('*');
+        (file == name && hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| hex.to_ascii_lowercase())
+    })
+}
+
+fn sha256_of(path: &Path) -> Result<String, UpdateError> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| UpdateError::Failed(format!("cannot read {}: {e}", path.display())))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buffer)
+            .map_err(|e| UpdateError::Failed(format!("cannot read {}: {e}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Lists the releases of Cargo.toml's repository (at `api` when set).
+fn configure(api: Option<&str>) -> github::UpdateBuilder {
     let (owner, name) = owner_and_name(repository_url())
         .expect("Cargo.toml's repository is https://github.com/OWNER/NAME (a unit test checks it)");
     let mut builder = github::Update::configure();
@@ -381,21 +545,7 @@ fn configure(api: Option<&str>, asset: &str, tag: Option<&str>) -> github::Updat
         .repo_name(name)
         .bin_name("portproxy")
         .current_version(env!("CARGO_PKG_VERSION"))
-        // The default picks the first asset whose name holds the target, which can be the
-        // `.sha256` sidecar.
-        .asset_matcher({
-            let asset = asset.to_string();
-            move |assets| assets.iter().find(|a| a.name() == asset).cloned()
-        })
-        .checksum_from_asset(SUMS_ASSET)
-        .show_download_progress(true)
-        .show_output(false)
-        .no_confirm(true)
         .timeout(Duration::from_secs(60));
-    // Tarballs hold `portproxy-<target>/portproxy`; zips are flat.
-    if !cfg!(windows) {
-        builder.bin_path_in_archive("portproxy-{{ target }}/{{ bin }}");
-    }
     match api {
         Some(api) => {
             builder.api_base_url(api);
@@ -404,26 +554,32 @@ fn configure(api: Option<&str>, asset: &str, tag: Option<&str>) -> github::Updat
             builder.auth_token_from_env();
         }
     }
-    if let Some(tag) = tag {
-        builder.release_tag(tag);
-    }
     builder
 }
 
-/// The unpacked binary must run here and say it is the version being installed.
-fn reports_version(binary: &Path, expected: &str) -> self_update::Result<()> {
+/// The unpacked binary must run here and say it is the version being installed (on the first
+/// line of `--version`; the next ones name its build).
+fn reports_version(binary: &Path, expected: &str, dir: &Path) -> Result<(), UpdateError> {
     let out = Command::new(binary)
         .arg("--version")
         .output()
-        .map_err(|e| self_update::Error::verification_rejected(format!("it does not run: {e}")))?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => UpdateError::CannotRun {
+                dir: dir.parent().unwrap_or(dir).to_path_buf(),
+                detail: e.to_string(),
+            },
+            _ => UpdateError::Rejected {
+                reason: format!("it does not run: {e}"),
+            },
+        })?;
     let said = String::from_utf8_lossy(&out.stdout);
-    if out.status.success() && said.trim() == expected {
+    let first = said.lines().next().unwrap_or_default().trim();
+    if out.status.success() && first == expected {
         Ok(())
     } else {
-        Err(self_update::Error::verification_rejected(format!(
-            "`--version` said {:?}, expected {expected:?}",
-            said.trim()
-        )))
+        Err(UpdateError::Rejected {
+            reason: format!("`--version` said {first:?}, expected {expected:?}"),
+        })
     }
 }
 
@@ -554,6 +710,32 @@ mod tests {
             assert_eq!(owner_and_name(url), want, "{url}");
         }
         assert!(owner_and_name(repository_url()).is_some());
+    }
+
+    #[test]
+    fn sums_entries() {
+        let hex = "ab".repeat(32);
+        let sums = format!(
+            "{hex} *portproxy-x86_64-unknown-linux-gnu.tar.gz\n{} *install.sh\n",
+            "cd".repeat(32)
+        );
+        for (name, want) in [
+            (
+                "portproxy-x86_64-unknown-linux-gnu.tar.gz",
+                Some(hex.clone()),
+            ),
+            ("install.sh", Some("cd".repeat(32))),
+            ("portproxy-x86_64-unknown-linux-gnu.tar", None),
+            ("gnu.tar.gz", None),
+        ] {
+            assert_eq!(sums_entry(&sums, name), want, "{name}");
+        }
+        // Caddy's style: two spaces, no `*`.
+        assert_eq!(
+            sums_entry(&format!("{hex}  caddy.tar.gz"), "caddy.tar.gz"),
+            Some(hex.clone())
+        );
+        assert_eq!(sums_entry("zz *caddy.tar.gz", "caddy.tar.gz"), None);
     }
 
     #[test]

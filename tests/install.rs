@@ -6,10 +6,26 @@ use std::process::{Command, Output, Stdio};
 
 use crate::harness::proxy::free_addr;
 use crate::harness::release::{
-    archive, assert_said, digest, network_address, run, said, sums_line,
+    archive, assert_said, digest, network_address, run, said, sums_line, Noexec,
 };
 
-const CADDY_VERSION: &str = "2.11.4";
+/// Cargo.toml's `[package.metadata.portproxy]` `key`: the Caddy pin or minimum.
+fn caddy_metadata(key: &str) -> String {
+    let cargo: toml::Value =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    cargo["package"]["metadata"]["portproxy"][key]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The Caddy the installers pin.
+fn caddy_pin() -> String {
+    caddy_metadata("caddy")
+}
 
 struct Mirror {
     dir: tempfile::TempDir,
@@ -57,7 +73,8 @@ async fn mirror_at(host: std::net::IpAddr) -> Mirror {
     std::fs::create_dir_all(&cstage).unwrap();
     let debian_caddy = which("caddy").expect("caddy on PATH (scripts/test installs it)");
     std::fs::copy(debian_caddy, cstage.join("caddy")).unwrap();
-    let casset = caddy.join(format!("caddy_{CADDY_VERSION}_linux_amd64.tar.gz"));
+    let pin = caddy_pin();
+    let casset = caddy.join(format!("caddy_{pin}_linux_amd64.tar.gz"));
     run(Command::new("tar")
         .arg("-czf")
         .arg(&casset)
@@ -65,7 +82,7 @@ async fn mirror_at(host: std::net::IpAddr) -> Mirror {
         .arg(&cstage)
         .arg("caddy"));
     std::fs::write(
-        caddy.join(format!("caddy_{CADDY_VERSION}_checksums.txt")),
+        caddy.join(format!("caddy_{pin}_checksums.txt")),
         caddy_sums_line(&casset),
     )
     .unwrap();
@@ -146,6 +163,7 @@ fn tools_without_caddy(dir: &Path) -> PathBuf {
 /// Runs install.sh with the mirror, a private HOME, `path` as PATH and `env` on top.
 fn install(m: &Mirror, path: &Path, args: &[&str], env: &[(&str, &str)]) -> (Output, PathBuf) {
     let home = m.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
     let bin = home.join(".local/bin");
     let out = Command::new("sh")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
@@ -155,7 +173,6 @@ fn install(m: &Mirror, path: &Path, args: &[&str], env: &[(&str, &str)]) -> (Out
         .env("HOME", &home)
         .env("PORTPROXY_DOWNLOAD_URL", format!("{}/portproxy", m.url))
         .env("PORTPROXY_CADDY_DOWNLOAD_URL", format!("{}/caddy", m.url))
-        .env("PORTPROXY_CADDY_VERSION", CADDY_VERSION)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
@@ -171,26 +188,39 @@ async fn installs_portproxy_and_caddy_then_upgrades_in_place() {
     assert!(out.status.success(), "{}", said(&out));
     let version = run(Command::new(bin.join("portproxy")).arg("--version"));
     assert_eq!(
-        String::from_utf8_lossy(&version.stdout),
-        format!("portproxy {}\n", env!("CARGO_PKG_VERSION"))
+        String::from_utf8_lossy(&version.stdout).lines().next(),
+        Some(format!("portproxy {}", env!("CARGO_PKG_VERSION")).as_str())
+    );
+    assert_said(
+        &out,
+        0,
+        &format!("installed portproxy {}\n", env!("CARGO_PKG_VERSION")),
     );
     let caddy = run(Command::new(bin.join("caddy")).arg("version"));
     assert!(String::from_utf8_lossy(&caddy.stdout).contains("2."));
-    let caddyfile = m.dir.path().join("home/.config/portproxy/Caddyfile");
-    assert!(caddyfile.is_file(), "{}", said(&out));
+    // `run` writes its own Caddyfile: no template nobody reads.
+    assert!(!m
+        .dir
+        .path()
+        .join("home/.config/portproxy/Caddyfile")
+        .exists());
+    // Nothing is left beside the binaries (the staging directory is gone).
+    let mut left: Vec<_> = std::fs::read_dir(&bin)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["caddy", "portproxy"]);
 
-    // A second run replaces the binary (a new file, so a running portproxy keeps its own)
-    // and leaves an edited Caddyfile alone.
+    // A second run replaces the binary (a new file, so a running portproxy keeps its own).
     use std::os::unix::fs::MetadataExt;
     let inode = std::fs::metadata(bin.join("portproxy")).unwrap().ino();
-    std::fs::write(&caddyfile, "# mine\n").unwrap();
     let (again, _) = install(&m, &tools, &["--yes"], &[]);
     assert!(again.status.success(), "{}", said(&again));
     assert_ne!(
         std::fs::metadata(bin.join("portproxy")).unwrap().ino(),
         inode
     );
-    assert_eq!(std::fs::read_to_string(&caddyfile).unwrap(), "# mine\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,8 +381,8 @@ async fn a_rerun_keeps_its_own_caddy_at_the_pin_and_leaves_a_users_alone() {
     use std::os::unix::fs::MetadataExt;
     let inode = std::fs::metadata(bin.join("caddy")).unwrap().ino();
     let (again, _) = install(&m, Path::new(&path), &["--yes"], &[]);
-    // The mirror's "2.11.4" is Debian's 2.6.2 binary, so it is not the pin: reinstalled.
-    assert_said(&again, 0, &format!("installing Caddy {CADDY_VERSION}"));
+    // The mirror's pinned Caddy is Debian's 2.6.2 binary, so it is not the pin: reinstalled.
+    assert_said(&again, 0, &format!("installing Caddy {}", caddy_pin()));
     assert_ne!(std::fs::metadata(bin.join("caddy")).unwrap().ino(), inode);
 
     // A Caddy the user put there (no receipt) is theirs.
@@ -688,4 +718,108 @@ async fn a_localhost_mirror_needs_no_opt_in() {
     assert!(out.status.success(), "{}", said(&out));
     assert!(!said(&out).contains("WARNING"), "{}", said(&out));
     assert!(bin.join("portproxy").is_file());
+}
+
+/// Hardened servers mount /tmp noexec: install.sh stages beside the install dir, so a noexec
+/// TMPDIR changes nothing; an install dir where nothing may run is refused, saying why and
+/// what to do, before anything is downloaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_noexec_temp_dir_is_not_used_and_a_noexec_install_dir_is_explained() {
+    let Some(noexec) = Noexec::mount() else {
+        return;
+    };
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let tmpdir = noexec.path.to_str().unwrap();
+    let (out, bin) = install(&m, &tools, &["--yes"], &[("TMPDIR", tmpdir)]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(bin.join("portproxy").is_file() && bin.join("caddy").is_file());
+
+    let dir = noexec.path.join("bin");
+    let dir_text = dir.to_str().unwrap();
+    let (out, _) = install(
+        &m,
+        &tools,
+        &["--yes", "--no-caddy", "--install-dir", dir_text],
+        &[],
+    );
+    assert_said(
+        &out,
+        1,
+        &format!("error: programs in {dir_text} may not run (is its filesystem mounted noexec?); nothing was installed; choose another directory with --install-dir"),
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+}
+
+/// In GitHub Actions the next steps find portproxy through $GITHUB_PATH; fish users get
+/// fish's PATH line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_actions_and_fish_get_their_own_path_lines() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let github_path = m.dir.path().join("github-path");
+    let (out, bin) = install(
+        &m,
+        &tools,
+        &["--yes", "--no-caddy"],
+        &[("GITHUB_PATH", github_path.to_str().unwrap())],
+    );
+    assert_said(&out, 0, "added");
+    assert_eq!(
+        std::fs::read_to_string(&github_path).unwrap(),
+        format!("{}\n", bin.display())
+    );
+
+    let fish = [("SHELL", "/usr/bin/fish")];
+    let (out, _) = install(
+        &m,
+        &tools,
+        &["--yes", "--no-caddy", "--no-modify-path"],
+        &fish,
+    );
+    assert_said(&out, 0, &format!("  fish_add_path \"{}\"", bin.display()));
+    assert!(!said(&out).contains("~/.profile"), "{}", said(&out));
+    let (out, _) = install(&m, &tools, &["--yes", "--no-caddy"], &fish);
+    assert_said(
+        &out,
+        0,
+        &format!(
+            "to use it in this shell: fish_add_path \"{}\"",
+            bin.display()
+        ),
+    );
+}
+
+/// One Caddy pin and one minimum, in Cargo.toml's [package.metadata.portproxy]; every copy
+/// agrees: the installers, the binary's floor and its --version (scripts/test fetches the
+/// pinned Caddy for the Caddyfile tests by reading Cargo.toml itself).
+#[test]
+fn one_caddy_pin_and_one_minimum() {
+    let (pin, minimum) = (caddy_pin(), caddy_metadata("caddy-minimum"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let floor = format!(
+        "MIN_VERSION: Version = Version({});",
+        minimum.replace('.', ", ")
+    );
+    for (file, want) in [
+        ("install.sh", format!("caddy_pinned=\"{pin}\"")),
+        ("install.sh", format!("caddy_minimum=\"{minimum}\"")),
+        ("install.ps1", format!("$caddyPinned = '{pin}'")),
+        ("install.ps1", format!("$caddyMinimum = '{minimum}'")),
+        ("src/caddy/locate.rs", floor),
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        assert!(
+            text.contains(&want),
+            "{file} lacks `{want}` (Cargo.toml's [package.metadata.portproxy] says caddy = {pin}, caddy-minimum = {minimum})"
+        );
+    }
+    let version = run(Command::new(env!("CARGO_BIN_EXE_portproxy")).arg("--version"));
+    assert!(
+        String::from_utf8_lossy(&version.stdout).contains(&format!(
+            "\ncaddy {pin} (the installers'), {minimum} or newer works\n"
+        )),
+        "{}",
+        said(&version)
+    );
 }

@@ -96,9 +96,13 @@ fn a_taken_port_is_one_clear_error() {
 #[test]
 fn version_and_help() {
     let out = Proxy::command(&["--version"]).output();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("portproxy {}\n", env!("CARGO_PKG_VERSION"))
+    let version = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<_> = version.lines().collect();
+    assert_eq!(lines[0], format!("portproxy {}", env!("CARGO_PKG_VERSION")));
+    assert!(
+        lines[1].starts_with(&format!("target {}-", std::env::consts::ARCH))
+            && lines[1].contains(", commit "),
+        "{version}"
     );
     let out = Proxy::command(&["serve", "--help"]).output();
     let help = String::from_utf8_lossy(&out.stdout);

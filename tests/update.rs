@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use crate::harness::http::{tls, Conn};
 use crate::harness::proxy::free_addr;
 use crate::harness::release::{
-    self, archive, assert_said, network_address, next_binary, said, sums_line, version_of,
+    self, archive, assert_said, network_address, next_binary, said, sums_line, version_of, Noexec,
 };
 use crate::harness::{Backend, Proxy};
 
@@ -535,4 +535,29 @@ fn loopback_mirrors_need_no_opt_in() {
         2,
         "error: could not read the releases from http://[::1]:9",
     );
+}
+
+/// Hardened servers mount /tmp noexec; self_update's own path unpacked and ran the new binary
+/// there and failed. The release is staged beside the installed binary instead, and nothing
+/// is left there afterwards.
+#[test]
+fn a_noexec_temp_dir_does_not_stop_an_update() {
+    let Some(noexec) = Noexec::mount() else {
+        return;
+    };
+    let (releases, next) = releases_up_to_next();
+    let github = FakeGitHub::serve(&releases);
+    let (_dir, exe) = installed(&this_binary());
+    let out = Proxy::command(&["self-update", "--yes"])
+        .binary(&exe)
+        .env("PORTPROXY_UPDATE_API_BASE", &github.url)
+        .env("TMPDIR", noexec.path.to_str().unwrap())
+        .output();
+    assert_said(&out, 0, &format!("updated portproxy {CURRENT} -> {next}"));
+    assert_eq!(version_of(&exe), next);
+    let left: Vec<_> = std::fs::read_dir(exe.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["portproxy"]);
 }

@@ -38,10 +38,10 @@ try {
     $r = Invoke-Installer $dir
     Check ($r.Code -eq 0) 'install.ps1 succeeds'
     $version = & $exe --version
-    Check (($LASTEXITCODE -eq 0) -and ($version -match '^portproxy \d')) "portproxy.exe --version: $version"
+    Check (($LASTEXITCODE -eq 0) -and (@($version)[0] -match '^portproxy \d')) "portproxy.exe --version: $version"
     $caddy = & (Join-Path $dir 'caddy.exe') version
     Check (($LASTEXITCODE -eq 0) -and ($caddy -match '^v2\.')) "caddy.exe version: $caddy"
-    Check (Test-Path (Join-Path $env:APPDATA 'portproxy\Caddyfile')) 'the Caddyfile template is placed'
+    Check (-not (Test-Path (Join-Path $env:APPDATA 'portproxy\Caddyfile'))) 'no Caddyfile template is placed (run writes its own)'
     Check ((Get-UserPath) -contains $dir) 'the HKCU Path has the install dir'
     Check ((Get-Item 'HKCU:\Environment').GetValueKind('Path') -eq 'ExpandString') 'the HKCU Path stays REG_EXPAND_SZ'
 

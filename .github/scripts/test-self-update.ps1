@@ -88,7 +88,7 @@ try {
     $out = & $exe self-update --yes 2>&1 | Out-String
     Write-Host $out
     Check ($LASTEXITCODE -eq 0) 'self-update succeeds while portproxy serve runs'
-    Check ((& $exe --version) -eq "portproxy $next") "the binary is now $next"
+    Check (@(& $exe --version)[0] -eq "portproxy $next") "the binary is now $next"
     Check (-not $serve.HasExited) 'portproxy serve is still running'
     $health = Invoke-WebRequest -UseBasicParsing -Uri 'http://127.0.0.1:24401/healthz'
     Check ($health.StatusCode -eq 200) 'and still answers'

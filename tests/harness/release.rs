@@ -64,11 +64,13 @@ pub fn next_binary() -> PathBuf {
     PathBuf::from(path)
 }
 
-/// What `binary --version` says, without the `portproxy ` prefix.
+/// What `binary --version` says on its first line, without the `portproxy ` prefix.
 pub fn version_of(binary: &Path) -> String {
     let out = run(Command::new(binary).arg("--version"));
     String::from_utf8_lossy(&out.stdout)
-        .trim()
+        .lines()
+        .next()
+        .unwrap_or_default()
         .strip_prefix("portproxy ")
         .expect("`--version` starts with `portproxy `")
         .to_string()
@@ -105,4 +107,35 @@ pub fn network_address() -> IpAddr {
     let ip = socket.local_addr().unwrap().ip();
     assert!(!ip.is_loopback() && !ip.is_unspecified(), "{ip}");
     ip
+}
+
+/// A tmpfs mounted noexec, as hardened servers mount /tmp; unmounted when dropped.
+pub struct Noexec {
+    pub path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Noexec {
+    /// None when this user may not mount (the tests that need it then say they were skipped).
+    pub fn mount() -> Option<Noexec> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("noexec");
+        std::fs::create_dir(&path).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "noexec,size=256m", "tmpfs"])
+            .arg(&path)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!("SKIPPED: cannot mount a noexec tmpfs here (needs root)");
+            return None;
+        }
+        Some(Noexec { path, _dir: dir })
+    }
+}
+
+impl Drop for Noexec {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).output();
+    }
 }
