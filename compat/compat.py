@@ -214,13 +214,22 @@ def npm_versions(name, spec):
 def pypi_versions(spec):
     code = (
         "import importlib.metadata as m, json, sys\n"
-        "print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))"
+        "def version(n):\n"
+        "    try:\n"
+        "        return m.version(n)\n"
+        "    except m.PackageNotFoundError:\n"
+        "        return None\n"
+        "print(json.dumps({n: version(n) for n in sys.argv[1:]}))"
     )
     out = subprocess.run(
         [str(CACHE / "py" / "bin" / "python"), "-c", code, *spec["pypi"]],
         check=True, capture_output=True, text=True,
     )
-    return json.loads(out.stdout)
+    versions = json.loads(out.stdout)
+    missing = [n for n, v in versions.items() if v is None]
+    if missing:
+        raise ValueError(f"{', '.join(missing)} not in {CACHE / 'py'} (pip install failed?)")
+    return versions
 
 
 # ---------------------------------------------------------------------------------------
@@ -490,11 +499,13 @@ def main():
     except subprocess.CalledProcessError as e:
         say("FATAL: could not install playwright-core from npm:", e)
         return 2
+    pip_error = None
     if any("pypi" in FRAMEWORKS[n] for n in selected):
         try:
             install_pypi()
         except subprocess.CalledProcessError as e:
-            say("WARNING: pip install failed:", e)
+            pip_error = f"pip install failed ({e.returncode})"
+            say("WARNING:", pip_error)
     versions = {}
     for name in selected:
         spec = FRAMEWORKS[name]
@@ -505,7 +516,7 @@ def main():
             else:
                 versions[name] = pypi_versions(spec)
         except (subprocess.CalledProcessError, OSError, ValueError, KeyError) as e:
-            skipped[name] = f"could not be installed: {e}"
+            skipped[name] = f"could not be installed: {e}" + (f"; {pip_error}" if pip_error else "")
             say(f"SKIPPED {name}: {skipped[name]}")
     if args.install_only:
         print(json.dumps(versions, indent=2))
