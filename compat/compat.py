@@ -681,7 +681,7 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
 def render_table(rows, versions, elapsed):
     lines = [
         f"portproxy compatibility suite, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"{round(elapsed)} s; Chromium {chromium_version()}, Caddy {caddy_version()}, "
+        f"{round(elapsed)} s; {portproxy_version()}; Chromium {chromium_version()}, Caddy {caddy_version()}, "
         f"Node {node_version()}, Python {sys.version.split()[0]}",
         "",
         "| framework | version | URL | check | result | detail |",
@@ -740,6 +740,16 @@ def tool_version(cmd):
         return out.split()[1] if cmd[0] == CHROMIUM else out.split()[0]
     except (OSError, IndexError, subprocess.TimeoutExpired):
         return "?"
+
+
+def portproxy_version():
+    """`portproxy X.Y.Z` and, from newer builds, the commit it was built from."""
+    try:
+        lines = subprocess.run([str(_BINARY), "--version"], capture_output=True, text=True,
+                               timeout=20).stdout.splitlines()
+    except (OSError, subprocess.TimeoutExpired):
+        return "portproxy ?"
+    return ", ".join(line.strip() for line in lines[:2]) or "portproxy ?"
 
 
 def chromium_version():
