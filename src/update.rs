@@ -17,6 +17,8 @@ use crate::cli::SelfUpdateArgs;
 
 /// Points self-update at another GitHub-compatible API (a mirror, or a test's fake).
 pub const API_BASE_ENV: &str = "PORTPROXY_UPDATE_API_BASE";
+/// Where Caddy's release files are (a mirror); install.sh reads the same variable.
+pub const CADDY_DOWNLOAD_ENV: &str = "PORTPROXY_CADDY_DOWNLOAD_URL";
 /// Accepts a mirror over plain http beyond this machine (the installers read it too).
 pub const ALLOW_HTTP_ENV: &str = "PORTPROXY_ALLOW_HTTP_MIRROR";
 const GITHUB_API: &str = "https://api.github.com";
@@ -52,6 +54,8 @@ pub enum UpdateError {
     NotHttp { what: String, url: String },
     /// Programs in the install directory may not run (a noexec mount).
     CannotRun { dir: PathBuf, detail: String },
+    /// The installers' Caddy could not be brought to the release's pin.
+    Caddy { path: PathBuf, detail: String },
     /// The user answered no.
     Cancelled,
     /// Anything else self_update reported.
@@ -85,6 +89,7 @@ impl UpdateError {
             ),
             UpdateError::NotHttp { .. } => format!("give an https:// URL, e.g. {GITHUB_API}"),
             UpdateError::CannotRun { .. } => "nothing was replaced; if that filesystem is mounted noexec, reinstall into one whose programs may run: install.sh --install-dir DIR".into(),
+            UpdateError::Caddy { .. } => "portproxy itself was updated; run install.sh again to update Caddy too".into(),
             UpdateError::Cancelled | UpdateError::Failed(_) => return None,
         })
     }
@@ -136,6 +141,9 @@ impl fmt::Display for UpdateError {
                 "the new portproxy cannot be run in {} ({detail})",
                 dir.display()
             ),
+            UpdateError::Caddy { path, detail } => {
+                write!(f, "could not update the Caddy at {}: {detail}", path.display())
+            }
             UpdateError::Cancelled => f.write_str("cancelled; nothing was changed"),
             UpdateError::Failed(detail) => write!(f, "self-update failed: {detail}"),
         }
@@ -362,18 +370,155 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
     eprintln!("downloading {asset} ({tag})");
     let sums = release.assets().iter().find(|a| a.name() == SUMS_ASSET);
     let new_exe = Stage::beside(&exe)?;
-    let staged = new_exe.fetch_and_check(archive, sums, &format!("portproxy {to}"))?;
+    let (staged, said) = new_exe.fetch_and_check(archive, sums, &format!("portproxy {to}"))?;
     new_exe.swap(&staged, &exe)?;
-    if std::io::stderr().is_terminal() {
-        // The progress bar leaves the cursor at the end of its line.
-        eprintln!();
-    }
     if to == current {
         println!("reinstalled portproxy {to} ({})", exe.display());
     } else {
         println!("updated portproxy {current} -> {to} ({})", exe.display());
     }
+    // The Caddy the installers put beside portproxy follows the release's pin (a Caddy the
+    // user installed is theirs).
+    if let (Some(caddy), Some(pin)) = (installers_caddy(), caddy_pin(&said)) {
+        update_caddy(&caddy, &pin, allow_http)?;
+    }
     println!("a portproxy already running keeps the old version until it is restarted");
+    Ok(())
+}
+
+/// The pinned Caddy a `--version` names (`caddy 2.11.7 (the installers'), …`).
+pub fn caddy_pin(version_output: &str) -> Option<String> {
+    version_output.lines().find_map(|line| {
+        let pin = line.strip_prefix("caddy ")?.split_whitespace().next()?;
+        semver::Version::parse(pin).ok().map(|_| pin.to_string())
+    })
+}
+
+/// The Caddy install.sh (or install.ps1) installed, as its receipt names it, if still there.
+fn installers_caddy() -> Option<PathBuf> {
+    let (config, receipt) = if cfg!(windows) {
+        (
+            PathBuf::from(std::env::var_os("APPDATA")?),
+            "caddy-installed-by-install-ps1",
+        )
+    } else {
+        let config = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        (config, "caddy-installed-by-install-sh")
+    };
+    let named = std::fs::read_to_string(config.join("portproxy").join(receipt)).ok()?;
+    let caddy = PathBuf::from(named.trim());
+    caddy.is_file().then_some(caddy)
+}
+
+/// Brings the installers' Caddy at `caddy` to `pin`: Caddy's release archive, checked against
+/// its SHA-512 checksums file, unpacked and run beside it, then renamed over it.
+fn update_caddy(caddy: &Path, pin: &str, allow_http: bool) -> Result<(), UpdateError> {
+    let installed = Command::new(caddy)
+        .arg("version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    let want = format!("v{pin}");
+    if installed.split_whitespace().next() == Some(want.as_str()) {
+        return Ok(());
+    }
+    let target = self_update::get_target();
+    let os = if target.contains("windows") {
+        "windows"
+    } else if target.contains("darwin") {
+        "mac"
+    } else {
+        "linux"
+    };
+    let arch = if target.starts_with("aarch64") {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    let ext = if os == "windows" { "zip" } else { "tar.gz" };
+    let asset = format!("caddy_{pin}_{os}_{arch}.{ext}");
+    let base = std::env::var(CADDY_DOWNLOAD_ENV)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| {
+            format!("https://github.com/caddyserver/caddy/releases/download/{want}")
+        });
+    check_transport(CADDY_DOWNLOAD_ENV, &base, allow_http)?;
+    eprintln!(
+        "updating the Caddy install.sh installed ({}) to {pin}",
+        caddy.display()
+    );
+    let caddy_error = |detail: String| UpdateError::Caddy {
+        path: caddy.to_path_buf(),
+        detail,
+    };
+    let stage = Stage::beside(caddy)?;
+    let sums_path = stage.dir.join("checksums.txt");
+    download(
+        &format!("{base}/caddy_{pin}_checksums.txt"),
+        &sums_path,
+        false,
+    )?;
+    let sums = std::fs::read_to_string(&sums_path).unwrap_or_default();
+    let want_hex = sums_entry(&sums, &asset).ok_or_else(|| {
+        caddy_error(format!(
+            "caddy_{pin}_checksums.txt has no entry for {asset}"
+        ))
+    })?;
+    let archive = stage.dir.join(&asset);
+    download(&format!("{base}/{asset}"), &archive, false)?;
+    let got = sha512_of(&archive)?;
+    if got != want_hex {
+        return Err(caddy_error(format!(
+            "{asset}: expected sha512 {want_hex}, got {got}"
+        )));
+    }
+    let exe_name = if os == "windows" {
+        "caddy.exe"
+    } else {
+        "caddy"
+    };
+    #[cfg(windows)]
+    let kind = self_update::ArchiveKind::Zip;
+    #[cfg(not(windows))]
+    let kind = self_update::ArchiveKind::Tar(Some(self_update::Compression::Gz));
+    self_update::Extract::from_source(&archive)
+        .archive(kind)
+        .extract_file(&stage.dir, exe_name)
+        .map_err(|e| caddy_error(format!("{asset} holds no {exe_name}: {e}")))?;
+    let new = stage.dir.join(exe_name);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o755));
+    }
+    let said = Command::new(&new)
+        .arg("version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .map_err(|e| caddy_error(format!("the new Caddy does not run here: {e}")))?;
+    if said.split_whitespace().next() != Some(want.as_str()) {
+        return Err(caddy_error(format!(
+            "the new Caddy says {:?}, expected {want}",
+            said.lines().next().unwrap_or_default()
+        )));
+    }
+    // Not self_replace: this is another program's file (Windows: a running caddy.exe can be
+    // renamed, so move it aside first).
+    if cfg!(windows) {
+        let aside = caddy.with_extension(format!("old-{}", std::process::id()));
+        let _ = std::fs::rename(caddy, &aside);
+    }
+    std::fs::rename(&new, caddy).map_err(|e| caddy_error(format!("cannot replace it: {e}")))?;
+    println!(
+        "updated Caddy {} -> {pin} ({})",
+        installed.split_whitespace().next().unwrap_or("?"),
+        caddy.display()
+    );
     Ok(())
 }
 
@@ -405,7 +550,7 @@ impl Stage {
         archive: &self_update::update::ReleaseAsset,
         sums: Option<&self_update::update::ReleaseAsset>,
         expected: &str,
-    ) -> Result<PathBuf, UpdateError> {
+    ) -> Result<(PathBuf, String), UpdateError> {
         let sums = sums.ok_or_else(|| UpdateError::Checksum {
             detail: format!("the release has no {SUMS_ASSET}"),
         })?;
@@ -455,8 +600,8 @@ impl Stage {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o755));
         }
-        reports_version(&new, expected, &self.dir)?;
-        Ok(new)
+        let said = reports_version(&new, expected, &self.dir)?;
+        Ok((new, said))
     }
 
     /// Puts `new` in place of `exe`: a rename in the same directory, so a running portproxy
@@ -509,16 +654,24 @@ pub fn sums_entry(sums: &str, name: &str) -> Option<String> {
     sums.lines().find_map(|line| {
         let (hex, file) = line.trim().split_once(' ')?;
         let file = file.trim_start().trim_start_matches('*');
-        (file == name && hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        let sized = hex.len() == 64 || hex.len() == 128;
+        (file == name && sized && hex.bytes().all(|b| b.is_ascii_hexdigit()))
             .then(|| hex.to_ascii_lowercase())
     })
 }
 
 fn sha256_of(path: &Path) -> Result<String, UpdateError> {
-    use sha2::Digest;
+    hex_digest::<sha2::Sha256>(path)
+}
+
+fn sha512_of(path: &Path) -> Result<String, UpdateError> {
+    hex_digest::<sha2::Sha512>(path)
+}
+
+fn hex_digest<D: sha2::Digest>(path: &Path) -> Result<String, UpdateError> {
     let mut file = std::fs::File::open(path)
         .map_err(|e| UpdateError::Failed(format!("cannot read {}: {e}", path.display())))?;
-    let mut hasher = sha2::Sha256::new();
+    let mut hasher = D::new();
     let mut buffer = vec![0; 64 * 1024];
     loop {
         let n = std::io::Read::read(&mut file, &mut buffer)
@@ -559,7 +712,7 @@ fn configure(api: Option<&str>) -> github::UpdateBuilder {
 
 /// The unpacked binary must run here and say it is the version being installed (on the first
 /// line of `--version`; the next ones name its build).
-fn reports_version(binary: &Path, expected: &str, dir: &Path) -> Result<(), UpdateError> {
+fn reports_version(binary: &Path, expected: &str, dir: &Path) -> Result<String, UpdateError> {
     let out = Command::new(binary)
         .arg("--version")
         .output()
@@ -575,7 +728,7 @@ fn reports_version(binary: &Path, expected: &str, dir: &Path) -> Result<(), Upda
     let said = String::from_utf8_lossy(&out.stdout);
     let first = said.lines().next().unwrap_or_default().trim();
     if out.status.success() && first == expected {
-        Ok(())
+        Ok(said.to_string())
     } else {
         Err(UpdateError::Rejected {
             reason: format!("`--version` said {first:?}, expected {expected:?}"),
@@ -710,6 +863,14 @@ mod tests {
             assert_eq!(owner_and_name(url), want, "{url}");
         }
         assert!(owner_and_name(repository_url()).is_some());
+    }
+
+    #[test]
+    fn caddy_pins() {
+        let said = "portproxy 0.2.0\ntarget x86_64-unknown-linux-gnu, commit abc\ncaddy 2.11.7 (the installers'), 2.6.2 or newer works\n";
+        assert_eq!(caddy_pin(said).as_deref(), Some("2.11.7"));
+        assert_eq!(caddy_pin("portproxy 0.1.0\n"), None);
+        assert_eq!(caddy_pin("caddy latest\n"), None);
     }
 
     #[test]

