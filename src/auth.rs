@@ -1,12 +1,14 @@
-//! Who may use a public domain: the access token, the session cookie derived from it, where
-//! the login page may send a browser back to, CORS between the domain's own ports, and the
-//! per-address limit on login attempts.
+//! Who may use a public domain: the access token and the file it is kept in, the session
+//! cookie derived from it, where the login page may send a browser back to, CORS between the
+//! domain's own ports, and the limit on login attempts and token guesses.
 //!
-//! Pure, except `generate_token` (the OS's randomness) and the limiter's clock (passed in).
+//! Pure, except `generate_token` (the OS's randomness), `stored_token` (the token file) and
+//! the limiter's clock (passed in).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -36,17 +38,48 @@ impl fmt::Debug for Auth {
     }
 }
 
+/// The shortest token accepted: anything shorter is guessable (or an empty file).
+pub const MIN_TOKEN: usize = 16;
+
+/// Why a token can't be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadToken {
+    TooShort { len: usize },
+    NotPrintable,
+}
+
+impl fmt::Display for BadToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadToken::TooShort { len } => write!(
+                f,
+                "the access token has {len} characters; at least {MIN_TOKEN} are needed"
+            ),
+            BadToken::NotPrintable => f.write_str(
+                "the access token may hold only printable ASCII characters, without spaces",
+            ),
+        }
+    }
+}
+
 impl Auth {
-    pub fn new(token: &str) -> Auth {
+    /// A token of at least `MIN_TOKEN` printable ASCII characters (no spaces).
+    pub fn new(token: &str) -> Result<Auth, BadToken> {
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(BadToken::NotPrintable);
+        }
+        if token.len() < MIN_TOKEN {
+            return Err(BadToken::TooShort { len: token.len() });
+        }
         let key = blake2::Blake2s256::default();
         let key = blake2::digest::Digest::chain_update(key, token.as_bytes()).finalize_fixed();
         let mut mac =
             <blake2::Blake2sMac256 as KeyInit>::new_from_slice(&key).expect("a 32-byte key fits");
         mac.update(b"portproxy session v1");
-        Auth {
+        Ok(Auth {
             token: token.to_string(),
             session: hex(&mac.finalize_fixed()),
-        }
+        })
     }
 
     pub fn session(&self) -> &str {
@@ -54,8 +87,10 @@ impl Auth {
     }
 
     /// Constant time, so response timing says nothing about how much of a guess was right.
+    /// The token is never empty, so neither is anything that matches it.
     pub fn token_matches(&self, candidate: &str) -> bool {
-        candidate.len() == self.token.len()
+        !candidate.is_empty()
+            && candidate.len() == self.token.len()
             && bool::from(candidate.as_bytes().ct_eq(self.token.as_bytes()))
     }
 
@@ -66,7 +101,9 @@ impl Auth {
 
     /// A session cookie or `Authorization: Bearer TOKEN`.
     pub fn allows(&self, headers: &HeaderMap) -> bool {
-        cookie_values(headers, SESSION_COOKIE).any(|v| self.session_matches(v))
+        cookie_pairs(headers)
+            .filter_map(session_value)
+            .any(|v| std::str::from_utf8(v).is_ok_and(|v| self.session_matches(v)))
             || bearer(headers).is_some_and(|t| self.token_matches(t))
     }
 
@@ -76,32 +113,20 @@ impl Auth {
         if bearer(headers).is_some_and(|t| self.token_matches(t)) {
             edits.push(Edit::Remove(AUTHORIZATION));
         }
-        let cookies: Vec<&str> = headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        let ours = |pair: &&str| {
-            pair.trim()
-                .split_once('=')
-                .is_some_and(|(k, _)| k.trim() == SESSION_COOKIE)
-        };
-        if cookies
-            .iter()
-            .flat_map(|c| c.split(';'))
-            .any(|pair| ours(&pair))
-        {
+        // On the header's bytes: a cookie with a non-ASCII value beside ours must not keep
+        // ours in the request.
+        if cookie_pairs(headers).any(|pair| session_value(pair).is_some()) {
             edits.push(Edit::Remove(COOKIE));
-            let rest: Vec<&str> = cookies
-                .iter()
-                .flat_map(|c| c.split(';'))
-                .filter(|pair| !ours(pair) && !pair.trim().is_empty())
-                .map(str::trim)
+            let rest: Vec<&[u8]> = cookie_pairs(headers)
+                .filter(|pair| session_value(pair).is_none())
+                .map(<[u8]>::trim_ascii)
+                .filter(|pair| !pair.is_empty())
                 .collect();
-            if let Ok(value) = HeaderValue::from_str(&rest.join("; ")) {
-                if !rest.is_empty() {
-                    edits.push(Edit::Set(COOKIE, value));
-                }
+            if let (false, Ok(value)) = (
+                rest.is_empty(),
+                HeaderValue::from_bytes(&rest.join(&b"; "[..])),
+            ) {
+                edits.push(Edit::Set(COOKIE, value));
             }
         }
         edits
@@ -119,23 +144,116 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The values of cookie `name` in all `Cookie` headers.
-fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+/// Every `name=value` pair of every `Cookie` header, as bytes.
+fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|c| c.split(';'))
-        .filter_map(move |pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k.trim() == name).then(|| v.trim())
-        })
+        .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The value of a `portproxy_session=…` pair; None for any other cookie.
+fn session_value(pair: &[u8]) -> Option<&[u8]> {
+    let eq = pair.iter().position(|b| *b == b'=')?;
+    (pair[..eq].trim_ascii() == SESSION_COOKIE.as_bytes()).then(|| pair[eq + 1..].trim_ascii())
+}
+
+/// The token of `Authorization: Bearer TOKEN`.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Why the token file can't be used.
+#[derive(Debug)]
+pub enum TokenFileError {
+    Io(std::io::Error),
+    Bad(BadToken),
+}
+
+impl fmt::Display for TokenFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenFileError::Io(e) => e.fmt(f),
+            TokenFileError::Bad(e) => e.fmt(f),
+        }
+    }
+}
+
+/// What `stored_token` found.
+pub struct Stored {
+    pub auth: Auth,
+    pub token: String,
+    /// It was made just now (print it once).
+    pub created: bool,
+    /// Its permissions let others read it; they were tightened to 0600.
+    pub tightened: bool,
+}
+
+/// The token kept in `path`, or a new one written there. The file is written whole or not at
+/// all (temp file, fsync, then linked into place, so a concurrent first start reads the
+/// winner's token), readable only by its owner. A stored token that is too short (an empty
+/// file after a crash, a `touch`) is an error, never an open door.
+pub fn stored_token(path: &Path) -> Result<Stored, TokenFileError> {
+    use TokenFileError::{Bad, Io};
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let tightened = owner_only(path).map_err(Io)?;
+            let token = text.trim().to_string();
+            let auth = Auth::new(&token).map_err(Bad)?;
+            return Ok(Stored {
+                auth,
+                token,
+                created: false,
+                tightened,
+            });
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Io(e)),
+    }
+    let token = generate_token().map_err(Io)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(Io)?;
+    let temp = dir.join(format!(".token.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temp)?;
+        std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes())?;
+        file.sync_all()?;
+        std::fs::hard_link(&temp, path)
+    })();
+    let _ = std::fs::remove_file(&temp);
+    match written {
+        Ok(()) => Ok(Stored {
+            auth: Auth::new(&token).map_err(Bad)?,
+            token,
+            created: true,
+            tightened: false,
+        }),
+        // Another portproxy made it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => stored_token(path),
+        Err(e) => Err(Io(e)),
+    }
+}
+
+/// Makes `path` readable by its owner only, as ssh wants of its keys; true if it wasn't.
+pub fn owner_only(path: &Path) -> std::io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+            return Ok(true);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(false)
 }
 
 /// `Set-Cookie` for a new session on `domain` and all its subdomains.
@@ -181,17 +299,6 @@ pub fn safe_next(next: &str, domain: &str) -> Option<String> {
     (host == domain || host.ends_with(&format!(".{domain}"))).then(|| next.to_string())
 }
 
-/// Whether `origin` (`https://5173.dev.example.com`) is one of `domain`'s own origins.
-pub fn same_site_origin(origin: &str, domain: &str) -> bool {
-    let Some(rest) = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-    else {
-        return false;
-    };
-    !rest.contains(['/', '@', '?', '#', '\\']) && safe_next(origin, domain).is_some()
-}
-
 /// Headers that let `origin` read this response with credentials.
 pub fn cors_headers(origin: &str) -> Vec<(HeaderName, String)> {
     vec![
@@ -234,41 +341,123 @@ pub fn preflight_headers(origin: &str, headers: &HeaderMap) -> Vec<(HeaderName, 
     out
 }
 
-/// Login attempts per client address: a burst of `BURST`, then one per `REFILL`.
+/// Login attempts and bearer-token guesses: per client a burst of `BURST`, then one per
+/// `REFILL`; IPv6 clients by their /64 (one machine usually holds a whole /64); and a
+/// ceiling for everyone together, so a spray from many addresses gets no more tries.
 pub struct Limiter {
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    state: Mutex<LimiterState>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    V4(u32),
+    V6Prefix(u64),
+    Unknown,
+}
+
+impl Key {
+    fn of(ip: Option<IpAddr>) -> Key {
+        match ip.map(|ip| ip.to_canonical()) {
+            Some(IpAddr::V4(v4)) => Key::V4(v4.into()),
+            Some(IpAddr::V6(v6)) => Key::V6Prefix((u128::from(v6) >> 64) as u64),
+            None => Key::Unknown,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn full(now: Instant, burst: f64) -> Bucket {
+        Bucket {
+            tokens: burst,
+            at: now,
+        }
+    }
+
+    /// Refills for the time passed, then takes one token or says how long until there is one.
+    fn take(&mut self, now: Instant, burst: f64, refill: Duration) -> Result<(), Duration> {
+        let passed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + passed / refill.as_secs_f64()).min(burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(refill.mul_f64(1.0 - self.tokens))
+        }
+    }
+}
+
+struct LimiterState {
+    clients: HashMap<Key, Bucket>,
+    everyone: Option<Bucket>,
 }
 
 const BURST: f64 = 10.0;
 const REFILL: Duration = Duration::from_secs(6);
+const GLOBAL_BURST: f64 = 100.0;
+const GLOBAL_REFILL: Duration = Duration::from_secs(1);
+/// The most clients remembered; the least recently seen is forgotten first.
+const MAX_CLIENTS: usize = 4096;
 
 impl Default for Limiter {
     fn default() -> Self {
         Limiter {
-            buckets: Mutex::new(HashMap::new()),
+            state: Mutex::new(LimiterState {
+                clients: HashMap::new(),
+                everyone: None,
+            }),
         }
     }
 }
 
 impl Limiter {
     /// Takes one attempt for `ip` at `now`, or says how long to wait.
-    pub fn attempt(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() > 10_000 {
-            // Forget addresses that have refilled anyway; bounds memory under a spray.
-            buckets.retain(|_, (_, at)| now.duration_since(*at) < REFILL.mul_f64(BURST));
+    pub fn attempt(&self, ip: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let key = Key::of(ip);
+        if !state.clients.contains_key(&key) && state.clients.len() >= MAX_CLIENTS {
+            let full_again = REFILL.mul_f64(BURST);
+            state
+                .clients
+                .retain(|_, b| now.saturating_duration_since(b.at) < full_again);
+            if state.clients.len() >= MAX_CLIENTS {
+                if let Some(oldest) = state
+                    .clients
+                    .iter()
+                    .min_by_key(|(_, b)| b.at)
+                    .map(|(k, _)| *k)
+                {
+                    state.clients.remove(&oldest);
+                }
+            }
         }
-        let (tokens, at) = buckets.entry(ip).or_insert((BURST, now));
-        let refilled =
-            (*tokens + now.duration_since(*at).as_secs_f64() / REFILL.as_secs_f64()).min(BURST);
-        *at = now;
-        if refilled >= 1.0 {
-            *tokens = refilled - 1.0;
-            Ok(())
-        } else {
-            *tokens = refilled;
-            Err(REFILL.mul_f64(1.0 - refilled))
-        }
+        let everyone = state
+            .everyone
+            .get_or_insert_with(|| Bucket::full(now, GLOBAL_BURST));
+        let mut all = *everyone;
+        let client = state
+            .clients
+            .entry(key)
+            .or_insert_with(|| Bucket::full(now, BURST));
+        client.take(now, BURST, REFILL)?;
+        let result = all.take(now, GLOBAL_BURST, GLOBAL_REFILL);
+        state.everyone = Some(all);
+        result
+    }
+
+    /// How many clients it remembers (bounded by `MAX_CLIENTS`).
+    pub fn remembered(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clients
+            .len()
     }
 }
 
@@ -278,12 +467,17 @@ mod tests {
     use crate::proxy::headers::apply;
     use crate::proxy::headers::tests::map;
 
+    const TOK: &str = "tok-0123456789abcdef";
+
     #[test]
     fn sessions_and_bearer_tokens() {
-        let auth = Auth::new("s3cret-token-value");
+        let auth = Auth::new("s3cret-token-value").unwrap();
         assert_eq!(auth.session().len(), 64);
         assert!(!auth.session().contains("s3cret"));
-        assert_ne!(Auth::new("other").session(), auth.session());
+        assert_ne!(
+            Auth::new("other-token-value-x").unwrap().session(),
+            auth.session()
+        );
         let cookie = format!("a=1; {SESSION_COOKIE}={}; b=2", auth.session());
         assert!(auth.allows(&map(&[("cookie", &cookie)])));
         assert!(auth.allows(&map(&[("authorization", "Bearer s3cret-token-value")])));
@@ -296,14 +490,14 @@ mod tests {
 
     #[test]
     fn credentials_never_reach_upstream() {
-        let auth = Auth::new("tok");
+        let auth = Auth::new(TOK).unwrap();
         let mut h = map(&[
             (
                 "cookie",
                 &format!("theme=dark; {SESSION_COOKIE}={}", auth.session()),
             ),
             ("cookie", "lang=en"),
-            ("authorization", "Bearer tok"),
+            ("authorization", &format!("Bearer {TOK}")),
         ]);
         let edits = auth.strip_credentials(&h);
         apply(&mut h, edits);
@@ -340,15 +534,11 @@ mod tests {
         for (next, ok) in rows {
             assert_eq!(safe_next(next, d).is_some(), ok, "{next}");
         }
-        assert!(same_site_origin("https://5173.dev.example.com", d));
-        assert!(!same_site_origin("https://5173.dev.example.com/x", d));
-        assert!(!same_site_origin("https://evil.com", d));
-        assert!(!same_site_origin("null", d));
     }
 
     #[test]
     fn cookies_are_scoped_and_flagged() {
-        let auth = Auth::new("t");
+        let auth = Auth::new(TOK).unwrap();
         let c = session_cookie(&auth, "dev.example.com", true);
         assert!(c.starts_with(&format!(
             "{SESSION_COOKIE}={}; Domain=dev.example.com; Path=/",
@@ -364,23 +554,106 @@ mod tests {
     #[test]
     fn login_attempts_are_limited_per_address() {
         let limiter = Limiter::default();
-        let (a, b): (IpAddr, IpAddr) = (
-            "203.0.113.1".parse().unwrap(),
-            "203.0.113.2".parse().unwrap(),
-        );
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
         let t0 = Instant::now();
         for _ in 0..10 {
-            assert!(limiter.attempt(a, t0).is_ok());
+            assert!(limiter.attempt(ip("203.0.113.1"), t0).is_ok());
         }
-        let wait = limiter.attempt(a, t0).unwrap_err();
+        let wait = limiter.attempt(ip("203.0.113.1"), t0).unwrap_err();
         assert!(wait > Duration::ZERO && wait <= REFILL);
         assert!(
-            limiter.attempt(b, t0).is_ok(),
+            limiter.attempt(ip("203.0.113.2"), t0).is_ok(),
             "another address is not affected"
         );
         assert!(
-            limiter.attempt(a, t0 + REFILL).is_ok(),
+            limiter.attempt(ip("203.0.113.1"), t0 + REFILL).is_ok(),
             "one attempt back per refill"
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_by_their_64() {
+        let limiter = Limiter::default();
+        let t0 = Instant::now();
+        for i in 0..10u16 {
+            let ip: IpAddr = format!("2001:db8:1:2::{i:x}").parse().unwrap();
+            assert!(limiter.attempt(Some(ip), t0).is_ok());
+        }
+        let same_64: IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
+        assert!(limiter.attempt(Some(same_64), t0).is_err());
+        let other_64: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limiter.attempt(Some(other_64), t0).is_ok());
+    }
+
+    #[test]
+    fn a_spray_is_bounded_in_memory_and_in_tries() {
+        let limiter = Limiter::default();
+        let t0 = Instant::now();
+        let mut allowed = 0;
+        for i in 0..20_000u32 {
+            let ip = IpAddr::V4((0xC633_6400 + i).into());
+            allowed += usize::from(limiter.attempt(Some(ip), t0).is_ok());
+        }
+        assert!(limiter.remembered() <= MAX_CLIENTS);
+        assert_eq!(allowed, GLOBAL_BURST as usize, "the ceiling for everyone");
+    }
+
+    #[test]
+    fn tokens_must_be_long_and_printable() {
+        assert_eq!(Auth::new("").unwrap_err(), BadToken::TooShort { len: 0 });
+        assert!(Auth::new("short").is_err());
+        assert_eq!(
+            Auth::new("has a space in it!!").unwrap_err(),
+            BadToken::NotPrintable
+        );
+        assert!(Auth::new("0123456789abcdef").is_ok());
+        let auth = Auth::new(TOK).unwrap();
+        assert!(!auth.token_matches(""));
+    }
+
+    /// Finding: `Cookie: theme=café; portproxy_session=…` reached the app whole.
+    #[test]
+    fn a_non_ascii_cookie_does_not_hide_ours() {
+        let auth = Auth::new(TOK).unwrap();
+        let raw = format!("theme=caf\u{e9}; {SESSION_COOKIE}={}; b=2", auth.session());
+        let latin1: Vec<u8> = raw.chars().map(|c| c as u32 as u8).collect();
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, HeaderValue::from_bytes(&latin1).unwrap());
+        assert!(auth.allows(&h), "still signed in");
+        let edits = auth.strip_credentials(&h);
+        apply(&mut h, edits);
+        assert_eq!(h.get(COOKIE).unwrap().as_bytes(), b"theme=caf\xe9; b=2");
+    }
+
+    #[test]
+    fn the_token_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/token");
+        let made = stored_token(&path).unwrap();
+        assert!(made.created);
+        assert_eq!(made.token.len(), 64);
+        let again = stored_token(&path).unwrap();
+        assert!(!again.created);
+        assert_eq!(again.token, made.token);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&path), 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(stored_token(&path).unwrap().tightened);
+            assert_eq!(mode(&path), 0o600);
+        }
+        // An empty file (a crash between create and write, a `touch`) is an error.
+        std::fs::write(&path, "").unwrap();
+        assert!(matches!(
+            stored_token(&path),
+            Err(TokenFileError::Bad(BadToken::TooShort { len: 0 }))
+        ));
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1,
+            "no temp files left"
         );
     }
 
@@ -401,10 +674,10 @@ mod tests {
 
         /// Any Cookie and Authorization headers: no panic, and our cookie never survives.
         #[test]
-        fn stripping_never_leaves_our_cookie(cookie in "[ -~]{0,80}", bearer in "[ -~]{0,30}") {
-            let auth = Auth::new("tok");
+        fn stripping_never_leaves_our_cookie(cookie in "[ -~\u{80}-\u{ff}]{0,80}", bearer in "[ -~]{0,30}") {
+            let auth = Auth::new(TOK).unwrap();
             let mut h = HeaderMap::new();
-            if let Ok(v) = HeaderValue::from_str(&format!("{cookie}; {SESSION_COOKIE}={}", auth.session())) {
+            if let Ok(v) = HeaderValue::from_bytes(format!("{cookie}; {SESSION_COOKIE}={}", auth.session()).as_bytes()) {
                 h.insert(COOKIE, v);
             }
             if let Ok(v) = HeaderValue::from_str(&format!("Bearer {bearer}")) {
@@ -412,8 +685,8 @@ mod tests {
             }
             let edits = auth.strip_credentials(&h);
             apply(&mut h, edits);
-            let left = h.get(COOKIE).map(|v| v.to_str().unwrap_or("").to_string()).unwrap_or_default();
-            proptest::prop_assert!(!left.split(';').any(|p| p.trim().starts_with(&format!("{SESSION_COOKIE}="))), "{left}");
+            let left = h.get(COOKIE).map(|v| v.as_bytes().to_vec()).unwrap_or_default();
+            proptest::prop_assert!(!left.split(|b| *b == b';').any(|p| session_value(p).is_some()), "{left:?}");
         }
     }
 

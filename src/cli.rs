@@ -90,9 +90,9 @@ pub struct CaddyFlags {
     #[arg(long, value_name = "PATH")]
     pub caddy: Option<String>,
 
-    /// Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask) or
-    /// `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN)
-    /// [default: on-demand].
+    /// Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask),
+    /// `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or
+    /// `internal` (Caddy's local CA, for LAN and tailnet names) [default: on-demand].
     #[arg(long, value_name = "MODE")]
     pub tls: Option<String>,
 

@@ -52,12 +52,40 @@ pub struct FrontSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsChoice {
     OnDemand,
-    Dns { provider: String },
+    /// Caddy's own CA for every domain: LAN and tailnet names that can't get public certificates.
+    Internal,
+    Dns {
+        provider: String,
+    },
 }
 
 impl Config {
     pub fn preserves_host(&self, port: u16) -> bool {
         self.preserve_host || self.preserve_host_ports.contains(&port)
+    }
+
+    /// Takes the settings that are fixed while portproxy runs from `running`: the addresses
+    /// the proxy, the admin listener and Caddy are bound to, and the thread count. A reload
+    /// that moved them would point Caddy (and the internet) at whatever listens there next.
+    /// True if the new settings had tried to.
+    pub fn keep_start_settings(&mut self, running: &Config) -> bool {
+        let fixed = |c: &Config| {
+            (
+                c.listen,
+                c.admin,
+                c.threads,
+                c.front.http_port,
+                c.front.https_port,
+            )
+        };
+        let moved = fixed(self) != fixed(running);
+        self.listen = running.listen;
+        self.admin = running.admin;
+        self.threads = running.threads;
+        self.front.http_port = running.front.http_port;
+        self.front.https_port = running.front.https_port;
+        self.policy.own_ports = running.policy.own_ports.clone();
+        moved
     }
 }
 
@@ -145,7 +173,7 @@ impl Key {
             Key::Labels => "a table of port = \"name\", e.g. 5173 = \"web\"",
             Key::HttpPort | Key::HttpsPort => "a port from 1 to 65535",
             Key::Caddy => "the path of a Caddy binary",
-            Key::Tls => "`on-demand` or `dns:PROVIDER` (e.g. dns:cloudflare)",
+            Key::Tls => "`on-demand`, `internal` or `dns:PROVIDER` (e.g. dns:cloudflare)",
             Key::AuthToken => "at least 16 characters, no spaces",
             Key::NoAuth => "true or false",
             Key::PublicPorts => "a port from 1 to 65535",
@@ -578,11 +606,12 @@ impl Layer<'_> {
     }
 }
 
-/// `on-demand` or `dns:PROVIDER`; the provider name goes into the Caddyfile, so it is
+/// `on-demand`, `internal` or `dns:PROVIDER`; the provider name goes into the Caddyfile, so it is
 /// checked to be a plain module name.
 fn parse_tls(text: &str) -> Option<TlsChoice> {
     match text.to_ascii_lowercase().as_str() {
         "on-demand" | "ondemand" | "auto" => Some(TlsChoice::OnDemand),
+        "internal" => Some(TlsChoice::Internal),
         other => {
             let provider = other.strip_prefix("dns:")?;
             let plain = !provider.is_empty()

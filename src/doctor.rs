@@ -7,6 +7,7 @@ use crate::cli::RunArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::ports;
+use crate::route;
 use crate::run::caddy_binds;
 use crate::trust;
 
@@ -67,10 +68,10 @@ pub fn doctor(args: RunArgs) -> Result<(), Error> {
                 format!("install Caddy: {}", locate::install_hint()),
             )),
         }
-        for domain in config.domains.iter().filter(|d| !caddy::is_local(d)) {
+        for domain in config.domains.iter().filter(|d| !route::is_local(d)) {
             checks.push(check_dns(domain));
         }
-        if config.domains.iter().any(|d| caddy::is_local(d)) {
+        if config.domains.iter().any(|d| route::is_local(d)) {
             checks.push(match trust::is_trusted(&paths) {
                 Some(true) => pass("local CA: trusted by the system"),
                 Some(false) if !paths.root_cert().is_file() => fail(

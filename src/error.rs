@@ -29,6 +29,11 @@ pub enum Error {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// The stored access token is unusable (empty after a crash, too short).
+    Token {
+        path: PathBuf,
+        reason: String,
+    },
     /// `doctor` found problems (it printed them).
     Unhealthy {
         problems: usize,
@@ -69,6 +74,11 @@ impl Error {
                 "`portproxy doctor` checks ports and the Caddyfile; `portproxy caddyfile` prints what Caddy was given".into(),
             ),
             Error::File { .. } => Some("check the directory's permissions (or set XDG_DATA_HOME)".into()),
+            Error::Token { path, .. } => Some(format!(
+                "delete {} to have a new token made at the next start (it ends every session), or write a token of at least {} printable characters into it",
+                path.display(),
+                crate::auth::MIN_TOKEN
+            )),
             Error::Unhealthy { .. } => None,
             Error::Trust { help, .. } => Some(help.clone()),
             Error::Update(e) => e.help(),
@@ -102,6 +112,7 @@ impl fmt::Display for Error {
             Error::Caddy(missing) => missing.fmt(f),
             Error::CaddyStart(e) => e.fmt(f),
             Error::File { path, error } => write!(f, "{}: {error}", path.display()),
+            Error::Token { path, reason } => write!(f, "{}: {reason}", path.display()),
             Error::Unhealthy { problems } => write!(f, "{problems} problem(s) found"),
             Error::Trust { reason, .. } => f.write_str(reason),
             Error::Update(e) => e.fmt(f),

@@ -8,6 +8,7 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod form;
+pub mod gate;
 pub mod metrics;
 pub mod policy;
 pub mod ports;

@@ -1,7 +1,7 @@
 //! Which TCP ports are listening where loopback can reach them (the dashboard, the 502 page).
 //!
-//! Linux reads `/proc/net/tcp` and `/proc/net/tcp6` (no extra crate, no process scan);
-//! macOS and Windows ask the OS through `netstat2`.
+//! Linux reads `/proc/self/net/tcp` and `tcp6`, the tables of this process's network
+//! namespace (no extra crate, no process scan); macOS and Windows ask the OS through `netstat2`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -27,7 +27,7 @@ fn sockets() -> Vec<(IpAddr, u16)> {
 
 #[cfg(target_os = "linux")]
 fn proc_listeners() -> Vec<Listener> {
-    ["/proc/net/tcp", "/proc/net/tcp6"]
+    ["/proc/self/net/tcp", "/proc/self/net/tcp6"]
         .iter()
         .filter_map(|path| std::fs::read_to_string(path).ok())
         .flat_map(|text| parse_proc_net_tcp(&text))

@@ -44,40 +44,50 @@ fn with_auth(mut config: Config, at_start: bool) -> Result<Config, Error> {
         }
         return Ok(config);
     }
-    let token = match &config.auth_token {
-        Some(token) => token.clone(),
+    let auth = match &config.auth_token {
+        Some(token) => {
+            // The config file holds a secret: only its owner may read it.
+            if let Some(file) = &config.file {
+                if at_start && auth::owner_only(file).unwrap_or(false) {
+                    warn!("{} holds auth_token and others could read it: its permissions are now 0600", file.display());
+                }
+            }
+            Auth::new(token).map_err(|e| Error::Token {
+                path: config.file.clone().unwrap_or_default(),
+                reason: e.to_string(),
+            })?
+        }
         None => stored_token(&public, at_start)?,
     };
-    config.auth = Some(Auth::new(&token));
+    config.auth = Some(auth);
     Ok(config)
 }
 
-fn stored_token(domain: &str, at_start: bool) -> Result<String, Error> {
+fn stored_token(domain: &str, at_start: bool) -> Result<Auth, Error> {
     let path = config::default_file(&process_env)
         .and_then(|f| f.parent().map(|d| d.join("token")))
         .unwrap_or_else(|| std::path::PathBuf::from("portproxy-token"));
-    let file_error = |error| Error::File {
-        path: path.clone(),
-        error,
-    };
-    if let Ok(token) = std::fs::read_to_string(&path) {
-        return Ok(token.trim().to_string());
+    let stored = auth::stored_token(&path).map_err(|e| match e {
+        auth::TokenFileError::Io(error) => Error::File {
+            path: path.clone(),
+            error,
+        },
+        auth::TokenFileError::Bad(bad) => Error::Token {
+            path: path.clone(),
+            reason: bad.to_string(),
+        },
+    })?;
+    if at_start && stored.tightened {
+        warn!(
+            "{} could be read by other users: its permissions are now 0600",
+            path.display()
+        );
     }
-    let token = auth::generate_token().map_err(file_error)?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(file_error)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path).map_err(file_error)?;
-    std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes()).map_err(file_error)?;
-    if at_start {
-        info!("generated an access token for {domain}: {token}");
+    if at_start && stored.created {
+        info!("generated an access token for {domain}: {}", stored.token);
         info!("it is stored in {}; sign in at https://{domain}/login, or send `Authorization: Bearer TOKEN`", path.display());
     }
-    Ok(token)
+    Ok(stored.auth)
 }
 
 /// `portproxy serve`: the proxy alone.
@@ -93,10 +103,13 @@ fn proxy_alone(args: RunArgs) -> Result<(), Error> {
     serve::serve(Plan {
         config,
         caddy: None,
-        reload: Box::new(move || {
+        reload: Box::new(move |running| {
+            let mut config = load(&args)?;
+            let moved_start_settings = config.keep_start_settings(running);
             Ok(Reloaded {
-                config: load(&args)?,
+                config,
                 caddyfile: None,
+                moved_start_settings,
             })
         }),
     })
@@ -149,12 +162,14 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     serve::serve(Plan {
         config,
         caddy: Some(plan),
-        reload: Box::new(move || {
-            let config = caddy::claim_ports(load(&args)?, &admin);
+        reload: Box::new(move |running| {
+            let mut config = load(&args)?;
+            let moved_start_settings = config.keep_start_settings(running);
             let text = caddyfile::render(&caddy::front(&config, &paths, &admin));
             Ok(Reloaded {
                 config,
                 caddyfile: Some(text),
+                moved_start_settings,
             })
         }),
     })

@@ -29,8 +29,10 @@ pub struct Plan {
     pub config: Config,
     /// Caddy in front, for `run`.
     pub caddy: Option<CaddyPlan>,
-    /// Builds the settings afresh from the file, the environment and the flags, for a reload.
-    pub reload: Box<dyn Fn() -> Result<Reloaded, Error> + Send>,
+    /// Builds the settings afresh from the file, the environment and the flags, for a reload;
+    /// what was fixed at start (listen, admin, threads, Caddy's ports) is taken from the
+    /// running settings it is given.
+    pub reload: Box<dyn Fn(&Config) -> Result<Reloaded, Error> + Send>,
 }
 
 pub struct CaddyPlan {
@@ -47,6 +49,8 @@ pub struct CaddyPlan {
 pub struct Reloaded {
     pub config: Config,
     pub caddyfile: Option<String>,
+    /// The new settings tried to move something fixed at start (kept as it was).
+    pub moved_start_settings: bool,
 }
 
 pub fn serve(plan: Plan) -> Result<(), Error> {
@@ -128,7 +132,7 @@ pub fn serve(plan: Plan) -> Result<(), Error> {
 /// keep the settings they started with. Caddy is reloaded only if its Caddyfile changed.
 fn watch_for_reload(
     app: Arc<App>,
-    reload: Box<dyn Fn() -> Result<Reloaded, Error> + Send>,
+    reload: Box<dyn Fn(&Config) -> Result<Reloaded, Error> + Send>,
     watched: Option<std::path::PathBuf>,
     mut front: Option<(Arc<Supervisor>, String)>,
 ) {
@@ -180,34 +184,34 @@ fn watch_for_reload(
     let _ = registered_rx.recv_timeout(Duration::from_secs(5));
 }
 
+/// Swaps in the new settings, but only once Caddy has accepted its new Caddyfile: a config
+/// Caddy rejects leaves both Caddy and the proxy on the running settings.
 fn apply_reload(
     app: &App,
-    reload: &dyn Fn() -> Result<Reloaded, Error>,
+    reload: &dyn Fn(&Config) -> Result<Reloaded, Error>,
     front: &mut Option<(Arc<Supervisor>, String)>,
     reason: &str,
 ) {
-    let new = match reload() {
+    let old = app.config();
+    let new = match reload(&old) {
         Ok(new) => new,
         Err(e) => {
             return error!("{reason}: new settings rejected, the running ones stay: {e}");
         }
     };
-    let old = app.config();
-    if (new.config.listen, new.config.admin, new.config.threads)
-        != (old.listen, old.admin, old.threads)
-    {
-        warn!("{reason}: `listen`, `admin` and `threads` apply at the next start; the rest applies now");
+    if new.moved_start_settings {
+        warn!("{reason}: `listen`, `admin`, `threads`, `http_port` and `https_port` apply at the next start; the rest applies now");
     }
-    app.replace_config(new.config);
     if let (Some((supervisor, running)), Some(text)) = (front.as_mut(), new.caddyfile) {
         if *running != text {
-            match supervisor.rewrite(&text) {
-                Ok(()) => info!("{reason}: Caddy reloaded with the new Caddyfile"),
-                Err(e) => error!("{reason}: Caddy kept its previous config: {e}"),
+            if let Err(e) = supervisor.rewrite(&text) {
+                return error!("{reason}: Caddy rejected the new Caddyfile, so the running settings stay (proxy and Caddy): {e}");
             }
+            info!("{reason}: Caddy reloaded with the new Caddyfile");
             *running = text;
         }
     }
+    app.replace_config(new.config);
     info!("{reason}: settings reloaded");
 }
 

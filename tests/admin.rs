@@ -29,44 +29,64 @@ async fn healthz_and_metrics() {
     }
     assert_eq!(
         proxy
-            .metric("portproxy_requests_total{class=\"2xx\"}")
+            .metric_reaches("portproxy_requests_total{class=\"2xx\"}", 3)
             .await,
         3
     );
     assert_eq!(
         proxy
-            .metric("portproxy_requests_total{class=\"5xx\"}")
+            .metric_reaches("portproxy_requests_total{class=\"5xx\"}", 1)
             .await,
         1
     );
     assert_eq!(
         proxy
-            .metric("portproxy_requests_total{class=\"4xx\"}")
+            .metric_reaches("portproxy_requests_total{class=\"4xx\"}", 1)
             .await,
         1
     );
     assert_eq!(
         proxy
-            .metric("portproxy_upstream_connect_failures_total")
+            .metric_reaches("portproxy_upstream_connect_failures_total", 1)
             .await,
         1
     );
-    assert_eq!(proxy.metric("portproxy_refused_total").await, 1);
+    assert_eq!(proxy.metric_reaches("portproxy_refused_total", 1).await, 1);
     assert!(proxy.metric("portproxy_sent_bytes_total").await > 0);
     assert_eq!(proxy.metric("portproxy_active_connections").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caddy_ask_answers_only_for_names_we_serve() {
+    let app = Backend::echo().await;
+    let closed = closed_port();
     let proxy = Proxy::new()
         .arg("--domain")
         .arg("dev.example.com")
+        .arg("--public-port")
+        .arg("9000")
+        .arg("--allow-host")
+        .arg("db.internal")
         .start()
         .await;
+    let (listening, canonical) = (
+        format!("{}.dev.example.com", app.port()),
+        format!("localhost--{}.dev.example.com", app.port()),
+    );
+    let (closed, alias) = (
+        format!("{closed}.dev.example.com"),
+        format!("127-0-0-1--{}.dev.example.com", app.port()),
+    );
     let rows = [
-        ("5173.dev.example.com", 200),
-        ("localhost--8000.dev.example.com", 200),
+        (listening.as_str(), 200),
+        (canonical.as_str(), 200),
+        ("9000.dev.example.com", 200),
+        ("db.internal--5432.dev.example.com", 200),
         ("dev.example.com", 200),
+        // Finding 5: every approval is a certificate order; closed ports and aliases are not.
+        (closed.as_str(), 403),
+        (alias.as_str(), 403),
+        ("127-9-8-7--61234.dev.example.com", 403),
         ("evil.com", 403),
         ("22.dev.example.com", 403),
         ("0.dev.example.com", 403),

@@ -3,10 +3,10 @@
 use crate::harness::http::{request, Conn};
 use crate::harness::{Backend, Proxy, Running};
 
-const TOKEN: &str = "test-token-0123456789abcdef";
-const BROWSER: (&str, &str) = ("Accept", "text/html,application/xhtml+xml");
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+pub const BROWSER: (&str, &str) = ("Accept", "text/html,application/xhtml+xml");
 
-async fn public(extra: &[&str]) -> Running {
+pub async fn public(extra: &[&str]) -> Running {
     let mut proxy = Proxy::new()
         .arg("--domain")
         .arg("localhost")
@@ -25,7 +25,7 @@ fn host(port: u16) -> String {
 }
 
 /// Posts the login form; returns the response.
-async fn login(
+pub async fn login(
     proxy: &Running,
     token: &str,
     next: &str,
@@ -47,7 +47,7 @@ async fn login(
     conn.read_response().await
 }
 
-fn session_from(resp: &crate::harness::http::Response) -> String {
+pub fn session_from(resp: &crate::harness::http::Response) -> String {
     let cookie = resp.header("set-cookie").expect("a session cookie");
     cookie.split(';').next().unwrap().to_string()
 }

@@ -4,6 +4,7 @@ mod harness;
 
 mod admin;
 mod auth;
+mod boundary;
 // Caddy's supervision is checked through /proc and signals.
 #[cfg(target_os = "linux")]
 mod caddy;

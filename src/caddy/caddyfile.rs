@@ -17,15 +17,16 @@ pub struct Front {
     pub https_port: String,
     /// Where the proxy listens: `127.0.0.1:24306`.
     pub upstream: String,
-    /// The on-demand TLS gate: `http://127.0.0.1:24307/caddy/ask`; None when every site
-    /// uses Caddy's internal CA (which needs no gate).
+    /// The on-demand TLS gate: `http://127.0.0.1:24307/caddy/ask`; None when Caddy listens on
+    /// loopback only (nobody else can name a certificate into being).
     pub ask: Option<String>,
     /// Caddy's admin API: `unix//…/caddy-admin.sock`, `127.0.0.1:PORT` or `off`; never the
     /// default `localhost:2019`.
     pub admin: String,
     /// Where Caddy keeps certificates and its local CA; None for Caddy's own default.
     pub storage: Option<String>,
-    /// Addresses to listen on; None for all interfaces.
+    /// Addresses to listen on; None for all interfaces, where public sites check that the
+    /// TLS name and the Host agree (`strict_sni_host`).
     pub bind: Option<String>,
 }
 
@@ -34,6 +35,8 @@ pub struct Front {
 pub struct Site {
     pub domain: String,
     pub tls: Tls,
+    /// Answer only clients on this machine (a local domain on a listener the internet reaches).
+    pub loopback_only: bool,
 }
 
 /// How a site gets its certificates.
@@ -62,6 +65,7 @@ impl Front {
             sites: vec![Site {
                 domain: "{$PORTPROXY_DOMAIN:localhost}".into(),
                 tls: Tls::FromEnv,
+                loopback_only: false,
             }],
             http_port: "{$PORTPROXY_HTTP_PORT:80}".into(),
             https_port: "{$PORTPROXY_HTTPS_PORT:443}".into(),
@@ -115,6 +119,12 @@ pub fn render(front: &Front) -> String {
     if let Some(ask) = &front.ask {
         let _ = writeln!(out, "\ton_demand_tls {{\n\t\task {ask}\n\t}}");
     }
+    if front.bind.is_none() {
+        // Caddy routes by Host, not by the TLS name: a Host that differs from the name the
+        // client's handshake asked for gets 421, so a certificate for one site can't carry
+        // requests for another.
+        out.push_str("\tservers {\n\t\tstrict_sni_host on\n\t}\n");
+    }
     out.push_str("}\n\n");
 
     // An explicit http:// site gets default_bind (Caddy 2.6.2's automatic redirect server
@@ -143,6 +153,13 @@ pub fn render(front: &Front) -> String {
                     "\ttls {{\n\t\tdns {provider} {{env.{DNS_TOKEN_ENV}}}\n\t}}"
                 );
             }
+        }
+        if site.loopback_only {
+            out.push_str("\t@remote not remote_ip 127.0.0.0/8 ::1\n");
+            let _ = writeln!(
+                out,
+                "\trespond @remote \"{d} is served only to this machine\" 403"
+            );
         }
         let _ = writeln!(out, "\treverse_proxy {} {{", front.upstream);
         out.push_str("\t\ttransport http {\n");
@@ -175,6 +192,7 @@ mod tests {
             sites: vec![Site {
                 domain: "localhost".into(),
                 tls: Tls::Internal,
+                loopback_only: false,
             }],
             http_port: "80".into(),
             https_port: "443".into(),
@@ -209,8 +227,9 @@ mod tests {
         assert!(text.contains("\tredir https://{host}{uri} 308\n"));
         assert!(
             !text.contains("on_demand_tls"),
-            "the internal CA needs no ask gate"
+            "on loopback only, nobody else can name a certificate"
         );
+        assert!(!text.contains("strict_sni_host"));
         assert!(!text.contains("encode"));
         assert!(!text.contains("2019"));
     }
@@ -220,14 +239,21 @@ mod tests {
         let front = Front {
             sites: vec![
                 Site {
+                    domain: "localhost".into(),
+                    tls: Tls::Internal,
+                    loopback_only: true,
+                },
+                Site {
                     domain: "dev.example.com".into(),
                     tls: Tls::OnDemand,
+                    loopback_only: false,
                 },
                 Site {
                     domain: "box.example.org".into(),
                     tls: Tls::Dns {
                         provider: "cloudflare".into(),
                     },
+                    loopback_only: false,
                 },
             ],
             https_port: "8443".into(),
@@ -243,5 +269,12 @@ mod tests {
         assert!(text.contains("box.example.org, *.box.example.org {\n\ttls {\n\t\tdns cloudflare {env.PORTPROXY_DNS_TOKEN}\n\t}\n"));
         assert!(text.contains("\tredir https://{host}:8443{uri} 308\n"));
         assert!(!text.contains("default_bind"));
+        assert!(text.contains("\tservers {\n\t\tstrict_sni_host on\n\t}\n"));
+        assert!(text.contains("localhost, *.localhost {\n\ttls internal {\n\t\ton_demand\n\t}\n\t@remote not remote_ip 127.0.0.0/8 ::1\n\trespond @remote \"localhost is served only to this machine\" 403\n"));
+        assert_eq!(
+            text.matches("@remote").count(),
+            2,
+            "only the local site is guarded"
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, TlsChoice};
+use crate::route::is_local;
 use caddyfile::{Front, Site, Tls};
 
 /// Where portproxy keeps Caddy's files: certificates and the local CA, the generated
@@ -102,8 +103,6 @@ impl Admin {
     }
 }
 
-pub use crate::route::is_local;
-
 /// The proxy's own ports plus the ones Caddy listens on: none of them is ever a target.
 pub fn claim_ports(mut config: Config, admin: &Admin) -> Config {
     let mut own = vec![
@@ -121,22 +120,24 @@ pub fn claim_ports(mut config: Config, admin: &Admin) -> Config {
 
 /// The Caddyfile settings for a config.
 pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
+    let public = config.domains.iter().any(|d| !is_local(d));
     let sites: Vec<Site> = config
         .domains
         .iter()
         .map(|domain| Site {
             domain: domain.clone(),
             tls: match (&config.front.tls, is_local(domain)) {
-                (_, true) => Tls::Internal,
+                (_, true) | (TlsChoice::Internal, false) => Tls::Internal,
                 (TlsChoice::OnDemand, false) => Tls::OnDemand,
                 (TlsChoice::Dns { provider }, false) => Tls::Dns {
                     provider: provider.clone(),
                 },
             },
+            // Beside a public domain, Caddy listens on every interface: its local sites
+            // answer only clients on this machine.
+            loopback_only: public && is_local(domain),
         })
         .collect();
-    let all_local = sites.iter().all(|s| s.tls == Tls::Internal);
-    let needs_ask = sites.iter().any(|s| s.tls == Tls::OnDemand);
     // Caddy reaches the proxy on loopback even when the proxy listens on all interfaces.
     let upstream = if config.listen.ip().is_unspecified() {
         format!("127.0.0.1:{}", config.listen.port())
@@ -148,10 +149,12 @@ pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
         http_port: config.front.http_port.to_string(),
         https_port: config.front.https_port.to_string(),
         upstream,
-        ask: needs_ask.then(|| format!("http://{}/caddy/ask", config.admin)),
+        // Reachable from the internet, every on-demand certificate (the local CA's too) is
+        // one a stranger can ask for by name: the proxy approves only names people visit.
+        ask: public.then(|| format!("http://{}/caddy/ask", config.admin)),
         admin: admin.address(),
         storage: Some(paths.storage().display().to_string()),
-        bind: all_local.then(|| "127.0.0.1 [::1]".to_string()),
+        bind: (!public).then(|| "127.0.0.1 [::1]".to_string()),
     }
 }
 

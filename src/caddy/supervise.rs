@@ -87,17 +87,24 @@ impl Supervisor {
         }
     }
 
-    /// Writes a new Caddyfile and has Caddy load it; if Caddy rejects it, it keeps running
-    /// the previous one.
+    /// Has Caddy load a new Caddyfile, and only once it has accepted it puts the file where
+    /// a restart reads it: a rejected config leaves Caddy and the file on the previous one.
     pub fn rewrite(&self, text: &str) -> Result<(), String> {
-        std::fs::write(&self.launch.caddyfile, text).map_err(|e| e.to_string())?;
-        self.reload()
+        let candidate = self.launch.caddyfile.with_extension("new");
+        std::fs::write(&candidate, text).map_err(|e| e.to_string())?;
+        let loaded = self.reload(&candidate).and_then(|()| {
+            std::fs::rename(&candidate, &self.launch.caddyfile).map_err(|e| e.to_string())
+        });
+        if loaded.is_err() {
+            let _ = std::fs::remove_file(&candidate);
+        }
+        loaded
     }
 
-    fn reload(&self) -> Result<(), String> {
+    fn reload(&self, caddyfile: &std::path::Path) -> Result<(), String> {
         let output = Command::new(&self.launch.caddy.path)
             .args(["reload", "--config"])
-            .arg(&self.launch.caddyfile)
+            .arg(caddyfile)
             .args(["--adapter", "caddyfile", "--address", &self.launch.admin])
             .envs(self.launch.env.iter().map(|(k, v)| (k, v)))
             .output()
@@ -114,10 +121,16 @@ impl Supervisor {
         }
     }
 
-    /// Stops Caddy gracefully, forcefully after `grace`.
+    /// Stops Caddy gracefully, forcefully after `grace`. A Caddy being (re)started meanwhile
+    /// is either never spawned or already recorded: `spawn_ready` checks `stopping` and records
+    /// the pid under the same lock.
     pub fn stop(&self, grace: Duration) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        let Some(pid) = *lock(&self.shared.pid) else {
+        let pid = {
+            let pid = lock(&self.shared.pid);
+            self.shared.stopping.store(true, Ordering::SeqCst);
+            *pid
+        };
+        let Some(pid) = pid else {
             return;
         };
         platform::terminate(pid, &self.launch);
@@ -142,7 +155,8 @@ fn supervise(launch: Launch, shared: Arc<Shared>, ready: mpsc::Sender<Result<(),
     let mut backoff = Duration::from_secs(1);
     loop {
         let started = Instant::now();
-        match spawn_ready(&launch) {
+        match spawn_ready(&launch, &shared) {
+            Err(_) if shared.stopping.load(Ordering::SeqCst) => return,
             Err(e) => match ready.take() {
                 Some(tx) => {
                     let _ = tx.send(Err(e));
@@ -154,7 +168,6 @@ fn supervise(launch: Launch, shared: Arc<Shared>, ready: mpsc::Sender<Result<(),
                 ),
             },
             Ok((mut child, relay)) => {
-                *lock(&shared.pid) = Some(child.id());
                 match ready.take() {
                     Some(tx) => {
                         let _ = tx.send(Ok(()));
@@ -191,8 +204,17 @@ fn supervise(launch: Launch, shared: Arc<Shared>, ready: mpsc::Sender<Result<(),
 }
 
 /// Starts Caddy with `--pingback` and waits for it: Caddy reads a token from stdin and,
-/// once its config is loaded, dials us and writes the token back.
-fn spawn_ready(launch: &Launch) -> Result<(Child, Relay), StartError> {
+/// once its config is loaded, dials us and writes the token back. The pid is recorded as
+/// soon as Caddy exists (cleared again if it never gets ready), so `stop` can always reach it.
+fn spawn_ready(launch: &Launch, shared: &Shared) -> Result<(Child, Relay), StartError> {
+    let result = spawn_and_wait(launch, shared);
+    if result.is_err() {
+        *lock(&shared.pid) = None;
+    }
+    result
+}
+
+fn spawn_and_wait(launch: &Launch, shared: &Shared) -> Result<(Child, Relay), StartError> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(StartError::Spawn)?;
     listener.set_nonblocking(true).map_err(StartError::Spawn)?;
     let pingback = listener.local_addr().map_err(StartError::Spawn)?;
@@ -211,7 +233,15 @@ fn spawn_ready(launch: &Launch) -> Result<(Child, Relay), StartError> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     platform::prepare(&mut cmd);
-    let mut child = cmd.spawn().map_err(StartError::Spawn)?;
+    let mut child = {
+        let mut pid = lock(&shared.pid);
+        if shared.stopping.load(Ordering::SeqCst) {
+            return Err(StartError::NotReady);
+        }
+        let child = cmd.spawn().map_err(StartError::Spawn)?;
+        *pid = Some(child.id());
+        child
+    };
     platform::adopt(&child);
     let relay = Relay::start(child.stderr.take().expect("stderr is piped"));
     let token = token();

@@ -1,9 +1,77 @@
+//! Where a route is dialled: the policy's answer, a lookup for allowed names (every address
+//! checked again), and the order to try the addresses in.
+//!
 //! `localhost` is two addresses: Node ≥ 17 and Vite bind only `::1`, many Python servers
 //! only `127.0.0.1`. Try both; remember per port which family answered, so the next request
 //! goes straight there.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::time::Duration;
+
+use super::pages::Page;
+use crate::policy::{Dial, Policy};
+use crate::route::Target;
+
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A route the policy allows, with the checked addresses to dial.
+#[derive(Debug)]
+pub struct Forward {
+    pub target: Target,
+    pub port: u16,
+    /// Checked addresses, in the order to try them.
+    pub addrs: Vec<SocketAddr>,
+}
+
+impl Forward {
+    /// `localhost:5173`: the target as the dev server knows itself.
+    pub fn authority(&self) -> String {
+        format!("{}:{}", self.target, self.port)
+    }
+}
+
+/// Target → policy → (lookup → policy) → addresses to dial, or the page that says why not.
+pub async fn resolve(
+    policy: &Policy,
+    families: &Families,
+    target: Target,
+    port: u16,
+) -> Result<Forward, Page> {
+    let refused = |refusal| Page::Refused {
+        target: format!("{target}:{port}"),
+        refusal,
+    };
+    let mut addrs = match policy.check(&target, port).map_err(refused)? {
+        Dial::Addrs(addrs) => addrs,
+        Dial::Resolve { name, port } => {
+            let unresolvable = |detail: String| Page::Unresolvable {
+                name: name.clone(),
+                detail,
+            };
+            let found = tokio::time::timeout(
+                LOOKUP_TIMEOUT,
+                tokio::net::lookup_host((name.as_str(), port)),
+            )
+            .await
+            .map_err(|_| unresolvable("the lookup timed out".into()))?
+            .map_err(|e| unresolvable(e.to_string()))?;
+            let ips: Vec<_> = found.map(|a| a.ip()).collect();
+            if ips.is_empty() {
+                return Err(unresolvable("no addresses".into()));
+            }
+            policy.check_resolved(&ips, port).map_err(refused)?
+        }
+    };
+    if target == Target::Localhost {
+        families.order(&mut addrs);
+    }
+    Ok(Forward {
+        target,
+        port,
+        addrs,
+    })
+}
 
 const UNKNOWN: u8 = 0;
 const V4: u8 = 4;

@@ -113,7 +113,23 @@ pub fn hops(headers: &HeaderMap) -> u32 {
         .unwrap_or(0)
 }
 
-/// The edits that make an upstream request look local.
+/// The header that tells an app its public origin (`https://5173.dev.example.com`). No
+/// framework's origin check reads it, so it never contradicts the local identity.
+pub const PUBLIC_ORIGIN: &str = "x-portproxy-public-origin";
+
+/// Headers that would describe the request's origin a second time. Frameworks compare them
+/// with `Origin` (Next.js: `X-Forwarded-Host`; Rails: `-Host`/`-Proto`; Django with
+/// `SECURE_PROXY_SSL_HEADER`: `-Proto`), so each request carries them only when they agree
+/// with `Host` — never the client's or Caddy's copies.
+const IDENTITY: [&str; 4] = [
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "forwarded",
+];
+
+/// The edits that give an upstream request one coherent identity: by default the local one
+/// (as if the browser had opened `http://localhost:PORT`), with `preserve_host` the public one.
 pub fn rewrite_request(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
     let mut edits = Vec::new();
     set(
@@ -121,21 +137,8 @@ pub fn rewrite_request(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
         HeaderName::from_static(HOPS),
         &(fw.hops + 1).to_string(),
     );
-    set(
-        &mut edits,
-        HeaderName::from_static("x-forwarded-host"),
-        &fw.public_host,
-    );
-    set(
-        &mut edits,
-        HeaderName::from_static("x-forwarded-proto"),
-        &fw.proto,
-    );
-    set(
-        &mut edits,
-        HeaderName::from_static("x-forwarded-port"),
-        &fw.public_port(),
-    );
+    let public = fw.public_origin();
+    set(&mut edits, HeaderName::from_static(PUBLIC_ORIGIN), &public);
     if let Some(ip) = fw.client_ip {
         append_list(
             &mut edits,
@@ -143,30 +146,52 @@ pub fn rewrite_request(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
             HeaderName::from_static("x-forwarded-for"),
             &ip.to_string(),
         );
+    }
+    if fw.preserve_host {
+        public_identity(&mut edits, fw);
+    } else {
+        local_identity(&mut edits, headers, fw, &public);
+    }
+    edits
+}
+
+/// The public `Host` (left as sent), `Origin` untouched, and forwarding headers that say the same.
+fn public_identity(edits: &mut Vec<Edit>, fw: &Forwarding) {
+    let [host, proto, port, forwarded] = IDENTITY.map(HeaderName::from_static);
+    set(edits, host, &fw.public_host);
+    set(edits, proto, &fw.proto);
+    set(edits, port, &fw.public_port());
+    let mut element = format!("host=\"{}\";proto={}", fw.public_host, fw.proto);
+    if let Some(ip) = fw.client_ip {
         let node = match ip {
             IpAddr::V4(v4) => v4.to_string(),
             IpAddr::V6(v6) => format!("\"[{v6}]\""),
         };
-        let element = format!("for={node};host=\"{}\";proto={}", fw.public_host, fw.proto);
-        append_list(&mut edits, headers, http::header::FORWARDED, &element);
+        element = format!("for={node};{element}");
     }
-    if fw.preserve_host {
-        return edits;
+    set(edits, forwarded, &element);
+}
+
+/// `Host: localhost:PORT`, same-origin `Origin`/`Referer` on `http://localhost:PORT`, and no
+/// forwarding header that names another host or scheme.
+fn local_identity(edits: &mut Vec<Edit>, headers: &HeaderMap, fw: &Forwarding, public: &str) {
+    for name in IDENTITY {
+        if headers.contains_key(name) {
+            edits.push(Edit::Remove(HeaderName::from_static(name)));
+        }
     }
-    set(&mut edits, HOST, &fw.local_authority);
-    let public = fw.public_origin();
+    set(edits, HOST, &fw.local_authority);
     let local = fw.local_origin();
     if let Some(origin) = text(headers, &ORIGIN) {
-        if origin.eq_ignore_ascii_case(&public) {
-            set(&mut edits, ORIGIN, &local);
+        if origin.eq_ignore_ascii_case(public) {
+            set(edits, ORIGIN, &local);
         }
     }
     if let Some(referer) = text(headers, &REFERER) {
-        if let Some(rest) = strip_origin(&referer, &public) {
-            set(&mut edits, REFERER, &format!("{local}{rest}"));
+        if let Some(rest) = strip_origin(&referer, public) {
+            set(edits, REFERER, &format!("{local}{rest}"));
         }
     }
-    edits
 }
 
 /// The edits that point a response back at the public origin.
@@ -329,18 +354,117 @@ pub(crate) mod tests {
             get(&h, "referer"),
             Some("http://localhost:5173/src/main.ts?t=1")
         );
-        assert_eq!(get(&h, "x-forwarded-host"), Some("5173.dev.example.com"));
-        assert_eq!(get(&h, "x-forwarded-proto"), Some("https"));
-        assert_eq!(get(&h, "x-forwarded-port"), Some("443"));
+        for name in IDENTITY {
+            assert_eq!(get(&h, name), None, "{name}");
+        }
+        assert_eq!(get(&h, PUBLIC_ORIGIN), Some("https://5173.dev.example.com"));
         assert_eq!(
             get(&h, "x-forwarded-for"),
             Some("198.51.100.1, 203.0.113.7")
         );
-        assert_eq!(
-            get(&h, "forwarded"),
-            Some("for=203.0.113.7;host=\"5173.dev.example.com\";proto=https")
-        );
         assert_eq!(get(&h, HOPS), Some("1"));
+    }
+
+    /// Caddy's (and a client's) forwarding headers never contradict the local identity.
+    #[test]
+    fn incoming_forwarding_headers_are_removed() {
+        let mut h = map(&[
+            ("host", "5173.dev.example.com"),
+            ("x-forwarded-host", "5173.dev.example.com"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-port", "443"),
+            ("forwarded", "for=1.2.3.4;host=evil.example;proto=https"),
+            (PUBLIC_ORIGIN, "https://spoofed.example"),
+        ]);
+        req(&mut h, &fw());
+        for name in IDENTITY {
+            assert_eq!(get(&h, name), None, "{name}");
+        }
+        assert_eq!(get(&h, PUBLIC_ORIGIN), Some("https://5173.dev.example.com"));
+    }
+
+    /// Each framework's own origin or host check, as its source does it, over the headers it
+    /// receives: the checks that would refuse the request.
+    fn framework_refusals(h: &HeaderMap) -> Vec<&'static str> {
+        let host = get(h, "host").unwrap_or("");
+        let origin = get(h, "origin").unwrap_or("");
+        let origin_host = origin.split("://").nth(1).unwrap_or("");
+        let xfh = get(h, "x-forwarded-host").map(|v| v.split(',').next().unwrap().trim());
+        let xfp = get(h, "x-forwarded-proto");
+        let hostname = host.rsplit_once(':').map_or(host, |(n, _)| n);
+        let mut refused = Vec::new();
+        // Next.js (action-handler.ts): Origin's host == X-Forwarded-Host, else Host.
+        if origin_host != xfh.unwrap_or(host) {
+            refused.push("next.js server action");
+        }
+        // Rails (request.base_url): X-Forwarded-Proto/-Host, else the scheme and Host.
+        if origin != format!("{}://{}", xfp.unwrap_or("http"), xfh.unwrap_or(host)) {
+            refused.push("rails forgery protection");
+        }
+        // Django (CsrfViewMiddleware): Origin == scheme://Host; the scheme is http unless
+        // SECURE_PROXY_SSL_HEADER is set, which the default settings don't.
+        if origin != format!("http://{host}") {
+            refused.push("django csrf");
+        }
+        // SvelteKit (dev): url.origin from the dev server's protocol and Host.
+        if origin != format!("http://{host}") {
+            refused.push("sveltekit csrf");
+        }
+        // Jupyter (check_origin): Origin's host == Host.
+        if origin_host != host {
+            refused.push("jupyter websocket origin");
+        }
+        // Vite (hostCheck) and webpack-dev-server (allowedHosts "auto"): localhost names or IPs.
+        let local_name = hostname == "localhost"
+            || hostname.ends_with(".localhost")
+            || hostname.parse::<IpAddr>().is_ok();
+        if !local_name {
+            refused.push("vite/webpack host check");
+        }
+        refused
+    }
+
+    /// A same-origin POST from the browser, through each kind of URL: every framework's check
+    /// passes on the default identity; with `preserve_host` the ones that read forwarding
+    /// headers pass and the rest need their own allowed-hosts setting (README says which).
+    #[test]
+    fn every_framework_sees_one_identity() {
+        let rows: [(&str, &str, bool, &[&str]); 6] = [
+            ("5173.localhost:24306", "http", false, &[]),
+            ("5173.localhost", "https", false, &[]),
+            ("5173.dev.example.com", "https", false, &[]),
+            ("localhost--5173.dev.example.com:8443", "https", false, &[]),
+            (
+                "5173.dev.example.com",
+                "https",
+                true,
+                &["django csrf", "sveltekit csrf", "vite/webpack host check"],
+            ),
+            ("5173.localhost:24306", "http", true, &[]),
+        ];
+        for (public_host, proto, preserve_host, expected) in rows {
+            let f = Forwarding {
+                public_host: public_host.into(),
+                proto: proto.into(),
+                preserve_host,
+                ..fw()
+            };
+            // What the browser and Caddy send.
+            let origin = format!("{proto}://{public_host}");
+            let mut h = map(&[
+                ("host", public_host),
+                ("origin", &origin),
+                ("x-forwarded-host", public_host),
+                ("x-forwarded-proto", proto),
+                ("x-forwarded-for", "198.51.100.1"),
+            ]);
+            req(&mut h, &f);
+            assert_eq!(
+                framework_refusals(&h),
+                expected,
+                "{origin} preserve_host={preserve_host}"
+            );
+        }
     }
 
     #[test]
@@ -373,13 +497,22 @@ pub(crate) mod tests {
         let mut h = map(&[("origin", "http://5173.localhost:24306")]);
         req(&mut h, &f);
         assert_eq!(get(&h, "origin"), Some("http://localhost:5173"));
-        assert_eq!(get(&h, "x-forwarded-port"), Some("24306"));
+        assert_eq!(get(&h, PUBLIC_ORIGIN), Some("http://5173.localhost:24306"));
         assert_eq!(get(&h, "x-forwarded-for"), Some("::1"));
+        assert_eq!(get(&h, HOPS), Some("3"));
+        let mut h = map(&[]);
+        req(
+            &mut h,
+            &Forwarding {
+                preserve_host: true,
+                ..f
+            },
+        );
+        assert_eq!(get(&h, "x-forwarded-port"), Some("24306"));
         assert_eq!(
             get(&h, "forwarded"),
             Some("for=\"[::1]\";host=\"5173.localhost:24306\";proto=http")
         );
-        assert_eq!(get(&h, HOPS), Some("3"));
     }
 
     #[test]
@@ -391,11 +524,19 @@ pub(crate) mod tests {
         let mut h = map(&[
             ("host", "5173.dev.example.com"),
             ("origin", "https://5173.dev.example.com"),
+            ("x-forwarded-host", "evil.example"),
+            ("x-forwarded-proto", "http"),
         ]);
         req(&mut h, &f);
         assert_eq!(get(&h, "host"), Some("5173.dev.example.com"));
         assert_eq!(get(&h, "origin"), Some("https://5173.dev.example.com"));
         assert_eq!(get(&h, "x-forwarded-host"), Some("5173.dev.example.com"));
+        assert_eq!(get(&h, "x-forwarded-proto"), Some("https"));
+        assert_eq!(get(&h, "x-forwarded-port"), Some("443"));
+        assert_eq!(
+            get(&h, "forwarded"),
+            Some("for=203.0.113.7;host=\"5173.dev.example.com\";proto=https")
+        );
         let mut r = map(&[
             ("location", "http://localhost:5173/x"),
             ("set-cookie", "a=1; Domain=localhost"),

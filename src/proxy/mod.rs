@@ -1,11 +1,11 @@
 //! The Pingora glue: each phase asks a pure module what to do and does it.
 
 pub mod dial;
-pub mod gate;
 pub mod headers;
 pub mod pages;
+pub mod signin;
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -18,17 +18,16 @@ use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
 use crate::config::Config;
+use crate::gate::{self, Action, Client};
 use crate::metrics::METRICS;
-use crate::policy::Dial;
 use crate::ports;
 use crate::route::{self, Route, Target};
-use dial::Families;
+use dial::{Families, Forward};
 use headers::{Edit, Forwarding};
 use pages::{Format, Page, PortLink};
 
 /// Beyond loopback a dead machine should not hold a request for minutes.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Under Node's 5 s keepAliveTimeout, so a pooled connection is dropped before Node drops it.
 const POOL_IDLE: Duration = Duration::from_secs(4);
 
@@ -61,95 +60,39 @@ impl App {
     }
 }
 
-/// Where a host leads, once allowed.
-#[derive(Debug)]
-pub enum Decision {
-    Dashboard { domain: String },
-    Forward(Forward),
-}
-
-#[derive(Debug)]
-pub struct Forward {
-    pub target: Target,
-    pub port: u16,
-    pub domain: String,
-    /// Checked addresses, in the order to try them.
-    pub addrs: Vec<SocketAddr>,
-}
-
-impl Forward {
-    /// `localhost:5173`: the target as the dev server knows itself.
-    fn authority(&self) -> String {
-        format!("{}:{}", self.target, self.port)
-    }
-}
-
-/// Host → grammar → policy → (lookup → policy) → addresses to dial, or the page to show.
-pub async fn decide(app: &App, config: &Config, host: &str) -> std::result::Result<Decision, Page> {
-    let bad_host = |error| Page::BadHost {
-        error,
-        domains: config.domains.clone(),
-    };
-    let (target, port, domain) = match route::parse(host, &config.domains).map_err(bad_host)? {
-        Route::Dashboard { domain } => return Ok(Decision::Dashboard { domain }),
-        Route::Forward {
-            target,
-            port,
-            domain,
-        } => (target, port, domain),
-    };
-    let refused = |refusal| Page::Refused {
-        target: format!("{target}:{port}"),
-        refusal,
-    };
-    let mut addrs = match config.policy.check(&target, port).map_err(refused)? {
-        Dial::Addrs(addrs) => addrs,
-        Dial::Resolve { name, port } => {
-            let unresolvable = |detail: String| Page::Unresolvable {
-                name: name.clone(),
-                detail,
-            };
-            let found = tokio::time::timeout(
-                LOOKUP_TIMEOUT,
-                tokio::net::lookup_host((name.as_str(), port)),
-            )
-            .await
-            .map_err(|_| unresolvable("the lookup timed out".into()))?
-            .map_err(|e| unresolvable(e.to_string()))?;
-            let ips: Vec<_> = found.map(|a| a.ip()).collect();
-            if ips.is_empty() {
-                return Err(unresolvable("no addresses".into()));
-            }
-            config.policy.check_resolved(&ips, port).map_err(refused)?
-        }
-    };
-    if target == Target::Localhost {
-        app.families.order(&mut addrs);
-    }
-    Ok(Decision::Forward(Forward {
-        target,
-        port,
-        domain,
-        addrs,
-    }))
-}
-
 /// The `ProxyHttp` implementation.
 pub struct PortProxy(pub Arc<App>);
 
-/// Per-request state, carried from `request_filter` to the later phases.
+/// Per-request state: what `request_filter` learnt once, for the later phases.
 pub struct Ctx {
     started: Instant,
     counted: bool,
-    forward: Option<Forward>,
-    forwarding: Option<Forwarding>,
+    /// The host as the client named it.
+    host: String,
+    /// The base domain it matched.
+    domain: String,
+    /// `http` or `https`, as the client used it.
+    scheme: &'static str,
+    client: Client,
+    format: Format,
+    /// The client may see lists of ports and domains (local, or signed in).
+    privileged: bool,
+    /// The chosen upstream and how the request looks to it.
+    upstream: Option<(Forward, Forwarding)>,
     attempt: usize,
     tunnel: bool,
-    format: Format,
     /// Set on public domains: our credentials are stripped before forwarding.
     auth: Option<crate::auth::Auth>,
-    /// A same-domain origin that gets CORS headers on the response.
+    /// A private origin of the domain that gets CORS headers on the response.
     cors_origin: Option<String>,
+}
+
+impl Ctx {
+    fn target(&self) -> String {
+        self.upstream
+            .as_ref()
+            .map_or_else(String::new, |(f, _)| f.authority())
+    }
 }
 
 /// The host a request names: the URI authority (HTTP/2, absolute-form) or the Host header.
@@ -165,24 +108,12 @@ fn request_host(req: &RequestHeader) -> &str {
         .unwrap_or("")
 }
 
-/// The client's address: the peer, or behind a loopback front proxy (Caddy) the address that
-/// proxy appended last to `X-Forwarded-For`.
-fn client_ip(session: &Session) -> Option<std::net::IpAddr> {
-    let peer = session
+/// The peer's IP; None for a Unix-socket peer.
+fn peer_ip(session: &Session) -> Option<IpAddr> {
+    session
         .client_addr()
         .and_then(|a| a.as_inet())
-        .map(|a| a.ip())?;
-    if !peer.is_loopback() {
-        return Some(peer);
-    }
-    let forwarded = session
-        .req_header()
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|ip| ip.trim().parse().ok());
-    Some(forwarded.unwrap_or(peer))
+        .map(|a| a.ip())
 }
 
 /// `5173.localhost:24306` under `localhost` → `localhost:24306`: the dashboard's own authority.
@@ -195,14 +126,26 @@ fn base_authority(host: &str, domain: &str) -> String {
     }
 }
 
+/// A WebSocket upgrade (HMR, Jupyter kernels).
+fn is_websocket(req: &RequestHeader) -> bool {
+    req.headers
+        .get(http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
 impl PortProxy {
-    fn port_links(&self, proto: &str, base: &str) -> Vec<PortLink> {
+    /// The listening ports, linked under `base`; empty for clients who may not see them.
+    fn port_links(&self, ctx: &Ctx, base: &str) -> Vec<PortLink> {
+        if !ctx.privileged {
+            return Vec::new();
+        }
         let config = self.0.config();
         ports::listening()
             .into_iter()
             .map(|port| PortLink {
                 port,
-                url: format!("{proto}://{port}.{base}/"),
+                url: format!("{}://{port}.{base}/", ctx.scheme),
                 label: config.labels.get(&port).cloned(),
                 refused: config
                     .policy
@@ -214,54 +157,128 @@ impl PortProxy {
             .collect()
     }
 
-    /// Public domains (not `localhost`) need a session when `auth` is configured.
-    async fn gate(
+    /// The gate, then the dashboard or the target decision: Ok(forward) to proxy it, Err(())
+    /// once an answer has been written.
+    async fn route(
         &self,
         session: &mut Session,
         ctx: &mut Ctx,
         config: &Config,
-        decision: &Decision,
-        host: &str,
-    ) -> Result<gate::Gate> {
-        let (domain, dashboard, port) = match decision {
-            Decision::Dashboard { domain } => (domain, true, None),
-            Decision::Forward(f) => (&f.domain, false, Some(f.port)),
-        };
-        let Some(auth) = config.auth.as_ref().filter(|_| !route::is_local(domain)) else {
-            return Ok(gate::Gate::Pass { cors_origin: None });
-        };
-        let proto = Self::proto(session);
-        let req = session.req_header();
-        let url = format!(
-            "{proto}://{host}{}",
-            req.uri.path_and_query().map_or("/", |p| p.as_str())
-        );
-        let visit = gate::Visit {
-            auth,
-            limiter: &self.0.limiter,
-            domain,
-            base_url: format!("{proto}://{}", base_authority(host, domain)),
-            url,
-            dashboard,
-            public_port: port.is_some_and(|p| config.public_ports.contains(&p)),
-            secure: proto == "https",
-            format: ctx.format,
-            client: client_ip(session),
-        };
-        let outcome = gate::check(session, visit).await?;
-        if let gate::Gate::Pass { cors_origin } = &outcome {
-            ctx.auth = Some(auth.clone());
-            ctx.cors_origin = cors_origin.clone();
+    ) -> Result<std::result::Result<Forward, ()>> {
+        let hops = headers::hops(&session.req_header().headers);
+        if hops >= headers::MAX_HOPS {
+            return self.refuse(session, ctx, Page::Loop { hops }).await;
         }
-        Ok(outcome)
+        let route = match route::parse(&ctx.host, &config.domains) {
+            Ok(route) => route,
+            Err(error) => {
+                let req = &session.req_header().headers;
+                let domains = if gate::privileged(ctx.client, req, config.auth.as_ref()) {
+                    config.domains.clone()
+                } else {
+                    Vec::new()
+                };
+                return self
+                    .refuse(session, ctx, Page::BadHost { error, domains })
+                    .await;
+            }
+        };
+        let (domain, port) = match &route {
+            Route::Dashboard { domain } => (domain.as_str(), None),
+            Route::Forward { domain, port, .. } => (domain.as_str(), Some(*port)),
+        };
+        let req = session.req_header();
+        let visit = gate::Visit {
+            domain,
+            host: &ctx.host,
+            dashboard: port.is_none(),
+            public_port: port.is_some_and(|p| config.public_ports.contains(&p)),
+            public_ports: &config.public_ports,
+            path: req.uri.path(),
+            method: &req.method,
+            scheme: ctx.scheme,
+            client: ctx.client,
+            browser: ctx.format == Format::Html,
+        };
+        match gate::check(&visit, &req.headers, config.auth.as_ref()) {
+            Action::Pass {
+                cors_origin,
+                privileged,
+            } => {
+                ctx.cors_origin = cors_origin;
+                ctx.privileged = privileged;
+            }
+            Action::LocalOnly => {
+                let page = Page::LocalOnly {
+                    host: ctx.host.clone(),
+                };
+                return self.refuse(session, ctx, page).await;
+            }
+            action => {
+                // Only public domains with auth answer here.
+                if let Some(auth) = &config.auth {
+                    let public = self.public_side(session, ctx, domain);
+                    signin::answer(session, action, auth, &self.0.limiter, &public).await?;
+                }
+                return Ok(Err(()));
+            }
+        }
+        ctx.auth = config.auth.clone();
+        ctx.domain = domain.to_string();
+        match route {
+            Route::Dashboard { domain } => {
+                let format = if session.req_header().uri.path() == "/api/ports" {
+                    Format::Json
+                } else {
+                    ctx.format
+                };
+                let ports = self.port_links(ctx, &base_authority(&ctx.host, &domain));
+                send_page(session, &Page::Dashboard { domain, ports }, format).await?;
+                Ok(Err(()))
+            }
+            Route::Forward { target, port, .. } => {
+                match dial::resolve(&config.policy, &self.0.families, target, port).await {
+                    Ok(forward) => Ok(Ok(forward)),
+                    Err(page) => self.refuse(session, ctx, page).await,
+                }
+            }
+        }
     }
 
-    fn proto(session: &Session) -> &'static str {
-        let loopback = session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .is_some_and(|a| a.ip().is_loopback());
-        headers::client_proto(&session.req_header().headers, loopback)
+    fn public_side<'a>(&self, session: &Session, ctx: &Ctx, domain: &'a str) -> signin::Public<'a> {
+        let path = session
+            .req_header()
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str());
+        signin::Public {
+            domain,
+            base_url: format!("{}://{}", ctx.scheme, base_authority(&ctx.host, domain)),
+            url: format!("{}://{}{path}", ctx.scheme, ctx.host),
+            secure: ctx.scheme == "https",
+            format: ctx.format,
+            client: ctx.client,
+        }
+    }
+
+    /// Writes a refusal page and logs it.
+    async fn refuse(
+        &self,
+        session: &mut Session,
+        ctx: &Ctx,
+        page: Page,
+    ) -> Result<std::result::Result<Forward, ()>> {
+        METRICS.refused();
+        info!(
+            "refused {} {}{}: {} ({})",
+            session.req_header().method,
+            ctx.host,
+            session.req_header().uri.path(),
+            page.kind(),
+            page.render(Format::Text).body.trim_end()
+        );
+        send_page(session, &page, ctx.format).await?;
+        Ok(Err(()))
     }
 }
 
@@ -325,11 +342,18 @@ impl ProxyHttp for PortProxy {
         Ctx {
             started: Instant::now(),
             counted: false,
-            forward: None,
-            forwarding: None,
+            host: String::new(),
+            domain: String::new(),
+            scheme: "http",
+            client: Client {
+                ip: None,
+                local: false,
+            },
+            format: Format::Text,
+            privileged: false,
+            upstream: None,
             attempt: 0,
             tunnel: false,
-            format: Format::Text,
             auth: None,
             cors_origin: None,
         }
@@ -342,85 +366,41 @@ impl ProxyHttp for PortProxy {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         METRICS.request_started();
         ctx.counted = true;
+        let peer = peer_ip(session);
         let req = session.req_header();
         ctx.format = Format::from_accept(req.headers.get("accept").and_then(|v| v.to_str().ok()));
-        let host = request_host(req).to_string();
-        let hops = headers::hops(&req.headers);
+        ctx.host = request_host(req).to_string();
+        ctx.client = Client::new(peer, &req.headers);
+        // A Unix-socket or loopback peer is the front proxy (Caddy), which may say https.
+        ctx.scheme = headers::client_proto(&req.headers, peer.is_none_or(|p| p.is_loopback()));
         // One snapshot for the whole request, even if a reload lands meanwhile.
         let config = self.0.config();
-
-        let decision = if hops >= headers::MAX_HOPS {
-            Err(Page::Loop { hops })
-        } else {
-            decide(&self.0, &config, &host).await
+        let Ok(forward) = self.route(session, ctx, &config).await? else {
+            return Ok(true);
         };
-        if let Ok(decision) = &decision {
-            if let gate::Gate::Answered = self.gate(session, ctx, &config, decision, &host).await? {
-                return Ok(true);
-            }
-        }
-        let forward = match decision {
-            Ok(Decision::Forward(forward)) => forward,
-            Ok(Decision::Dashboard { domain }) => {
-                let format = if session.req_header().uri.path() == "/api/ports" {
-                    Format::Json
-                } else {
-                    ctx.format
-                };
-                let links = self.port_links(Self::proto(session), &base_authority(&host, &domain));
-                let page = Page::Dashboard {
-                    domain,
-                    ports: links,
-                };
-                send_page(session, &page, format).await?;
-                return Ok(true);
-            }
-            Err(page) => {
-                METRICS.refused();
-                info!(
-                    "refused {} {host}{}: {} ({})",
-                    session.req_header().method,
-                    session.req_header().uri.path(),
-                    page.kind(),
-                    page.render(Format::Text).body.trim_end()
-                );
-                send_page(session, &page, ctx.format).await?;
-                return Ok(true);
-            }
-        };
-
-        let client_ip = session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .map(|a| a.ip());
-        ctx.forwarding = Some(Forwarding {
-            public_host: host,
-            proto: Self::proto(session).to_string(),
-            client_ip,
+        let req = session.req_header();
+        let forwarding = Forwarding {
+            public_host: ctx.host.clone(),
+            proto: ctx.scheme.to_string(),
+            client_ip: peer,
             local_authority: forward.authority(),
             port: forward.port,
             preserve_host: config.preserves_host(forward.port),
-            hops,
-        });
-        let websocket = session
-            .req_header()
-            .headers
-            .get(http::header::UPGRADE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-        if websocket {
+            hops: headers::hops(&req.headers),
+        };
+        if is_websocket(req) {
             // Pingora closes a downstream that sends nothing for 60 s; an idle HMR socket must live.
             session.as_downstream_mut().set_read_timeout(None);
         }
-        ctx.forward = Some(forward);
+        ctx.upstream = Some((forward, forwarding));
         Ok(false)
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
         let addr = ctx
-            .forward
+            .upstream
             .as_ref()
-            .and_then(|f| f.addrs.get(ctx.attempt))
+            .and_then(|(f, _)| f.addrs.get(ctx.attempt))
             .ok_or_else(|| Error::explain(ErrorType::InternalError, "no address left to dial"))?;
         // A SocketAddr, never a name: HttpPeer::new resolves names with a blocking lookup.
         let mut peer = HttpPeer::new(*addr, false, String::new());
@@ -436,7 +416,7 @@ impl ProxyHttp for PortProxy {
         ctx: &mut Ctx,
         mut e: Box<Error>,
     ) -> Box<Error> {
-        let left = ctx.forward.as_ref().map_or(0, |f| f.addrs.len());
+        let left = ctx.upstream.as_ref().map_or(0, |(f, _)| f.addrs.len());
         if ctx.attempt + 1 < left {
             ctx.attempt += 1;
             e.set_retry(true);
@@ -456,7 +436,7 @@ impl ProxyHttp for PortProxy {
         _digest: Option<&pingora::protocols::Digest>,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        if let Some(forward) = &ctx.forward {
+        if let Some((forward, _)) = &ctx.upstream {
             if forward.target == Target::Localhost {
                 self.0.families.remember(forward.addrs[ctx.attempt]);
             }
@@ -470,7 +450,7 @@ impl ProxyHttp for PortProxy {
         upstream_request: &mut RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        if let Some(fw) = &ctx.forwarding {
+        if let Some((_, fw)) = &ctx.upstream {
             let mut edits = headers::rewrite_request(&upstream_request.headers, fw);
             if let Some(auth) = &ctx.auth {
                 edits.extend(auth.strip_credentials(&upstream_request.headers));
@@ -490,7 +470,7 @@ impl ProxyHttp for PortProxy {
             ctx.tunnel = true;
             METRICS.tunnel_opened();
         }
-        if let Some(fw) = &ctx.forwarding {
+        if let Some((_, fw)) = &ctx.upstream {
             let edits = headers::rewrite_response(&resp.headers, fw);
             resp.apply(edits)?;
         }
@@ -534,26 +514,12 @@ impl ProxyHttp for PortProxy {
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-        let target = ctx
-            .forward
-            .as_ref()
-            .map_or_else(String::new, Forward::authority);
+        let target = ctx.target();
         let page = match (e.esource(), e.etype()) {
-            (_, ErrorType::ConnectRefused) => {
-                let domain = ctx
-                    .forward
-                    .as_ref()
-                    .map_or("localhost", |f| f.domain.as_str());
-                let host = ctx
-                    .forwarding
-                    .as_ref()
-                    .map_or("", |f| f.public_host.as_str());
-                let proto = Self::proto(session);
-                Some(Page::NotListening {
-                    target,
-                    listening: self.port_links(proto, &base_authority(host, domain)),
-                })
-            }
+            (_, ErrorType::ConnectRefused) => Some(Page::NotListening {
+                target,
+                listening: self.port_links(ctx, &base_authority(&ctx.host, &ctx.domain)),
+            }),
             (_, ErrorType::ConnectTimedout) => Some(Page::ConnectTimeout { target }),
             (ErrorSource::Upstream, etype) => Some(Page::UpstreamFailed {
                 target,
@@ -607,10 +573,10 @@ impl ProxyHttp for PortProxy {
             METRICS.tunnel_closed();
         }
         let req = session.req_header();
-        let target = ctx
-            .forward
-            .as_ref()
-            .map_or_else(|| "-".to_string(), Forward::authority);
+        let target = match ctx.target() {
+            t if t.is_empty() => "-".to_string(),
+            t => t,
+        };
         let error = e
             .map(|e| format!(" error={}", e.etype().as_str()))
             .unwrap_or_default();

@@ -44,9 +44,14 @@ pub enum Page {
         name: String,
         detail: String,
     },
+    /// `domains` is empty for clients who may not see the list.
     BadHost {
         error: RouteError,
         domains: Vec<String>,
+    },
+    /// A local name (`*.localhost`) asked for by a client that is not on this machine.
+    LocalOnly {
+        host: String,
     },
     Refused {
         target: String,
@@ -114,7 +119,7 @@ impl Page {
             }
             Page::ConnectTimeout { .. } => 504,
             Page::BadHost { error, .. } => error.status(),
-            Page::Refused { .. } => 403,
+            Page::Refused { .. } | Page::LocalOnly { .. } => 403,
             Page::Loop { .. } => 508,
             Page::Dashboard { .. } => 200,
             Page::Login { failed: true, .. } => 401,
@@ -137,6 +142,7 @@ impl Page {
             } => "unknown_host",
             Page::BadHost { .. } => "bad_host",
             Page::Refused { .. } => "refused",
+            Page::LocalOnly { .. } => "local_only",
             Page::Loop { .. } => "loop",
             Page::Dashboard { .. } => "dashboard",
             Page::Login { .. } => "login",
@@ -157,6 +163,7 @@ impl Page {
             } => "Unknown host".into(),
             Page::BadHost { .. } => "This address does not name a port".into(),
             Page::Refused { target, .. } => format!("{target} is not reachable through portproxy"),
+            Page::LocalOnly { host } => format!("{host} is served only to this machine"),
             Page::Loop { .. } => "Request loop detected".into(),
             Page::Dashboard { domain, .. } => format!("portproxy — {domain}"),
             Page::Login { domain, .. } => format!("Sign in to {domain}"),
@@ -180,12 +187,13 @@ impl Page {
             Page::Unresolvable { name, detail } => {
                 format!("Looking up `{name}` failed: {detail}.")
             }
+            Page::BadHost { error: error @ RouteError::UnknownDomain { .. }, domains } if domains.is_empty() => format!("{error}."),
             Page::BadHost { error: error @ RouteError::UnknownDomain { .. }, domains } => format!(
                 "{error}. Domains served here: {}.",
                 domains.join(", ")
             ),
             Page::BadHost { error, domains } => {
-                let domain = domains.first().map_or("localhost", String::as_str);
+                let domain = domains.first().map_or("DOMAIN", String::as_str);
                 format!(
                     "{error}. Use PORT.{domain} (e.g. 5173.{domain}) or TARGET--PORT.{domain} (e.g. localhost--8000.{domain})."
                 )
@@ -194,6 +202,9 @@ impl Page {
                 Some(key) => format!("Refused: {refusal}. The setting that changes this is `{key}`."),
                 None => format!("Refused: {refusal}. No setting changes this."),
             },
+            Page::LocalOnly { host } => format!(
+                "{host} names a port on this machine, and portproxy serves local names only to clients on this machine. From elsewhere, use a public domain (e.g. PORT.dev.example.com) and sign in."
+            ),
             Page::Loop { hops } => format!(
                 "This request already passed through portproxy {hops} times (x-portproxy-hops). A target probably points back at the proxy, or two proxies point at each other."
             ),

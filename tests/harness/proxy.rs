@@ -13,6 +13,8 @@ pub struct Proxy {
     binary: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// Settings for a config file (with `listen` and `admin`) instead of flags.
+    file: Option<String>,
 }
 
 impl Default for Proxy {
@@ -45,6 +47,7 @@ impl Proxy {
             binary: env!("CARGO_BIN_EXE_portproxy").into(),
             args: args.iter().map(|a| a.to_string()).collect(),
             env: Vec::new(),
+            file: None,
         }
     }
 
@@ -58,6 +61,13 @@ impl Proxy {
 
     pub fn arg(mut self, arg: impl Into<String>) -> Proxy {
         self.args.push(arg.into());
+        self
+    }
+
+    /// Puts `listen`, `admin` and these TOML lines in a config file (`Running::config_file`)
+    /// rather than on the command line, so a test can change them and reload.
+    pub fn config(mut self, toml: &str) -> Proxy {
+        self.file = Some(toml.to_string());
         self
     }
 
@@ -90,11 +100,21 @@ impl Proxy {
         let (listen, admin) = (free_addr(), free_addr());
         let log = dir.path().join("stderr.log");
         let mut cmd = self.command_line(&dir);
-        if !self.args.iter().any(|a| a == "--listen") {
-            cmd.arg("--listen").arg(listen.to_string());
-        }
-        if !self.args.iter().any(|a| a == "--admin") {
-            cmd.arg("--admin").arg(admin.to_string());
+        if let Some(toml) = &self.file {
+            let path = dir.path().join("config.toml");
+            std::fs::write(
+                &path,
+                format!("listen = \"{listen}\"\nadmin = \"{admin}\"\n{toml}"),
+            )
+            .unwrap();
+            cmd.arg("--config").arg(path);
+        } else {
+            if !self.args.iter().any(|a| a == "--listen") {
+                cmd.arg("--listen").arg(listen.to_string());
+            }
+            if !self.args.iter().any(|a| a == "--admin") {
+                cmd.arg("--admin").arg(admin.to_string());
+            }
         }
         cmd.stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
@@ -178,6 +198,17 @@ impl Running {
         self._dir
             .path()
             .join("data/portproxy/caddy/pki/authorities/local/root.crt")
+    }
+
+    /// The config file written by `Proxy::config`.
+    pub fn config_file(&self) -> PathBuf {
+        self._dir.path().join("config.toml")
+    }
+
+    /// The Caddyfile `run` gave Caddy.
+    #[cfg(target_os = "linux")]
+    pub fn caddyfile(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("data/portproxy/Caddyfile")).unwrap()
     }
 
     /// Waits until `run` says Caddy is serving HTTPS on `https`.
@@ -275,6 +306,20 @@ impl Running {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{field} not in /proc status"))
+    }
+
+    /// Waits (up to 2 s) for a metric to reach `value`: requests are counted in the logging
+    /// phase, after the response has gone out. Returns the last value seen.
+    pub async fn metric_reaches(&self, name: &str, value: i64) -> i64 {
+        let mut seen = self.metric(name).await;
+        for _ in 0..100 {
+            if seen == value {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            seen = self.metric(name).await;
+        }
+        seen
     }
 
     /// The value of one metric line from `/metrics` (e.g. `portproxy_websocket_tunnels`).
