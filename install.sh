@@ -98,6 +98,7 @@ main() {
 	new_version="$(printf '%s\n' "$said" | head -n 1)"
 	place "$tmp/portproxy-$triple/portproxy" portproxy
 	say "installed $new_version"
+	install_docs "$tmp/portproxy-$triple"
 
 	if [ -n "$no_caddy" ]; then
 		say "skipping Caddy (--no-caddy): portproxy will serve plain HTTP on 127.0.0.1:24306"
@@ -266,6 +267,28 @@ check_source() {
 		return 0
 	fi
 	fail "$1 is plain http to another machine ($2): the checksums come the same way, so anyone on the network path could replace both; use https (plain http is accepted only for 127.0.0.1, [::1] and localhost), or set PORTPROXY_ALLOW_HTTP_MIRROR=1 to accept that risk"
+}
+
+# install_docs DIR: the shell completions and man page from the archive, where bash, fish and
+# man look for a user's own (zsh needs its fpath extended; said once).
+install_docs() {
+	data="${XDG_DATA_HOME:-$HOME/.local/share}"
+	[ -d "$1/completions" ] || return 0
+	copy_doc "$1/completions/portproxy.bash" "$data/bash-completion/completions/portproxy"
+	copy_doc "$1/completions/portproxy.fish" "$data/fish/vendor_completions.d/portproxy.fish"
+	copy_doc "$1/completions/_portproxy" "$data/zsh/site-functions/_portproxy"
+	copy_doc "$1/man/portproxy.1" "$data/man/man1/portproxy.1"
+	say "installed shell completions (bash, zsh, fish) and the man page under $data"
+	case "${SHELL:-}" in
+	*/zsh) say "zsh: add 'fpath+=($data/zsh/site-functions)' before compinit in ~/.zshrc for completions" ;;
+	esac
+}
+
+copy_doc() {
+	if [ -f "$1" ]; then
+		mkdir -p "$(dirname "$2")"
+		cp "$1" "$2"
+	fi
 }
 
 download() {

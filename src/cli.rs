@@ -48,6 +48,15 @@ pub enum Command {
     Trust(RunArgs),
     /// Replace this binary with the newest release (or --version X), checksum-verified.
     SelfUpdate(SelfUpdateArgs),
+    /// Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g.
+    /// `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `portproxy man | man -l -`.
+    #[command(hide = true)]
+    Man,
 }
 
 /// `self-update`'s flags.

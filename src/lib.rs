@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod caddy;
 pub mod cli;
+pub mod completions;
 pub mod config;
 pub mod doctor;
 pub mod error;
@@ -39,6 +40,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Doctor(args) => doctor::doctor(args),
         Command::Trust(args) => trust::trust(args),
         Command::SelfUpdate(args) => update::run(args).map_err(error::Error::Update),
+        Command::Completions { shell } => {
+            completions::print(shell).map_err(|error| error::Error::File {
+                path: "stdout".into(),
+                error,
+            })
+        }
+        Command::Man => completions::man().map_err(|error| error::Error::File {
+            path: "stdout".into(),
+            error,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -152,6 +152,7 @@ fn tools_without_caddy(dir: &Path) -> PathBuf {
         "ldd",
         "ls",
         "basename",
+        "dirname",
         "sed",
     ] {
         let target = which(tool).unwrap_or_else(|| panic!("{tool} is needed by install.sh"));
@@ -198,6 +199,20 @@ async fn installs_portproxy_and_caddy_then_upgrades_in_place() {
     );
     let caddy = run(Command::new(bin.join("caddy")).arg("version"));
     assert!(String::from_utf8_lossy(&caddy.stdout).contains("2."));
+    // Completions and the man page where bash, fish, zsh (with its fpath) and man look.
+    let share = m.dir.path().join("home/.local/share");
+    for (file, shipped) in [
+        ("bash-completion/completions/portproxy", "completions/portproxy.bash"),
+        ("fish/vendor_completions.d/portproxy.fish", "completions/portproxy.fish"),
+        ("zsh/site-functions/_portproxy", "completions/_portproxy"),
+        ("man/man1/portproxy.1", "man/portproxy.1"),
+    ] {
+        assert_eq!(
+            std::fs::read(share.join(file)).ok(),
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(shipped)).ok(),
+            "{file}"
+        );
+    }
     // `run` writes its own Caddyfile: no template nobody reads.
     assert!(!m
         .dir
@@ -822,4 +837,27 @@ fn one_caddy_pin_and_one_minimum() {
         "{}",
         said(&version)
     );
+}
+
+/// The completions and man page every archive ships are what this build prints (run
+/// scripts/completions after changing the command line).
+#[test]
+fn shipped_completions_and_man_page_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (args, file) in [
+        (&["completions", "bash"][..], "completions/portproxy.bash"),
+        (&["completions", "zsh"][..], "completions/_portproxy"),
+        (&["completions", "fish"][..], "completions/portproxy.fish"),
+        (&["completions", "powershell"][..], "completions/_portproxy.ps1"),
+        (&["man"][..], "man/portproxy.1"),
+    ] {
+        let out = run(Command::new(env!("CARGO_BIN_EXE_portproxy")).args(args));
+        assert!(
+            out.stdout == std::fs::read(root.join(file)).unwrap(),
+            "{file} is not what `portproxy {}` prints: run scripts/completions",
+            args.join(" ")
+        );
+    }
+    let man = String::from_utf8(std::fs::read(root.join("man/portproxy.1")).unwrap()).unwrap();
+    assert!(man.contains("self\\-update"), "{man}");
 }

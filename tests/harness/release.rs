@@ -33,18 +33,22 @@ pub fn sums_line(file: &Path) -> String {
 }
 
 /// Writes `portproxy-<target>.tar.gz` into `dir`: `portproxy-<target>/portproxy` (a copy of
-/// `binary`) and the shipped Caddyfile, as `dist build` packs them.
+/// `binary`), the shipped Caddyfile, completions/ and man/, as `dist build` packs them.
 pub fn archive(binary: &Path, target: &str, dir: &Path) -> PathBuf {
     let name = format!("portproxy-{target}");
     let stage = tempfile::tempdir().unwrap();
     let root = stage.path().join(&name);
     std::fs::create_dir_all(&root).unwrap();
     std::fs::copy(binary, root.join("portproxy")).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("Caddyfile"),
-        root.join("Caddyfile"),
-    )
-    .unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(repo.join("Caddyfile"), root.join("Caddyfile")).unwrap();
+    for dir in ["completions", "man"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+        for file in std::fs::read_dir(repo.join(dir)).unwrap() {
+            let file = file.unwrap();
+            std::fs::copy(file.path(), root.join(dir).join(file.file_name())).unwrap();
+        }
+    }
     let archive = dir.join(format!("{name}.tar.gz"));
     run(Command::new("tar")
         .arg("-czf")

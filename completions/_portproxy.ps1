@@ -1,0 +1,206 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'portproxy'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'portproxy' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The proxy with Caddy in front for HTTPS (the default command). Without Caddy on PATH it serves the proxy alone and says how to add HTTPS')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the proxy alone, without Caddy in front')
+            [CompletionResult]::new('caddyfile', 'caddyfile', [CompletionResultType]::ParameterValue, 'Print the Caddyfile that `run` would use')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong')
+            [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Install Caddy''s local CA into the system trust store, so browsers trust https://*.localhost')
+            [CompletionResult]::new('self-update', 'self-update', [CompletionResultType]::ParameterValue, 'Replace this binary with the newest release (or --version X), checksum-verified')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff): `portproxy man | man -l -`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'portproxy;run' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address the proxy listens on [default: 127.0.0.1:24306]')
+            [CompletionResult]::new('--admin', '--admin', [CompletionResultType]::ParameterName, 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'Base domain whose subdomains name ports; repeatable [default: localhost]')
+            [CompletionResult]::new('--allow-host', '--allow-host', [CompletionResultType]::ParameterName, 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable')
+            [CompletionResult]::new('--deny-port', '--deny-port', [CompletionResultType]::ParameterName, 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]')
+            [CompletionResult]::new('--preserve-host-port', '--preserve-host-port', [CompletionResultType]::ParameterName, 'Pass the Host through unchanged for this port only; repeatable')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads [default: the number of CPUs]')
+            [CompletionResult]::new('--auth-token', '--auth-token', [CompletionResultType]::ParameterName, 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]')
+            [CompletionResult]::new('--public-port', '--public-port', [CompletionResultType]::ParameterName, 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable')
+            [CompletionResult]::new('--http-port', '--http-port', [CompletionResultType]::ParameterName, 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]')
+            [CompletionResult]::new('--https-port', '--https-port', [CompletionResultType]::ParameterName, 'Port Caddy serves HTTPS on [default: 443]')
+            [CompletionResult]::new('--caddy', '--caddy', [CompletionResultType]::ParameterName, 'The Caddy binary [default: `caddy` on PATH]')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy''s local CA, for LAN and tailnet names) [default: on-demand]')
+            [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
+            [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
+            [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;serve' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address the proxy listens on [default: 127.0.0.1:24306]')
+            [CompletionResult]::new('--admin', '--admin', [CompletionResultType]::ParameterName, 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'Base domain whose subdomains name ports; repeatable [default: localhost]')
+            [CompletionResult]::new('--allow-host', '--allow-host', [CompletionResultType]::ParameterName, 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable')
+            [CompletionResult]::new('--deny-port', '--deny-port', [CompletionResultType]::ParameterName, 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]')
+            [CompletionResult]::new('--preserve-host-port', '--preserve-host-port', [CompletionResultType]::ParameterName, 'Pass the Host through unchanged for this port only; repeatable')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads [default: the number of CPUs]')
+            [CompletionResult]::new('--auth-token', '--auth-token', [CompletionResultType]::ParameterName, 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]')
+            [CompletionResult]::new('--public-port', '--public-port', [CompletionResultType]::ParameterName, 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable')
+            [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
+            [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;caddyfile' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address the proxy listens on [default: 127.0.0.1:24306]')
+            [CompletionResult]::new('--admin', '--admin', [CompletionResultType]::ParameterName, 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'Base domain whose subdomains name ports; repeatable [default: localhost]')
+            [CompletionResult]::new('--allow-host', '--allow-host', [CompletionResultType]::ParameterName, 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable')
+            [CompletionResult]::new('--deny-port', '--deny-port', [CompletionResultType]::ParameterName, 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]')
+            [CompletionResult]::new('--preserve-host-port', '--preserve-host-port', [CompletionResultType]::ParameterName, 'Pass the Host through unchanged for this port only; repeatable')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads [default: the number of CPUs]')
+            [CompletionResult]::new('--auth-token', '--auth-token', [CompletionResultType]::ParameterName, 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]')
+            [CompletionResult]::new('--public-port', '--public-port', [CompletionResultType]::ParameterName, 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable')
+            [CompletionResult]::new('--http-port', '--http-port', [CompletionResultType]::ParameterName, 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]')
+            [CompletionResult]::new('--https-port', '--https-port', [CompletionResultType]::ParameterName, 'Port Caddy serves HTTPS on [default: 443]')
+            [CompletionResult]::new('--caddy', '--caddy', [CompletionResultType]::ParameterName, 'The Caddy binary [default: `caddy` on PATH]')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy''s local CA, for LAN and tailnet names) [default: on-demand]')
+            [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
+            [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
+            [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;doctor' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address the proxy listens on [default: 127.0.0.1:24306]')
+            [CompletionResult]::new('--admin', '--admin', [CompletionResultType]::ParameterName, 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'Base domain whose subdomains name ports; repeatable [default: localhost]')
+            [CompletionResult]::new('--allow-host', '--allow-host', [CompletionResultType]::ParameterName, 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable')
+            [CompletionResult]::new('--deny-port', '--deny-port', [CompletionResultType]::ParameterName, 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]')
+            [CompletionResult]::new('--preserve-host-port', '--preserve-host-port', [CompletionResultType]::ParameterName, 'Pass the Host through unchanged for this port only; repeatable')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads [default: the number of CPUs]')
+            [CompletionResult]::new('--auth-token', '--auth-token', [CompletionResultType]::ParameterName, 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]')
+            [CompletionResult]::new('--public-port', '--public-port', [CompletionResultType]::ParameterName, 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable')
+            [CompletionResult]::new('--http-port', '--http-port', [CompletionResultType]::ParameterName, 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]')
+            [CompletionResult]::new('--https-port', '--https-port', [CompletionResultType]::ParameterName, 'Port Caddy serves HTTPS on [default: 443]')
+            [CompletionResult]::new('--caddy', '--caddy', [CompletionResultType]::ParameterName, 'The Caddy binary [default: `caddy` on PATH]')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy''s local CA, for LAN and tailnet names) [default: on-demand]')
+            [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
+            [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
+            [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;trust' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address the proxy listens on [default: 127.0.0.1:24306]')
+            [CompletionResult]::new('--admin', '--admin', [CompletionResultType]::ParameterName, 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'Base domain whose subdomains name ports; repeatable [default: localhost]')
+            [CompletionResult]::new('--allow-host', '--allow-host', [CompletionResultType]::ParameterName, 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable')
+            [CompletionResult]::new('--deny-port', '--deny-port', [CompletionResultType]::ParameterName, 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]')
+            [CompletionResult]::new('--preserve-host-port', '--preserve-host-port', [CompletionResultType]::ParameterName, 'Pass the Host through unchanged for this port only; repeatable')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads [default: the number of CPUs]')
+            [CompletionResult]::new('--auth-token', '--auth-token', [CompletionResultType]::ParameterName, 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]')
+            [CompletionResult]::new('--public-port', '--public-port', [CompletionResultType]::ParameterName, 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable')
+            [CompletionResult]::new('--http-port', '--http-port', [CompletionResultType]::ParameterName, 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]')
+            [CompletionResult]::new('--https-port', '--https-port', [CompletionResultType]::ParameterName, 'Port Caddy serves HTTPS on [default: 443]')
+            [CompletionResult]::new('--caddy', '--caddy', [CompletionResultType]::ParameterName, 'The Caddy binary [default: `caddy` on PATH]')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy''s local CA, for LAN and tailnet names) [default: on-demand]')
+            [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
+            [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
+            [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;self-update' {
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Install this release (e.g. 0.2.0), even if it is older than this one')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Only say whether a newer release exists; change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Don''t ask before replacing the binary')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Don''t ask before replacing the binary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;man' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;help' {
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'The proxy with Caddy in front for HTTPS (the default command). Without Caddy on PATH it serves the proxy alone and says how to add HTTPS')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the proxy alone, without Caddy in front')
+            [CompletionResult]::new('caddyfile', 'caddyfile', [CompletionResultType]::ParameterValue, 'Print the Caddyfile that `run` would use')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong')
+            [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Install Caddy''s local CA into the system trust store, so browsers trust https://*.localhost')
+            [CompletionResult]::new('self-update', 'self-update', [CompletionResultType]::ParameterValue, 'Replace this binary with the newest release (or --version X), checksum-verified')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff): `portproxy man | man -l -`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'portproxy;help;run' {
+            break
+        }
+        'portproxy;help;serve' {
+            break
+        }
+        'portproxy;help;caddyfile' {
+            break
+        }
+        'portproxy;help;doctor' {
+            break
+        }
+        'portproxy;help;trust' {
+            break
+        }
+        'portproxy;help;self-update' {
+            break
+        }
+        'portproxy;help;completions' {
+            break
+        }
+        'portproxy;help;man' {
+            break
+        }
+        'portproxy;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

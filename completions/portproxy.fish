@@ -1,0 +1,137 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_portproxy_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_portproxy_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_portproxy_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_portproxy_using_subcommand
+    set -l cmd (__fish_portproxy_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c portproxy -n "__fish_portproxy_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c portproxy -n "__fish_portproxy_needs_command" -s V -l version -d 'Print version'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "run" -d 'The proxy with Caddy in front for HTTPS (the default command). Without Caddy on PATH it serves the proxy alone and says how to add HTTPS'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "serve" -d 'Run the proxy alone, without Caddy in front'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "caddyfile" -d 'Print the Caddyfile that `run` would use'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "doctor" -d 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "trust" -d 'Install Caddy\'s local CA into the system trust store, so browsers trust https://*.localhost'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "self-update" -d 'Replace this binary with the newest release (or --version X), checksum-verified'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "completions" -d 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "man" -d 'Print the man page (roff): `portproxy man | man -l -`'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l threads -d 'Worker threads [default: the number of CPUs]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l threads -d 'Worker threads [default: the number of CPUs]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l threads -d 'Worker threads [default: the number of CPUs]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l threads -d 'Worker threads [default: the number of CPUs]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l threads -d 'Worker threads [default: the number of CPUs]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand self-update" -l version -d 'Install this release (e.g. 0.2.0), even if it is older than this one' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand self-update" -l check -d 'Only say whether a newer release exists; change nothing'
+complete -c portproxy -n "__fish_portproxy_using_subcommand self-update" -s y -l yes -d 'Don\'t ask before replacing the binary'
+complete -c portproxy -n "__fish_portproxy_using_subcommand self-update" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand man" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "run" -d 'The proxy with Caddy in front for HTTPS (the default command). Without Caddy on PATH it serves the proxy alone and says how to add HTTPS'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "serve" -d 'Run the proxy alone, without Caddy in front'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "caddyfile" -d 'Print the Caddyfile that `run` would use'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "doctor" -d 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "trust" -d 'Install Caddy\'s local CA into the system trust store, so browsers trust https://*.localhost'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "self-update" -d 'Replace this binary with the newest release (or --version X), checksum-verified'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "completions" -d 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "man" -d 'Print the man page (roff): `portproxy man | man -l -`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
