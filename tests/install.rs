@@ -202,8 +202,14 @@ async fn installs_portproxy_and_caddy_then_upgrades_in_place() {
     // Completions and the man page where bash, fish, zsh (with its fpath) and man look.
     let share = m.dir.path().join("home/.local/share");
     for (file, shipped) in [
-        ("bash-completion/completions/portproxy", "completions/portproxy.bash"),
-        ("fish/vendor_completions.d/portproxy.fish", "completions/portproxy.fish"),
+        (
+            "bash-completion/completions/portproxy",
+            "completions/portproxy.bash",
+        ),
+        (
+            "fish/vendor_completions.d/portproxy.fish",
+            "completions/portproxy.fish",
+        ),
         ("zsh/site-functions/_portproxy", "completions/_portproxy"),
         ("man/man1/portproxy.1", "man/portproxy.1"),
     ] {
@@ -848,7 +854,10 @@ fn shipped_completions_and_man_page_are_current() {
         (&["completions", "bash"][..], "completions/portproxy.bash"),
         (&["completions", "zsh"][..], "completions/_portproxy"),
         (&["completions", "fish"][..], "completions/portproxy.fish"),
-        (&["completions", "powershell"][..], "completions/_portproxy.ps1"),
+        (
+            &["completions", "powershell"][..],
+            "completions/_portproxy.ps1",
+        ),
         (&["man"][..], "man/portproxy.1"),
     ] {
         let out = run(Command::new(env!("CARGO_BIN_EXE_portproxy")).args(args));
@@ -860,4 +869,43 @@ fn shipped_completions_and_man_page_are_current() {
     }
     let man = String::from_utf8(std::fs::read(root.join("man/portproxy.1")).unwrap()).unwrap();
     assert!(man.contains("self\\-update"), "{man}");
+}
+
+/// `cargo install portproxy` (and `cargo package`) gets the sources and what the archives
+/// carry, never the tests, benchmarks, CI files or scripts: Cargo.toml's `include` list.
+#[test]
+fn the_crate_package_holds_the_sources_and_nothing_else() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = run(Command::new(cargo)
+        .args(["package", "--list", "--allow-dirty", "--quiet", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR")));
+    let list = String::from_utf8_lossy(&out.stdout);
+    let files: Vec<&str> = list.lines().collect();
+    for want in [
+        "src/main.rs",
+        "src/lib.rs",
+        "build.rs",
+        "Cargo.lock",
+        "README.md",
+        "LICENSE-MIT",
+        "LICENSE-APACHE",
+        "Caddyfile",
+        "completions/portproxy.bash",
+        "man/portproxy.1",
+    ] {
+        assert!(files.contains(&want), "the package lacks {want}: {list}");
+    }
+    let stray: Vec<_> = files
+        .iter()
+        .filter(|f| {
+            [
+                "tests/", "bench/", "scripts/", "compat/", ".github/", ".ci/", "target/",
+            ]
+            .iter()
+            .any(|dir| f.starts_with(dir))
+                || f.ends_with(".sh")
+                || f.ends_with(".ps1") && !f.starts_with("completions/")
+        })
+        .collect();
+    assert!(stray.is_empty(), "the package ships {stray:?}");
 }
