@@ -273,7 +273,8 @@ pub fn cleared_cookie(domain: &str, secure: bool) -> String {
 
 /// Where the login page may send the browser afterwards: an http(s) URL on `domain` or under
 /// it, or a path on the dashboard. Anything else (another site, `//evil`, userinfo tricks)
-/// is not an open redirect: None.
+/// is not an open redirect: None. Absolute URLs are read by the `url` crate, as a browser
+/// reads them (`https://evil.com\@dev.example.com/` is evil.com).
 pub fn safe_next(next: &str, domain: &str) -> Option<String> {
     if next.contains(['\\', '\r', '\n', '\t', ' ']) {
         return None;
@@ -281,22 +282,17 @@ pub fn safe_next(next: &str, domain: &str) -> Option<String> {
     if next.starts_with('/') && !next.starts_with("//") {
         return Some(next.to_string());
     }
-    let rest = next
-        .strip_prefix("https://")
-        .or_else(|| next.strip_prefix("http://"))?;
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    if authority.contains('@') {
-        return None;
-    }
-    let host = authority.rsplit_once(':').map_or(authority, |(h, port)| {
-        if port.bytes().all(|b| b.is_ascii_digit()) {
-            h
-        } else {
-            authority
-        }
-    });
-    let host = host.to_ascii_lowercase();
-    (host == domain || host.ends_with(&format!(".{domain}"))).then(|| next.to_string())
+    let url = url::Url::parse(next).ok()?;
+    let host = match url.host()? {
+        url::Host::Domain(host) => host.to_ascii_lowercase(),
+        _ => return None,
+    };
+    let on_domain = host == domain || host.ends_with(&format!(".{domain}"));
+    (matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && on_domain)
+        .then(|| next.to_string())
 }
 
 /// Headers that let `origin` read this response with credentials.

@@ -645,17 +645,10 @@ fn parse_port(text: &str) -> Option<u16> {
 fn parse_domain(text: &str) -> Option<String> {
     let name = text.trim().to_ascii_lowercase();
     let name = name.strip_suffix('.').unwrap_or(&name);
-    let ok = !name.is_empty()
-        && name.len() <= 200
-        && name.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
-    ok.then(|| name.to_string())
+    let edges_ok = name
+        .split('.')
+        .all(|l| !l.starts_with('-') && !l.ends_with('-'));
+    (route::check_name(name).is_ok() && edges_ok).then(|| name.to_string())
 }
 
 #[cfg(test)]

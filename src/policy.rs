@@ -44,12 +44,9 @@ pub enum AllowRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortRange(pub u16, pub u16);
 
-/// An address block.
+/// An address block (`10.0.0.0/8`, or one address): `ipnet` parses and matches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    pub addr: IpAddr,
-    pub prefix: u8,
-}
+pub struct Cidr(pub ipnet::IpNet);
 
 /// What to dial once the route is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,42 +278,22 @@ impl FromStr for PortRange {
 
 impl Cidr {
     pub fn contains(&self, addr: IpAddr) -> bool {
-        let mask = |bits: u32, width: u32| -> u128 {
-            if bits == 0 {
-                0
-            } else {
-                (!0u128 << (width - bits)) & (!0u128 >> (128 - width))
-            }
-        };
-        match (self.addr, canonical(addr)) {
-            (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let m = mask(self.prefix.into(), 32);
-                (u128::from(u32::from(net)) & m) == (u128::from(u32::from(a)) & m)
-            }
-            (IpAddr::V6(net), IpAddr::V6(a)) => {
-                let m = mask(self.prefix.into(), 128);
-                (u128::from(net) & m) == (u128::from(a) & m)
-            }
-            _ => false,
-        }
+        self.0.contains(&canonical(addr))
     }
 }
 
 impl FromStr for Cidr {
     type Err = ();
 
+    /// `10.0.0.0/8`, `fd00::/8`, or a bare address (a block of one).
     fn from_str(s: &str) -> Result<Self, ()> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| ())?;
-        let width = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= width).ok_or(())?,
-            None => width,
-        };
-        Ok(Cidr { addr, prefix })
+        match s.parse::<ipnet::IpNet>() {
+            Ok(net) => Ok(Cidr(net)),
+            Err(_) => s
+                .parse::<IpAddr>()
+                .map(|ip| Cidr(ip.into()))
+                .map_err(|_| ()),
+        }
     }
 }
 
@@ -333,14 +310,7 @@ impl FromStr for AllowRule {
             Some(rest) => (true, rest),
             None => (false, s.as_str()),
         };
-        let valid = !name.is_empty()
-            && name.len() <= 253
-            && name.split('.').all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            })
-            && !is_numeric_name(name);
+        let valid = crate::route::check_name(name).is_ok() && !is_numeric_name(name);
         match (valid, suffix) {
             (false, _) => Err(()),
             (true, true) => Ok(AllowRule::Suffix(format!(".{name}"))),
@@ -354,7 +324,7 @@ impl fmt::Display for AllowRule {
         match self {
             AllowRule::Name(n) => f.write_str(n),
             AllowRule::Suffix(s) => write!(f, "*{s}"),
-            AllowRule::Cidr(c) => write!(f, "{}/{}", c.addr, c.prefix),
+            AllowRule::Cidr(c) => write!(f, "{}", c.0),
         }
     }
 }
@@ -632,10 +602,7 @@ mod tests {
         );
         assert_eq!(
             "10.0.0.0/8".parse(),
-            Ok(AllowRule::Cidr(Cidr {
-                addr: "10.0.0.0".parse().unwrap(),
-                prefix: 8
-            }))
+            Ok(AllowRule::Cidr(Cidr("10.0.0.0/8".parse().unwrap())))
         );
         for bad in [
             "",

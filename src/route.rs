@@ -115,29 +115,36 @@ pub fn normalize(host: &str) -> Result<String, RouteError> {
 /// Parses a `Host` header against the configured base domains.
 ///
 /// `parse("5173.localhost:24306", &["localhost"])` → `Forward { Localhost, 5173 }`.
+/// The one check of a DNS name (lowercase, no trailing dot) used for hosts, domains and
+/// `allow_hosts`: `[a-z0-9.-]`, at most 253 characters, labels of 1 to 63.
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Err("only letters, digits, `.` and `-` may appear");
+    }
+    if name.len() > MAX_NAME {
+        return Err("names are at most 253 characters");
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err("a label between dots is empty");
+        }
+        if label.len() > MAX_LABEL {
+            return Err("a label is longer than 63 characters");
+        }
+    }
+    Ok(())
+}
+
 pub fn parse<S: AsRef<str>>(host: &str, domains: &[S]) -> Result<Route, RouteError> {
     let name = normalize(host)?;
     let malformed = |reason| RouteError::Malformed {
         host: name.clone(),
         reason,
     };
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-    {
-        return Err(malformed("only letters, digits, `.` and `-` may appear"));
-    }
-    if name.len() > MAX_NAME {
-        return Err(malformed("names are at most 253 characters"));
-    }
-    for label in name.split('.') {
-        if label.is_empty() {
-            return Err(malformed("a label between dots is empty"));
-        }
-        if label.len() > MAX_LABEL {
-            return Err(malformed("a label is longer than 63 characters"));
-        }
-    }
+    check_name(&name).map_err(malformed)?;
 
     // Longest matching domain wins, so `a.dev.example.com` picks `dev.example.com` over `example.com`.
     let domain = domains
