@@ -59,21 +59,7 @@ impl FakeGitHub {
     /// The same on every interface, the API answering on `api` and listing the files on
     /// `files` (each an address of this machine).
     fn serve_at(releases: &[Published], api: IpAddr, files: IpAddr) -> FakeGitHub {
-        let any = if api.is_loopback() && files.is_loopback() {
-            Ipv4Addr::LOCALHOST
-        } else {
-            Ipv4Addr::UNSPECIFIED
-        };
-        let listener = TcpListener::bind((any, 0)).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let url = format!("http://{api}:{port}");
-        let files_url = format!("http://{files}:{port}");
-        let fake = FakeGitHub {
-            url,
-            routes: Arc::default(),
-            requests: Arc::default(),
-            files: tempfile::tempdir().unwrap(),
-        };
+        let (fake, files_url) = Self::listen(api, files);
         let mut listing = Vec::new();
         for r in releases {
             let dir = fake.files.path().join(&r.version);
@@ -119,6 +105,24 @@ impl FakeGitHub {
             serde_json::Value::Array(listing).to_string().into_bytes(),
         );
 
+        fake
+    }
+
+    /// An empty fake answering on `api`, whose file URLs name `files`, and that URL.
+    fn listen(api: IpAddr, files: IpAddr) -> (FakeGitHub, String) {
+        let any = if api.is_loopback() && files.is_loopback() {
+            Ipv4Addr::LOCALHOST
+        } else {
+            Ipv4Addr::UNSPECIFIED
+        };
+        let listener = TcpListener::bind((any, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let fake = FakeGitHub {
+            url: format!("http://{api}:{port}"),
+            routes: Arc::default(),
+            requests: Arc::default(),
+            files: tempfile::tempdir().unwrap(),
+        };
         let (routes, requests) = (fake.routes.clone(), fake.requests.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -146,7 +150,7 @@ impl FakeGitHub {
                 let _ = stream.write_all(&body);
             }
         });
-        fake
+        (fake, format!("http://{files}:{port}"))
     }
 
     fn set(&self, path: &str, body: Vec<u8>) {
@@ -653,4 +657,259 @@ fn the_installers_caddy_follows_the_release_and_a_users_is_left_alone() {
         left.sort();
         assert_eq!(left, ["caddy", "portproxy"]);
     }
+}
+
+impl FakeGitHub {
+    /// Publishes every file of a `dist build` output directory as release v`version`, at
+    /// GitHub's API paths and at github.com's release URLs (`download/vX/`, `latest/download/`),
+    /// the way a real release serves them.
+    fn serve_dist(version: &str, dist: &Path) -> FakeGitHub {
+        let (fake, files_url) =
+            Self::listen(Ipv4Addr::LOCALHOST.into(), Ipv4Addr::LOCALHOST.into());
+        let mut assets = Vec::new();
+        let mut names: Vec<_> = std::fs::read_dir(dist)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().unwrap().is_file())
+            .map(|e| e.file_name().into_string().unwrap())
+            .filter(|n| !n.ends_with("dist-manifest.json"))
+            .collect();
+        names.sort();
+        for name in names {
+            let bytes = std::fs::read(dist.join(&name)).unwrap();
+            let download = format!("/{}/releases/download/v{version}/{name}", repo_path());
+            assets.push(serde_json::json!({
+                "name": name,
+                "url": format!("{files_url}{download}"),
+                "digest": format!("sha256:{}", sha256_of(&bytes)),
+            }));
+            fake.set(
+                &format!("/{}/releases/latest/download/{name}", repo_path()),
+                bytes.clone(),
+            );
+            fake.set(&download, bytes);
+        }
+        let release = serde_json::json!({
+            "tag_name": format!("v{version}"),
+            "name": format!("v{version}"),
+            "created_at": "2026-12-01T00:00:00Z",
+            "assets": assets,
+        });
+        fake.set(
+            &format!("/repos/{}/releases?per_page=100", repo_path()),
+            serde_json::json!([release]).to_string().into_bytes(),
+        );
+        fake.set(
+            &format!("/repos/{}/releases/tags/v{version}", repo_path()),
+            release.to_string().into_bytes(),
+        );
+        fake
+    }
+}
+
+/// Issue 14 §3, the release rehearsed end to end: what `dist build` made for this machine
+/// (scripts/rehearse-release builds it, with a real older build to update from) is served
+/// like a GitHub release; the published install.sh installs from it (fresh HOME, then an
+/// upgrade in place), the installed portproxy serves, self-update moves the older build to
+/// it, and the formula, sha256.sum and the archive are what they should be. No hand-made
+/// archive stands in for dist's output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: run by scripts/rehearse-release after a full `dist build`"]
+async fn rehearsal_dist_release_installs_serves_and_self_updates() {
+    let dist = PathBuf::from(
+        std::env::var_os("PORTPROXY_TEST_REHEARSAL_DIST")
+            .expect("PORTPROXY_TEST_REHEARSAL_DIST: run scripts/rehearse-release"),
+    );
+    let previous = PathBuf::from(
+        std::env::var_os("PORTPROXY_TEST_PREVIOUS_BINARY")
+            .expect("PORTPROXY_TEST_PREVIOUS_BINARY: run scripts/rehearse-release"),
+    );
+    let archive_name = asset();
+    let read =
+        |name: &str| std::fs::read(dist.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let text = |name: &str| String::from_utf8(read(name)).unwrap();
+    let hex = |name: &str| sha256_of(&read(name));
+
+    // sha256.sum lists the archive and both installers; the sidecar agrees.
+    let sums = text("sha256.sum");
+    for name in [archive_name.as_str(), "install.sh", "install.ps1"] {
+        assert!(
+            sums.lines().any(|l| l == format!("{} *{name}", hex(name))),
+            "sha256.sum lacks {name}:\n{sums}"
+        );
+    }
+    assert_eq!(
+        text(&format!("{archive_name}.sha256")).trim(),
+        format!("{} *{archive_name}", hex(&archive_name))
+    );
+    // No second shell or PowerShell installer.
+    assert!(!dist.join("portproxy-installer.sh").exists());
+    assert!(!dist.join("portproxy-installer.ps1").exists());
+    // The published installers name Cargo.toml's repository.
+    assert!(
+        text("install.sh").contains(&format!("repository=\"{}\"", env!("CARGO_PKG_REPOSITORY")))
+    );
+    // The formula: Caddy as a run dependency, this archive's URL and SHA-256.
+    let formula = text("portproxy.rb");
+    for want in [
+        "depends_on \"caddy\"".to_string(),
+        format!(
+            "url \"{}/releases/download/v{CURRENT}/portproxy-x86_64-unknown-linux-gnu.tar.gz\"",
+            env!("CARGO_PKG_REPOSITORY")
+        ),
+        format!(
+            "sha256 \"{}\"",
+            hex("portproxy-x86_64-unknown-linux-gnu.tar.gz")
+        ),
+    ] {
+        assert!(
+            formula.contains(&want),
+            "portproxy.rb lacks {want}:\n{formula}"
+        );
+    }
+    // The archive: the binary in its folder, the Caddyfile, completions and the man page.
+    let listing = release::run(
+        Command::new("tar")
+            .arg("-tzf")
+            .arg(dist.join(&archive_name)),
+    );
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let root = format!("portproxy-{}", target());
+    for want in [
+        "portproxy",
+        "Caddyfile",
+        "completions/portproxy.bash",
+        "man/portproxy.1",
+    ] {
+        assert!(
+            listing.lines().any(|l| l == format!("{root}/{want}")),
+            "{archive_name} lacks {root}/{want}:\n{listing}"
+        );
+    }
+
+    let github = FakeGitHub::serve_dist(CURRENT, &dist);
+    // The pinned Caddy, served the way Caddy's releases are.
+    let said = String::from_utf8_lossy(
+        &release::run(Command::new(env!("CARGO_BIN_EXE_portproxy")).arg("--version")).stdout,
+    )
+    .to_string();
+    let pin = said
+        .lines()
+        .find_map(|l| l.strip_prefix("caddy "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let caddy = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/caddy-{pin}/caddy"));
+    assert!(
+        caddy.is_file(),
+        "no {} (scripts/rehearse-release fetches it)",
+        caddy.display()
+    );
+    let cstage = tempfile::tempdir().unwrap();
+    std::fs::copy(&caddy, cstage.path().join("caddy")).unwrap();
+    let arch = if std::env::consts::ARCH == "aarch64" {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    let casset = format!("caddy_{pin}_linux_{arch}.tar.gz");
+    let ctar = cstage.path().join(&casset);
+    release::run(
+        Command::new("tar")
+            .arg("-czf")
+            .arg(&ctar)
+            .arg("-C")
+            .arg(cstage.path())
+            .arg("caddy"),
+    );
+    github.set(&format!("/caddy/{casset}"), std::fs::read(&ctar).unwrap());
+    github.set(
+        &format!("/caddy/caddy_{pin}_checksums.txt"),
+        format!("{}  {casset}\n", release::digest("sha512sum", &ctar)).into_bytes(),
+    );
+
+    // install.sh, as published, from github.com's release URLs (the mirror's), fresh HOME.
+    let home = tempfile::tempdir().unwrap();
+    let install = || {
+        Command::new("sh")
+            .arg(dist.join("install.sh"))
+            .arg("--yes")
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", home.path())
+            .env("PORTPROXY_INSTALLER_GITHUB_BASE_URL", &github.url)
+            .env(
+                "PORTPROXY_CADDY_DOWNLOAD_URL",
+                format!("{}/caddy", github.url),
+            )
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = install();
+    assert_said(&out, 0, &format!("installed portproxy {CURRENT}\n"));
+    assert_said(&out, 0, &format!("installed Caddy {pin}"));
+    let bin = home.path().join(".local/bin");
+    let exe = bin.join("portproxy");
+    assert_eq!(version_of(&exe), CURRENT);
+    assert_eq!(
+        std::fs::read(&exe).unwrap(),
+        extract(&dist.join(&archive_name), &format!("{root}/portproxy"))
+    );
+    assert!(github.requests().contains(&format!(
+        "/{}/releases/latest/download/{archive_name}",
+        repo_path()
+    )));
+    assert!(home
+        .path()
+        .join(".local/share/man/man1/portproxy.1")
+        .is_file());
+    // Again: an upgrade in place (a new file; Caddy already at the pin).
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(&exe).unwrap().ino();
+    let out = install();
+    assert_said(&out, 0, &format!("Caddy {pin} is installed already"));
+    assert_ne!(std::fs::metadata(&exe).unwrap().ino(), inode);
+
+    // The installed portproxy serves.
+    let backend = Backend::echo().await;
+    let proxy = Proxy::new().binary(&exe).start().await;
+    assert_eq!(
+        proxy.get(&proxy.host(backend.port()), "/").await.status,
+        200
+    );
+    drop(proxy);
+
+    // self-update takes an older build to the rehearsed release through the same mirror.
+    let (_dir, old) = installed(&previous);
+    let from = version_of(&old);
+    assert_ne!(from, CURRENT);
+    let out = self_update(&old, &github.url, &["--yes"]);
+    assert_said(&out, 0, &format!("updated portproxy {from} -> {CURRENT}"));
+    assert_eq!(std::fs::read(&old).unwrap(), std::fs::read(&exe).unwrap());
+    let downloads: Vec<_> = github
+        .requests()
+        .into_iter()
+        .filter(|p| p.contains("/releases/download/"))
+        .collect();
+    assert_eq!(
+        downloads,
+        [
+            format!("/{}/releases/download/v{CURRENT}/sha256.sum", repo_path()),
+            format!(
+                "/{}/releases/download/v{CURRENT}/{archive_name}",
+                repo_path()
+            ),
+        ]
+    );
+    eprintln!(
+        "rehearsal: {archive_name} {} bytes, portproxy {} bytes (stripped)",
+        read(&archive_name).len(),
+        std::fs::metadata(&exe).unwrap().len()
+    );
+}
+
+/// The bytes of `member` in the tarball `archive`.
+fn extract(archive: &Path, member: &str) -> Vec<u8> {
+    release::run(Command::new("tar").arg("-xzOf").arg(archive).arg(member)).stdout
 }
