@@ -192,6 +192,62 @@ async fn sigterm_stops_both() {
     eprintln!("SIGTERM → both gone in {:?}", start.elapsed());
 }
 
+/// Finding 10 (issue 9): stopping while a Caddy is being restarted (spawned, not yet ready)
+/// must stop that Caddy too. The new Caddy is frozen with SIGSTOP before it gets ready, so
+/// only a supervisor that recorded it at spawn can end it (SIGTERM, then SIGKILL after the
+/// grace period); before, `stop` saw no pid and returned at once. (On Linux the parent-death
+/// signal is a second line; macOS has none, so the supervisor itself must do it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_10_stopping_during_a_caddy_restart_orphans_nothing() {
+    let (mut proxy, _, _) = run_with_caddy(&[]).await;
+    let first = proxy.caddy_pid().expect("caddy child");
+    let kill = |signal: &str, pid: u32| {
+        std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(kill("-KILL", first));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let second = loop {
+        match proxy.caddy_pid() {
+            Some(pid) if pid != first => break pid,
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "no restart:\n{}", proxy.log());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    assert!(kill("-STOP", second));
+    proxy.signal("TERM");
+    proxy
+        .wait_exit(Duration::from_secs(20))
+        .await
+        .expect("portproxy exited within 20 s");
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{second}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+    };
+    let gone = Instant::now() + Duration::from_secs(2);
+    while alive() && Instant::now() < gone {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let orphaned = alive();
+    if orphaned {
+        kill("-KILL", second);
+    }
+    assert!(
+        !orphaned,
+        "the restarting Caddy outlived portproxy:\n{}",
+        proxy.log()
+    );
+    assert!(
+        proxy.log().contains("Caddy did not stop within"),
+        "stop() did not reach the restarting Caddy:\n{}",
+        proxy.log()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_caddy_the_proxy_serves_alone_and_says_so() {
     let app = Backend::echo().await;
