@@ -43,6 +43,8 @@ pub struct Config {
 pub struct FrontSettings {
     pub http_port: u16,
     pub https_port: u16,
+    /// The user set `http_port` or `https_port` (flag, environment or file): no fallback.
+    pub ports_set: bool,
     /// An explicit Caddy binary; None means `caddy` on PATH.
     pub caddy: Option<PathBuf>,
     pub tls: TlsChoice,
@@ -371,6 +373,7 @@ pub fn load(
         front: FrontSettings {
             http_port: 80,
             https_port: 443,
+            ports_set: false,
             caddy: None,
             tls: TlsChoice::OnDemand,
         },
@@ -540,8 +543,14 @@ impl Layer<'_> {
                     .filter(|n| (1..=1024).contains(n))
                     .ok_or_else(bad)?
             }
-            Key::HttpPort => self.config.front.http_port = parse_port(text).ok_or_else(bad)?,
-            Key::HttpsPort => self.config.front.https_port = parse_port(text).ok_or_else(bad)?,
+            Key::HttpPort => {
+                self.config.front.http_port = parse_port(text).ok_or_else(bad)?;
+                self.config.front.ports_set = true;
+            }
+            Key::HttpsPort => {
+                self.config.front.https_port = parse_port(text).ok_or_else(bad)?;
+                self.config.front.ports_set = true;
+            }
             Key::Caddy => {
                 if text.is_empty() {
                     return Err(bad());

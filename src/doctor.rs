@@ -1,4 +1,5 @@
-//! `portproxy doctor`: each thing `run` depends on, checked, as a ✓ or ✗ line with the fix.
+//! `portproxy doctor`: each thing `run` depends on, checked, as a ✓, ! (works, could be
+//! better) or ✗ line with the fix.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
@@ -23,6 +24,15 @@ fn pass(what: impl Into<String>) -> Check {
         ok: true,
         what: what.into(),
         fix: None,
+    }
+}
+
+/// Fine, but there is something better: printed with `!`, not counted as a problem.
+fn warn(what: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        ok: true,
+        what: what.into(),
+        fix: Some(fix.into()),
     }
 }
 
@@ -53,8 +63,23 @@ pub fn doctor(args: RunArgs) -> Result<(), Error> {
     };
     if let Some(config) = &config {
         let paths = Paths::from_env(&env);
+        let found = locate::locate(config.front.caddy.as_deref());
+        let (config, fix) = match &found {
+            Ok(found) => caddy::fall_back_if_needed(config.clone(), &found.path),
+            Err(_) => (config.clone(), None),
+        };
+        let config = &config;
+        if let Some(fix) = fix {
+            checks.push(warn(
+                format!(
+                    "ports: as this user Caddy can't bind 80 and 443, so `portproxy` serves HTTPS on {} and HTTP on {} (the URLs carry the port)",
+                    config.front.https_port, config.front.http_port
+                ),
+                format!("for URLs without a port: {fix}"),
+            ));
+        }
         checks.extend(check_ports(config));
-        match locate::locate(config.front.caddy.as_deref()) {
+        match found {
             Ok(found) => {
                 checks.push(pass(format!(
                     "caddy: {} at {}",
@@ -90,7 +115,12 @@ pub fn doctor(args: RunArgs) -> Result<(), Error> {
     }
     let problems = checks.iter().filter(|c| !c.ok).count();
     for check in &checks {
-        println!("{} {}", if check.ok { "✓" } else { "✗" }, check.what);
+        let mark = match (check.ok, &check.fix) {
+            (false, _) => "✗",
+            (true, Some(_)) => "!",
+            (true, None) => "✓",
+        };
+        println!("{mark} {}", check.what);
         if let Some(fix) = &check.fix {
             println!("  fix: {fix}");
         }

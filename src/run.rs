@@ -139,6 +139,14 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         Err(missing) => return Err(Error::Caddy(missing)),
     };
     info!("using Caddy {} at {}", found.version, found.path.display());
+    let (config, fix) = caddy::fall_back_if_needed(config, &found.path);
+    if let Some(fix) = fix {
+        warn!(
+            "as this user Caddy can't bind ports 80 and 443, so it serves HTTPS on {} and HTTP on {} (the URLs carry the port)",
+            config.front.https_port, config.front.http_port
+        );
+        warn!("for URLs without a port: {fix}");
+    }
     let config = with_auth(config, true)?;
     let paths = Paths::from_env(&process_env);
     let admin = prepare_admin(&paths)?;
@@ -177,7 +185,10 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
 
 /// `portproxy caddyfile`: the Caddyfile `run` would write, on stdout.
 pub fn print_caddyfile(args: RunArgs) -> Result<(), Error> {
-    let config = config::load(&args.settings, &args.caddy, &process_env)?;
+    let mut config = config::load(&args.settings, &args.caddy, &process_env)?;
+    if let Ok(found) = locate::locate(config.front.caddy.as_deref()) {
+        config = caddy::fall_back_if_needed(config, &found.path).0;
+    }
     let paths = Paths::from_env(&process_env);
     let admin = Admin::for_paths(&paths).map_err(|error| Error::File {
         path: paths.data.clone(),

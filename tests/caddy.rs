@@ -248,6 +248,44 @@ async fn finding_10_stopping_during_a_caddy_restart_orphans_nothing() {
     );
 }
 
+/// Issue 11: a normal Linux user's first `portproxy` starts, on 8443/8080, and says how to
+/// get the bare URLs; HTTPS works there through Caddy's local CA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normal_user_gets_https_on_the_fallback_ports() {
+    let app = Backend::echo().await;
+    let proxy = Proxy::command(&["run"])
+        .as_user("nobody", "nogroup")
+        .start()
+        .await;
+    proxy.wait_for_caddy(8443).await;
+    let log = proxy.log();
+    assert!(log.contains("can't bind ports 80 and 443"), "{log}");
+    assert!(
+        log.contains("sudo setcap cap_net_bind_service=+ep"),
+        "{log}"
+    );
+    let name = format!("{}.localhost", app.port());
+    let resp = https_conn(&proxy, 8443, &name)
+        .await
+        .get(&format!("{name}:8443"), "/", &[])
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    // The fallback ports are portproxy's own: never a target.
+    let refused = proxy.get(&proxy.host(8443), "/").await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+}
+
+/// An explicit port is kept even where it can't be bound: Caddy's error says why.
+#[test]
+fn a_normal_user_with_an_explicit_low_port_gets_an_error() {
+    let out = Proxy::command(&["run", "--https-port", "443", "--http-port", "80"])
+        .as_user("nobody", "nogroup")
+        .output();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("setcap"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_caddy_the_proxy_serves_alone_and_says_so() {
     let app = Backend::echo().await;

@@ -2,6 +2,7 @@
 
 pub mod caddyfile;
 pub mod locate;
+pub mod privilege;
 pub mod supervise;
 
 use std::ffi::OsString;
@@ -116,6 +117,22 @@ pub fn claim_ports(mut config: Config, admin: &Admin) -> Config {
     own.dedup();
     config.policy.own_ports = own;
     config
+}
+
+/// Moves Caddy to the unprivileged fallback ports when this user's Caddy can't bind the
+/// default 80/443 and the user set no ports; returns the command that would allow the
+/// defaults. Ports the user set are kept (a Caddy that can't bind them is an error).
+pub fn fall_back_if_needed(mut config: Config, caddy: &Path) -> (Config, Option<String>) {
+    let lowest = config.front.http_port.min(config.front.https_port);
+    if config.front.ports_set {
+        return (config, None);
+    }
+    let fix = privilege::low_port_fix(caddy, lowest);
+    if fix.is_some() {
+        config.front.http_port = privilege::FALLBACK_HTTP;
+        config.front.https_port = privilege::FALLBACK_HTTPS;
+    }
+    (config, fix)
 }
 
 /// The Caddyfile settings for a config.

@@ -15,6 +15,8 @@ pub struct Proxy {
     env: Vec<(String, String)>,
     /// Settings for a config file (with `listen` and `admin`) instead of flags.
     file: Option<String>,
+    /// Run as this unprivileged user (`setpriv`), with a data directory it may write.
+    user: Option<(String, String)>,
 }
 
 impl Default for Proxy {
@@ -48,6 +50,7 @@ impl Proxy {
             args: args.iter().map(|a| a.to_string()).collect(),
             env: Vec::new(),
             file: None,
+            user: None,
         }
     }
 
@@ -71,13 +74,36 @@ impl Proxy {
         self
     }
 
+    /// Runs portproxy as `user:group` through `setpriv` (the tests run as root on CI).
+    #[cfg(target_os = "linux")]
+    pub fn as_user(mut self, user: &str, group: &str) -> Proxy {
+        self.user = Some((user.into(), group.into()));
+        self
+    }
+
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Proxy {
         self.env.push((key.into(), value.into()));
         self
     }
 
     fn command_line(&self, dir: &tempfile::TempDir) -> Command {
-        let mut cmd = Command::new(&self.binary);
+        let mut cmd = match &self.user {
+            Some((user, group)) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let open = std::fs::Permissions::from_mode(0o777);
+                    std::fs::set_permissions(dir.path(), open).unwrap();
+                }
+                let mut cmd = Command::new("setpriv");
+                cmd.arg(format!("--reuid={user}"))
+                    .arg(format!("--regid={group}"))
+                    .arg("--clear-groups")
+                    .arg(&self.binary);
+                cmd
+            }
+            None => Command::new(&self.binary),
+        };
         cmd.args(&self.args);
         for (key, _) in std::env::vars() {
             if key.starts_with("PORTPROXY_") {
