@@ -375,6 +375,7 @@ class Portproxy:
 
 
 _BINARY = None
+_BUILD = "portproxy ?"
 
 
 def binary_path():
@@ -477,7 +478,7 @@ def start_dev_server(procs, name, port, tmp):
 
 
 def main():
-    global _BINARY
+    global _BINARY, _BUILD
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("frameworks", nargs="*", help=f"a subset of: {', '.join(FRAMEWORKS)}")
     parser.add_argument("--install-only", action="store_true")
@@ -529,6 +530,10 @@ def main():
     _BINARY = portproxy_binary()
 
     tmp = Path(tempfile.mkdtemp(prefix="portproxy-compat-"))
+    # A copy of the binary, so a rebuild in the shared target/ can't change it mid-run.
+    shutil.copy2(_BINARY, tmp / "portproxy")
+    _BINARY = tmp / "portproxy"
+    _BUILD = portproxy_version()
     procs = Procs(tmp)
     rows = []
     tls_internal = supports_tls_internal(_BINARY, tmp)
@@ -681,7 +686,7 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
 def render_table(rows, versions, elapsed):
     lines = [
         f"portproxy compatibility suite, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"{round(elapsed)} s; {portproxy_version()}; Chromium {chromium_version()}, Caddy {caddy_version()}, "
+        f"{round(elapsed)} s; {_BUILD}; Chromium {chromium_version()}, Caddy {caddy_version()}, "
         f"Node {node_version()}, Python {sys.version.split()[0]}",
         "",
         "| framework | version | URL | check | result | detail |",
