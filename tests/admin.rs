@@ -57,7 +57,7 @@ async fn healthz_and_metrics() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn caddy_ask_answers_only_for_names_we_serve() {
+async fn finding_5_caddy_ask_approves_only_names_people_visit() {
     let app = Backend::echo().await;
     let closed = closed_port();
     let proxy = Proxy::new()

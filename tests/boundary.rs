@@ -66,14 +66,7 @@ fn finding_1_local_names_are_served_only_to_this_machine() {
 #[cfg(target_os = "linux")]
 #[test]
 fn finding_1_caddy_keeps_local_sites_to_this_machine() {
-    let mut caddies = vec!["caddy".to_string()];
-    match std::env::var("PORTPROXY_TEST_CADDY_CURRENT") {
-        Ok(current) => caddies.push(current),
-        Err(_) => eprintln!(
-            "PRINTED SKIP: PORTPROXY_TEST_CADDY_CURRENT is not set; checking Debian's Caddy only"
-        ),
-    }
-    for caddy in caddies {
+    for caddy in crate::caddy::caddies() {
         let results = remote_scenario("run", Some(&caddy));
         expect(
             &results,
