@@ -158,7 +158,12 @@ mod signals {
         let mut conn = Conn::open(proxy.addr).await;
         conn.send(request("GET", &proxy.host(app.port()), "/slow", &[]).as_bytes())
             .await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // In flight once the proxy has dialled the app: the app's accept is the signal.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while app.connections() == 0 {
+            assert!(Instant::now() < deadline, "the request never reached the app");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let start = Instant::now();
         proxy.signal("TERM");
         let resp = conn.read_response().await;
