@@ -127,7 +127,7 @@ fn which(tool: &str) -> Option<PathBuf> {
 }
 
 /// A PATH with the tools install.sh uses and no Caddy.
-fn tools_without_caddy(dir: &Path) -> PathBuf {
+pub(crate) fn tools_without_caddy(dir: &Path) -> PathBuf {
     let tools = dir.join("tools");
     std::fs::create_dir_all(&tools).unwrap();
     for tool in [

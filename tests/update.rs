@@ -699,10 +699,12 @@ impl FakeGitHub {
             &format!("/repos/{}/releases?per_page=100", repo_path()),
             serde_json::json!([release]).to_string().into_bytes(),
         );
-        fake.set(
-            &format!("/repos/{}/releases/tags/v{version}", repo_path()),
-            release.to_string().into_bytes(),
-        );
+        for path in [format!("tags/v{version}"), "latest".into()] {
+            fake.set(
+                &format!("/repos/{}/releases/{path}", repo_path()),
+                release.to_string().into_bytes(),
+            );
+        }
         fake
     }
 }
@@ -830,12 +832,13 @@ async fn rehearsal_dist_release_installs_serves_and_self_updates() {
 
     // install.sh, as published, from github.com's release URLs (the mirror's), fresh HOME.
     let home = tempfile::tempdir().unwrap();
+    let tools = crate::install::tools_without_caddy(home.path());
     let install = || {
         Command::new("sh")
             .arg(dist.join("install.sh"))
             .arg("--yes")
             .env_clear()
-            .env("PATH", "/usr/bin:/bin")
+            .env("PATH", &tools)
             .env("HOME", home.path())
             .env("PORTPROXY_INSTALLER_GITHUB_BASE_URL", &github.url)
             .env(
