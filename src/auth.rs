@@ -16,7 +16,7 @@ use blake2::digest::{FixedOutput, KeyInit, Mac};
 use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, COOKIE};
 use subtle::ConstantTimeEq;
 
-use crate::proxy::headers::Edit;
+use crate::edit::Edit;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "portproxy_session";
@@ -460,7 +460,7 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proxy::headers::apply;
+    use crate::edit::apply;
     use crate::proxy::headers::tests::map;
 
     const TOK: &str = "tok-0123456789abcdef";

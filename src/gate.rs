@@ -225,7 +225,13 @@ mod tests {
     #[test]
     fn who_the_client_is() {
         let peer = |ip: &str| Some(ip.parse::<IpAddr>().unwrap());
-        let rows: [(Option<IpAddr>, &[(&str, &str)], Option<&str>, bool); 9] = [
+        type Row<'a> = (
+            Option<IpAddr>,
+            &'a [(&'a str, &'a str)],
+            Option<&'a str>,
+            bool,
+        );
+        let rows: [Row; 9] = [
             (peer("127.0.0.1"), &[], Some("127.0.0.1"), true),
             (peer("::1"), &[], Some("::1"), true),
             (None, &[], None, true),

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod completions;
 pub mod config;
 pub mod doctor;
+pub mod edit;
 pub mod error;
 pub mod form;
 pub mod gate;

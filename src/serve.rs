@@ -32,7 +32,7 @@ pub struct Plan {
     /// Builds the settings afresh from the file, the environment and the flags, for a reload;
     /// what was fixed at start (listen, admin, threads, Caddy's ports) is taken from the
     /// running settings it is given.
-    pub reload: Box<dyn Fn(&Config) -> Result<Reloaded, Error> + Send>,
+    pub reload: Reload,
 }
 
 pub struct CaddyPlan {
@@ -44,6 +44,9 @@ pub struct CaddyPlan {
     /// What users type once Caddy is up.
     pub urls: Vec<String>,
 }
+
+/// Rebuilds the settings from the running ones (see `Plan::reload`).
+pub type Reload = Box<dyn Fn(&Config) -> Result<Reloaded, Error> + Send>;
 
 /// Settings rebuilt by a reload.
 pub struct Reloaded {
@@ -132,7 +135,7 @@ pub fn serve(plan: Plan) -> Result<(), Error> {
 /// keep the settings they started with. Caddy is reloaded only if its Caddyfile changed.
 fn watch_for_reload(
     app: Arc<App>,
-    reload: Box<dyn Fn(&Config) -> Result<Reloaded, Error> + Send>,
+    reload: Reload,
     watched: Option<std::path::PathBuf>,
     mut front: Option<(Arc<Supervisor>, String)>,
 ) {

@@ -254,7 +254,7 @@ async fn finding_10_stopping_during_a_caddy_restart_orphans_nothing() {
 async fn a_normal_user_gets_https_on_the_fallback_ports() {
     let app = Backend::echo().await;
     let proxy = Proxy::command(&["run"])
-        .as_user("nobody", "nogroup")
+        .run_as("nobody", "nogroup")
         .start()
         .await;
     proxy.wait_for_caddy(8443).await;
@@ -279,7 +279,7 @@ async fn a_normal_user_gets_https_on_the_fallback_ports() {
 #[test]
 fn a_normal_user_with_an_explicit_low_port_gets_an_error() {
     let out = Proxy::command(&["run", "--https-port", "443", "--http-port", "80"])
-        .as_user("nobody", "nogroup")
+        .run_as("nobody", "nogroup")
         .output();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");

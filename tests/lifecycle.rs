@@ -161,7 +161,10 @@ mod signals {
         // In flight once the proxy has dialled the app: the app's accept is the signal.
         let deadline = Instant::now() + Duration::from_secs(5);
         while app.connections() == 0 {
-            assert!(Instant::now() < deadline, "the request never reached the app");
+            assert!(
+                Instant::now() < deadline,
+                "the request never reached the app"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let start = Instant::now();

@@ -4,6 +4,8 @@ mod harness;
 
 mod admin;
 mod auth;
+// Remote clients come from network namespaces (unshare), Caddy is checked through /proc.
+#[cfg(target_os = "linux")]
 mod boundary;
 // Caddy's supervision is checked through /proc and signals.
 #[cfg(target_os = "linux")]

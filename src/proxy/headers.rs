@@ -12,35 +12,14 @@ use http::header::{
     HeaderMap, HeaderName, HeaderValue, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE,
 };
 
+#[cfg(test)]
+use crate::edit::apply;
+pub use crate::edit::Edit;
+
 /// The loop guard's header: how many portproxies this request has passed.
 pub const HOPS: &str = "x-portproxy-hops";
 /// A request arriving with this many hops is a loop (508).
 pub const MAX_HOPS: u32 = 3;
-
-/// One change to a header map.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Edit {
-    Set(HeaderName, HeaderValue),
-    Append(HeaderName, HeaderValue),
-    Remove(HeaderName),
-}
-
-/// Applies edits to a plain map (tests, and anything that owns a `HeaderMap`).
-pub fn apply(headers: &mut HeaderMap, edits: Vec<Edit>) {
-    for edit in edits {
-        match edit {
-            Edit::Set(name, value) => {
-                headers.insert(name, value);
-            }
-            Edit::Append(name, value) => {
-                headers.append(name, value);
-            }
-            Edit::Remove(name) => {
-                headers.remove(name);
-            }
-        }
-    }
-}
 
 /// One request's public and local identity.
 #[derive(Debug, Clone, PartialEq, Eq)]

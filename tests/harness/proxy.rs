@@ -69,6 +69,7 @@ impl Proxy {
 
     /// Puts `listen`, `admin` and these TOML lines in a config file (`Running::config_file`)
     /// rather than on the command line, so a test can change them and reload.
+    #[cfg(target_os = "linux")]
     pub fn config(mut self, toml: &str) -> Proxy {
         self.file = Some(toml.to_string());
         self
@@ -76,7 +77,7 @@ impl Proxy {
 
     /// Runs portproxy as `user:group` through `setpriv` (the tests run as root on CI).
     #[cfg(target_os = "linux")]
-    pub fn as_user(mut self, user: &str, group: &str) -> Proxy {
+    pub fn run_as(mut self, user: &str, group: &str) -> Proxy {
         self.user = Some((user.into(), group.into()));
         self
     }
@@ -227,6 +228,7 @@ impl Running {
     }
 
     /// The config file written by `Proxy::config`.
+    #[cfg(target_os = "linux")]
     pub fn config_file(&self) -> PathBuf {
         self._dir.path().join("config.toml")
     }
