@@ -31,6 +31,9 @@ complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "serve" -d 'Run 
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "caddyfile" -d 'Print the Caddyfile that `run` would use'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "doctor" -d 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "trust" -d 'Install Caddy\'s local CA into the system trust store, so browsers trust https://*.localhost'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "url" -d 'Print the URL of PORT as `portproxy` serves it (for scripts)'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "open" -d 'Open PORT\'s URL in the browser (prints it where there is no browser)'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "token" -d 'Print the access token for public domains; --rotate makes a new one'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "self-update" -d 'Replace this binary with the newest release (or --version X), checksum-verified'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "completions" -d 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "man" -d 'Print the man page (roff): `portproxy man | man -l -`'
@@ -120,18 +123,76 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l preserve-h
 complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
 complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l threads -d 'Worker threads [default: the number of CPUs]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l threads -d 'Worker threads [default: the number of CPUs]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -s h -l help -d 'Print help'
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l threads -d 'Worker threads [default: the number of CPUs]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l rotate -d 'Replace the generated token with a new one: every session ends once a running portproxy reloads (SIGHUP) or restarts'
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand self-update" -l version -d 'Install this release (e.g. 0.2.0), even if it is older than this one' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand self-update" -l check -d 'Only say whether a newer release exists; change nothing'
 complete -c portproxy -n "__fish_portproxy_using_subcommand self-update" -s y -l yes -d 'Don\'t ask before replacing the binary'
 complete -c portproxy -n "__fish_portproxy_using_subcommand self-update" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand man" -s h -l help -d 'Print help'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "run" -d 'The proxy with Caddy in front for HTTPS (the default command). Without Caddy on PATH it serves the proxy alone and says how to add HTTPS'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "serve" -d 'Run the proxy alone, without Caddy in front'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "caddyfile" -d 'Print the Caddyfile that `run` would use'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "doctor" -d 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "trust" -d 'Install Caddy\'s local CA into the system trust store, so browsers trust https://*.localhost'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "self-update" -d 'Replace this binary with the newest release (or --version X), checksum-verified'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "completions" -d 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "man" -d 'Print the man page (roff): `portproxy man | man -l -`'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust self-update completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "run" -d 'The proxy with Caddy in front for HTTPS (the default command). Without Caddy on PATH it serves the proxy alone and says how to add HTTPS'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "serve" -d 'Run the proxy alone, without Caddy in front'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "caddyfile" -d 'Print the Caddyfile that `run` would use'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "doctor" -d 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "trust" -d 'Install Caddy\'s local CA into the system trust store, so browsers trust https://*.localhost'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "url" -d 'Print the URL of PORT as `portproxy` serves it (for scripts)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "open" -d 'Open PORT\'s URL in the browser (prints it where there is no browser)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "token" -d 'Print the access token for public domains; --rotate makes a new one'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "self-update" -d 'Replace this binary with the newest release (or --version X), checksum-verified'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "completions" -d 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "man" -d 'Print the man page (roff): `portproxy man | man -l -`'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust url open token self-update completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -216,16 +216,7 @@ pub fn stored_token(path: &Path) -> Result<Stored, TokenFileError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(Io)?;
     let temp = dir.join(format!(".token.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temp)?;
-        std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes())?;
-        file.sync_all()?;
-        std::fs::hard_link(&temp, path)
-    })();
+    let written = write_private(&temp, &token).and_then(|()| std::fs::hard_link(&temp, path));
     let _ = std::fs::remove_file(&temp);
     match written {
         Ok(()) => Ok(Stored {
@@ -238,6 +229,46 @@ pub fn stored_token(path: &Path) -> Result<Stored, TokenFileError> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => stored_token(path),
         Err(e) => Err(Io(e)),
     }
+}
+
+/// Replaces the token in `path` with a new one, written whole (temp file, fsync, rename):
+/// every session made from the old one ends.
+pub fn rotate_token(path: &Path) -> Result<Stored, TokenFileError> {
+    use TokenFileError::{Bad, Io};
+    let token = generate_token().map_err(Io)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(Io)?;
+    let temp = dir.join(format!(".token.{}.tmp", std::process::id()));
+    write_private(&temp, &token)
+        .and_then(|()| std::fs::rename(&temp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            Io(e)
+        })?;
+    Ok(Stored {
+        auth: Auth::new(&token).map_err(Bad)?,
+        token,
+        created: true,
+        tightened: false,
+    })
+}
+
+/// A new file readable by its owner only, holding `token`, on disk before this returns.
+fn write_private(path: &Path, token: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes())?;
+    file.sync_all()
+}
+
+/// Where the generated token lives: beside the config file (`~/.config/portproxy/token`).
+pub fn token_file(env: &dyn Fn(&str) -> Option<String>) -> std::path::PathBuf {
+    crate::config::default_file(env)
+        .and_then(|f| f.parent().map(|d| d.join("token")))
+        .unwrap_or_else(|| std::path::PathBuf::from("portproxy-token"))
 }
 
 /// Makes `path` readable by its owner only, as ssh wants of its keys; true if it wasn't.

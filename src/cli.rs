@@ -46,6 +46,12 @@ pub enum Command {
     Doctor(RunArgs),
     /// Install Caddy's local CA into the system trust store, so browsers trust https://*.localhost.
     Trust(RunArgs),
+    /// Print the URL of PORT as `portproxy` serves it (for scripts).
+    Url(PortArgs),
+    /// Open PORT's URL in the browser (prints it where there is no browser).
+    Open(PortArgs),
+    /// Print the access token for public domains; --rotate makes a new one.
+    Token(TokenArgs),
     /// Replace this binary with the newest release (or --version X), checksum-verified.
     SelfUpdate(SelfUpdateArgs),
     /// Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g.
@@ -57,6 +63,27 @@ pub enum Command {
     /// Print the man page (roff): `portproxy man | man -l -`.
     #[command(hide = true)]
     Man,
+}
+
+/// `url` and `open`: a port, and the settings that say where it is served.
+#[derive(Debug, Clone, Args)]
+pub struct PortArgs {
+    /// The port of the dev server, e.g. 5173.
+    #[arg(value_name = "PORT")]
+    pub port: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `token`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// Replace the generated token with a new one: every session ends once a running
+    /// portproxy reloads (SIGHUP) or restarts.
+    #[arg(long)]
+    pub rotate: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `self-update`'s flags.

@@ -29,6 +29,11 @@ pub enum Error {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// A command's argument is wrong (exit status 2, like clap's own usage errors).
+    Usage {
+        message: String,
+        help: String,
+    },
     /// The stored access token is unusable (empty after a crash, too short).
     Token {
         path: PathBuf,
@@ -74,6 +79,7 @@ impl Error {
                 "`portproxy doctor` checks ports and the Caddyfile; `portproxy caddyfile` prints what Caddy was given".into(),
             ),
             Error::File { .. } => Some("check the directory's permissions (or set XDG_DATA_HOME)".into()),
+            Error::Usage { help, .. } => Some(help.clone()),
             Error::Token { path, .. } => Some(format!(
                 "delete {} to have a new token made at the next start (it ends every session), or write a token of at least {} printable characters into it",
                 path.display(),
@@ -112,6 +118,7 @@ impl fmt::Display for Error {
             Error::Caddy(missing) => missing.fmt(f),
             Error::CaddyStart(e) => e.fmt(f),
             Error::File { path, error } => write!(f, "{}: {error}", path.display()),
+            Error::Usage { message, .. } => f.write_str(message),
             Error::Token { path, reason } => write!(f, "{}: {reason}", path.display()),
             Error::Unhealthy { problems } => write!(f, "{problems} problem(s) found"),
             Error::Trust { reason, .. } => f.write_str(reason),

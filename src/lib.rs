@@ -11,6 +11,7 @@ pub mod edit;
 pub mod error;
 pub mod form;
 pub mod gate;
+pub mod links;
 pub mod metrics;
 pub mod policy;
 pub mod ports;
@@ -40,6 +41,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Caddyfile(args) => run::print_caddyfile(args),
         Command::Doctor(args) => doctor::doctor(args),
         Command::Trust(args) => trust::trust(args),
+        Command::Url(args) => links::url(args),
+        Command::Open(args) => links::open(args),
+        Command::Token(args) => links::token(args),
         Command::SelfUpdate(args) => update::run(args).map_err(error::Error::Update),
         Command::Completions { shell } => {
             completions::print(shell).map_err(|error| error::Error::File {

@@ -64,9 +64,7 @@ fn with_auth(mut config: Config, at_start: bool) -> Result<Config, Error> {
 }
 
 fn stored_token(domain: &str, at_start: bool) -> Result<Auth, Error> {
-    let path = config::default_file(&process_env)
-        .and_then(|f| f.parent().map(|d| d.join("token")))
-        .unwrap_or_else(|| std::path::PathBuf::from("portproxy-token"));
+    let path = auth::token_file(&process_env);
     let stored = auth::stored_token(&path).map_err(|e| match e {
         auth::TokenFileError::Io(error) => Error::File {
             path: path.clone(),

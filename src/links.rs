@@ -1,0 +1,126 @@
+//! `portproxy url PORT`, `portproxy open PORT` and `portproxy token`: the things a daily user
+//! asks of a running setup, answered from the same settings `run` uses.
+
+use std::path::Path;
+
+use log::warn;
+
+use crate::auth;
+use crate::caddy::{self, locate};
+use crate::cli::{PortArgs, TokenArgs};
+use crate::config::{self, Config};
+use crate::error::Error;
+use crate::route;
+
+fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+/// The URL of `port` under the first domain, as `run` serves it: HTTPS through Caddy (on the
+/// port it would use, fallback included) when there is a Caddy, else the proxy's own HTTP.
+pub fn port_url(config: &Config, caddy: Option<&Path>, port: u16) -> String {
+    let domain = &config.domains[0];
+    match caddy {
+        Some(caddy) => {
+            let (config, _) = caddy::fall_back_if_needed(config.clone(), caddy);
+            match config.front.https_port {
+                443 => format!("https://{port}.{domain}/"),
+                https => format!("https://{port}.{domain}:{https}/"),
+            }
+        }
+        None => format!("http://{port}.{domain}:{}/", config.listen.port()),
+    }
+}
+
+fn url_of(args: &PortArgs) -> Result<String, Error> {
+    let port = route::parse_port(args.port.trim()).map_err(|_| Error::Usage {
+        message: format!("`{}` is not a port", args.port),
+        help: "give a port from 1 to 65535, e.g. `portproxy url 5173`".into(),
+    })?;
+    let config = config::load(&args.run.settings, &args.run.caddy, &process_env)?;
+    let caddy = if args.run.caddy.no_caddy {
+        None
+    } else {
+        locate::locate(config.front.caddy.as_deref())
+            .ok()
+            .map(|found| found.path)
+    };
+    Ok(port_url(&config, caddy.as_deref(), port))
+}
+
+/// `portproxy url PORT`: the URL alone on stdout, for scripts.
+pub fn url(args: PortArgs) -> Result<(), Error> {
+    println!("{}", url_of(&args)?);
+    Ok(())
+}
+
+/// `portproxy open PORT`: the URL in the browser, or printed where there is none.
+pub fn open(args: PortArgs) -> Result<(), Error> {
+    let url = url_of(&args)?;
+    match browser(&url) {
+        Ok(()) => eprintln!("opened {url}"),
+        Err(why) => {
+            warn!("no browser to open it ({why}); the URL:");
+            println!("{url}");
+        }
+    }
+    Ok(())
+}
+
+fn browser(url: &str) -> Result<(), String> {
+    let (program, args): (&str, Vec<&str>) = if cfg!(windows) {
+        ("cmd", vec!["/C", "start", "", url])
+    } else if cfg!(target_os = "macos") {
+        ("open", vec![url])
+    } else {
+        if process_env("DISPLAY").is_none() && process_env("WAYLAND_DISPLAY").is_none() {
+            return Err("no DISPLAY or WAYLAND_DISPLAY".into());
+        }
+        ("xdg-open", vec![url])
+    };
+    match std::process::Command::new(program).args(&args).status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("{program} {status}")),
+        Err(e) => Err(format!("{program}: {e}")),
+    }
+}
+
+/// `portproxy token [--rotate]`: the access token for public domains. Once `run` starts at
+/// login, the token it generated would otherwise live only in a journal.
+pub fn token(args: TokenArgs) -> Result<(), Error> {
+    let config = config::load(&args.run.settings, &args.run.caddy, &process_env)?;
+    if let Some(token) = &config.auth_token {
+        if args.rotate {
+            return Err(Error::Usage {
+                message: "the token is set in the settings (auth_token, --auth-token or PORTPROXY_AUTH_TOKEN)".into(),
+                help: "change it there; --rotate replaces only the generated token file".into(),
+            });
+        }
+        println!("{token}");
+        return Ok(());
+    }
+    let path = auth::token_file(&process_env);
+    let file_error = |e: auth::TokenFileError| match e {
+        auth::TokenFileError::Io(error) => Error::File {
+            path: path.clone(),
+            error,
+        },
+        auth::TokenFileError::Bad(bad) => Error::Token {
+            path: path.clone(),
+            reason: bad.to_string(),
+        },
+    };
+    let stored = if args.rotate {
+        auth::rotate_token(&path).map_err(file_error)?
+    } else {
+        auth::stored_token(&path).map_err(file_error)?
+    };
+    println!("{}", stored.token);
+    if args.rotate {
+        eprintln!(
+            "a new token is in {}; every session ends once a running portproxy reloads (SIGHUP) or restarts",
+            path.display()
+        );
+    }
+    Ok(())
+}

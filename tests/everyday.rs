@@ -1,0 +1,78 @@
+//! The small commands a daily user runs: `url`, `open`, `token`.
+
+use crate::harness::Proxy;
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn url_prints_the_address_run_serves() {
+    let out =
+        Proxy::command(&["url", "5173", "--no-caddy", "--listen", "127.0.0.1:24999"]).output();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout(&out), "http://5173.localhost:24999/\n");
+    // With Caddy (Debian's, on PATH, where the Caddy tests run), the HTTPS URL on the port
+    // Caddy would use.
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let out = Proxy::command(&[
+        "url",
+        "5173",
+        "--https-port",
+        "8443",
+        "--domain",
+        "dev.example.com",
+    ])
+    .output();
+    assert_eq!(
+        stdout(&out),
+        "https://5173.dev.example.com:8443/\n",
+        "{out:?}"
+    );
+    let out = Proxy::command(&["url", "5173", "--https-port", "443"]).output();
+    assert_eq!(stdout(&out), "https://5173.localhost/\n", "{out:?}");
+    let bad = Proxy::command(&["url", "70000"]).output();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`70000` is not a port"));
+}
+
+#[test]
+fn open_without_a_browser_prints_the_url() {
+    let out = Proxy::command(&["open", "5173", "--no-caddy", "--listen", "127.0.0.1:24999"])
+        .env("DISPLAY", "")
+        .env("WAYLAND_DISPLAY", "")
+        .output();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout(&out), "http://5173.localhost:24999/\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no browser"));
+}
+
+#[test]
+fn token_shows_and_rotates_the_stored_token() {
+    let config = tempfile::tempdir().unwrap();
+    let home = config.path().display().to_string();
+    let token = |args: &[&str]| {
+        let mut all = vec!["token"];
+        all.extend_from_slice(args);
+        Proxy::command(&all)
+            .env("XDG_CONFIG_HOME", home.clone())
+            .output()
+    };
+    let first = stdout(&token(&[]));
+    assert_eq!(first.trim().len(), 64, "{first}");
+    assert_eq!(stdout(&token(&[])), first, "the same token again");
+    let stored = std::fs::read_to_string(config.path().join("portproxy/token")).unwrap();
+    assert_eq!(stored, first);
+    let rotated = token(&["--rotate"]);
+    assert!(rotated.status.success(), "{rotated:?}");
+    assert_ne!(stdout(&rotated), first);
+    let stored = std::fs::read_to_string(config.path().join("portproxy/token")).unwrap();
+    assert_eq!(stored, stdout(&rotated));
+    // A token from the settings is shown, not rotated.
+    let set = token(&["--auth-token", "settings-token-0123456789"]);
+    assert_eq!(stdout(&set), "settings-token-0123456789\n");
+    let refused = token(&["--rotate", "--auth-token", "settings-token-0123456789"]);
+    assert_eq!(refused.status.code(), Some(2));
+}
