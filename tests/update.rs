@@ -732,17 +732,35 @@ async fn rehearsal_dist_release_installs_serves_and_self_updates() {
     let text = |name: &str| String::from_utf8(read(name)).unwrap();
     let hex = |name: &str| sha256_of(&read(name));
 
-    // sha256.sum lists the archive and both installers; the sidecar agrees.
+    // sha256.sum lists the archive, both installers and the source; the sidecars agree.
     let sums = text("sha256.sum");
-    for name in [archive_name.as_str(), "install.sh", "install.ps1"] {
+    for name in [
+        archive_name.as_str(),
+        "install.sh",
+        "install.ps1",
+        "source.tar.gz",
+    ] {
         assert!(
             sums.lines().any(|l| l == format!("{} *{name}", hex(name))),
             "sha256.sum lacks {name}:\n{sums}"
         );
     }
-    assert_eq!(
-        text(&format!("{archive_name}.sha256")).trim(),
-        format!("{} *{archive_name}", hex(&archive_name))
+    for name in [archive_name.as_str(), "source.tar.gz"] {
+        assert_eq!(
+            text(&format!("{name}.sha256")).trim(),
+            format!("{} *{name}", hex(name))
+        );
+    }
+    // The source tarball is this commit's tree (it builds with `cargo install --path`).
+    let source = release::run(
+        Command::new("tar")
+            .arg("-tzf")
+            .arg(dist.join("source.tar.gz")),
+    );
+    let source = String::from_utf8_lossy(&source.stdout);
+    assert!(
+        source.lines().any(|l| l.ends_with("/Cargo.toml")),
+        "{source}"
     );
     // No second shell or PowerShell installer.
     assert!(!dist.join("portproxy-installer.sh").exists());
