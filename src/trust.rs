@@ -27,9 +27,61 @@ pub fn trust(_args: RunArgs) -> Result<(), Error> {
             help: "start `portproxy` once (Caddy makes the CA at its first start), then run `portproxy trust` again".into(),
         });
     }
+    #[cfg(target_os = "linux")]
+    browsers(&root);
     install(&root)?;
     info!("installed {} into the system trust store", root.display());
     Ok(())
+}
+
+/// The NSS databases of this user's browsers: Chrome and Chromium read `~/.pki/nssdb`,
+/// Firefox its profile's, and neither reads the system store on Linux.
+#[cfg(target_os = "linux")]
+pub fn nss_databases(home: &Path) -> Vec<std::path::PathBuf> {
+    let mut dirs = vec![
+        home.join(".pki/nssdb"),
+        home.join("snap/chromium/current/.pki/nssdb"),
+    ];
+    for firefox in [".mozilla/firefox", "snap/firefox/common/.mozilla/firefox"] {
+        if let Ok(profiles) = std::fs::read_dir(home.join(firefox)) {
+            dirs.extend(profiles.flatten().map(|p| p.path()));
+        }
+    }
+    dirs.retain(|d| d.join("cert9.db").is_file());
+    dirs.sort();
+    dirs
+}
+
+/// Adds the CA to every browser database found, as this user (no sudo): otherwise
+/// `portproxy trust` would not be the one-time fix it says it is for Chrome and Firefox.
+#[cfg(target_os = "linux")]
+fn browsers(root: &Path) {
+    let Some(home) = std::env::var_os("HOME").map(std::path::PathBuf::from) else {
+        return;
+    };
+    let databases = nss_databases(&home);
+    if databases.is_empty() {
+        return info!("no Chrome or Firefox certificate database under {} yet: after a browser's first start, run `portproxy trust` again", home.display());
+    }
+    if !has("certutil") {
+        return log::warn!("Chrome and Firefox keep their own certificate lists ({}); install certutil (Debian/Ubuntu: sudo apt install libnss3-tools; Fedora: nss-tools) and run `portproxy trust` again", databases.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    for db in databases {
+        let added = Command::new("certutil")
+            .args(["-A", "-t", "C,,", "-n", "portproxy local CA", "-d"])
+            .arg(format!("sql:{}", db.display()))
+            .arg("-i")
+            .arg(root)
+            .status();
+        match added {
+            Ok(status) if status.success() => info!("added the CA to {}", db.display()),
+            Ok(status) => log::warn!(
+                "certutil could not add the CA to {} ({status})",
+                db.display()
+            ),
+            Err(e) => log::warn!("could not run certutil: {e}"),
+        }
+    }
 }
 
 /// Whether the system trusts our CA: Some(bool) where we can tell.

@@ -571,12 +571,32 @@ async fn trust_installs_the_local_ca() {
     let app = Backend::echo().await;
     let (proxy, _, https) = run_with_caddy(&[]).await;
     let data = proxy.caddy_root().ancestors().nth(6).unwrap().to_path_buf();
+    // A browser's own certificate database (Chrome's ~/.pki/nssdb), as its first start makes it.
+    let home = tempfile::tempdir().unwrap();
+    let nssdb = home.path().join(".pki/nssdb");
+    std::fs::create_dir_all(&nssdb).unwrap();
+    let sql = format!("sql:{}", nssdb.display());
+    let made = std::process::Command::new("certutil")
+        .args(["-N", "--empty-password", "-d", &sql])
+        .status()
+        .expect("certutil (libnss3-tools)");
+    assert!(made.success());
     let with_data = |args: &[&str]| {
         Proxy::command(args)
             .env("XDG_DATA_HOME", data.display().to_string())
+            .env("HOME", home.path().display().to_string())
             .output()
     };
     let out = with_data(&["trust"]);
+    let listed = std::process::Command::new("certutil")
+        .args(["-L", "-d", &sql])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("portproxy local CA"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         out.status.success(),
         "{}",
