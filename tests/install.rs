@@ -828,6 +828,10 @@ fn one_caddy_pin_and_one_minimum() {
         ("install.ps1", format!("$caddyPinned = '{pin}'")),
         ("install.ps1", format!("$caddyMinimum = '{minimum}'")),
         ("src/caddy/locate.rs", floor),
+        ("README.md", format!("Caddy {minimum} or newer")),
+        ("README.md", format!("(release {pin}, SHA-512-verified)")),
+        ("README.md", format!("pinned Caddy ({pin})")),
+        ("CHANGELOG.md", format!("Caddy {minimum} or newer")),
     ] {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         assert!(
