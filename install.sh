@@ -139,7 +139,10 @@ install.sh: install portproxy and Caddy into ~/.local/bin
 
 Unless that directory is on PATH already, it is added for new shells: one marked line in
 ~/.profile, and in ~/.bashrc, ~/.bash_profile and ~/.zshrc where they exist (a zsh user
-without a ~/.zshrc gets one); fish gets ~/.config/fish/conf.d/portproxy.fish.
+without a ~/.zshrc gets one); fish gets ~/.config/fish/conf.d/portproxy.fish. In GitHub
+Actions it is appended to $GITHUB_PATH too. Shell completions (bash, zsh, fish) and the man
+page go under ${XDG_DATA_HOME:-~/.local/share}. The download is unpacked and tried in a
+hidden folder inside the install directory, not in /tmp (which may be mounted noexec).
 
 Options:
   -y, --yes                  don't ask
