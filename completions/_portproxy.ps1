@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('url', 'url', [CompletionResultType]::ParameterValue, 'Print the URL of PORT as `portproxy` serves it (for scripts)')
             [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open PORT''s URL in the browser (prints it where there is no browser)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the access token for public domains; --rotate makes a new one')
+            [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Start `portproxy run` at login and restart it on failure (systemd user unit, launchd agent, Scheduled Task)')
             [CompletionResult]::new('self-update', 'self-update', [CompletionResultType]::ParameterValue, 'Replace this binary with the newest release (or --version X), checksum-verified')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff): `portproxy man | man -l -`')
@@ -211,6 +212,49 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'portproxy;service' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Register `portproxy run` to start at login (and start it now where possible)')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop it and remove the registration')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Say whether it is installed and where its logs go')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'portproxy;service;install' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;service;uninstall' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;service;status' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;service;help' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Register `portproxy run` to start at login (and start it now where possible)')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop it and remove the registration')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Say whether it is installed and where its logs go')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'portproxy;service;help;install' {
+            break
+        }
+        'portproxy;service;help;uninstall' {
+            break
+        }
+        'portproxy;service;help;status' {
+            break
+        }
+        'portproxy;service;help;help' {
+            break
+        }
         'portproxy;self-update' {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Install this release (e.g. 0.2.0), even if it is older than this one')
             [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Only say whether a newer release exists; change nothing')
@@ -239,6 +283,7 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('url', 'url', [CompletionResultType]::ParameterValue, 'Print the URL of PORT as `portproxy` serves it (for scripts)')
             [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open PORT''s URL in the browser (prints it where there is no browser)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the access token for public domains; --rotate makes a new one')
+            [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Start `portproxy run` at login and restart it on failure (systemd user unit, launchd agent, Scheduled Task)')
             [CompletionResult]::new('self-update', 'self-update', [CompletionResultType]::ParameterValue, 'Replace this binary with the newest release (or --version X), checksum-verified')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff): `portproxy man | man -l -`')
@@ -267,6 +312,21 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             break
         }
         'portproxy;help;token' {
+            break
+        }
+        'portproxy;help;service' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Register `portproxy run` to start at login (and start it now where possible)')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Stop it and remove the registration')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Say whether it is installed and where its logs go')
+            break
+        }
+        'portproxy;help;service;install' {
+            break
+        }
+        'portproxy;help;service;uninstall' {
+            break
+        }
+        'portproxy;help;service;status' {
             break
         }
         'portproxy;help;self-update' {

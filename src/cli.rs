@@ -52,6 +52,12 @@ pub enum Command {
     Open(PortArgs),
     /// Print the access token for public domains; --rotate makes a new one.
     Token(TokenArgs),
+    /// Start `portproxy run` at login and restart it on failure (systemd user unit, launchd
+    /// agent, Scheduled Task).
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
     /// Replace this binary with the newest release (or --version X), checksum-verified.
     SelfUpdate(SelfUpdateArgs),
     /// Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g.
@@ -73,6 +79,17 @@ pub struct PortArgs {
     pub port: String,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// What `service` does.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum ServiceAction {
+    /// Register `portproxy run` to start at login (and start it now where possible).
+    Install,
+    /// Stop it and remove the registration.
+    Uninstall,
+    /// Say whether it is installed and where its logs go.
+    Status,
 }
 
 /// `token`'s flags.

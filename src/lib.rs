@@ -19,6 +19,7 @@ pub mod proxy;
 pub mod route;
 pub mod run;
 pub mod serve;
+mod service;
 pub mod trust;
 pub mod update;
 
@@ -44,6 +45,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Url(args) => links::url(args),
         Command::Open(args) => links::open(args),
         Command::Token(args) => links::token(args),
+        Command::Service { action } => service::service(action),
         Command::SelfUpdate(args) => update::run(args).map_err(error::Error::Update),
         Command::Completions { shell } => {
             completions::print(shell).map_err(|error| error::Error::File {

@@ -76,3 +76,45 @@ fn token_shows_and_rotates_the_stored_token() {
     let refused = token(&["--rotate", "--auth-token", "settings-token-0123456789"]);
     assert_eq!(refused.status.code(), Some(2));
 }
+
+/// `service install` writes a systemd user unit that systemd accepts, `status` finds it and
+/// `uninstall` removes it — here without a running systemd, as on CI.
+#[cfg(target_os = "linux")]
+#[test]
+fn service_install_and_uninstall_round_trip() {
+    let config = tempfile::tempdir().unwrap();
+    let home = config.path().display().to_string();
+    let service = |action: &str| {
+        Proxy::command(&["service", action])
+            .env("XDG_CONFIG_HOME", home.clone())
+            .output()
+    };
+    let installed = service("install");
+    let said = String::from_utf8_lossy(&installed.stderr).into_owned();
+    assert!(installed.status.success(), "{said}");
+    let unit = config.path().join("systemd/user/portproxy.service");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    assert!(
+        text.contains(&format!(
+            "ExecStart=\"{}\" run",
+            env!("CARGO_BIN_EXE_portproxy")
+        )),
+        "{text}"
+    );
+    assert!(said.contains("journalctl --user -u portproxy"), "{said}");
+    let verify = std::process::Command::new("systemd-analyze")
+        .args(["verify"])
+        .arg(&unit)
+        .output()
+        .expect("systemd-analyze (systemd)");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let status = service("status");
+    assert!(String::from_utf8_lossy(&status.stderr).contains("installed:"));
+    assert!(service("uninstall").status.success());
+    assert!(!unit.exists());
+    assert!(String::from_utf8_lossy(&service("status").stderr).contains("not installed"));
+}

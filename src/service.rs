@@ -1,0 +1,270 @@
+//! `portproxy service install | uninstall | status`: start `portproxy run` at login and
+//! restart it on failure — a systemd user unit on Linux, a launchd agent on macOS, a
+//! per-user Scheduled Task on Windows. The definitions are plain text from plain functions
+//! (tested on every platform); installing one writes the file and asks the service manager.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cli::ServiceAction;
+use crate::error::Error;
+
+/// The label launchd and the name systemd know it by.
+const LABEL: &str = "dev.portproxy";
+
+/// The systemd user unit for `binary`.
+pub fn systemd_unit(binary: &Path) -> String {
+    format!(
+        "[Unit]\n\
+         Description=portproxy: every local port at its own URL\n\
+         Documentation={}#readme\n\
+         After=network-online.target\n\
+         \n\
+         [Service]\n\
+         ExecStart=\"{}\" run\n\
+         Restart=on-failure\n\
+         RestartSec=2\n\
+         \n\
+         [Install]\n\
+         WantedBy=default.target\n",
+        env!("CARGO_PKG_REPOSITORY"),
+        binary.display()
+    )
+}
+
+/// The launchd agent for `binary`, logging to `logs`.
+pub fn launchd_plist(binary: &Path, logs: &Path) -> String {
+    let log = logs.join("portproxy.log");
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
+         <plist version=\"1.0\">\n<dict>\n\
+         \t<key>Label</key>\n\t<string>{LABEL}</string>\n\
+         \t<key>ProgramArguments</key>\n\t<array>\n\t\t<string>{}</string>\n\t\t<string>run</string>\n\t</array>\n\
+         \t<key>RunAtLoad</key>\n\t<true/>\n\
+         \t<key>KeepAlive</key>\n\t<dict>\n\t\t<key>SuccessfulExit</key>\n\t\t<false/>\n\t</dict>\n\
+         \t<key>StandardOutPath</key>\n\t<string>{}</string>\n\
+         \t<key>StandardErrorPath</key>\n\t<string>{}</string>\n\
+         </dict>\n</plist>\n",
+        xml(&binary.display().to_string()),
+        xml(&log.display().to_string()),
+        xml(&log.display().to_string()),
+    )
+}
+
+/// The `schtasks /Create` arguments for a per-user task at logon that restarts on failure
+/// (through `cmd`, which appends the log in the data directory).
+pub fn scheduled_task(binary: &Path, log: &Path) -> Vec<String> {
+    let action = format!(
+        "cmd /c \"\"{}\" run >> \"{}\" 2>&1\"",
+        binary.display(),
+        log.display()
+    );
+    [
+        "/Create",
+        "/F",
+        "/SC",
+        "ONLOGON",
+        "/RL",
+        "LIMITED",
+        "/TN",
+        "portproxy",
+        "/TR",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([action])
+    .collect()
+}
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Where the definition lives for this user.
+fn definition_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let home = env("HOME").map(PathBuf::from);
+    if cfg!(target_os = "macos") {
+        Some(
+            home?
+                .join("Library/LaunchAgents")
+                .join(format!("{LABEL}.plist")),
+        )
+    } else if cfg!(windows) {
+        None
+    } else {
+        let config = env("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| home.map(|h| h.join(".config")))?;
+        Some(config.join("systemd/user/portproxy.service"))
+    }
+}
+
+/// Where the service's log goes, said by `status`.
+fn log_place(env: &dyn Fn(&str) -> Option<String>) -> String {
+    if cfg!(target_os = "macos") {
+        "~/Library/Logs/portproxy/portproxy.log".into()
+    } else if cfg!(windows) {
+        crate::caddy::Paths::from_env(env)
+            .data
+            .join("portproxy.log")
+            .display()
+            .to_string()
+    } else {
+        "the journal: journalctl --user -u portproxy -f".into()
+    }
+}
+
+pub fn service(action: ServiceAction) -> Result<(), Error> {
+    let env = |k: &str| std::env::var(k).ok();
+    let binary = std::env::current_exe().map_err(|error| Error::File {
+        path: "portproxy".into(),
+        error,
+    })?;
+    match action {
+        ServiceAction::Install => install(&binary, &env),
+        ServiceAction::Uninstall => uninstall(&env),
+        ServiceAction::Status => {
+            match definition_path(&env) {
+                Some(path) if path.is_file() => eprintln!("installed: {}", path.display()),
+                Some(path) => eprintln!("not installed ({} does not exist)", path.display()),
+                None => {
+                    let _ = manager("schtasks", &["/Query", "/TN", "portproxy"]);
+                }
+            }
+            eprintln!("logs: {}", log_place(&env));
+            Ok(())
+        }
+    }
+}
+
+fn file_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |error| Error::File {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+fn install(binary: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+    if cfg!(windows) {
+        let log = crate::caddy::Paths::from_env(env)
+            .data
+            .join("portproxy.log");
+        let args = scheduled_task(binary, &log);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        manager("schtasks", &args);
+        eprintln!(
+            "portproxy starts at your next logon; logs: {}",
+            log.display()
+        );
+        return Ok(());
+    }
+    let path = definition_path(env).ok_or_else(|| Error::Usage {
+        message: "HOME is not set".into(),
+        help: "set HOME (or XDG_CONFIG_HOME) and run `portproxy service install` again".into(),
+    })?;
+    let text = if cfg!(target_os = "macos") {
+        let logs = PathBuf::from(env("HOME").unwrap_or_default()).join("Library/Logs/portproxy");
+        std::fs::create_dir_all(&logs).map_err(file_error(&logs))?;
+        launchd_plist(binary, &logs)
+    } else {
+        systemd_unit(binary)
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(file_error(dir))?;
+    }
+    std::fs::write(&path, text).map_err(file_error(&path))?;
+    eprintln!("wrote {}", path.display());
+    if cfg!(target_os = "macos") {
+        manager("launchctl", &["load", "-w", &path.display().to_string()]);
+    } else if manager("systemctl", &["--user", "daemon-reload"]) {
+        manager("systemctl", &["--user", "enable", "--now", "portproxy"]);
+        eprintln!(
+            "on a remote box, keep it running after you log out: loginctl enable-linger $USER"
+        );
+    } else {
+        eprintln!("no systemd user session here: start it with `systemctl --user enable --now portproxy` once there is one");
+    }
+    eprintln!("logs: {}", log_place(env));
+    Ok(())
+}
+
+fn uninstall(env: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+    if cfg!(windows) {
+        manager("schtasks", &["/Delete", "/F", "/TN", "portproxy"]);
+        return Ok(());
+    }
+    let Some(path) = definition_path(env).filter(|p| p.is_file()) else {
+        eprintln!("not installed");
+        return Ok(());
+    };
+    if cfg!(target_os = "macos") {
+        manager("launchctl", &["unload", "-w", &path.display().to_string()]);
+    } else {
+        manager("systemctl", &["--user", "disable", "--now", "portproxy"]);
+    }
+    std::fs::remove_file(&path).map_err(file_error(&path))?;
+    if !cfg!(target_os = "macos") {
+        manager("systemctl", &["--user", "daemon-reload"]);
+    }
+    eprintln!("removed {}", path.display());
+    Ok(())
+}
+
+/// Runs a service-manager command; false (with the reason said) when it can't.
+fn manager(program: &str, args: &[&str]) -> bool {
+    match Command::new(program).args(args).output() {
+        Ok(out) if out.status.success() => true,
+        Ok(out) => {
+            eprintln!(
+                "{program} {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            false
+        }
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_start_run_and_restart_it() {
+        let bin = Path::new("/home/me/.local/bin/portproxy");
+        let unit = systemd_unit(bin);
+        assert!(unit.contains("ExecStart=\"/home/me/.local/bin/portproxy\" run\n"));
+        assert!(unit.contains("Restart=on-failure\n"));
+        assert!(unit.contains("WantedBy=default.target\n"));
+        let plist = launchd_plist(bin, Path::new("/Users/me/Library/Logs/portproxy"));
+        assert!(plist.contains("<string>dev.portproxy</string>"));
+        assert!(plist.contains("<string>run</string>"));
+        assert!(plist.contains("<key>SuccessfulExit</key>\n\t\t<false/>"));
+        // A plist parser reads it (Python's plistlib, as launchd's format).
+        let mut python = Command::new("python3")
+            .args(["-c", "import plistlib,sys; d=plistlib.loads(sys.stdin.buffer.read()); assert d['ProgramArguments'][1]=='run' and d['RunAtLoad']"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 parses the plist");
+        std::io::Write::write_all(python.stdin.as_mut().unwrap(), plist.as_bytes()).unwrap();
+        drop(python.stdin.take());
+        assert!(python.wait().unwrap().success(), "{plist}");
+        let task = scheduled_task(
+            Path::new(r"C:\Users\me\portproxy.exe"),
+            Path::new(r"C:\log"),
+        );
+        assert_eq!(&task[..3], ["/Create", "/F", "/SC"]);
+        assert!(task
+            .last()
+            .unwrap()
+            .contains(r#""C:\Users\me\portproxy.exe" run"#));
+    }
+}
