@@ -116,6 +116,7 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('--https-port', '--https-port', [CompletionResultType]::ParameterName, 'Port Caddy serves HTTPS on [default: 443]')
             [CompletionResult]::new('--caddy', '--caddy', [CompletionResultType]::ParameterName, 'The Caddy binary [default: `caddy` on PATH]')
             [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy''s local CA, for LAN and tailnet names) [default: on-demand]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object on stdout (`problems`, and `checks` with `status` ok/warn/fail, `check`, `fix`), for scripts; the exit status is the same')
             [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
             [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
             [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')

@@ -232,7 +232,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__doctor)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -102,6 +102,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l http-port
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l json -d 'One JSON object on stdout (`problems`, and `checks` with `status` ok/warn/fail, `check`, `fix`), for scripts; the exit status is the same'
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'

@@ -43,7 +43,7 @@ pub enum Command {
     /// Print the Caddyfile that `run` would use.
     Caddyfile(RunArgs),
     /// Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong.
-    Doctor(RunArgs),
+    Doctor(DoctorArgs),
     /// Install Caddy's local CA into the system trust store, so browsers trust https://*.localhost.
     Trust(RunArgs),
     /// Print the URL of PORT as `portproxy` serves it (for scripts).
@@ -77,6 +77,17 @@ pub struct PortArgs {
     /// The port of the dev server, e.g. 5173.
     #[arg(value_name = "PORT")]
     pub port: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `doctor`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// One JSON object on stdout (`problems`, and `checks` with `status` ok/warn/fail,
+    /// `check`, `fix`), for scripts; the exit status is the same.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }

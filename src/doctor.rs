@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 use crate::caddy::{self, caddyfile, locate, Admin, Paths};
-use crate::cli::RunArgs;
+use crate::cli::DoctorArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::ports;
@@ -17,6 +17,17 @@ struct Check {
     ok: bool,
     what: String,
     fix: Option<String>,
+}
+
+impl Check {
+    /// `ok`, `warn` (works, could be better) or `fail`.
+    fn status(&self) -> &'static str {
+        match (self.ok, &self.fix) {
+            (false, _) => "fail",
+            (true, Some(_)) => "warn",
+            (true, None) => "ok",
+        }
+    }
 }
 
 fn pass(what: impl Into<String>) -> Check {
@@ -44,10 +55,10 @@ fn fail(what: impl Into<String>, fix: impl Into<String>) -> Check {
     }
 }
 
-pub fn doctor(args: RunArgs) -> Result<(), Error> {
+pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
     let env = |k: &str| std::env::var(k).ok();
     let mut checks = Vec::new();
-    let config = match config::load(&args.settings, &args.caddy, &env) {
+    let config = match config::load(&args.run.settings, &args.run.caddy, &env) {
         Ok(config) => {
             let source = config
                 .file
@@ -114,11 +125,21 @@ pub fn doctor(args: RunArgs) -> Result<(), Error> {
         }
     }
     let problems = checks.iter().filter(|c| !c.ok).count();
-    for check in &checks {
-        let mark = match (check.ok, &check.fix) {
-            (false, _) => "✗",
-            (true, Some(_)) => "!",
-            (true, None) => "✓",
+    if args.json {
+        let list: Vec<_> = checks
+            .iter()
+            .map(|c| serde_json::json!({ "status": c.status(), "check": c.what, "fix": c.fix }))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "problems": problems, "checks": list })
+        );
+    }
+    for check in checks.iter().filter(|_| !args.json) {
+        let mark = match check.status() {
+            "fail" => "✗",
+            "warn" => "!",
+            _ => "✓",
         };
         println!("{mark} {}", check.what);
         if let Some(fix) = &check.fix {

@@ -532,6 +532,44 @@ fn a_port_held_by_another_program_is_named() {
     );
 }
 
+/// `doctor --json`: the same checks as one JSON object, the same exit status.
+#[test]
+fn doctor_speaks_json_for_scripts() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port().to_string();
+    let https = free_addr().port().to_string();
+    let (listen, admin) = (free_addr().to_string(), free_addr().to_string());
+    let out = Proxy::command(&[
+        "doctor",
+        "--json",
+        "--http-port",
+        &port,
+        "--https-port",
+        &https,
+        "--listen",
+        &listen,
+        "--admin",
+        &admin,
+    ])
+    .output();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["problems"].as_u64().unwrap() >= 1, "{report}");
+    let checks = report["checks"].as_array().unwrap();
+    let taken = checks
+        .iter()
+        .find(|c| {
+            c["check"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("127.0.0.1:{port}"))
+        })
+        .expect("the taken port is checked");
+    assert_eq!(taken["status"], "fail", "{taken}");
+    assert!(taken["fix"].as_str().is_some());
+    assert!(checks.iter().any(|c| c["status"] == "ok"));
+}
+
 #[test]
 fn doctor_says_what_is_wrong_and_how_to_fix_it() {
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
