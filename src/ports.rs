@@ -34,18 +34,41 @@ fn proc_listeners() -> Vec<Listener> {
         .collect()
 }
 
+/// The process that holds a listening port, as far as this user may see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Holder {
+    pub pid: u32,
+    /// `node`, `python3`, `caddy`.
+    pub name: String,
+    /// Its command line, with secrets (`--token=…`) masked.
+    pub command: String,
+    /// The project it runs in: the name in `package.json`, `Cargo.toml` or `pyproject.toml`
+    /// of its working directory, else the directory (`~/src/my-app`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+}
+
 /// Who listens on `port`, as `caddy (pid 812)`, when this user may see it (Linux).
-#[cfg(target_os = "linux")]
 pub fn holder(port: u16) -> Option<String> {
-    let inodes: Vec<String> = proc_listeners()
+    holders()
+        .remove(&port)
+        .map(|h| format!("{} (pid {})", h.name, h.pid))
+}
+
+/// The holders of every listening port this user may see, in one pass over `/proc`
+/// (Linux; elsewhere none). Another user's process is simply absent.
+#[cfg(target_os = "linux")]
+pub fn holders() -> std::collections::HashMap<u16, Holder> {
+    let by_inode: std::collections::HashMap<String, u16> = proc_listeners()
         .into_iter()
-        .filter(|l| l.port == port)
-        .map(|l| format!("socket:[{}]", l.inode))
+        .map(|l| (format!("socket:[{}]", l.inode), l.port))
         .collect();
-    if inodes.is_empty() {
-        return None;
-    }
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+    let mut found = std::collections::HashMap::new();
+    let home = std::env::var("HOME").ok();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in procs.flatten() {
         let Some(pid) = entry
             .file_name()
             .to_str()
@@ -56,22 +79,92 @@ pub fn holder(port: u16) -> Option<String> {
         let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
             continue;
         };
-        for fd in fds.flatten() {
-            let Ok(target) = std::fs::read_link(fd.path()) else {
-                continue;
-            };
-            if inodes.iter().any(|i| target.as_os_str() == i.as_str()) {
-                let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-                return Some(format!("{} (pid {pid})", comm.trim()));
-            }
+        let ports: Vec<u16> = fds
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter_map(|target| by_inode.get(target.to_str()?).copied())
+            .collect();
+        if ports.is_empty() {
+            continue;
+        }
+        let read = |file: &str| std::fs::read(entry.path().join(file)).unwrap_or_default();
+        let args: Vec<String> = read("cmdline")
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let cwd = std::fs::read_link(entry.path().join("cwd")).ok();
+        let holder = Holder {
+            pid,
+            name: String::from_utf8_lossy(&read("comm")).trim().to_string(),
+            command: redact(&args),
+            project: cwd.map(|dir| project_name(&dir, home.as_deref())),
+        };
+        for port in ports {
+            found.entry(port).or_insert_with(|| holder.clone());
         }
     }
-    None
+    found
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn holder(_port: u16) -> Option<String> {
-    None
+pub fn holders() -> std::collections::HashMap<u16, Holder> {
+    std::collections::HashMap::new()
+}
+
+/// A command line for display: secrets in `--token=X`, `--password X` and the like become
+/// `…` (Jupyter prints its token in its arguments).
+pub fn redact(args: &[String]) -> String {
+    let secret = |name: &str| {
+        let name = name.trim_start_matches('-').to_ascii_lowercase();
+        ["token", "password", "passwd", "secret", "key", "auth"]
+            .iter()
+            .any(|s| name.ends_with(s) || name.contains(&format!("{s}_")))
+    };
+    let mut out = Vec::with_capacity(args.len());
+    let mut hide_next = false;
+    for arg in args {
+        if hide_next {
+            out.push("…".to_string());
+            hide_next = false;
+        } else if let Some((name, _)) = arg.split_once('=').filter(|(n, _)| n.starts_with('-')) {
+            out.push(if secret(name) {
+                format!("{name}=…")
+            } else {
+                arg.clone()
+            });
+        } else {
+            hide_next = arg.starts_with('-') && secret(arg);
+            out.push(arg.clone());
+        }
+    }
+    out.join(" ")
+}
+
+/// The project a directory holds: its manifest's name, else the path with `~` for home.
+pub fn project_name(dir: &std::path::Path, home: Option<&str>) -> String {
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok();
+    let from_toml = |text: String, table: &str| {
+        let value: toml::Value = toml::from_str(&text).ok()?;
+        Some(value.get(table)?.get("name")?.as_str()?.to_string())
+    };
+    let named = read("package.json")
+        .and_then(|text| {
+            let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+            Some(value.get("name")?.as_str()?.to_string())
+        })
+        .or_else(|| read("Cargo.toml").and_then(|t| from_toml(t, "package")))
+        .or_else(|| read("pyproject.toml").and_then(|t| from_toml(t, "project")));
+    if let Some(name) = named {
+        return name;
+    }
+    let shown = dir.display().to_string();
+    match home {
+        Some(home) if !home.is_empty() && shown.starts_with(home) => {
+            format!("~{}", &shown[home.len()..])
+        }
+        _ => shown,
+    }
 }
 
 /// One LISTEN row of `/proc/net/tcp{,6}`.
@@ -141,6 +234,46 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<Listener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_lines_hide_secrets() {
+        let args = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+        let rows = [
+            (
+                "node /app/node_modules/.bin/vite --port 5173",
+                "node /app/node_modules/.bin/vite --port 5173",
+            ),
+            (
+                "jupyter-lab --ServerApp.token=abc123 --no-browser",
+                "jupyter-lab --ServerApp.token=… --no-browser",
+            ),
+            (
+                "server --password hunter2 --verbose",
+                "server --password … --verbose",
+            ),
+            (
+                "app --api-key=k1 --db_secret s --auth_token=t",
+                "app --api-key=… --db_secret … --auth_token=…",
+            ),
+            ("python manage.py runserver", "python manage.py runserver"),
+        ];
+        for (from, to) in rows {
+            assert_eq!(redact(&args(from)), to, "{from}");
+        }
+    }
+
+    #[test]
+    fn projects_are_named_by_their_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().display().to_string();
+        let app = dir.path().join("src/my-app");
+        std::fs::create_dir_all(&app).unwrap();
+        assert_eq!(project_name(&app, Some(&home)), "~/src/my-app");
+        std::fs::write(app.join("pyproject.toml"), "[project]\nname = \"api\"\n").unwrap();
+        assert_eq!(project_name(&app, Some(&home)), "api");
+        std::fs::write(app.join("package.json"), "{\"name\": \"web\"}").unwrap();
+        assert_eq!(project_name(&app, None), "web");
+    }
 
     #[test]
     fn reads_proc_tables() {

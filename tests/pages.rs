@@ -153,9 +153,10 @@ async fn dashboard_lists_listening_ports() {
         body.contains(&format!("<a href=\"http://{}/\">", proxy.host(app.port()))),
         "{body}"
     );
+    // portproxy's own ports are not dev servers: not listed.
     assert!(
-        body.contains("own listener"),
-        "the proxy's own port should be marked refused: {body}"
+        !body.contains(&format!("<td>{}</td>", proxy.addr.port())),
+        "{body}"
     );
 
     let api = proxy.get(&base, "/api/ports").await;
@@ -169,6 +170,22 @@ async fn dashboard_lists_listening_ports() {
         .expect("backend port listed");
     assert_eq!(entry["url"], format!("http://{}/", proxy.host(app.port())));
     assert!(entry.get("refused").is_none());
+    // Who holds it: this test process (the backend runs in it), where it runs.
+    #[cfg(target_os = "linux")]
+    {
+        assert_eq!(entry["process"]["pid"], std::process::id(), "{entry}");
+        let cwd = std::env::current_dir().unwrap();
+        assert!(
+            entry["process"]["command"]
+                .as_str()
+                .unwrap()
+                .contains("tests"),
+            "{entry}"
+        );
+        // The crate's own Cargo.toml names the project.
+        assert_eq!(entry["process"]["project"], "portproxy", "{cwd:?} {entry}");
+        assert!(body.contains("<th>Process</th>"), "{body}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -135,14 +135,21 @@ fn is_websocket(req: &RequestHeader) -> bool {
 }
 
 impl PortProxy {
-    /// The listening ports, linked under `base`; empty for clients who may not see them.
-    fn port_links(&self, ctx: &Ctx, base: &str) -> Vec<PortLink> {
+    /// The listening ports, linked under `base`, with the process holding each; portproxy's
+    /// and Caddy's own are left out. Empty for clients who may not see them. Reading `/proc`
+    /// is blocking work, so it runs off the proxy's threads.
+    async fn port_links(&self, ctx: &Ctx, base: &str) -> Vec<PortLink> {
         if !ctx.privileged {
             return Vec::new();
         }
         let config = self.0.config();
-        ports::listening()
+        let (listening, mut holders) =
+            tokio::task::spawn_blocking(|| (ports::listening(), ports::holders()))
+                .await
+                .unwrap_or_default();
+        listening
             .into_iter()
+            .filter(|port| !config.policy.own_ports.contains(port))
             .map(|port| PortLink {
                 port,
                 url: format!("{}://{port}.{base}/", ctx.scheme),
@@ -153,6 +160,7 @@ impl PortProxy {
                     .err()
                     .map(|r| r.to_string()),
                 public: config.public_ports.contains(&port),
+                process: holders.remove(&port),
             })
             .collect()
     }
@@ -232,7 +240,9 @@ impl PortProxy {
                 } else {
                     ctx.format
                 };
-                let ports = self.port_links(ctx, &base_authority(&ctx.host, &domain));
+                let ports = self
+                    .port_links(ctx, &base_authority(&ctx.host, &domain))
+                    .await;
                 send_page(session, &Page::Dashboard { domain, ports }, format).await?;
                 Ok(Err(()))
             }
@@ -518,7 +528,9 @@ impl ProxyHttp for PortProxy {
         let page = match (e.esource(), e.etype()) {
             (_, ErrorType::ConnectRefused) => Some(Page::NotListening {
                 target,
-                listening: self.port_links(ctx, &base_authority(&ctx.host, &ctx.domain)),
+                listening: self
+                    .port_links(ctx, &base_authority(&ctx.host, &ctx.domain))
+                    .await,
             }),
             (_, ErrorType::ConnectTimedout) => Some(Page::ConnectTimeout { target }),
             (ErrorSource::Upstream, etype) => Some(Page::UpstreamFailed {

@@ -22,6 +22,9 @@ pub struct PortLink {
     /// Reachable without signing in (`public_ports`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub public: bool,
+    /// The process listening on it, where this user may see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<crate::ports::Holder>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,7 +318,10 @@ impl Page {
             ));
         }
         // Poll rather than meta-refresh, so the page doesn't flash while waiting.
-        let retry = if matches!(self, Page::NotListening { .. }) {
+        let retry = if matches!(self, Page::Dashboard { .. }) {
+            // Servers come and go: reload when the list of ports changes.
+            "<script>var seen=null;setInterval(function(){fetch('/api/ports',{cache:'no-store'}).then(function(r){return r.json()}).then(function(d){var now=JSON.stringify(d.ports.map(function(p){return [p.port,p.process&&p.process.pid]}));if(seen!==null&&now!==seen)location.reload();seen=now}).catch(function(){})},3000)</script>\n"
+        } else if matches!(self, Page::NotListening { .. }) {
             "<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>\n<script>setInterval(function(){fetch(location.href,{method:'HEAD',cache:'no-store'}).then(function(r){if(r.status!==502)location.reload()}).catch(function(){})},2000)</script>\n"
         } else {
             ""
@@ -357,14 +363,27 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
             ),
             None => format!("<a href=\"{0}\">{0}</a>", escape(&p.url)),
         };
+        let (project, command) = match &p.process {
+            Some(h) => (
+                h.project.as_deref().unwrap_or(""),
+                format!(
+                    "<code title=\"{}\">{}</code>",
+                    escape(&h.command),
+                    escape(&h.name)
+                ),
+            ),
+            None => ("", "<span class=\"note\">another user's</span>".to_string()),
+        };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             p.port,
             escape(p.label.as_deref().unwrap_or("")),
+            escape(project),
+            command,
             link
         ));
     }
-    format!("{heading}<table><tr><th>Port</th><th>Label</th><th>URL</th></tr>\n{rows}</table>\n")
+    format!("{heading}<table><tr><th>Port</th><th>Label</th><th>Project</th><th>Process</th><th>URL</th></tr>\n{rows}</table>\n")
 }
 
 fn escape(text: &str) -> String {
@@ -386,6 +405,12 @@ mod tests {
             label: None,
             refused: None,
             public: false,
+            process: Some(crate::ports::Holder {
+                pid: 4242,
+                name: "node".into(),
+                command: "node /home/me/web/node_modules/.bin/vite".into(),
+                project: Some("web".into()),
+            }),
         }
     }
 
