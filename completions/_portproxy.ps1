@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('caddyfile', 'caddyfile', [CompletionResultType]::ParameterValue, 'Print the Caddyfile that `run` would use')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong')
             [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Install Caddy''s local CA into the system trust store, so browsers trust https://*.localhost')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'The dashboard''s table in the terminal: listening ports, projects, processes, URLs')
             [CompletionResult]::new('url', 'url', [CompletionResultType]::ParameterValue, 'Print the URL of PORT as `portproxy` serves it (for scripts)')
             [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open PORT''s URL in the browser (prints it where there is no browser)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the access token for public domains; --rotate makes a new one')
@@ -139,6 +140,29 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('--https-port', '--https-port', [CompletionResultType]::ParameterName, 'Port Caddy serves HTTPS on [default: 443]')
             [CompletionResult]::new('--caddy', '--caddy', [CompletionResultType]::ParameterName, 'The Caddy binary [default: `caddy` on PATH]')
             [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy''s local CA, for LAN and tailnet names) [default: on-demand]')
+            [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
+            [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
+            [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;ls' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address the proxy listens on [default: 127.0.0.1:24306]')
+            [CompletionResult]::new('--admin', '--admin', [CompletionResultType]::ParameterName, 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'Base domain whose subdomains name ports; repeatable [default: localhost]')
+            [CompletionResult]::new('--allow-host', '--allow-host', [CompletionResultType]::ParameterName, 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable')
+            [CompletionResult]::new('--deny-port', '--deny-port', [CompletionResultType]::ParameterName, 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]')
+            [CompletionResult]::new('--preserve-host-port', '--preserve-host-port', [CompletionResultType]::ParameterName, 'Pass the Host through unchanged for this port only; repeatable')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads [default: the number of CPUs]')
+            [CompletionResult]::new('--auth-token', '--auth-token', [CompletionResultType]::ParameterName, 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]')
+            [CompletionResult]::new('--public-port', '--public-port', [CompletionResultType]::ParameterName, 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable')
+            [CompletionResult]::new('--http-port', '--http-port', [CompletionResultType]::ParameterName, 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]')
+            [CompletionResult]::new('--https-port', '--https-port', [CompletionResultType]::ParameterName, 'Port Caddy serves HTTPS on [default: 443]')
+            [CompletionResult]::new('--caddy', '--caddy', [CompletionResultType]::ParameterName, 'The Caddy binary [default: `caddy` on PATH]')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy''s local CA, for LAN and tailnet names) [default: on-demand]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object, as the dashboard''s `/api/ports` has it')
             [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
             [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
             [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')
@@ -281,6 +305,7 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('caddyfile', 'caddyfile', [CompletionResultType]::ParameterValue, 'Print the Caddyfile that `run` would use')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong')
             [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Install Caddy''s local CA into the system trust store, so browsers trust https://*.localhost')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'The dashboard''s table in the terminal: listening ports, projects, processes, URLs')
             [CompletionResult]::new('url', 'url', [CompletionResultType]::ParameterValue, 'Print the URL of PORT as `portproxy` serves it (for scripts)')
             [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open PORT''s URL in the browser (prints it where there is no browser)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the access token for public domains; --rotate makes a new one')
@@ -304,6 +329,9 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             break
         }
         'portproxy;help;trust' {
+            break
+        }
+        'portproxy;help;ls' {
             break
         }
         'portproxy;help;url' {

@@ -46,6 +46,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Install Caddy's local CA into the system trust store, so browsers trust https://*.localhost.
     Trust(RunArgs),
+    /// The dashboard's table in the terminal: listening ports, projects, processes, URLs.
+    Ls(LsArgs),
     /// Print the URL of PORT as `portproxy` serves it (for scripts).
     Url(PortArgs),
     /// Open PORT's URL in the browser (prints it where there is no browser).
@@ -101,6 +103,16 @@ pub enum ServiceAction {
     Uninstall,
     /// Say whether it is installed and where its logs go.
     Status,
+}
+
+/// `ls`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct LsArgs {
+    /// One JSON object, as the dashboard's `/api/ports` has it.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `token`'s flags.

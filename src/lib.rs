@@ -42,6 +42,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Caddyfile(args) => run::print_caddyfile(args),
         Command::Doctor(args) => doctor::doctor(args),
         Command::Trust(args) => trust::trust(args),
+        Command::Ls(args) => links::ls(args),
         Command::Url(args) => links::url(args),
         Command::Open(args) => links::open(args),
         Command::Token(args) => links::token(args),

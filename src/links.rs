@@ -1,4 +1,4 @@
-//! `portproxy url PORT`, `portproxy open PORT` and `portproxy token`: the things a daily user
+//! `portproxy ls`, `url PORT`, `open PORT` and `token`: the things a daily user
 //! asks of a running setup, answered from the same settings `run` uses.
 
 use std::path::Path;
@@ -7,9 +7,10 @@ use log::warn;
 
 use crate::auth;
 use crate::caddy::{self, locate};
-use crate::cli::{PortArgs, TokenArgs};
+use crate::cli::{LsArgs, PortArgs, TokenArgs};
 use crate::config::{self, Config};
 use crate::error::Error;
+use crate::ports;
 use crate::route;
 
 fn process_env(key: &str) -> Option<String> {
@@ -32,19 +33,78 @@ pub fn port_url(config: &Config, caddy: Option<&Path>, port: u16) -> String {
     }
 }
 
-fn url_of(args: &PortArgs) -> Result<String, Error> {
-    let port = route::parse_port(args.port.trim()).map_err(|_| Error::Usage {
-        message: format!("`{}` is not a port", args.port),
-        help: "give a port from 1 to 65535, e.g. `portproxy url 5173`".into(),
-    })?;
-    let config = config::load(&args.run.settings, &args.run.caddy, &process_env)?;
-    let caddy = if args.run.caddy.no_caddy {
+/// The settings and the Caddy `run` would use, for commands that describe it.
+fn setup(run: &crate::cli::RunArgs) -> Result<(Config, Option<std::path::PathBuf>), Error> {
+    let config = config::load(&run.settings, &run.caddy, &process_env)?;
+    let caddy = if run.caddy.no_caddy {
         None
     } else {
         locate::locate(config.front.caddy.as_deref())
             .ok()
             .map(|found| found.path)
     };
+    Ok((config, caddy))
+}
+
+/// `portproxy ls`: the dashboard's table in the terminal (`--json`: as `/api/ports` has it).
+pub fn ls(args: LsArgs) -> Result<(), Error> {
+    let (config, caddy) = setup(&args.run)?;
+    let (config, _) = match &caddy {
+        Some(path) => caddy::fall_back_if_needed(config, path),
+        None => (config, None),
+    };
+    let own = [
+        config.listen.port(),
+        config.admin.port(),
+        config.front.http_port,
+        config.front.https_port,
+    ];
+    let mut holders = ports::holders();
+    let rows: Vec<serde_json::Value> = ports::listening()
+        .into_iter()
+        .filter(|port| !own.contains(port))
+        .map(|port| {
+            serde_json::json!({
+                "port": port,
+                "url": port_url(&config, caddy.as_deref(), port),
+                "label": config.labels.get(&port),
+                "public": config.public_ports.contains(&port),
+                "process": holders.remove(&port),
+            })
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::json!({ "ports": rows }));
+        return Ok(());
+    }
+    println!("{:<6} {:<24} {:<16} URL", "PORT", "PROJECT", "PROCESS");
+    for row in &rows {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+        let project = row["label"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| text(&row["process"]["project"]));
+        let process = match row["process"]["name"].as_str() {
+            Some(name) => name.to_string(),
+            None => "(another user's)".into(),
+        };
+        println!(
+            "{:<6} {:<24} {:<16} {}",
+            row["port"],
+            project,
+            process,
+            text(&row["url"])
+        );
+    }
+    Ok(())
+}
+
+fn url_of(args: &PortArgs) -> Result<String, Error> {
+    let port = route::parse_port(args.port.trim()).map_err(|_| Error::Usage {
+        message: format!("`{}` is not a port", args.port),
+        help: "give a port from 1 to 65535, e.g. `portproxy url 5173`".into(),
+    })?;
+    let (config, caddy) = setup(&args.run)?;
     Ok(port_url(&config, caddy.as_deref(), port))
 }
 

@@ -38,6 +38,33 @@ fn url_prints_the_address_run_serves() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`70000` is not a port"));
 }
 
+/// `ls` prints the dashboard's table; `--json` the same as data.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ls_lists_the_ports_and_who_holds_them() {
+    let app = crate::harness::Backend::echo().await;
+    let port = app.port().to_string();
+    let out =
+        Proxy::command(&["ls", "--json", "--no-caddy", "--listen", "127.0.0.1:24999"]).output();
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = json["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["port"] == app.port())
+        .cloned()
+        .expect("the backend's port");
+    assert_eq!(entry["url"], format!("http://{port}.localhost:24999/"));
+    assert_eq!(entry["process"]["pid"], std::process::id());
+    let table = stdout(&Proxy::command(&["ls", "--no-caddy"]).output());
+    let line = table
+        .lines()
+        .find(|l| l.starts_with(&format!("{port} ")))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(line.contains("portproxy"), "the project: {line}");
+}
+
 #[test]
 fn open_without_a_browser_prints_the_url() {
     let out = Proxy::command(&["open", "5173", "--no-caddy", "--listen", "127.0.0.1:24999"])
