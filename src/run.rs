@@ -164,6 +164,11 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         caddyfile: text,
         binds: caddy_binds(&config),
         urls: caddy::urls(&config),
+        local_ca: caddy::front(&config, &paths, &admin)
+            .sites
+            .iter()
+            .any(|site| site.tls == caddyfile::Tls::Internal)
+            .then(|| paths.clone()),
     };
     serve::serve(Plan {
         config,

@@ -43,6 +43,9 @@ pub struct CaddyPlan {
     pub binds: Vec<(&'static str, SocketAddr)>,
     /// What users type once Caddy is up.
     pub urls: Vec<String>,
+    /// Where Caddy's local CA lives, when a site uses it: `run` says once if browsers don't
+    /// trust it yet.
+    pub local_ca: Option<crate::caddy::Paths>,
 }
 
 /// Rebuilds the settings from the running ones (see `Plan::reload`).
@@ -118,6 +121,13 @@ pub fn serve(plan: Plan) -> Result<(), Error> {
             let supervisor = Supervisor::start(plan.launch).map_err(Error::CaddyStart)?;
             for url in &plan.urls {
                 info!("ready: {url}");
+            }
+            let untrusted = plan
+                .local_ca
+                .as_ref()
+                .is_some_and(|paths| crate::trust::is_trusted(paths) == Some(false));
+            if untrusted {
+                warn!("browsers will warn about these https:// URLs until this machine trusts Caddy's local CA: run `portproxy trust` once (it asks for sudo)");
             }
             Some((Arc::new(supervisor), plan.caddyfile))
         }
