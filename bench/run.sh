@@ -15,7 +15,9 @@
 #   BACKEND_WORKERS [2] worker_processes of the backend nginx
 #   PATHS [/]           space-separated request paths: "/" (12-byte body),
 #                       "/16k" (16 KiB body), e.g. PATHS="/ /16k"
-#   TARGETS [direct nginx portproxy]  subset/order of targets
+#   TARGETS [direct nginx floor portproxy]  subset/order of targets; `floor` is the
+#                       smallest Pingora proxy (examples/floor.rs), what portproxy
+#                       costs beyond Pingora itself
 #   PORTPROXY_BIN [target/release/portproxy]  binary to benchmark
 #   BUILD [0]           1 = always run `cargo build --release` first
 #   KEEP_TMP [0]        1 = keep the temp dir (configs, logs, raw wrk output)
@@ -31,8 +33,9 @@ WARMUP=${WARMUP:-2s}
 WORKERS=${WORKERS:-2}
 BACKEND_WORKERS=${BACKEND_WORKERS:-2}
 PATHS=${PATHS:-/}
-TARGETS=${TARGETS:-direct nginx portproxy}
+TARGETS=${TARGETS:-direct nginx floor portproxy}
 PORTPROXY_BIN=${PORTPROXY_BIN:-$ROOT/target/release/portproxy}
+FLOOR_BIN=$ROOT/target/release/examples/floor
 BUILD=${BUILD:-0}
 KEEP_TMP=${KEEP_TMP:-0}
 
@@ -59,8 +62,8 @@ want_portproxy=0
 for t in $TARGETS; do
     case $t in
         direct | nginx) ;;
-        portproxy) want_portproxy=1 ;;
-        *) die "unknown target '$t' in TARGETS (use direct, nginx, portproxy)" ;;
+        portproxy | floor) want_portproxy=1 ;;
+        *) die "unknown target '$t' in TARGETS (use direct, nginx, floor, portproxy)" ;;
     esac
 done
 for p in $PATHS; do
@@ -71,9 +74,9 @@ for p in $PATHS; do
 done
 
 if ((want_portproxy)); then
-    if [[ $BUILD == 1 || ! -x $PORTPROXY_BIN ]]; then
-        log "building portproxy: (cd $ROOT && cargo build --release)"
-        if ! (cd "$ROOT" && cargo build --release); then
+    if [[ $BUILD == 1 || ! -x $PORTPROXY_BIN || ! -x $FLOOR_BIN ]]; then
+        log "building portproxy: (cd $ROOT && cargo build --release --bin portproxy --example floor)"
+        if ! (cd "$ROOT" && cargo build --release --bin portproxy --example floor); then
             die "cargo build --release failed; fix the build or run with TARGETS=\"direct nginx\""
         fi
     fi
@@ -125,10 +128,10 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- ports ----
 # Pick distinct free loopback ports; the backend port is also checked on ::1.
-read -r BACKEND_PORT NGINX_PORT PP_PORT PP_ADMIN_PORT < <(python3 - <<'EOF'
+read -r BACKEND_PORT NGINX_PORT PP_PORT PP_ADMIN_PORT FLOOR_PORT < <(python3 - <<'EOF'
 import socket
 held, ports = [], []
-while len(ports) < 4:
+while len(ports) < 5:
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -286,6 +289,14 @@ for t in $TARGETS; do
             PIDS+=("$PP_PID")
             wait_ready portproxy "$PP_PID" "http://127.0.0.1:$PP_ADMIN_PORT/healthz"
             ;;
+        floor)
+            log "floor (bare Pingora, fixed upstream) on 127.0.0.1:$FLOOR_PORT (--threads $WORKERS)"
+            "$FLOOR_BIN" "127.0.0.1:$FLOOR_PORT" "127.0.0.1:$BACKEND_PORT" "$WORKERS" \
+                >"$TMP/floor.log" 2>&1 &
+            FLOOR_PID=$!
+            PIDS+=("$FLOOR_PID")
+            wait_ready floor "$FLOOR_PID" "http://127.0.0.1:$FLOOR_PORT/"
+            ;;
     esac
 done
 
@@ -294,6 +305,7 @@ url_for() {
         direct) printf 'http://127.0.0.1:%s' "$BACKEND_PORT" ;;
         nginx) printf 'http://127.0.0.1:%s' "$NGINX_PORT" ;;
         portproxy) printf 'http://127.0.0.1:%s' "$PP_PORT" ;;
+        floor) printf 'http://127.0.0.1:%s' "$FLOOR_PORT" ;;
     esac
 }
 
@@ -423,6 +435,9 @@ for p in $PATHS; do
     echo "  ratios:"
     printf '    %-28s %s\n' \
         "portproxy/nginx req/s" "$(ratio "${MR[portproxy]:-}" "${MR[nginx]:-}")" \
+        "portproxy/floor req/s" "$(ratio "${MR[portproxy]:-}" "${MR[floor]:-}")" \
+        "floor/nginx req/s" "$(ratio "${MR[floor]:-}" "${MR[nginx]:-}")" \
+        "portproxy/floor p99" "$(ratio "${MP[portproxy]:-}" "${MP[floor]:-}")" \
         "portproxy/direct req/s" "$(ratio "${MR[portproxy]:-}" "${MR[direct]:-}")" \
         "nginx/direct req/s" "$(ratio "${MR[nginx]:-}" "${MR[direct]:-}")" \
         "portproxy/nginx p99" "$(ratio "${MP[portproxy]:-}" "${MP[nginx]:-}")"
