@@ -47,7 +47,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Open(args) => links::open(args),
         Command::Token(args) => links::token(args),
         Command::Service { action } => service::service(action),
-        Command::SelfUpdate(args) => update::run(args).map_err(error::Error::Update),
+        Command::SelfUpdate(args) => match update::run(args) {
+            // `--check` found a newer release: a distinct status, for scripts.
+            Ok(update::Done::Available) => return ExitCode::from(update::AVAILABLE),
+            Ok(_) => Ok(()),
+            Err(e) => Err(error::Error::Update(e)),
+        },
         Command::Completions { shell } => {
             completions::print(shell).map_err(|error| error::Error::File {
                 path: "stdout".into(),

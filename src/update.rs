@@ -276,7 +276,19 @@ fn repository_url() -> &'static str {
 }
 
 /// Runs `portproxy self-update`.
-pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
+/// How a `self-update` that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Current,
+    Updated,
+    /// `--check` found a newer release (exit status 3, for scripts).
+    Available,
+}
+
+/// The exit status of `self-update --check` when a newer release exists.
+pub const AVAILABLE: u8 = 3;
+
+pub fn run(args: SelfUpdateArgs) -> Result<Done, UpdateError> {
     let current = env!("CARGO_PKG_VERSION");
     // Resolved so Homebrew's bin/ symlink shows its Cellar (Windows would add a `\\?\`).
     let exe = std::env::current_exe()
@@ -337,7 +349,7 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
                 "portproxy {current} is up to date (the newest release is {})",
                 release.version()
             );
-            return Ok(());
+            return Ok(Done::Current);
         }
         Plan::Install(to) => to,
     };
@@ -362,7 +374,7 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
         println!(
             "portproxy {to} is available (this is {current}); `portproxy self-update` installs it"
         );
-        return Ok(());
+        return Ok(Done::Available);
     }
     if !args.yes && std::io::stdin().is_terminal() && !confirm(current, &to, &exe) {
         return Err(UpdateError::Cancelled);
@@ -383,7 +395,7 @@ pub fn run(args: SelfUpdateArgs) -> Result<(), UpdateError> {
         update_caddy(&caddy, &pin, allow_http)?;
     }
     println!("a portproxy already running keeps the old version until it is restarted");
-    Ok(())
+    Ok(Done::Updated)
 }
 
 /// The pinned Caddy a `--version` names (`caddy 2.11.7 (the installers'), …`).

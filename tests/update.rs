@@ -312,9 +312,10 @@ fn check_reports_a_newer_release_and_changes_nothing() {
     let (_dir, exe) = installed(&this_binary());
     let before = std::fs::read(&exe).unwrap();
     let out = self_update(&exe, &github.url, &["--check"]);
+    // Exit status 3: an update exists (0 would mean up to date), for scripts.
     assert_said(
         &out,
-        0,
+        3,
         &format!("portproxy {next} is available (this is {CURRENT})"),
     );
     assert!(github.downloads().is_empty(), "{:?}", github.requests());
