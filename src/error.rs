@@ -127,6 +127,22 @@ impl fmt::Display for Error {
     }
 }
 
+impl Error {
+    /// The token file at `path` could not be read, written or used.
+    pub fn token_file(path: &std::path::Path, e: crate::auth::TokenFileError) -> Error {
+        match e {
+            crate::auth::TokenFileError::Io(error) => Error::File {
+                path: path.to_path_buf(),
+                error,
+            },
+            crate::auth::TokenFileError::Bad(bad) => Error::Token {
+                path: path.to_path_buf(),
+                reason: bad.to_string(),
+            },
+        }
+    }
+}
+
 impl From<ConfigError> for Error {
     fn from(e: ConfigError) -> Self {
         Error::Config(e)

@@ -160,16 +160,7 @@ pub fn token(args: TokenArgs) -> Result<(), Error> {
         return Ok(());
     }
     let path = auth::token_file(&process_env);
-    let file_error = |e: auth::TokenFileError| match e {
-        auth::TokenFileError::Io(error) => Error::File {
-            path: path.clone(),
-            error,
-        },
-        auth::TokenFileError::Bad(bad) => Error::Token {
-            path: path.clone(),
-            reason: bad.to_string(),
-        },
-    };
+    let file_error = |e| Error::token_file(&path, e);
     let stored = if args.rotate {
         auth::rotate_token(&path).map_err(file_error)?
     } else {

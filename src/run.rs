@@ -65,16 +65,7 @@ fn with_auth(mut config: Config, at_start: bool) -> Result<Config, Error> {
 
 fn stored_token(domain: &str, at_start: bool) -> Result<Auth, Error> {
     let path = auth::token_file(&process_env);
-    let stored = auth::stored_token(&path).map_err(|e| match e {
-        auth::TokenFileError::Io(error) => Error::File {
-            path: path.clone(),
-            error,
-        },
-        auth::TokenFileError::Bad(bad) => Error::Token {
-            path: path.clone(),
-            reason: bad.to_string(),
-        },
-    })?;
+    let stored = auth::stored_token(&path).map_err(|e| Error::token_file(&path, e))?;
     if at_start && stored.tightened {
         warn!(
             "{} could be read by other users: its permissions are now 0600",
