@@ -105,10 +105,12 @@ main() {
 	elif [ "$(cat "$caddy_receipt" 2>/dev/null || true)" = "$bin_dir/caddy" ] && [ -x "$bin_dir/caddy" ]; then
 		# Ours from an earlier run (even once it is on PATH): keep it at the pinned version.
 		install_caddy
+		low_ports
 	elif caddy_ok; then
 		say "using the Caddy already on PATH ($(caddy version | cut -d' ' -f1))"
 	else
 		install_caddy
+		low_ports
 	fi
 
 	case ":$PATH:" in
@@ -369,6 +371,30 @@ add_to_path() {
 	*/fish) say "to use it in this shell: fish_add_path \"$bin_dir\" (or open a new terminal)" ;;
 	*) say "to use it in this shell: . ~/.profile" ;;
 	esac
+}
+
+# Ports 80 and 443 for the Caddy installed here. Without them a normal Linux user's
+# `portproxy` serves HTTPS on 8443; a new file loses the capability, so every upgrade offers
+# it again. Asked only on a terminal; piped or --yes, the command is printed.
+low_ports() {
+	[ "$(uname -s)" = Linux ] || return 0
+	[ "$(id -u)" = 0 ] && return 0
+	start="$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)"
+	[ "$start" -le 80 ] && return 0
+	setcap_line="sudo setcap cap_net_bind_service=+ep $bin_dir/caddy"
+	if [ -z "$yes" ] && [ -t 0 ] && command -v sudo >/dev/null 2>&1; then
+		printf 'Let Caddy use ports 80 and 443, for https://PORT.localhost/ without a port? This runs: %s [y/N] ' "$setcap_line"
+		read -r answer
+		case "$answer" in
+		y* | Y*)
+			if sudo setcap cap_net_bind_service=+ep "$bin_dir/caddy"; then
+				say "Caddy may bind ports 80 and 443 now (install.sh offers this again on each upgrade: a new file loses it)"
+				return 0
+			fi
+			;;
+		esac
+	fi
+	say "as a normal user portproxy serves HTTPS on port 8443; for https://PORT.localhost/ without a port, run: $setcap_line (again after each upgrade: a new file loses it)"
 }
 
 install_caddy() {

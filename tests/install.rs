@@ -181,6 +181,40 @@ fn install(m: &Mirror, path: &Path, args: &[&str], env: &[(&str, &str)]) -> (Out
     (out, bin)
 }
 
+/// Issue 11: a normal user whose Caddy can't bind 80/443 is told the one `setcap` line for
+/// the Caddy just installed (piped, so printed rather than asked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normal_user_is_told_how_caddy_gets_ports_80_and_443() {
+    use std::os::unix::fs::PermissionsExt;
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let home = m.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(m.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = Command::new("/usr/bin/setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/bin/sh"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
+        .arg("--yes")
+        .env_clear()
+        .env("PATH", &tools)
+        .env("HOME", &home)
+        .env("PORTPROXY_DOWNLOAD_URL", format!("{}/portproxy", m.url))
+        .env("PORTPROXY_CADDY_DOWNLOAD_URL", format!("{}/caddy", m.url))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let caddy = home.join(".local/bin/caddy");
+    assert_said(
+        &out,
+        0,
+        &format!(
+            "run: sudo setcap cap_net_bind_service=+ep {} (again after each upgrade",
+            caddy.display()
+        ),
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn installs_portproxy_and_caddy_then_upgrades_in_place() {
     let m = mirror().await;
