@@ -193,7 +193,12 @@ async fn a_normal_user_is_told_how_caddy_gets_ports_80_and_443() {
     std::fs::set_permissions(m.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = Command::new("/usr/bin/setpriv")
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/bin/sh"])
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "/bin/sh",
+        ])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
         .arg("--yes")
         .env_clear()
