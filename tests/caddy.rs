@@ -278,9 +278,20 @@ async fn a_normal_user_gets_https_on_the_fallback_ports() {
 /// An explicit port is kept even where it can't be bound: Caddy's error says why.
 #[test]
 fn a_normal_user_with_an_explicit_low_port_gets_an_error() {
-    let out = Proxy::command(&["run", "--https-port", "443", "--http-port", "80"])
-        .run_as("nobody", "nogroup")
-        .output();
+    let (listen, admin) = (free_addr().to_string(), free_addr().to_string());
+    let out = Proxy::command(&[
+        "run",
+        "--https-port",
+        "443",
+        "--http-port",
+        "80",
+        "--listen",
+        &listen,
+        "--admin",
+        &admin,
+    ])
+    .run_as("nobody", "nogroup")
+    .output();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("setcap"), "{stderr}");
