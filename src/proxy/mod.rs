@@ -81,8 +81,11 @@ pub struct Ctx {
     upstream: Option<(Forward, Forwarding)>,
     attempt: usize,
     tunnel: bool,
-    /// Set on public domains: our credentials are stripped before forwarding.
-    auth: Option<crate::auth::Auth>,
+    /// The settings snapshot this request runs on (its `auth` says which credentials to strip
+    /// before forwarding): an `Arc`, so no per-request copy of the token.
+    config: Option<Arc<Config>>,
+    /// The loop guard's count as the request arrived.
+    hops: u32,
     /// A private origin of the domain that gets CORS headers on the response.
     cors_origin: Option<String>,
 }
@@ -173,9 +176,9 @@ impl PortProxy {
         ctx: &mut Ctx,
         config: &Config,
     ) -> Result<std::result::Result<Forward, ()>> {
-        let hops = headers::hops(&session.req_header().headers);
-        if hops >= headers::MAX_HOPS {
-            return self.refuse(session, ctx, Page::Loop { hops }).await;
+        if ctx.hops >= headers::MAX_HOPS {
+            let page = Page::Loop { hops: ctx.hops };
+            return self.refuse(session, ctx, page).await;
         }
         let route = match route::parse(&ctx.host, &config.domains) {
             Ok(route) => route,
@@ -231,7 +234,6 @@ impl PortProxy {
                 return Ok(Err(()));
             }
         }
-        ctx.auth = config.auth.clone();
         ctx.domain = domain.to_string();
         match route {
             Route::Dashboard { domain } => {
@@ -364,7 +366,8 @@ impl ProxyHttp for PortProxy {
             upstream: None,
             attempt: 0,
             tunnel: false,
-            auth: None,
+            config: None,
+            hops: 0,
             cors_origin: None,
         }
     }
@@ -383,6 +386,7 @@ impl ProxyHttp for PortProxy {
         ctx.client = Client::new(peer, &req.headers);
         // A Unix-socket or loopback peer is the front proxy (Caddy), which may say https.
         ctx.scheme = headers::client_proto(&req.headers, peer.is_none_or(|p| p.is_loopback()));
+        ctx.hops = headers::hops(&req.headers);
         // One snapshot for the whole request, even if a reload lands meanwhile.
         let config = self.0.config();
         let Ok(forward) = self.route(session, ctx, &config).await? else {
@@ -396,13 +400,14 @@ impl ProxyHttp for PortProxy {
             local_authority: forward.authority(),
             port: forward.port,
             preserve_host: config.preserves_host(forward.port),
-            hops: headers::hops(&req.headers),
+            hops: ctx.hops,
         };
         if is_websocket(req) {
             // Pingora closes a downstream that sends nothing for 60 s; an idle HMR socket must live.
             session.as_downstream_mut().set_read_timeout(None);
         }
         ctx.upstream = Some((forward, forwarding));
+        ctx.config = Some(config);
         Ok(false)
     }
 
@@ -462,7 +467,7 @@ impl ProxyHttp for PortProxy {
     ) -> Result<()> {
         if let Some((_, fw)) = &ctx.upstream {
             let mut edits = headers::rewrite_request(&upstream_request.headers, fw);
-            if let Some(auth) = &ctx.auth {
+            if let Some(auth) = ctx.config.as_ref().and_then(|c| c.auth.as_ref()) {
                 edits.extend(auth.strip_credentials(&upstream_request.headers));
             }
             upstream_request.apply(edits)?;
