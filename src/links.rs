@@ -12,10 +12,7 @@ use crate::config::{self, Config};
 use crate::error::Error;
 use crate::ports;
 use crate::route;
-
-fn process_env(key: &str) -> Option<String> {
-    std::env::var(key).ok()
-}
+use crate::run::process_env;
 
 /// The URL of `port` under the first domain, as `run` serves it: HTTPS through Caddy (on the
 /// port it would use, fallback included) when there is a Caddy, else the proxy's own HTTP.

@@ -13,7 +13,8 @@ use crate::error::Error;
 use crate::route;
 use crate::serve::{self, CaddyPlan, Plan, Reloaded};
 
-fn process_env(key: &str) -> Option<String> {
+/// The process's environment, as `config::load` and `Paths` take it.
+pub fn process_env(key: &str) -> Option<String> {
     std::env::var(key).ok()
 }
 
