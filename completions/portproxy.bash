@@ -154,7 +154,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__caddyfile)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,6 +197,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -238,7 +242,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__doctor)
-            opts="-h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -281,6 +285,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -560,7 +568,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__ls)
-            opts="-h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,6 +611,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -644,7 +656,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__open)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -687,6 +699,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -714,7 +730,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__run)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -757,6 +773,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -802,7 +822,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__serve)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --help"
+            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -845,6 +865,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -982,7 +1006,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__token)
-            opts="-h --rotate --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --rotate --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1025,6 +1049,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1052,68 +1080,12 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__trust)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --listen)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --admin)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --domain)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --allow-host)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --deny-port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --preserve-host-port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --threads)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --auth-token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --public-port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --http-port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --https-port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --caddy)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1122,7 +1094,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__url)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1165,6 +1137,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -50,6 +50,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l preserve-hos
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
@@ -68,6 +69,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l preserve-h
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -s h -l help -d 'Print help'
@@ -81,6 +83,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l preser
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
@@ -99,6 +102,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l preserve-
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
@@ -108,23 +112,6 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l preserve-
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -s h -l help -d 'Print help'
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l threads -d 'Worker threads [default: the number of CPUs]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
-complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
 complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
@@ -136,6 +123,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l preserve-host
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
@@ -155,6 +143,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l preserve-hos
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
@@ -173,6 +162,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l preserve-ho
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
@@ -191,6 +181,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l preserve-h
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r

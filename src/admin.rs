@@ -55,7 +55,7 @@ impl ServeHttp for Admin {
 /// `localhost--PORT.domain` of a port that is listening, public or labelled; `HOST--PORT.domain`
 /// only for a host named exactly in `allow_hosts` (wildcards and CIDRs would be unbounded).
 pub fn approves(name: &str, config: &Config, listening: &[u16]) -> Result<(), String> {
-    let route = route::parse(name, &config.domains).map_err(|e| e.to_string())?;
+    let route = route::parse(name, &config.settings.domains).map_err(|e| e.to_string())?;
     let (target, port, domain) = match route {
         Route::Dashboard { .. } => return Ok(()),
         Route::Forward {
@@ -79,8 +79,8 @@ pub fn approves(name: &str, config: &Config, listening: &[u16]) -> Result<(), St
                 return Err(format!("not a canonical name; use {port}.{domain}"));
             }
             let visited = listening.contains(&port)
-                || config.public_ports.contains(&port)
-                || config.labels.contains_key(&port);
+                || config.settings.public_ports.contains(&port)
+                || config.settings.labels.contains_key(&port);
             if !visited {
                 return Err(format!(
                     "nothing listens on port {port}, and it is neither public nor labelled"
@@ -107,23 +107,18 @@ pub fn approves(name: &str, config: &Config, listening: &[u16]) -> Result<(), St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{CaddyFlags, Settings};
+    use crate::config::Settings;
 
     fn config() -> Config {
-        let settings = Settings {
-            domains: vec!["localhost".into(), "dev.example.com".into()],
-            allow_hosts: vec![
-                "db.internal".into(),
-                "*.corp.example".into(),
-                "10.0.0.0/8".into(),
-            ],
-            public_ports: vec!["9000".into()],
-            no_auth: true,
-            ..Settings::default()
-        };
-        let mut config = crate::config::load(&settings, &CaddyFlags::default(), &|_| None).unwrap();
-        config.labels.insert(7000, "docs".into());
-        config
+        let mut settings = Settings::default();
+        settings.domains = vec!["localhost".into(), "dev.example.com".into()];
+        settings.allow_hosts = ["db.internal", "*.corp.example", "10.0.0.0/8"]
+            .map(|rule| rule.parse().unwrap())
+            .to_vec();
+        settings.public_ports = vec![9000];
+        settings.labels = [(7000, "docs".to_string())].into();
+        settings.no_auth = true;
+        Config::new(settings, None, None)
     }
 
     /// Finding: the ask endpoint approved closed ports and endless aliases of one port.

@@ -1,8 +1,11 @@
-//! The command line as the user types it. Validation happens in `config`.
+//! The command line as the user types it. The settings' flags come from `config`'s table,
+//! which also validates them.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+
+use crate::config::{self, Given, Group, Key, Shape};
 
 /// `portproxy --version`. The installers and self-update check the first line
 /// (`portproxy X.Y.Z`); the others name the build and the Caddy the installers pin (build.rs).
@@ -39,13 +42,13 @@ pub enum Command {
     /// it serves the proxy alone and says how to add HTTPS.
     Run(RunArgs),
     /// Run the proxy alone, without Caddy in front.
-    Serve(Settings),
+    Serve(ServeArgs),
     /// Print the Caddyfile that `run` would use.
     Caddyfile(RunArgs),
     /// Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong.
     Doctor(DoctorArgs),
     /// Install Caddy's local CA into the system trust store, so browsers trust https://*.localhost.
-    Trust(RunArgs),
+    Trust,
     /// The dashboard's table in the terminal: listening ports, projects, processes, URLs.
     Ls(LsArgs),
     /// Print the URL of PORT as `portproxy` serves it (for scripts).
@@ -142,91 +145,126 @@ pub struct SelfUpdateArgs {
     pub version: Option<String>,
 }
 
+/// `serve`'s settings: a config file, and flags for the proxy's settings.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ServeArgs {
+    /// Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub proxy: ProxyFlags,
+}
+
 /// `run`'s settings: the proxy's and Caddy's.
 #[derive(Debug, Default, Clone, Args)]
 pub struct RunArgs {
     #[command(flatten)]
-    pub settings: Settings,
+    pub serve: ServeArgs,
+
     #[command(flatten)]
     pub caddy: CaddyFlags,
-}
-
-/// Settings for Caddy in front.
-#[derive(Debug, Default, Clone, Args)]
-pub struct CaddyFlags {
-    /// Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80].
-    #[arg(long, value_name = "PORT")]
-    pub http_port: Option<String>,
-
-    /// Port Caddy serves HTTPS on [default: 443].
-    #[arg(long, value_name = "PORT")]
-    pub https_port: Option<String>,
-
-    /// The Caddy binary [default: `caddy` on PATH].
-    #[arg(long, value_name = "PATH")]
-    pub caddy: Option<String>,
-
-    /// Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask),
-    /// `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or
-    /// `internal` (Caddy's local CA, for LAN and tailnet names) [default: on-demand].
-    #[arg(long, value_name = "MODE")]
-    pub tls: Option<String>,
 
     /// Don't start Caddy: serve the proxy alone, like `serve`.
     #[arg(long)]
     pub no_caddy: bool,
 }
 
-/// Settings shared by `run` and `serve`. Priority: defaults < config file < PORTPROXY_* < flags.
-#[derive(Debug, Default, Clone, Args)]
-pub struct Settings {
-    /// Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    /// Address the proxy listens on [default: 127.0.0.1:24306].
-    #[arg(long, value_name = "IP:PORT")]
-    pub listen: Option<String>,
-
-    /// Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307].
-    #[arg(long, value_name = "IP:PORT")]
-    pub admin: Option<String>,
-
-    /// Base domain whose subdomains name ports; repeatable [default: localhost].
-    #[arg(long = "domain", value_name = "NAME")]
-    pub domains: Vec<String>,
-
-    /// Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable.
-    #[arg(long = "allow-host", value_name = "RULE")]
-    pub allow_hosts: Vec<String>,
-
-    /// Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it
-    /// [default: 22, 2019, 2375-2376, 9222, 9229-9230].
-    #[arg(long = "deny-port", value_name = "PORTS")]
-    pub deny_ports: Vec<String>,
-
-    /// Pass Host, Origin, Referer, Location and cookies through unchanged, for every port.
-    #[arg(long)]
-    pub preserve_host: bool,
-
-    /// Pass the Host through unchanged for this port only; repeatable.
-    #[arg(long = "preserve-host-port", value_name = "PORT")]
-    pub preserve_host_ports: Vec<String>,
-
-    /// Worker threads [default: the number of CPUs].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<String>,
-
-    /// The access token for public domains (at least 16 characters) [default: generated on
-    /// first run and stored in the config directory].
-    #[arg(long, value_name = "TOKEN")]
-    pub auth_token: Option<String>,
-
-    /// Serve public domains without authentication (logged as a warning at every start).
-    #[arg(long)]
-    pub no_auth: bool,
-
-    /// A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable.
-    #[arg(long = "public-port", value_name = "PORT")]
-    pub public_ports: Vec<String>,
+impl RunArgs {
+    /// The settings these flags, the environment and the config file make.
+    pub fn settings(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<config::Settings, config::ConfigError> {
+        let mut flags = self.serve.proxy.0.clone();
+        flags.extend(self.caddy.0.iter().cloned());
+        config::load(self.serve.config.as_deref(), &flags, env)
+    }
 }
+
+impl From<ServeArgs> for RunArgs {
+    fn from(serve: ServeArgs) -> RunArgs {
+        RunArgs {
+            serve,
+            ..RunArgs::default()
+        }
+    }
+}
+
+/// The flags of the proxy's settings (`config`'s table, group Proxy).
+#[derive(Debug, Default, Clone)]
+pub struct ProxyFlags(pub Given);
+
+/// The flags of Caddy's settings (`config`'s table, group Caddy).
+#[derive(Debug, Default, Clone)]
+pub struct CaddyFlags(pub Given);
+
+/// Adds one flag per setting of `group`, from the table: help, value name, repeatable or not.
+fn add_flags(mut command: clap::Command, group: Group) -> clap::Command {
+    for &key in Key::ALL.iter().filter(|k| k.row().group == group) {
+        let row = key.row();
+        let help: Vec<&str> = row.help.iter().map(|line| line.trim()).collect();
+        // As clap's derive writes one-sentence help: without the full stop.
+        let help = help.join(" ");
+        let arg = Arg::new(row.name)
+            .long(row.flag)
+            .help(help.strip_suffix('.').unwrap_or(&help).to_string());
+        command = command.arg(match row.shape {
+            Shape::One => arg.value_name(row.value).action(ArgAction::Set),
+            Shape::List => arg.value_name(row.value).action(ArgAction::Append),
+            Shape::Switch => arg.action(ArgAction::SetTrue),
+        });
+    }
+    command
+}
+
+/// The values given for `group`'s flags, as typed.
+fn given(matches: &ArgMatches, group: Group) -> Given {
+    Key::ALL
+        .iter()
+        .filter(|k| k.row().group == group)
+        .filter_map(|&key| {
+            let name = key.row().name;
+            let values: Vec<String> = match key.row().shape {
+                Shape::Switch => matches
+                    .get_flag(name)
+                    .then(|| "true".to_string())
+                    .into_iter()
+                    .collect(),
+                Shape::One | Shape::List => matches
+                    .get_many::<String>(name)
+                    .map(|v| v.cloned().collect())
+                    .unwrap_or_default(),
+            };
+            (!values.is_empty()).then_some((key, values))
+        })
+        .collect()
+}
+
+macro_rules! settings_flags {
+    ($flags:ident, $group:expr) => {
+        impl FromArgMatches for $flags {
+            fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+                Ok($flags(given(matches, $group)))
+            }
+
+            fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+                self.0 = given(matches, $group);
+                Ok(())
+            }
+        }
+
+        impl Args for $flags {
+            fn augment_args(command: clap::Command) -> clap::Command {
+                add_flags(command, $group)
+            }
+
+            fn augment_args_for_update(command: clap::Command) -> clap::Command {
+                add_flags(command, $group)
+            }
+        }
+    };
+}
+
+settings_flags!(ProxyFlags, Group::Proxy);
+settings_flags!(CaddyFlags, Group::Caddy);

@@ -1,53 +1,198 @@
-//! One `Config`, built from defaults < config file < `PORTPROXY_*` environment < flags and
-//! validated once, before anything binds. A bad value names its key, its value, where it
-//! came from and what is accepted.
+//! Every setting in one table (`settings!` below): its key, flag, environment variable,
+//! parser, default and help. `load` reads defaults < config file < `PORTPROXY_*` environment
+//! < flags and validates each value once, before anything binds; a bad value names its key,
+//! its value, where it came from and what is accepted. `Config::new` derives the rest.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
-use crate::cli::{CaddyFlags, Settings};
+use crate::auth::Auth;
 use crate::policy::{AllowRule, Policy, PortRange, DEFAULT_DENY_PORTS};
 use crate::route;
 
-/// The validated settings of a running portproxy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    pub listen: SocketAddr,
-    pub admin: SocketAddr,
-    pub domains: Vec<String>,
-    pub policy: Policy,
-    pub preserve_host: bool,
-    pub preserve_host_ports: Vec<u16>,
-    /// Names for ports on the dashboard (`[labels] 5173 = "web"`).
-    pub labels: BTreeMap<u16, String>,
-    pub threads: usize,
-    /// The config file that was read, if any.
-    pub file: Option<PathBuf>,
-    /// Caddy in front (`run`).
-    pub front: FrontSettings,
-    /// A token set in the settings (else one is generated and stored).
-    pub auth_token: Option<String>,
-    pub no_auth: bool,
-    /// Ports reachable on public domains without signing in.
-    pub public_ports: Vec<u16>,
-    /// The token in force, once resolved at start; None where no domain needs it.
-    pub auth: Option<crate::auth::Auth>,
+/// One row per setting. A new setting is one row here: the `Settings` field, its flag (in
+/// `Group`'s command-line section), its `PORTPROXY_NAME` variable and its config-file key all
+/// come from it. `parse` turns the values given (one, or several for a list) into the field.
+macro_rules! settings {
+    ($(
+        $(#[doc = $doc:literal])+
+        $key:ident => $field:ident: $ty:ty = $default:expr;
+            $group:ident $shape:ident, flag $flag:literal $value:literal,
+            parse $parse:expr, expects $expects:literal;
+    )+) => {
+        /// A setting, named the same everywhere.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Key {
+            $($key),+
+        }
+
+        impl Key {
+            pub const ALL: &'static [Key] = &[$(Key::$key),+];
+
+            pub fn row(self) -> &'static Row {
+                match self {
+                    $(Key::$key => &Row {
+                        name: stringify!($field),
+                        flag: $flag,
+                        value: $value,
+                        help: &[$($doc),+],
+                        expects: $expects,
+                        group: Group::$group,
+                        shape: Shape::$shape,
+                    },)+
+                }
+            }
+        }
+
+        /// What the user set (or the defaults), typed, with where each value came from.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct Settings {
+            $($(#[doc = $doc])+ pub $field: $ty,)+
+            /// The config file that was read, if any.
+            pub file: Option<PathBuf>,
+            origins: Vec<Source>,
+        }
+
+        impl Default for Settings {
+            fn default() -> Self {
+                Settings {
+                    $($field: $default,)+
+                    file: None,
+                    origins: vec![Source::Default; Key::ALL.len()],
+                }
+            }
+        }
+
+        impl Settings {
+            /// Sets `key` from the values given; Err holds the value that was refused.
+            fn parse(&mut self, key: Key, values: &[String]) -> Result<(), String> {
+                match key {
+                    $(Key::$key => self.$field = ($parse)(values)?,)+
+                }
+                Ok(())
+            }
+        }
+    };
 }
 
-/// How `run` puts Caddy in front.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FrontSettings {
-    pub http_port: u16,
-    pub https_port: u16,
-    /// The user set `http_port` or `https_port` (flag, environment or file): no fallback.
-    pub ports_set: bool,
-    /// An explicit Caddy binary; None means `caddy` on PATH.
-    pub caddy: Option<PathBuf>,
-    pub tls: TlsChoice,
+settings! {
+    /// Address the proxy listens on [default: 127.0.0.1:24306].
+    Listen => listen: SocketAddr = addr("127.0.0.1:24306");
+        Proxy One, flag "listen" "IP:PORT", parse one(parse_addr),
+        expects "IP:PORT with a port from 1 to 65535, e.g. 127.0.0.1:24306";
+    /// Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307].
+    Admin => admin: SocketAddr = addr("127.0.0.1:24307");
+        Proxy One, flag "admin" "IP:PORT", parse one(parse_loopback_addr),
+        expects "IP:PORT on loopback with a port from 1 to 65535, e.g. 127.0.0.1:24307";
+    /// Base domain whose subdomains name ports; repeatable [default: localhost].
+    Domains => domains: Vec<String> = vec!["localhost".into()];
+        Proxy List, flag "domain" "NAME", parse domains,
+        expects "a host name such as localhost or dev.example.com";
+    /// Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable.
+    AllowHosts => allow_hosts: Vec<AllowRule> = Vec::new();
+        Proxy List, flag "allow-host" "RULE", parse list(|v| v.parse().ok()),
+        expects "a host name (db.internal), a wildcard (*.corp.example), an IP or a CIDR (10.0.0.0/8)";
+    /// Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it
+    /// [default: 22, 2019, 2375-2376, 9222, 9229-9230].
+    DenyPorts => deny_ports: Vec<PortRange> = DEFAULT_DENY_PORTS.to_vec();
+        Proxy List, flag "deny-port" "PORTS", parse deny_ports,
+        expects "a port (22), a range (2375-2376) or `none`";
+    /// Pass Host, Origin, Referer, Location and cookies through unchanged, for every port.
+    PreserveHost => preserve_host: bool = false;
+        Proxy Switch, flag "preserve-host" "", parse one(parse_bool),
+        expects "true or false";
+    /// Pass the Host through unchanged for this port only; repeatable.
+    PreserveHostPorts => preserve_host_ports: Vec<u16> = Vec::new();
+        Proxy List, flag "preserve-host-port" "PORT", parse list(parse_port),
+        expects "a port from 1 to 65535";
+    /// Worker threads [default: the number of CPUs].
+    Threads => threads: usize = std::thread::available_parallelism().map_or(2, usize::from);
+        Proxy One, flag "threads" "N", parse one(parse_threads),
+        expects "a whole number from 1 to 1024";
+    /// The access token for public domains (at least 16 characters) [default: generated on
+    /// first run and stored in the config directory].
+    AuthToken => auth_token: Option<String> = None;
+        Proxy One, flag "auth-token" "TOKEN", parse some(parse_token),
+        expects "at least 16 characters, no spaces";
+    /// Serve public domains without authentication (logged as a warning at every start).
+    NoAuth => no_auth: bool = false;
+        Proxy Switch, flag "no-auth" "", parse one(parse_bool),
+        expects "true or false";
+    /// A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable.
+    PublicPorts => public_ports: Vec<u16> = Vec::new();
+        Proxy List, flag "public-port" "PORT", parse list(parse_port),
+        expects "a port from 1 to 65535";
+    /// A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file:
+    /// a `[labels]` table, `5173 = "web"`).
+    Labels => labels: BTreeMap<u16, String> = BTreeMap::new();
+        Proxy List, flag "label" "PORT=NAME", parse labels,
+        expects "PORT=NAME, e.g. 5173=web (in the config file: a [labels] table of 5173 = \"web\")";
+    /// Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80].
+    HttpPort => http_port: u16 = 80;
+        Caddy One, flag "http-port" "PORT", parse one(parse_port),
+        expects "a port from 1 to 65535";
+    /// Port Caddy serves HTTPS on [default: 443].
+    HttpsPort => https_port: u16 = 443;
+        Caddy One, flag "https-port" "PORT", parse one(parse_port),
+        expects "a port from 1 to 65535";
+    /// The Caddy binary [default: `caddy` on PATH].
+    Caddy => caddy: Option<PathBuf> = None;
+        Caddy One, flag "caddy" "PATH", parse some(parse_path),
+        expects "the path of a Caddy binary";
+    /// Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask),
+    /// `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or
+    /// `internal` (Caddy's local CA, for LAN and tailnet names) [default: on-demand].
+    Tls => tls: TlsChoice = TlsChoice::OnDemand;
+        Caddy One, flag "tls" "MODE", parse one(parse_tls),
+        expects "`on-demand`, `internal` or `dns:PROVIDER` (e.g. dns:cloudflare)";
+}
+
+/// How a setting is described: the table's row.
+#[derive(Debug)]
+pub struct Row {
+    /// The config-file key; the environment variable is `PORTPROXY_` + it in capitals.
+    pub name: &'static str,
+    /// The flag without its dashes.
+    pub flag: &'static str,
+    /// The flag's value as `--help` shows it; empty for a switch.
+    pub value: &'static str,
+    pub help: &'static [&'static str],
+    pub expects: &'static str,
+    pub group: Group,
+    pub shape: Shape,
+}
+
+/// Which commands take the flag: `Proxy` ones `serve` and `run`, `Caddy` ones only `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Proxy,
+    Caddy,
+}
+
+/// How many values a setting takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    One,
+    /// Repeatable flag, comma-separated variable, array in the file.
+    List,
+    /// A flag without a value; `true`/`false` in the variable and the file.
+    Switch,
+}
+
+impl Key {
+    pub fn name(self) -> &'static str {
+        self.row().name
+    }
+
+    pub fn env(self) -> String {
+        format!("PORTPROXY_{}", self.name().to_ascii_uppercase())
+    }
+
+    fn named(name: &str) -> Option<Key> {
+        Key::ALL.iter().copied().find(|k| k.name() == name)
+    }
 }
 
 /// Where public domains get certificates.
@@ -61,134 +206,113 @@ pub enum TlsChoice {
     },
 }
 
-impl Config {
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File(PathBuf),
+    Env,
+    Flag,
+}
+
+impl Settings {
+    pub fn origin(&self, key: Key) -> &Source {
+        &self.origins[key as usize]
+    }
+
     pub fn preserves_host(&self, port: u16) -> bool {
         self.preserve_host || self.preserve_host_ports.contains(&port)
+    }
+
+    /// The first domain that isn't local: one that needs TLS certificates and sign-in.
+    pub fn public_domain(&self) -> Option<&str> {
+        self.domains
+            .iter()
+            .map(String::as_str)
+            .find(|d| !route::is_local(d))
     }
 
     /// Takes the settings that are fixed while portproxy runs from `running`: the addresses
     /// the proxy, the admin listener and Caddy are bound to, and the thread count. A reload
     /// that moved them would point Caddy (and the internet) at whatever listens there next.
     /// True if the new settings had tried to.
-    pub fn keep_start_settings(&mut self, running: &Config) -> bool {
-        let fixed = |c: &Config| {
-            (
-                c.listen,
-                c.admin,
-                c.threads,
-                c.front.http_port,
-                c.front.https_port,
-            )
-        };
+    pub fn keep_start_settings(&mut self, running: &Settings) -> bool {
+        let fixed = |s: &Settings| (s.listen, s.admin, s.threads, s.http_port, s.https_port);
         let moved = fixed(self) != fixed(running);
-        self.listen = running.listen;
-        self.admin = running.admin;
-        self.threads = running.threads;
-        self.front.http_port = running.front.http_port;
-        self.front.https_port = running.front.https_port;
-        self.policy.own_ports = running.policy.own_ports.clone();
+        (
+            self.listen,
+            self.admin,
+            self.threads,
+            self.http_port,
+            self.https_port,
+        ) = fixed(running);
         moved
     }
-}
 
-/// The settings a user can set, each with one name everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
-    Listen,
-    Admin,
-    Domains,
-    AllowHosts,
-    DenyPorts,
-    PreserveHost,
-    PreserveHostPorts,
-    Threads,
-    Labels,
-    HttpPort,
-    HttpsPort,
-    Caddy,
-    Tls,
-    AuthToken,
-    NoAuth,
-    PublicPorts,
-}
-
-impl Key {
-    /// The config-file key.
-    pub fn name(self) -> &'static str {
-        match self {
-            Key::Listen => "listen",
-            Key::Admin => "admin",
-            Key::Domains => "domains",
-            Key::AllowHosts => "allow_hosts",
-            Key::DenyPorts => "deny_ports",
-            Key::PreserveHost => "preserve_host",
-            Key::PreserveHostPorts => "preserve_host_ports",
-            Key::Threads => "threads",
-            Key::Labels => "labels",
-            Key::HttpPort => "http_port",
-            Key::HttpsPort => "https_port",
-            Key::Caddy => "caddy",
-            Key::Tls => "tls",
-            Key::AuthToken => "auth_token",
-            Key::NoAuth => "no_auth",
-            Key::PublicPorts => "public_ports",
-        }
-    }
-
-    pub fn flag(self) -> &'static str {
-        match self {
-            Key::Listen => "--listen",
-            Key::Admin => "--admin",
-            Key::Domains => "--domain",
-            Key::AllowHosts => "--allow-host",
-            Key::DenyPorts => "--deny-port",
-            Key::PreserveHost => "--preserve-host",
-            Key::PreserveHostPorts => "--preserve-host-port",
-            Key::Threads => "--threads",
-            Key::Labels => "labels",
-            Key::HttpPort => "--http-port",
-            Key::HttpsPort => "--https-port",
-            Key::Caddy => "--caddy",
-            Key::Tls => "--tls",
-            Key::AuthToken => "--auth-token",
-            Key::NoAuth => "--no-auth",
-            Key::PublicPorts => "--public-port",
-        }
-    }
-
-    pub fn env(self) -> String {
-        format!("PORTPROXY_{}", self.name().to_ascii_uppercase())
-    }
-
-    fn expected(self) -> &'static str {
-        match self {
-            Key::Listen => "IP:PORT with a port from 1 to 65535, e.g. 127.0.0.1:24306",
-            Key::Admin => "IP:PORT on loopback with a port from 1 to 65535, e.g. 127.0.0.1:24307",
-            Key::Domains => "a host name such as localhost or dev.example.com",
-            Key::AllowHosts => {
-                "a host name (db.internal), a wildcard (*.corp.example), an IP or a CIDR (10.0.0.0/8)"
-            }
-            Key::DenyPorts => "a port (22), a range (2375-2376) or `none`",
-            Key::PreserveHost => "true or false",
-            Key::PreserveHostPorts => "a port from 1 to 65535",
-            Key::Threads => "a whole number from 1 to 1024",
-            Key::Labels => "a table of port = \"name\", e.g. 5173 = \"web\"",
-            Key::HttpPort | Key::HttpsPort => "a port from 1 to 65535",
-            Key::Caddy => "the path of a Caddy binary",
-            Key::Tls => "`on-demand`, `internal` or `dns:PROVIDER` (e.g. dns:cloudflare)",
-            Key::AuthToken => "at least 16 characters, no spaces",
-            Key::NoAuth => "true or false",
-            Key::PublicPorts => "a port from 1 to 65535",
-        }
+    fn set(&mut self, key: Key, values: &[String], source: &Source) -> Result<(), ConfigError> {
+        self.parse(key, values)
+            .map_err(|value| ConfigError::Invalid {
+                key,
+                value,
+                source: source.clone(),
+            })?;
+        self.origins[key as usize] = source.clone();
+        Ok(())
     }
 }
 
-/// Where a value came from, for error messages.
+/// The settings and what portproxy derives from them, built only by `Config::new`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Flag,
-    Env,
-    File(PathBuf),
+pub struct Config {
+    pub settings: Settings,
+    /// Where requests may go: the settings' rules, plus portproxy's own ports (the proxy's,
+    /// the admin listener's and Caddy's), which are never a target.
+    pub policy: Policy,
+    /// Caddy in front (`run`), with the ports it really binds.
+    pub front: Option<CaddyPorts>,
+    /// The token public domains need; None where no domain needs one, or with `no_auth`.
+    pub auth: Option<Auth>,
+}
+
+/// The ports Caddy binds in front of the proxy: the settings', or the unprivileged fallback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaddyPorts {
+    pub http_port: u16,
+    pub https_port: u16,
+    /// Caddy's admin API, where it is a TCP port (Windows) rather than a socket file.
+    pub admin_port: Option<u16>,
+}
+
+impl Config {
+    pub fn new(settings: Settings, front: Option<CaddyPorts>, auth: Option<Auth>) -> Config {
+        let mut own = vec![settings.listen.port(), settings.admin.port()];
+        if let Some(front) = front {
+            own.extend([front.http_port, front.https_port]);
+            own.extend(front.admin_port);
+        }
+        own.sort_unstable();
+        own.dedup();
+        let policy = Policy {
+            allow_hosts: settings.allow_hosts.clone(),
+            deny_ports: settings.deny_ports.clone(),
+            own_ports: own,
+        };
+        Config {
+            settings,
+            policy,
+            front,
+            auth,
+        }
+    }
+
+    /// Caddy's ports: the ones it binds in front, else the settings'.
+    pub fn caddy_ports(&self) -> CaddyPorts {
+        self.front.unwrap_or(CaddyPorts {
+            http_port: self.settings.http_port,
+            https_port: self.settings.https_port,
+            admin_port: None,
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -215,14 +339,18 @@ impl ConfigError {
     /// The line after `error:` that says how to fix it.
     pub fn help(&self) -> String {
         match self {
-            ConfigError::Invalid { key, .. } => format!("expected {}", key.expected()),
+            ConfigError::Invalid { key, .. } => format!("expected {}", key.row().expects),
             ConfigError::SamePort { .. } => "give --listen and --admin different ports".into(),
             ConfigError::FileUnreadable { .. } => {
                 "check the path given with --config or PORTPROXY_CONFIG".into()
             }
             ConfigError::FileSyntax { .. } => format!(
                 "the file is TOML with the keys {}",
-                ALL_KEYS.map(Key::name).join(", ")
+                Key::ALL
+                    .iter()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -231,31 +359,17 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Invalid {
-                key,
-                value,
-                source: Source::Flag,
-            } => write!(f, "invalid value `{value}` for `{}`", key.flag()),
-            ConfigError::Invalid {
-                key,
-                value,
-                source: Source::Env,
-            } => write!(
-                f,
-                "invalid value `{value}` for `{}` (from {})",
-                key.name(),
-                key.env()
-            ),
-            ConfigError::Invalid {
-                key,
-                value,
-                source: Source::File(path),
-            } => write!(
-                f,
-                "invalid value `{value}` for `{}` (from {})",
-                key.name(),
-                path.display()
-            ),
+            ConfigError::Invalid { key, value, source } => {
+                write!(f, "invalid value `{value}` for ")?;
+                match source {
+                    Source::Flag => write!(f, "`--{}`", key.row().flag),
+                    Source::Env => write!(f, "`{}` (from {})", key.name(), key.env()),
+                    Source::File(path) => {
+                        write!(f, "`{}` (from {})", key.name(), path.display())
+                    }
+                    Source::Default => write!(f, "`{}` (the default)", key.name()),
+                }
+            }
             ConfigError::SamePort { listen } => {
                 write!(f, "`listen` and `admin` are both {listen}")
             }
@@ -274,66 +388,8 @@ impl fmt::Display for ConfigError {
     }
 }
 
-const ALL_KEYS: [Key; 16] = [
-    Key::Listen,
-    Key::Admin,
-    Key::Domains,
-    Key::AllowHosts,
-    Key::DenyPorts,
-    Key::PreserveHost,
-    Key::PreserveHostPorts,
-    Key::Threads,
-    Key::Labels,
-    Key::HttpPort,
-    Key::HttpsPort,
-    Key::Caddy,
-    Key::Tls,
-    Key::AuthToken,
-    Key::NoAuth,
-    Key::PublicPorts,
-];
-
-/// The config file as written. Lists may hold numbers or strings (`deny_ports = [22, "9000-9100"]`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    listen: Option<String>,
-    admin: Option<String>,
-    domains: Option<Vec<String>>,
-    allow_hosts: Option<Vec<String>>,
-    deny_ports: Option<Vec<Scalar>>,
-    preserve_host: Option<bool>,
-    preserve_host_ports: Option<Vec<Scalar>>,
-    threads: Option<Scalar>,
-    labels: Option<BTreeMap<String, String>>,
-    http_port: Option<Scalar>,
-    https_port: Option<Scalar>,
-    caddy: Option<String>,
-    tls: Option<String>,
-    auth_token: Option<String>,
-    no_auth: Option<bool>,
-    public_ports: Option<Vec<Scalar>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Scalar {
-    Int(i64),
-    Text(String),
-}
-
-impl fmt::Display for Scalar {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Scalar::Int(n) => write!(f, "{n}"),
-            Scalar::Text(s) => f.write_str(s),
-        }
-    }
-}
-
-fn strings(list: Vec<Scalar>) -> Vec<String> {
-    list.into_iter().map(|s| s.to_string()).collect()
-}
+/// The flags a command line gave, by setting, as typed (validated by `load`).
+pub type Given = Vec<(Key, Vec<String>)>;
 
 /// The default config file: `$XDG_CONFIG_HOME/portproxy/config.toml` (`~/.config/...`),
 /// `%APPDATA%\portproxy\config.toml` on Windows.
@@ -349,41 +405,21 @@ pub fn default_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     base.map(|b| b.join("portproxy").join("config.toml"))
 }
 
-/// Builds the config: defaults, then the file, then the environment, then the flags.
-/// `env` is the environment lookup (`std::env::var(..).ok()` in the binary, a table in tests).
-pub fn load(
-    flags: &Settings,
-    caddy: &CaddyFlags,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Config, ConfigError> {
-    let mut config = Config {
-        listen: "127.0.0.1:24306".parse().expect("default listen"),
-        admin: "127.0.0.1:24307".parse().expect("default admin"),
-        domains: vec!["localhost".into()],
-        policy: Policy {
-            allow_hosts: Vec::new(),
-            deny_ports: DEFAULT_DENY_PORTS.to_vec(),
-            own_ports: Vec::new(),
-        },
-        preserve_host: false,
-        preserve_host_ports: Vec::new(),
-        labels: BTreeMap::new(),
-        threads: std::thread::available_parallelism().map_or(2, usize::from),
-        file: None,
-        front: FrontSettings {
-            http_port: 80,
-            https_port: 443,
-            ports_set: false,
-            caddy: None,
-            tls: TlsChoice::OnDemand,
-        },
-        auth_token: None,
-        no_auth: false,
-        public_ports: Vec::new(),
-        auth: None,
-    };
+/// The process's environment, as `load` and `caddy::Paths` take it.
+pub fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
 
-    let explicit = flags.config.clone().or_else(|| {
+/// Reads the settings: defaults, then the file (`config_file`, else PORTPROXY_CONFIG, else
+/// the default file if it exists), then the environment, then the flags.
+/// `env` is the environment lookup (`process_env` in the binary, a table in tests).
+pub fn load(
+    config_file: Option<&Path>,
+    flags: &Given,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, ConfigError> {
+    let mut settings = Settings::default();
+    let explicit = config_file.map(Path::to_path_buf).or_else(|| {
         env("PORTPROXY_CONFIG")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
@@ -397,222 +433,152 @@ pub fn load(
             path: path.clone(),
             error,
         })?;
-        let file: File = toml::from_str(&text).map_err(|e| ConfigError::FileSyntax {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
         let source = Source::File(path.clone());
-        let mut layer = Layer {
-            config: &mut config,
-            source: &source,
-        };
-        layer.one(Key::Listen, file.listen)?;
-        layer.one(Key::Admin, file.admin)?;
-        layer.list(Key::Domains, file.domains)?;
-        layer.list(Key::AllowHosts, file.allow_hosts)?;
-        layer.list(Key::DenyPorts, file.deny_ports.map(strings))?;
-        layer.one(Key::PreserveHost, file.preserve_host.map(|b| b.to_string()))?;
-        layer.list(
-            Key::PreserveHostPorts,
-            file.preserve_host_ports.map(strings),
-        )?;
-        layer.one(Key::Threads, file.threads.map(|t| t.to_string()))?;
-        layer.one(Key::HttpPort, file.http_port.map(|t| t.to_string()))?;
-        layer.one(Key::HttpsPort, file.https_port.map(|t| t.to_string()))?;
-        layer.one(Key::Caddy, file.caddy)?;
-        layer.one(Key::Tls, file.tls)?;
-        layer.one(Key::AuthToken, file.auth_token)?;
-        layer.one(Key::NoAuth, file.no_auth.map(|b| b.to_string()))?;
-        layer.list(Key::PublicPorts, file.public_ports.map(strings))?;
-        for (port, label) in file.labels.unwrap_or_default() {
-            let port = parse_port(&port).ok_or_else(|| ConfigError::Invalid {
-                key: Key::Labels,
-                value: port.clone(),
-                source: source.clone(),
-            })?;
-            layer.config.labels.insert(port, label);
+        for (key, values) in file_values(&text, &path)? {
+            settings.set(key, &values, &source)?;
         }
-        config.file = Some(path);
+        settings.file = Some(path);
     }
-
-    let mut layer = Layer {
-        config: &mut config,
-        source: &Source::Env,
-    };
-    for key in ALL_KEYS {
+    for &key in Key::ALL {
         let Some(value) = env(&key.env()) else {
             continue;
         };
-        match key {
-            Key::Domains
-            | Key::AllowHosts
-            | Key::DenyPorts
-            | Key::PreserveHostPorts
-            | Key::PublicPorts => {
-                let items = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect();
-                layer.list(key, Some(items))?
-            }
-            Key::Labels => {}
-            _ => layer.one(key, Some(value))?,
-        }
+        let values = match key.row().shape {
+            Shape::List => value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            Shape::One | Shape::Switch => vec![value],
+        };
+        settings.set(key, &values, &Source::Env)?;
+    }
+    for (key, values) in flags {
+        settings.set(*key, values, &Source::Flag)?;
     }
 
-    let mut layer = Layer {
-        config: &mut config,
-        source: &Source::Flag,
-    };
-    layer.one(Key::Listen, flags.listen.clone())?;
-    layer.one(Key::Admin, flags.admin.clone())?;
-    let nonempty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
-    layer.list(Key::Domains, nonempty(&flags.domains))?;
-    layer.list(Key::AllowHosts, nonempty(&flags.allow_hosts))?;
-    layer.list(Key::DenyPorts, nonempty(&flags.deny_ports))?;
-    if flags.preserve_host {
-        layer.one(Key::PreserveHost, Some("true".into()))?;
-    }
-    layer.list(Key::PreserveHostPorts, nonempty(&flags.preserve_host_ports))?;
-    layer.one(Key::Threads, flags.threads.clone())?;
-    layer.one(Key::HttpPort, caddy.http_port.clone())?;
-    layer.one(Key::HttpsPort, caddy.https_port.clone())?;
-    layer.one(Key::Caddy, caddy.caddy.clone())?;
-    layer.one(Key::Tls, caddy.tls.clone())?;
-    layer.one(Key::AuthToken, flags.auth_token.clone())?;
-    if flags.no_auth {
-        layer.one(Key::NoAuth, Some("true".into()))?;
-    }
-    layer.list(Key::PublicPorts, nonempty(&flags.public_ports))?;
-
-    if config.listen.port() == config.admin.port()
-        && (config.listen.ip() == config.admin.ip()
-            || config.listen.ip().is_unspecified()
-            || config.admin.ip().is_unspecified())
+    let (listen, admin) = (settings.listen, settings.admin);
+    if listen.port() == admin.port()
+        && (listen.ip() == admin.ip()
+            || listen.ip().is_unspecified()
+            || admin.ip().is_unspecified())
     {
-        return Err(ConfigError::SamePort {
-            listen: config.listen,
-        });
+        return Err(ConfigError::SamePort { listen });
     }
-    config.policy.own_ports = vec![config.listen.port(), config.admin.port()];
-    Ok(config)
+    Ok(settings)
 }
 
-/// Applies one layer's values, validating each as it goes.
-struct Layer<'a> {
-    config: &'a mut Config,
-    source: &'a Source,
-}
-
-impl Layer<'_> {
-    fn invalid(&self, key: Key, value: &str) -> ConfigError {
-        ConfigError::Invalid {
+/// The config file's values as text, per setting: a list may mix numbers and strings
+/// (`deny_ports = [22, "9000-9100"]`); `[labels]` is a table of `5173 = "web"`.
+fn file_values(text: &str, path: &Path) -> Result<Vec<(Key, Vec<String>)>, ConfigError> {
+    use toml::Value;
+    let syntax = |message: String| ConfigError::FileSyntax {
+        path: path.to_path_buf(),
+        message,
+    };
+    let table: toml::Table = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+    let scalar = |value: &Value| match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Integer(n) => Some(n.to_string()),
+        Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut values = Vec::new();
+    for (name, value) in &table {
+        let key = Key::named(name).ok_or_else(|| syntax(format!("unknown key `{name}`")))?;
+        let texts = match (value, key) {
+            (Value::Table(labels), Key::Labels) => labels
+                .iter()
+                .map(|(port, name)| scalar(name).map(|name| format!("{port}={name}")))
+                .collect(),
+            (Value::Array(items), _) if key.row().shape == Shape::List => {
+                items.iter().map(scalar).collect()
+            }
+            (value, _) if key.row().shape != Shape::List => scalar(value).map(|v| vec![v]),
+            _ => None,
+        };
+        let texts = texts.ok_or_else(|| ConfigError::Invalid {
             key,
             value: value.to_string(),
-            source: self.source.clone(),
-        }
+            source: Source::File(path.to_path_buf()),
+        })?;
+        values.push((key, texts));
     }
+    Ok(values)
+}
 
-    fn one(&mut self, key: Key, value: Option<String>) -> Result<(), ConfigError> {
-        let Some(value) = value else { return Ok(()) };
-        let bad = || self.invalid(key, &value);
-        let text = value.trim();
-        match key {
-            Key::Listen => self.config.listen = parse_addr(text).ok_or_else(bad)?,
-            Key::Admin => {
-                // The admin listener answers /caddy/ask and /metrics to anyone who reaches it.
-                self.config.admin = parse_addr(text)
-                    .filter(|a| a.ip().is_loopback())
-                    .ok_or_else(bad)?
-            }
-            Key::PreserveHost => self.config.preserve_host = parse_bool(text).ok_or_else(bad)?,
-            Key::NoAuth => self.config.no_auth = parse_bool(text).ok_or_else(bad)?,
-            Key::AuthToken => {
-                let ok = text.len() >= 16 && text.bytes().all(|b| b.is_ascii_graphic());
-                if !ok {
-                    return Err(bad());
-                }
-                self.config.auth_token = Some(text.to_string());
-            }
-            Key::Threads => {
-                self.config.threads = text
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=1024).contains(n))
-                    .ok_or_else(bad)?
-            }
-            Key::HttpPort => {
-                self.config.front.http_port = parse_port(text).ok_or_else(bad)?;
-                self.config.front.ports_set = true;
-            }
-            Key::HttpsPort => {
-                self.config.front.https_port = parse_port(text).ok_or_else(bad)?;
-                self.config.front.ports_set = true;
-            }
-            Key::Caddy => {
-                if text.is_empty() {
-                    return Err(bad());
-                }
-                self.config.front.caddy = Some(PathBuf::from(text));
-            }
-            Key::Tls => self.config.front.tls = parse_tls(text).ok_or_else(bad)?,
-            _ => unreachable!("{key:?} is a list"),
-        }
-        Ok(())
-    }
+fn addr(text: &str) -> SocketAddr {
+    text.parse().expect("a default address")
+}
 
-    fn list(&mut self, key: Key, values: Option<Vec<String>>) -> Result<(), ConfigError> {
-        let Some(values) = values else { return Ok(()) };
-        match key {
-            Key::Domains => {
-                let domains = values
-                    .iter()
-                    .map(|v| parse_domain(v).ok_or_else(|| self.invalid(key, v)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                if domains.is_empty() {
-                    return Err(self.invalid(key, ""));
-                }
-                self.config.domains = domains;
-            }
-            Key::AllowHosts => {
-                self.config.policy.allow_hosts = values
-                    .iter()
-                    .map(|v| v.parse::<AllowRule>().map_err(|()| self.invalid(key, v)))
-                    .collect::<Result<_, _>>()?
-            }
-            Key::DenyPorts => {
-                let none = values.len() == 1 && values[0].trim().eq_ignore_ascii_case("none");
-                self.config.policy.deny_ports = if none {
-                    Vec::new()
-                } else {
-                    values
-                        .iter()
-                        .map(|v| {
-                            v.trim()
-                                .parse::<PortRange>()
-                                .map_err(|()| self.invalid(key, v))
-                        })
-                        .collect::<Result<_, _>>()?
-                }
-            }
-            Key::PublicPorts => {
-                self.config.public_ports = values
-                    .iter()
-                    .map(|v| parse_port(v).ok_or_else(|| self.invalid(key, v)))
-                    .collect::<Result<_, _>>()?
-            }
-            Key::PreserveHostPorts => {
-                self.config.preserve_host_ports = values
-                    .iter()
-                    .map(|v| parse_port(v).ok_or_else(|| self.invalid(key, v)))
-                    .collect::<Result<_, _>>()?
-            }
-            _ => unreachable!("{key:?} is not a list"),
-        }
-        Ok(())
+/// A setting of one value: the last one given wins.
+fn one<T>(parse: fn(&str) -> Option<T>) -> impl Fn(&[String]) -> Result<T, String> {
+    move |values| {
+        let value = values.last().map_or("", String::as_str);
+        parse(value.trim()).ok_or_else(|| value.to_string())
     }
+}
+
+/// A setting that is unset by default.
+fn some<T>(parse: fn(&str) -> Option<T>) -> impl Fn(&[String]) -> Result<Option<T>, String> {
+    let one = one(parse);
+    move |values| one(values).map(Some)
+}
+
+fn list<T>(parse: fn(&str) -> Option<T>) -> impl Fn(&[String]) -> Result<Vec<T>, String> {
+    move |values| {
+        values
+            .iter()
+            .map(|v| parse(v.trim()).ok_or_else(|| v.clone()))
+            .collect()
+    }
+}
+
+fn domains(values: &[String]) -> Result<Vec<String>, String> {
+    let domains = list(parse_domain)(values)?;
+    if domains.is_empty() {
+        return Err(String::new());
+    }
+    Ok(domains)
+}
+
+fn deny_ports(values: &[String]) -> Result<Vec<PortRange>, String> {
+    if let [only] = values {
+        if only.trim().eq_ignore_ascii_case("none") {
+            return Ok(Vec::new());
+        }
+    }
+    list(|v| v.parse().ok())(values)
+}
+
+fn labels(values: &[String]) -> Result<BTreeMap<u16, String>, String> {
+    let pairs = list(|v| {
+        let (port, name) = v.split_once('=')?;
+        let name = name.trim();
+        if name.is_empty() {
+            return None;
+        }
+        Some((parse_port(port)?, name.to_string()))
+    })(values)?;
+    Ok(pairs.into_iter().collect())
+}
+
+fn parse_loopback_addr(text: &str) -> Option<SocketAddr> {
+    // The admin listener answers /caddy/ask and /metrics to anyone who reaches it.
+    parse_addr(text).filter(|a| a.ip().is_loopback())
+}
+
+fn parse_threads(text: &str) -> Option<usize> {
+    text.parse().ok().filter(|n| (1..=1024).contains(n))
+}
+
+fn parse_token(text: &str) -> Option<String> {
+    (text.len() >= 16 && text.bytes().all(|b| b.is_ascii_graphic())).then(|| text.to_string())
+}
+
+fn parse_path(text: &str) -> Option<PathBuf> {
+    (!text.is_empty()).then(|| PathBuf::from(text))
 }
 
 /// `on-demand`, `internal` or `dns:PROVIDER`; the provider name goes into the Caddyfile, so it is
@@ -665,12 +631,16 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn load_with(flags: Settings, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    fn flag(key: Key, value: &str) -> (Key, Vec<String>) {
+        (key, vec![value.to_string()])
+    }
+
+    fn load_with(flags: Given, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let env: HashMap<String, String> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        load(&flags, &CaddyFlags::default(), &|k| env.get(k).cloned())
+        load(None, &flags, &|k| env.get(k).cloned())
     }
 
     fn file(text: &str) -> tempfile::NamedTempFile {
@@ -680,140 +650,214 @@ mod tests {
     }
 
     #[test]
-    fn defaults() {
-        let c = load_with(Settings::default(), &[]).unwrap();
-        assert_eq!(c.listen.to_string(), "127.0.0.1:24306");
-        assert_eq!(c.admin.to_string(), "127.0.0.1:24307");
-        assert_eq!(c.domains, ["localhost"]);
-        assert_eq!(c.policy.deny_ports, DEFAULT_DENY_PORTS.to_vec());
-        assert_eq!(c.policy.own_ports, [24306, 24307]);
-        assert!(c.policy.allow_hosts.is_empty());
-        assert!(!c.preserve_host);
+    fn the_table_names_each_setting_once() {
+        let mut seen = std::collections::HashSet::new();
+        for &key in Key::ALL {
+            let row = key.row();
+            assert!(seen.insert(row.name), "{} twice", row.name);
+            assert!(
+                seen.insert(row.flag) || row.flag == row.name,
+                "--{} twice",
+                row.flag
+            );
+            assert_eq!(
+                row.value.is_empty(),
+                row.shape == Shape::Switch,
+                "{}",
+                row.name
+            );
+            assert!(!row.expects.is_empty() && !row.help.is_empty());
+        }
     }
 
     #[test]
-    fn layers_in_priority_order() {
+    fn defaults() {
+        let c = load_with(Vec::new(), &[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:24306");
+        assert_eq!(c.admin.to_string(), "127.0.0.1:24307");
+        assert_eq!(c.domains, ["localhost"]);
+        assert_eq!(c.deny_ports, DEFAULT_DENY_PORTS.to_vec());
+        assert!(c.allow_hosts.is_empty());
+        assert!(!c.preserve_host);
+        assert!(Key::ALL.iter().all(|&k| c.origin(k) == &Source::Default));
+        let config = Config::new(c, None, None);
+        assert_eq!(config.policy.own_ports, [24306, 24307]);
+    }
+
+    #[test]
+    fn derived_own_ports_include_caddys() {
+        let settings = load_with(Vec::new(), &[]).unwrap();
+        let front = CaddyPorts {
+            http_port: 8080,
+            https_port: 8443,
+            admin_port: Some(2999),
+        };
+        let config = Config::new(settings, Some(front), None);
+        assert_eq!(config.policy.own_ports, [2999, 8080, 8443, 24306, 24307]);
+    }
+
+    #[test]
+    fn layers_in_priority_order_with_their_origin() {
         let f = file("listen = \"127.0.0.1:1000\"\nadmin = \"127.0.0.1:1001\"\ndomains = [\"file.test\"]\nthreads = 3\n[labels]\n5173 = \"web\"\n");
         let path = f.path().to_str().unwrap();
         // File only.
-        let c = load_with(Settings::default(), &[("PORTPROXY_CONFIG", path)]).unwrap();
+        let c = load_with(Vec::new(), &[("PORTPROXY_CONFIG", path)]).unwrap();
         assert_eq!(c.listen.port(), 1000);
         assert_eq!(c.domains, ["file.test"]);
         assert_eq!(c.threads, 3);
         assert_eq!(c.labels.get(&5173).map(String::as_str), Some("web"));
+        assert_eq!(c.origin(Key::Threads), &Source::File(f.path().into()));
+        assert_eq!(c.origin(Key::HttpPort), &Source::Default);
         // Env beats file.
         let env = [
             ("PORTPROXY_CONFIG", path),
             ("PORTPROXY_LISTEN", "127.0.0.1:2000"),
             ("PORTPROXY_DOMAINS", "a.test, b.test"),
+            ("PORTPROXY_LABELS", "8000=api"),
         ];
-        let c = load_with(Settings::default(), &env).unwrap();
+        let c = load_with(Vec::new(), &env).unwrap();
         assert_eq!(c.listen.port(), 2000);
         assert_eq!(c.admin.port(), 1001);
         assert_eq!(c.domains, ["a.test", "b.test"]);
+        assert_eq!(c.origin(Key::Listen), &Source::Env);
+        assert_eq!(
+            c.labels.into_iter().collect::<Vec<_>>(),
+            [(8000, "api".into())]
+        );
         // Flags beat env.
-        let flags = Settings {
-            listen: Some("127.0.0.1:3000".into()),
-            domains: vec!["Flag.Test.".into()],
-            ..Settings::default()
-        };
+        let flags = vec![
+            flag(Key::Listen, "127.0.0.1:3000"),
+            flag(Key::Domains, "Flag.Test."),
+            flag(Key::HttpsPort, "8443"),
+        ];
         let c = load_with(flags, &env).unwrap();
         assert_eq!(c.listen.port(), 3000);
         assert_eq!(c.domains, ["flag.test"]);
-        assert_eq!(c.policy.own_ports, [3000, 1001]);
+        assert_eq!(c.https_port, 8443);
+        assert_eq!(c.origin(Key::HttpsPort), &Source::Flag);
+        assert_eq!(Config::new(c, None, None).policy.own_ports, [1001, 3000]);
     }
 
     #[test]
     fn lists_and_switches() {
-        let f = file("deny_ports = [22, \"9000-9100\"]\nallow_hosts = [\"*.corp.example\", \"10.0.0.0/8\"]\npreserve_host_ports = [3000]\n");
-        let flags = Settings {
-            config: Some(f.path().into()),
-            ..Settings::default()
-        };
-        let c = load_with(flags, &[]).unwrap();
-        assert_eq!(
-            c.policy.deny_ports,
-            [PortRange(22, 22), PortRange(9000, 9100)]
-        );
-        assert_eq!(c.policy.allow_hosts.len(), 2);
+        let f = file("deny_ports = [22, \"9000-9100\"]\nallow_hosts = [\"*.corp.example\", \"10.0.0.0/8\"]\npreserve_host_ports = [3000]\nno_auth = true\n");
+        let env = [("PORTPROXY_CONFIG", f.path().to_str().unwrap())];
+        let c = load_with(Vec::new(), &env).unwrap();
+        assert_eq!(c.deny_ports, [PortRange(22, 22), PortRange(9000, 9100)]);
+        assert_eq!(c.allow_hosts.len(), 2);
         assert!(c.preserves_host(3000) && !c.preserves_host(3001));
+        assert!(c.no_auth);
         let c = load_with(
-            Settings::default(),
+            Vec::new(),
             &[
                 ("PORTPROXY_DENY_PORTS", "none"),
                 ("PORTPROXY_PRESERVE_HOST", "yes"),
             ],
         )
         .unwrap();
-        assert!(c.policy.deny_ports.is_empty());
+        assert!(c.deny_ports.is_empty());
         assert!(c.preserves_host(1));
     }
 
     #[test]
+    fn a_reload_keeps_what_is_bound() {
+        let running = load_with(vec![flag(Key::Listen, "127.0.0.1:3000")], &[]).unwrap();
+        let mut new = load_with(
+            vec![
+                flag(Key::Listen, "127.0.0.1:4000"),
+                flag(Key::Domains, "new.test"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert!(new.keep_start_settings(&running));
+        assert_eq!(
+            (new.listen.port(), new.domains[0].as_str()),
+            (3000, "new.test")
+        );
+        assert!(!new.clone().keep_start_settings(&new));
+    }
+
+    #[test]
     fn bad_values_name_key_value_and_source() {
-        let flags = |f: fn(&mut Settings)| {
-            let mut s = Settings::default();
-            f(&mut s);
-            s
-        };
-        type Row = (Settings, Vec<(&'static str, &'static str)>, &'static str);
+        type Row = (Given, Vec<(&'static str, &'static str)>, &'static str);
         let rows: Vec<Row> = vec![
             (
-                flags(|s| s.listen = Some("nonsense".into())),
+                vec![flag(Key::Listen, "nonsense")],
                 vec![],
                 "invalid value `nonsense` for `--listen`",
             ),
             (
-                flags(|s| s.listen = Some("127.0.0.1:0".into())),
+                vec![flag(Key::Listen, "127.0.0.1:0")],
                 vec![],
                 "invalid value `127.0.0.1:0` for `--listen`",
             ),
             (
-                flags(|s| s.admin = Some("0.0.0.0:24307".into())),
+                vec![flag(Key::Admin, "0.0.0.0:24307")],
                 vec![],
                 "invalid value `0.0.0.0:24307` for `--admin`",
             ),
             (
-                flags(|s| s.domains = vec!["bad_domain".into()]),
+                vec![flag(Key::Domains, "bad_domain")],
                 vec![],
                 "invalid value `bad_domain` for `--domain`",
             ),
             (
-                flags(|s| s.deny_ports = vec!["70000".into()]),
+                vec![flag(Key::DenyPorts, "70000")],
                 vec![],
                 "invalid value `70000` for `--deny-port`",
             ),
             (
-                flags(|s| s.allow_hosts = vec!["10.0.0.0/40".into()]),
+                vec![flag(Key::AllowHosts, "10.0.0.0/40")],
                 vec![],
                 "invalid value `10.0.0.0/40` for `--allow-host`",
             ),
             (
-                flags(|s| s.threads = Some("0".into())),
+                vec![flag(Key::Threads, "0")],
                 vec![],
                 "invalid value `0` for `--threads`",
             ),
             (
-                Settings::default(),
+                vec![flag(Key::Labels, "5173=")],
+                vec![],
+                "invalid value `5173=` for `--label`",
+            ),
+            (
+                vec![flag(Key::AuthToken, "short")],
+                vec![],
+                "invalid value `short` for `--auth-token`",
+            ),
+            (
+                vec![flag(Key::Tls, "dns:Bad Name")],
+                vec![],
+                "invalid value `dns:Bad Name` for `--tls`",
+            ),
+            (
+                Vec::new(),
                 vec![("PORTPROXY_LISTEN", "127.0.0.1:99999")],
                 "invalid value `127.0.0.1:99999` for `listen` (from PORTPROXY_LISTEN)",
             ),
             (
-                Settings::default(),
+                Vec::new(),
                 vec![("PORTPROXY_PRESERVE_HOST", "maybe")],
                 "invalid value `maybe` for `preserve_host` (from PORTPROXY_PRESERVE_HOST)",
             ),
             (
-                flags(|s| s.admin = Some("127.0.0.1:24306".into())),
+                Vec::new(),
+                vec![("PORTPROXY_DOMAINS", " , ")],
+                "invalid value `` for `domains` (from PORTPROXY_DOMAINS)",
+            ),
+            (
+                vec![flag(Key::Admin, "127.0.0.1:24306")],
                 vec![],
                 "`listen` and `admin` are both 127.0.0.1:24306",
             ),
         ];
-        for (settings, env, want) in rows {
-            let err = load_with(settings, &env).unwrap_err();
+        for (flags, env, want) in rows {
+            let err = load_with(flags, &env).unwrap_err();
             assert_eq!(err.to_string(), want);
         }
-        let err = load_with(flags(|s| s.listen = Some("nonsense".into())), &[]).unwrap_err();
+        let err = load_with(vec![flag(Key::Listen, "nonsense")], &[]).unwrap_err();
         assert_eq!(
             err.help(),
             "expected IP:PORT with a port from 1 to 65535, e.g. 127.0.0.1:24306"
@@ -822,42 +866,28 @@ mod tests {
 
     #[test]
     fn bad_files() {
-        let f = file("listen = \"x\"\n");
-        let err = load_with(
-            Settings {
-                config: Some(f.path().into()),
-                ..Settings::default()
-            },
-            &[],
-        )
-        .unwrap_err();
+        let with_file = |text: &str| {
+            let f = file(text);
+            let err = load(Some(f.path()), &Vec::new(), &|_| None).unwrap_err();
+            (err.to_string(), f.path().display().to_string())
+        };
+        let (err, path) = with_file("listen = \"x\"\n");
+        assert_eq!(err, format!("invalid value `x` for `listen` (from {path})"));
+        let (err, path) = with_file("listen = [\"127.0.0.1:1\"]\n");
         assert_eq!(
-            err.to_string(),
-            format!(
-                "invalid value `x` for `listen` (from {})",
-                f.path().display()
-            )
+            err,
+            format!("invalid value `[\"127.0.0.1:1\"]` for `listen` (from {path})")
         );
-        let f = file("lisen = \"127.0.0.1:1\"\n");
-        let err = load_with(
-            Settings {
-                config: Some(f.path().into()),
-                ..Settings::default()
-            },
-            &[],
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("unknown field `lisen`"), "{err}");
-        let err = load_with(
-            Settings {
-                config: Some("/nonexistent/p.toml".into()),
-                ..Settings::default()
-            },
-            &[],
-        )
+        let (err, _) = with_file("lisen = \"127.0.0.1:1\"\n");
+        assert!(err.contains("unknown key `lisen`"), "{err}");
+        let (err, _) = with_file("listen = \n");
+        assert!(err.contains("is not valid"), "{err}");
+        let err = load(Some(Path::new("/nonexistent/p.toml")), &Vec::new(), &|_| {
+            None
+        })
         .unwrap_err();
         assert!(matches!(err, ConfigError::FileUnreadable { .. }));
         // The default file is read only if it exists.
-        assert!(load_with(Settings::default(), &[("XDG_CONFIG_HOME", "/nonexistent")]).is_ok());
+        assert!(load_with(Vec::new(), &[("XDG_CONFIG_HOME", "/nonexistent")]).is_ok());
     }
 }

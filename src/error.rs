@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use crate::caddy::locate::{self, Missing};
 use crate::caddy::supervise::StartError;
+use crate::commands::self_update::UpdateError;
 use crate::config::ConfigError;
-use crate::update::UpdateError;
 
 #[derive(Debug)]
 pub enum Error {

@@ -4,5 +4,5 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    portproxy::run(std::env::args_os())
+    portproxy::main(std::env::args_os())
 }

@@ -8,7 +8,7 @@ pub mod supervise;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, TlsChoice};
+use crate::config::{CaddyPorts, Config, Key, Settings, Source, TlsChoice};
 use crate::route::is_local;
 use caddyfile::{Front, Site, Tls};
 
@@ -104,46 +104,39 @@ impl Admin {
     }
 }
 
-/// The proxy's own ports plus the ones Caddy listens on: none of them is ever a target.
-pub fn claim_ports(mut config: Config, admin: &Admin) -> Config {
-    let mut own = vec![
-        config.listen.port(),
-        config.admin.port(),
-        config.front.http_port,
-        config.front.https_port,
-    ];
-    own.extend(admin.port());
-    own.sort_unstable();
-    own.dedup();
-    config.policy.own_ports = own;
-    config
-}
-
-/// Moves Caddy to the unprivileged fallback ports when this user's Caddy can't bind the
-/// default 80/443 and the user set no ports; returns the command that would allow the
-/// defaults. Ports the user set are kept (a Caddy that can't bind them is an error).
-pub fn fall_back_if_needed(mut config: Config, caddy: &Path) -> (Config, Option<String>) {
-    let lowest = config.front.http_port.min(config.front.https_port);
-    if config.front.ports_set {
-        return (config, None);
+/// The ports Caddy will bind: the settings', or the unprivileged fallback when this user's
+/// Caddy can't bind the default 80/443 and the user set no ports, with the command that would
+/// allow the defaults. Ports the user set are kept (a Caddy that can't bind them is an error).
+pub fn ports(settings: &Settings, caddy: &Path, admin: &Admin) -> (CaddyPorts, Option<String>) {
+    let mut ports = CaddyPorts {
+        http_port: settings.http_port,
+        https_port: settings.https_port,
+        admin_port: admin.port(),
+    };
+    let set = [Key::HttpPort, Key::HttpsPort]
+        .iter()
+        .any(|&key| settings.origin(key) != &Source::Default);
+    if set {
+        return (ports, None);
     }
-    let fix = privilege::low_port_fix(caddy, lowest);
+    let fix = privilege::low_port_fix(caddy, ports.http_port.min(ports.https_port));
     if fix.is_some() {
-        config.front.http_port = privilege::FALLBACK_HTTP;
-        config.front.https_port = privilege::FALLBACK_HTTPS;
+        ports.http_port = privilege::FALLBACK_HTTP;
+        ports.https_port = privilege::FALLBACK_HTTPS;
     }
-    (config, fix)
+    (ports, fix)
 }
 
 /// The Caddyfile settings for a config.
 pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
-    let public = config.domains.iter().any(|d| !is_local(d));
+    let public = config.settings.domains.iter().any(|d| !is_local(d));
     let sites: Vec<Site> = config
+        .settings
         .domains
         .iter()
         .map(|domain| Site {
             domain: domain.clone(),
-            tls: match (&config.front.tls, is_local(domain)) {
+            tls: match (&config.settings.tls, is_local(domain)) {
                 (_, true) | (TlsChoice::Internal, false) => Tls::Internal,
                 (TlsChoice::OnDemand, false) => Tls::OnDemand,
                 (TlsChoice::Dns { provider }, false) => Tls::Dns {
@@ -156,19 +149,19 @@ pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
         })
         .collect();
     // Caddy reaches the proxy on loopback even when the proxy listens on all interfaces.
-    let upstream = if config.listen.ip().is_unspecified() {
-        format!("127.0.0.1:{}", config.listen.port())
+    let upstream = if config.settings.listen.ip().is_unspecified() {
+        format!("127.0.0.1:{}", config.settings.listen.port())
     } else {
-        config.listen.to_string()
+        config.settings.listen.to_string()
     };
     Front {
         sites,
-        http_port: config.front.http_port.to_string(),
-        https_port: config.front.https_port.to_string(),
+        http_port: config.caddy_ports().http_port.to_string(),
+        https_port: config.caddy_ports().https_port.to_string(),
         upstream,
         // Reachable from the internet, every on-demand certificate (the local CA's too) is
         // one a stranger can ask for by name: the proxy approves only names people visit.
-        ask: public.then(|| format!("http://{}/caddy/ask", config.admin)),
+        ask: public.then(|| format!("http://{}/caddy/ask", config.settings.admin)),
         admin: admin.address(),
         storage: Some(paths.storage().display().to_string()),
         bind: (!public).then(|| "127.0.0.1 [::1]".to_string()),
@@ -177,29 +170,48 @@ pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
 
 /// The addresses Caddy will bind for `front`'s HTTP and HTTPS ports.
 pub fn bind_addrs(config: &Config) -> Vec<std::net::SocketAddr> {
-    let local = config.domains.iter().all(|d| is_local(d));
+    let local = config.settings.domains.iter().all(|d| is_local(d));
     let hosts: &[&str] = if local {
         &["127.0.0.1", "[::1]"]
     } else {
         &["0.0.0.0", "[::]"]
     };
-    [config.front.http_port, config.front.https_port]
-        .iter()
-        .flat_map(|port| {
-            hosts
-                .iter()
-                .filter_map(move |h| format!("{h}:{port}").parse().ok())
+    [
+        config.caddy_ports().http_port,
+        config.caddy_ports().https_port,
+    ]
+    .iter()
+    .flat_map(|port| {
+        hosts
+            .iter()
+            .filter_map(move |h| format!("{h}:{port}").parse().ok())
+    })
+    .collect()
+}
+
+/// The HTTP and HTTPS addresses Caddy will bind, named by the flag that moves them.
+pub fn binds(config: &Config) -> Vec<(&'static str, std::net::SocketAddr)> {
+    bind_addrs(config)
+        .into_iter()
+        .map(|addr| {
+            let key = if addr.port() == config.caddy_ports().https_port {
+                "https-port"
+            } else {
+                "http-port"
+            };
+            (key, addr)
         })
         .collect()
 }
 
 /// What users type to reach port 5173 and the dashboard once Caddy is up.
 pub fn urls(config: &Config) -> Vec<String> {
-    let port = match config.front.https_port {
+    let port = match config.caddy_ports().https_port {
         443 => String::new(),
         other => format!(":{other}"),
     };
     config
+        .settings
         .domains
         .iter()
         .map(|d| format!("https://PORT.{d}{port}/ (dashboard: https://{d}{port}/)"))

@@ -156,13 +156,13 @@ impl PortProxy {
             .map(|port| PortLink {
                 port,
                 url: format!("{}://{port}.{base}/", ctx.scheme),
-                label: config.labels.get(&port).cloned(),
+                label: config.settings.labels.get(&port).cloned(),
                 refused: config
                     .policy
                     .check(&Target::Localhost, port)
                     .err()
                     .map(|r| r.to_string()),
-                public: config.public_ports.contains(&port),
+                public: config.settings.public_ports.contains(&port),
                 process: holders.remove(&port),
             })
             .collect()
@@ -180,12 +180,12 @@ impl PortProxy {
             let page = Page::Loop { hops: ctx.hops };
             return self.refuse(session, ctx, page).await;
         }
-        let route = match route::parse(&ctx.host, &config.domains) {
+        let route = match route::parse(&ctx.host, &config.settings.domains) {
             Ok(route) => route,
             Err(error) => {
                 let req = &session.req_header().headers;
                 let domains = if gate::privileged(ctx.client, req, config.auth.as_ref()) {
-                    config.domains.clone()
+                    config.settings.domains.clone()
                 } else {
                     Vec::new()
                 };
@@ -203,8 +203,8 @@ impl PortProxy {
             domain,
             host: &ctx.host,
             dashboard: port.is_none(),
-            public_port: port.is_some_and(|p| config.public_ports.contains(&p)),
-            public_ports: &config.public_ports,
+            public_port: port.is_some_and(|p| config.settings.public_ports.contains(&p)),
+            public_ports: &config.settings.public_ports,
             path: req.uri.path(),
             method: &req.method,
             scheme: ctx.scheme,
@@ -399,7 +399,7 @@ impl ProxyHttp for PortProxy {
             client_ip: peer,
             local_authority: forward.authority(),
             port: forward.port,
-            preserve_host: config.preserves_host(forward.port),
+            preserve_host: config.settings.preserves_host(forward.port),
             hops: ctx.hops,
         };
         if is_websocket(req) {

@@ -5,12 +5,12 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 use crate::caddy::{self, caddyfile, locate, Admin, Paths};
 use crate::cli::DoctorArgs;
-use crate::config::{self, Config};
+use crate::commands::trust;
+use crate::commands::{describe, Described};
+use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::ports;
 use crate::route;
-use crate::run::caddy_binds;
-use crate::trust;
 
 /// One line of the report.
 struct Check {
@@ -56,35 +56,35 @@ fn fail(what: impl Into<String>, fix: impl Into<String>) -> Check {
 }
 
 pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
-    let env = |k: &str| std::env::var(k).ok();
     let mut checks = Vec::new();
-    let config = match config::load(&args.run.settings, &args.run.caddy, &env) {
-        Ok(config) => {
-            let source = config
+    let settings = match args.run.settings(&process_env) {
+        Ok(settings) => {
+            let source = settings
                 .file
                 .as_ref()
                 .map_or("built-in defaults".to_string(), |f| f.display().to_string());
             checks.push(pass(format!("config: valid ({source})")));
-            Some(config)
+            Some(settings)
         }
         Err(e) => {
             checks.push(fail(format!("config: {e}"), e.help()));
             None
         }
     };
-    if let Some(config) = &config {
-        let paths = Paths::from_env(&env);
-        let found = locate::locate(config.front.caddy.as_deref());
-        let (config, fix) = match &found {
-            Ok(found) => caddy::fall_back_if_needed(config.clone(), &found.path),
-            Err(_) => (config.clone(), None),
-        };
+    if let Some(settings) = settings {
+        let paths = Paths::from_env(&process_env);
+        let Described {
+            config,
+            caddy: found,
+            admin,
+            fix,
+        } = describe(settings, &paths)?;
         let config = &config;
         if let Some(fix) = fix {
             checks.push(warn(
                 format!(
                     "ports: as this user Caddy can't bind 80 and 443, so `portproxy` serves HTTPS on {} and HTTP on {} (the URLs carry the port)",
-                    config.front.https_port, config.front.http_port
+                    config.caddy_ports().https_port, config.caddy_ports().http_port
                 ),
                 format!("for URLs without a port: {fix}"),
             ));
@@ -97,17 +97,22 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
                     found.version,
                     found.path.display()
                 )));
-                checks.push(check_caddyfile(config, &paths, &found.path));
+                checks.push(check_caddyfile(config, &paths, &admin, &found.path));
             }
             Err(missing) => checks.push(fail(
                 format!("caddy: {missing}"),
                 format!("install Caddy: {}", locate::install_hint()),
             )),
         }
-        for domain in config.domains.iter().filter(|d| !route::is_local(d)) {
+        for domain in config
+            .settings
+            .domains
+            .iter()
+            .filter(|d| !route::is_local(d))
+        {
             checks.push(check_dns(domain));
         }
-        if config.domains.iter().any(|d| route::is_local(d)) {
+        if config.settings.domains.iter().any(|d| route::is_local(d)) {
             checks.push(match trust::is_trusted(&paths) {
                 Some(true) => pass("local CA: trusted by the system"),
                 Some(false) if !paths.root_cert().is_file() => fail(
@@ -153,9 +158,11 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
 }
 
 fn check_ports(config: &Config) -> Vec<Check> {
-    let mut addrs: Vec<(&str, SocketAddr)> =
-        vec![("listen", config.listen), ("admin", config.admin)];
-    addrs.extend(caddy_binds(config));
+    let mut addrs: Vec<(&str, SocketAddr)> = vec![
+        ("listen", config.settings.listen),
+        ("admin", config.settings.admin),
+    ];
+    addrs.extend(caddy::binds(config));
     addrs
         .into_iter()
         .map(|(key, addr)| match std::net::TcpListener::bind(addr) {
@@ -183,17 +190,17 @@ fn check_ports(config: &Config) -> Vec<Check> {
 
 /// A running portproxy answers on its admin listener.
 fn is_ours(config: &Config) -> bool {
-    std::net::TcpStream::connect(config.admin).is_ok()
+    std::net::TcpStream::connect(config.settings.admin).is_ok()
 }
 
 /// Renders the Caddyfile and lets this Caddy parse it.
-fn check_caddyfile(config: &Config, paths: &Paths, caddy_bin: &std::path::Path) -> Check {
-    let admin = Admin::Socket(paths.data.join("caddy-admin.sock"));
-    let text = caddyfile::render(&caddy::front(
-        &caddy::claim_ports(config.clone(), &admin),
-        paths,
-        &admin,
-    ));
+fn check_caddyfile(
+    config: &Config,
+    paths: &Paths,
+    admin: &Admin,
+    caddy_bin: &std::path::Path,
+) -> Check {
+    let text = caddyfile::render(&caddy::front(config, paths, admin));
     let dir = std::env::temp_dir().join(format!("portproxy-doctor-{}", std::process::id()));
     let file = dir.join("Caddyfile");
     let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, &text));

@@ -8,7 +8,6 @@ use std::process::Command;
 use log::info;
 
 use crate::caddy::{same_file, Paths};
-use crate::cli::RunArgs;
 use crate::error::Error;
 
 /// Where the CA goes on Debian-like systems (`update-ca-certificates`).
@@ -18,7 +17,7 @@ const DEBIAN_ANCHOR: &str = "/usr/local/share/ca-certificates/portproxy-local-ca
 #[cfg(target_os = "linux")]
 const REDHAT_ANCHOR: &str = "/etc/pki/ca-trust/source/anchors/portproxy-local-ca.crt";
 
-pub fn trust(_args: RunArgs) -> Result<(), Error> {
+pub fn trust() -> Result<(), Error> {
     let paths = Paths::from_env(&|k| std::env::var(k).ok());
     let root = paths.root_cert();
     if !root.is_file() {

@@ -7,9 +7,10 @@ use std::io::Write;
 use clap::CommandFactory;
 
 use crate::cli::Cli;
+use crate::error::Error;
 
 /// Prints the completion script for `shell` to stdout.
-pub fn print(shell: clap_complete::Shell) -> std::io::Result<()> {
+pub fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "portproxy", &mut script);
     write_out(&script)
@@ -17,16 +18,25 @@ pub fn print(shell: clap_complete::Shell) -> std::io::Result<()> {
 
 /// Prints the man page (roff) to stdout. Its header names the version only: the build's
 /// target and commit (the rest of `--version`) would change it with every commit.
-pub fn man() -> std::io::Result<()> {
+pub fn man() -> Result<(), Error> {
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command().version(env!("CARGO_PKG_VERSION"))).render(&mut page)?;
+    clap_mangen::Man::new(Cli::command().version(env!("CARGO_PKG_VERSION")))
+        .render(&mut page)
+        .map_err(stdout_error)?;
     write_out(&page)
 }
 
 /// `portproxy completions bash | head` is not an error.
-fn write_out(bytes: &[u8]) -> std::io::Result<()> {
+fn write_out(bytes: &[u8]) -> Result<(), Error> {
     match std::io::stdout().lock().write_all(bytes) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
+        other => other.map_err(stdout_error),
+    }
+}
+
+fn stdout_error(error: std::io::Error) -> Error {
+    Error::File {
+        path: "stdout".into(),
+        error,
     }
 }

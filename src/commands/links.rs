@@ -1,71 +1,50 @@
 //! `portproxy ls`, `url PORT`, `open PORT` and `token`: the things a daily user
 //! asks of a running setup, answered from the same settings `run` uses.
 
-use std::path::Path;
-
 use log::warn;
 
 use crate::auth;
-use crate::caddy::{self, locate};
-use crate::cli::{LsArgs, PortArgs, TokenArgs};
-use crate::config::{self, Config};
+use crate::caddy::Paths;
+use crate::cli::{LsArgs, PortArgs, RunArgs, TokenArgs};
+use crate::commands::describe;
+use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::ports;
 use crate::route;
-use crate::run::process_env;
 
 /// The URL of `port` under the first domain, as `run` serves it: HTTPS through Caddy (on the
 /// port it would use, fallback included) when there is a Caddy, else the proxy's own HTTP.
-pub fn port_url(config: &Config, caddy: Option<&Path>, port: u16) -> String {
-    let domain = &config.domains[0];
-    match caddy {
-        Some(caddy) => {
-            let (config, _) = caddy::fall_back_if_needed(config.clone(), caddy);
-            match config.front.https_port {
-                443 => format!("https://{port}.{domain}/"),
-                https => format!("https://{port}.{domain}:{https}/"),
-            }
-        }
-        None => format!("http://{port}.{domain}:{}/", config.listen.port()),
+pub fn port_url(config: &Config, port: u16) -> String {
+    let domain = &config.settings.domains[0];
+    match config.front {
+        Some(front) if front.https_port == 443 => format!("https://{port}.{domain}/"),
+        Some(front) => format!("https://{port}.{domain}:{}/", front.https_port),
+        None => format!("http://{port}.{domain}:{}/", config.settings.listen.port()),
     }
 }
 
-/// The settings and the Caddy `run` would use, for commands that describe it.
-fn setup(run: &crate::cli::RunArgs) -> Result<(Config, Option<std::path::PathBuf>), Error> {
-    let config = config::load(&run.settings, &run.caddy, &process_env)?;
-    let caddy = if run.caddy.no_caddy {
-        None
-    } else {
-        locate::locate(config.front.caddy.as_deref())
-            .ok()
-            .map(|found| found.path)
-    };
-    Ok((config, caddy))
+/// The settings `run` would use, with Caddy in front when it would be.
+fn setup(run: &RunArgs) -> Result<Config, Error> {
+    let settings = run.settings(&process_env)?;
+    if run.no_caddy {
+        return Ok(Config::new(settings, None, None));
+    }
+    Ok(describe(settings, &Paths::from_env(&process_env))?.config)
 }
 
 /// `portproxy ls`: the dashboard's table in the terminal (`--json`: as `/api/ports` has it).
 pub fn ls(args: LsArgs) -> Result<(), Error> {
-    let (config, caddy) = setup(&args.run)?;
-    let (config, _) = match &caddy {
-        Some(path) => caddy::fall_back_if_needed(config, path),
-        None => (config, None),
-    };
-    let own = [
-        config.listen.port(),
-        config.admin.port(),
-        config.front.http_port,
-        config.front.https_port,
-    ];
+    let config = setup(&args.run)?;
     let mut holders = ports::holders();
     let rows: Vec<serde_json::Value> = ports::listening()
         .into_iter()
-        .filter(|port| !own.contains(port))
+        .filter(|port| !config.policy.own_ports.contains(port))
         .map(|port| {
             serde_json::json!({
                 "port": port,
-                "url": port_url(&config, caddy.as_deref(), port),
-                "label": config.labels.get(&port),
-                "public": config.public_ports.contains(&port),
+                "url": port_url(&config, port),
+                "label": config.settings.labels.get(&port),
+                "public": config.settings.public_ports.contains(&port),
                 "process": holders.remove(&port),
             })
         })
@@ -101,8 +80,7 @@ fn url_of(args: &PortArgs) -> Result<String, Error> {
         message: format!("`{}` is not a port", args.port),
         help: "give a port from 1 to 65535, e.g. `portproxy url 5173`".into(),
     })?;
-    let (config, caddy) = setup(&args.run)?;
-    Ok(port_url(&config, caddy.as_deref(), port))
+    Ok(port_url(&setup(&args.run)?, port))
 }
 
 /// `portproxy url PORT`: the URL alone on stdout, for scripts.
@@ -145,8 +123,8 @@ fn browser(url: &str) -> Result<(), String> {
 /// `portproxy token [--rotate]`: the access token for public domains. Once `run` starts at
 /// login, the token it generated would otherwise live only in a journal.
 pub fn token(args: TokenArgs) -> Result<(), Error> {
-    let config = config::load(&args.run.settings, &args.run.caddy, &process_env)?;
-    if let Some(token) = &config.auth_token {
+    let settings = args.run.settings(&process_env)?;
+    if let Some(token) = &settings.auth_token {
         if args.rotate {
             return Err(Error::Usage {
                 message: "the token is set in the settings (auth_token, --auth-token or PORTPROXY_AUTH_TOKEN)".into(),

@@ -288,7 +288,7 @@ pub enum Done {
 /// The exit status of `self-update --check` when a newer release exists.
 pub const AVAILABLE: u8 = 3;
 
-pub fn run(args: SelfUpdateArgs) -> Result<Done, UpdateError> {
+pub fn self_update(args: SelfUpdateArgs) -> Result<Done, UpdateError> {
     let current = env!("CARGO_PKG_VERSION");
     // Resolved so Homebrew's bin/ symlink shows its Cellar (Windows would add a `\\?\`).
     let exe = std::env::current_exe()
@@ -385,16 +385,16 @@ pub fn run(args: SelfUpdateArgs) -> Result<Done, UpdateError> {
     let (staged, said) = new_exe.fetch_and_check(archive, sums, &format!("portproxy {to}"))?;
     new_exe.swap(&staged, &exe)?;
     if to == current {
-        println!("reinstalled portproxy {to} ({})", exe.display());
+        eprintln!("reinstalled portproxy {to} ({})", exe.display());
     } else {
-        println!("updated portproxy {current} -> {to} ({})", exe.display());
+        eprintln!("updated portproxy {current} -> {to} ({})", exe.display());
     }
     // The Caddy the installers put beside portproxy follows the release's pin (a Caddy the
     // user installed is theirs).
     if let (Some(caddy), Some(pin)) = (installers_caddy(), caddy_pin(&said)) {
         update_caddy(&caddy, &pin, allow_http)?;
     }
-    println!("a portproxy already running keeps the old version until it is restarted");
+    eprintln!("a portproxy already running keeps the old version until it is restarted");
     Ok(Done::Updated)
 }
 
@@ -526,7 +526,7 @@ fn update_caddy(caddy: &Path, pin: &str, allow_http: bool) -> Result<(), UpdateE
         let _ = std::fs::rename(caddy, &aside);
     }
     std::fs::rename(&new, caddy).map_err(|e| caddy_error(format!("cannot replace it: {e}")))?;
-    println!(
+    eprintln!(
         "updated Caddy {} -> {pin} ({})",
         installed.split_whitespace().next().unwrap_or("?"),
         caddy.display()

@@ -1,4 +1,5 @@
-//! `portproxy serve`: the Pingora server with the proxy and admin services, and its shutdown.
+//! The Pingora server: the proxy and admin services, Caddy beside them, reloads, and the
+//! shutdown that drains requests in flight.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -59,22 +60,24 @@ pub struct Reloaded {
     pub moved_start_settings: bool,
 }
 
-pub fn serve(plan: Plan) -> Result<(), Error> {
+/// Runs portproxy until SIGTERM or SIGINT; returns once requests in flight are done (or the
+/// grace period is over) and Caddy has stopped.
+pub fn start(plan: Plan) -> Result<(), Error> {
     let Plan {
         config,
         caddy,
         reload,
     } = plan;
     // Pingora panics in a service thread when a bind fails; say it properly, before starting.
-    ensure_free("listen", config.listen)?;
-    ensure_free("admin", config.admin)?;
+    ensure_free("listen", config.settings.listen)?;
+    ensure_free("admin", config.settings.admin)?;
     for (key, addr) in caddy.iter().flat_map(|c| &c.binds) {
         ensure_free_for_caddy(key, *addr)?;
     }
-    if !config.listen.ip().is_loopback() {
+    if !config.settings.listen.ip().is_loopback() {
         warn!(
             "listening on {}: every port on this machine is reachable from the network through it",
-            config.listen
+            config.settings.listen
         );
     }
 
@@ -99,9 +102,10 @@ pub fn serve(plan: Plan) -> Result<(), Error> {
     let mut server = Server::new_with_opt_and_conf(Opt::default(), conf);
     server.bootstrap();
 
-    let domains = config.domains.clone();
-    let watched = config.file.clone();
-    let (listen, admin_addr, threads) = (config.listen, config.admin, config.threads);
+    let domains = config.settings.domains.clone();
+    let watched = config.settings.file.clone();
+    let settings = &config.settings;
+    let (listen, admin_addr, threads) = (settings.listen, settings.admin, settings.threads);
     let app = Arc::new(App::new(config));
     for service in proxy_services(&server, &app, listen, threads) {
         server.add_service(service);
@@ -125,7 +129,7 @@ pub fn serve(plan: Plan) -> Result<(), Error> {
             let untrusted = plan
                 .local_ca
                 .as_ref()
-                .is_some_and(|paths| crate::trust::is_trusted(paths) == Some(false));
+                .is_some_and(|paths| crate::commands::trust::is_trusted(paths) == Some(false));
             if untrusted {
                 warn!("browsers will warn about these https:// URLs until this machine trusts Caddy's local CA: run `portproxy trust` once (it asks for sudo)");
             }
@@ -135,8 +139,15 @@ pub fn serve(plan: Plan) -> Result<(), Error> {
     };
     let supervisor = front.as_ref().map(|(s, _)| s.clone());
     watch_for_reload(app, reload, watched, front);
-    watch_for_drain(server.watch_execution_phase(), supervisor);
-    server.run(run_args());
+    let (stopped, done) = std::sync::mpsc::channel();
+    watch_for_drain(server.watch_execution_phase(), supervisor, stopped.clone());
+    // Pingora's `run` sleeps out its whole grace period; the drain watcher says sooner when
+    // nothing is left in flight, and whichever is first ends `start`.
+    std::thread::spawn(move || {
+        server.run(run_args());
+        let _ = stopped.send(());
+    });
+    let _ = done.recv();
     Ok(())
 }
 
@@ -328,12 +339,13 @@ fn ensure_free_for_caddy(key: &'static str, addr: SocketAddr) -> Result<(), Erro
     }
 }
 
-/// Pingora sleeps the whole grace period even when nothing is in flight; exit as soon as the
+/// Pingora sleeps the whole grace period even when nothing is in flight; stop as soon as the
 /// last request is done instead (and at the latest when the grace period ends). Caddy is
 /// stopped meanwhile, gracefully, so it finishes what it is relaying through us.
 fn watch_for_drain(
     mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase>,
     caddy: Option<Arc<Supervisor>>,
+    stopped: std::sync::mpsc::Sender<()>,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     std::thread::spawn(move || loop {
@@ -346,7 +358,8 @@ fn watch_for_drain(
                 if let Some(stopping) = stopping {
                     let _ = stopping.join();
                 }
-                std::process::exit(0)
+                let _ = stopped.send(());
+                return;
             }
             Ok(_) | Err(RecvError::Lagged(_)) => continue,
             Err(RecvError::Closed) => return,
@@ -396,7 +409,7 @@ fn drain() {
         std::thread::sleep(Duration::from_millis(25));
     }
     match METRICS.active() {
-        0 => info!("all requests finished; exiting"),
+        0 => info!("all requests finished; stopping"),
         n => warn!("grace period over; cutting {n} requests still in flight"),
     }
 }

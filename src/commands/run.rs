@@ -1,0 +1,114 @@
+//! `portproxy run` (the default command): the proxy with Caddy in front, or alone (and
+//! saying so) without Caddy.
+
+use log::{info, warn};
+
+use crate::auth::{self, Moment};
+use crate::caddy::locate::{self, Missing};
+use crate::caddy::supervise::Launch;
+use crate::caddy::{self, caddyfile, Admin, Paths};
+use crate::cli::RunArgs;
+use crate::commands::serve::proxy_alone;
+use crate::config::{process_env, Config};
+use crate::error::Error;
+use crate::server::{self, CaddyPlan, Plan, Reloaded};
+
+pub fn run(args: RunArgs) -> Result<(), Error> {
+    let settings = args.settings(&process_env)?;
+    if args.no_caddy {
+        info!("--no-caddy: serving the proxy alone, without HTTPS");
+        return proxy_alone(args);
+    }
+    let found = match locate::locate(settings.caddy.as_deref()) {
+        Ok(found) => found,
+        Err(Missing::NotOnPath) => {
+            warn!(
+                "Caddy is not on PATH, so there is no HTTPS: serving the proxy alone on http://PORT.{}:{}/",
+                settings.domains[0],
+                settings.listen.port()
+            );
+            warn!(
+                "for HTTPS, install Caddy ({}) and start portproxy again",
+                locate::install_hint()
+            );
+            return proxy_alone(args);
+        }
+        Err(missing) => return Err(Error::Caddy(missing)),
+    };
+    info!("using Caddy {} at {}", found.version, found.path.display());
+    let paths = Paths::from_env(&process_env);
+    let admin = prepare_admin(&paths)?;
+    let (ports, fix) = caddy::ports(&settings, &found.path, &admin);
+    if let Some(fix) = fix {
+        warn!(
+            "as this user Caddy can't bind ports 80 and 443, so it serves HTTPS on {} and HTTP on {} (the URLs carry the port)",
+            ports.https_port, ports.http_port
+        );
+        warn!("for URLs without a port: {fix}");
+    }
+    let auth = auth::in_force(&settings, Moment::Start)?;
+    let config = Config::new(settings, Some(ports), auth);
+    let front = caddy::front(&config, &paths, &admin);
+    let text = caddyfile::render(&front);
+    let path = caddy::write_caddyfile(&paths, &text).map_err(|error| Error::File {
+        path: paths.caddyfile(),
+        error,
+    })?;
+    let plan = CaddyPlan {
+        launch: Launch {
+            caddy: found,
+            caddyfile: path,
+            admin: admin.address(),
+            env: paths.caddy_env(),
+        },
+        caddyfile: text,
+        binds: caddy::binds(&config),
+        urls: caddy::urls(&config),
+        local_ca: front
+            .sites
+            .iter()
+            .any(|site| site.tls == caddyfile::Tls::Internal)
+            .then(|| paths.clone()),
+    };
+    server::start(Plan {
+        config,
+        caddy: Some(plan),
+        reload: Box::new(move |running| {
+            let mut settings = args.settings(&process_env)?;
+            let moved_start_settings = settings.keep_start_settings(&running.settings);
+            let auth = auth::in_force(&settings, Moment::Reload)?;
+            let config = Config::new(settings, running.front, auth);
+            let text = caddyfile::render(&caddy::front(&config, &paths, &admin));
+            Ok(Reloaded {
+                config,
+                caddyfile: Some(text),
+                moved_start_settings,
+            })
+        }),
+    })
+}
+
+/// Picks Caddy's admin address; a socket file left by a Caddy that died is removed, one that
+/// answers means another Caddy of ours is running.
+fn prepare_admin(paths: &Paths) -> Result<Admin, Error> {
+    let file_error = |error| Error::File {
+        path: paths.data.clone(),
+        error,
+    };
+    std::fs::create_dir_all(&paths.data).map_err(file_error)?;
+    let admin = Admin::for_paths(paths).map_err(file_error)?;
+    #[cfg(unix)]
+    if let Admin::Socket(socket) = &admin {
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+            return Err(Error::File {
+                path: socket.clone(),
+                error: std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    "another portproxy's Caddy is running (its admin socket answers)",
+                ),
+            });
+        }
+        let _ = std::fs::remove_file(socket);
+    }
+    Ok(admin)
+}

@@ -1,0 +1,31 @@
+//! `portproxy serve`: the proxy alone, without Caddy in front.
+
+use crate::auth::{self, Moment};
+use crate::cli::{RunArgs, ServeArgs};
+use crate::config::{process_env, Config};
+use crate::error::Error;
+use crate::server::{self, Plan, Reloaded};
+
+pub fn serve(args: ServeArgs) -> Result<(), Error> {
+    proxy_alone(args.into())
+}
+
+/// The proxy alone, for `serve`, and for `run` without Caddy.
+pub fn proxy_alone(args: RunArgs) -> Result<(), Error> {
+    let settings = args.settings(&process_env)?;
+    let auth = auth::in_force(&settings, Moment::Start)?;
+    server::start(Plan {
+        config: Config::new(settings, None, auth),
+        caddy: None,
+        reload: Box::new(move |running| {
+            let mut settings = args.settings(&process_env)?;
+            let moved_start_settings = settings.keep_start_settings(&running.settings);
+            let auth = auth::in_force(&settings, Moment::Reload)?;
+            Ok(Reloaded {
+                config: Config::new(settings, None, auth),
+                caddyfile: None,
+                moved_start_settings,
+            })
+        }),
+    })
+}
