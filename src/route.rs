@@ -87,6 +87,17 @@ pub fn is_local(domain: &str) -> bool {
     domain == "localhost" || domain.ends_with(".localhost")
 }
 
+/// `host:port` → (`host`, Some(`port`)) when what follows the last `:` is all digits; else
+/// the whole authority and None.
+pub fn split_port(authority: &str) -> (&str, Option<&str>) {
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (host, Some(port))
+        }
+        _ => (authority, None),
+    }
+}
+
 /// Strips a `:port` suffix, lowercases and drops one trailing dot.
 ///
 /// `"5173.LocalHost.:24306"` becomes `"5173.localhost"`.
@@ -95,14 +106,11 @@ pub fn normalize(host: &str) -> Result<String, RouteError> {
         host: host.to_string(),
         reason,
     };
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) => {
-            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(malformed("the part after `:` must be a port number"));
-            }
-            name
+    let name = match split_port(host) {
+        (_, None) if host.contains(':') => {
+            return Err(malformed("the part after `:` must be a port number"))
         }
-        None => host,
+        (name, _) => name,
     };
     let name = name.to_ascii_lowercase();
     let name = name.strip_suffix('.').unwrap_or(&name);

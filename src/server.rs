@@ -246,69 +246,36 @@ type ProxyService = Service<pingora::proxy::HttpProxy<PortProxy>>;
 /// moves between threads, and that handover races (`failed to acquire reusable stream`):
 /// measured on 2 cores, one new upstream connection every ~20 requests, an error line each,
 /// and 0.4× nginx's throughput. With one thread per service each pool stays on its thread.
-#[cfg(unix)]
+/// Windows has no SO_REUSEPORT: there, one service with all the threads.
 fn proxy_services(
     server: &Server,
     app: &Arc<App>,
     listen: SocketAddr,
     threads: usize,
 ) -> Vec<ProxyService> {
-    use pingora::listeners::TcpSocketOptions;
-    (0..threads)
+    use pingora::listeners::{L4BufferSettings, ListenerConfig, TcpSocketOptions};
+    let (services, threads_each) = if cfg!(unix) {
+        (threads, 1)
+    } else {
+        (1, threads)
+    };
+    (0..services)
         .map(|i| {
+            let name = format!("portproxy-{i}");
+            let mut service =
+                http_proxy_service_with_name(&server.configuration, PortProxy(app.clone()), &name);
             let mut options = TcpSocketOptions::default();
-            options.so_reuseport = Some(true);
-            proxy_service(
-                server,
-                app,
-                &format!("portproxy-{i}"),
-                listen,
-                Some(options),
-                1,
-            )
+            options.so_reuseport = Some(cfg!(unix));
+            let listener = ListenerConfig::tcp(listen.to_string())
+                .tcp_socket_options(options)
+                // Pingora's 64 KiB read-ahead buffer is for TLS records; on plain HTTP it is
+                // 64 KiB more per open connection (an idle HMR socket, a keep-alive tab).
+                .l4_buffer(L4BufferSettings::default().read(0));
+            service.add_listener(listener);
+            service.threads = Some(threads_each);
+            service
         })
         .collect()
-}
-
-/// Windows has no SO_REUSEPORT: one service with all the threads.
-#[cfg(not(unix))]
-fn proxy_services(
-    server: &Server,
-    app: &Arc<App>,
-    listen: SocketAddr,
-    threads: usize,
-) -> Vec<ProxyService> {
-    vec![proxy_service(
-        server,
-        app,
-        "portproxy",
-        listen,
-        None,
-        threads,
-    )]
-}
-
-fn proxy_service(
-    server: &Server,
-    app: &Arc<App>,
-    name: &str,
-    listen: SocketAddr,
-    options: Option<pingora::listeners::TcpSocketOptions>,
-    threads: usize,
-) -> ProxyService {
-    use pingora::listeners::{L4BufferSettings, ListenerConfig};
-    let mut service =
-        http_proxy_service_with_name(&server.configuration, PortProxy(app.clone()), name);
-    let mut listener = ListenerConfig::tcp(listen.to_string())
-        // Pingora's 64 KiB read-ahead buffer is for TLS records; on plain HTTP it is 64 KiB
-        // more per open connection (an idle HMR socket, a keep-alive browser tab).
-        .l4_buffer(L4BufferSettings::default().read(0));
-    if let Some(options) = options {
-        listener = listener.tcp_socket_options(options);
-    }
-    service.add_listener(listener);
-    service.threads = Some(threads);
-    service
 }
 
 /// Binds and releases the address, so a taken port is one clear error.

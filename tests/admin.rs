@@ -60,9 +60,7 @@ async fn healthz_and_metrics() {
 async fn finding_5_caddy_ask_approves_only_names_people_visit() {
     let app = Backend::echo().await;
     let closed = closed_port();
-    let proxy = Proxy::new()
-        .arg("--domain")
-        .arg("dev.example.com")
+    let proxy = Proxy::public()
         .arg("--public-port")
         .arg("9000")
         .arg("--allow-host")

@@ -8,10 +8,8 @@ pub const BROWSER: (&str, &str) = ("Accept", "text/html,application/xhtml+xml");
 
 pub async fn public(extra: &[&str]) -> Running {
     let mut proxy = Proxy::new()
-        .arg("--domain")
-        .arg("localhost")
-        .arg("--domain")
-        .arg("dev.example.com")
+        .domain("localhost")
+        .domain("dev.example.com")
         .arg("--auth-token")
         .arg(TOKEN);
     for arg in extra {
@@ -328,12 +326,7 @@ async fn a_generated_token_is_stored_privately_and_printed_once() {
     let app = Backend::echo().await;
     let dir = tempfile::tempdir().unwrap();
     let xdg = dir.path().display().to_string();
-    let first = Proxy::new()
-        .arg("--domain")
-        .arg("dev.example.com")
-        .env("XDG_CONFIG_HOME", &xdg)
-        .start()
-        .await;
+    let first = Proxy::public().env("XDG_CONFIG_HOME", &xdg).start().await;
     assert!(
         first
             .log_contains("generated an access token for dev.example.com: ")
@@ -354,12 +347,7 @@ async fn a_generated_token_is_stored_privately_and_printed_once() {
         );
     }
     drop(first);
-    let second = Proxy::new()
-        .arg("--domain")
-        .arg("dev.example.com")
-        .env("XDG_CONFIG_HOME", &xdg)
-        .start()
-        .await;
+    let second = Proxy::public().env("XDG_CONFIG_HOME", &xdg).start().await;
     let bearer = format!("Bearer {token}");
     assert_eq!(
         second
@@ -377,12 +365,7 @@ async fn a_generated_token_is_stored_privately_and_printed_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_auth_is_explicit_and_warned_about() {
     let app = Backend::echo().await;
-    let proxy = Proxy::new()
-        .arg("--domain")
-        .arg("dev.example.com")
-        .arg("--no-auth")
-        .start()
-        .await;
+    let proxy = Proxy::public().arg("--no-auth").start().await;
     assert!(
         proxy.log_contains("authentication is off").await,
         "{}",

@@ -143,9 +143,7 @@ async fn finding_2_a_readable_token_file_is_tightened() {
     std::fs::create_dir_all(token.parent().unwrap()).unwrap();
     std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let proxy = Proxy::new()
-        .arg("--domain")
-        .arg("dev.example.com")
+    let proxy = Proxy::public()
         .env("XDG_CONFIG_HOME", config.path().display().to_string())
         .start()
         .await;

@@ -505,8 +505,7 @@ fn a_caddy_startup_failure_is_reported_once() {
     let (http, https) = (free_addr().port(), free_addr().port());
     // Debian's Caddy has no DNS provider plugins, so this config cannot load.
     let out = Proxy::run(http, https)
-        .arg("--domain")
-        .arg("dev.example.com")
+        .domain("dev.example.com")
         .arg("--tls")
         .arg("dns:cloudflare")
         .output();

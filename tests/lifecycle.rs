@@ -24,7 +24,7 @@ fn bad_settings_stop_before_anything_binds() {
             "error: invalid value `10.0.0.1:80` for `admin` (from PORTPROXY_ADMIN)\nhelp: expected IP:PORT on loopback with a port from 1 to 65535, e.g. 127.0.0.1:24307\n",
         ),
         (
-            Proxy::new().arg("--listen").arg(listen.to_string()).arg("--domain").arg("bad_domain"),
+            Proxy::new().arg("--listen").arg(listen.to_string()).domain("bad_domain"),
             "error: invalid value `bad_domain` for `--domain`\nhelp: expected a host name such as localhost or dev.example.com\n",
         ),
     ];

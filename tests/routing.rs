@@ -44,10 +44,8 @@ async fn custom_domains_longest_match_wins() {
     let app = Backend::echo().await;
     let proxy = Proxy::new()
         .arg("--no-auth")
-        .arg("--domain")
-        .arg("example.com")
-        .arg("--domain")
-        .arg("dev.example.com")
+        .domain("example.com")
+        .domain("dev.example.com")
         .start()
         .await;
     let resp = proxy

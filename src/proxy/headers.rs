@@ -15,6 +15,7 @@ use http::header::{
 #[cfg(test)]
 use crate::edit::apply;
 pub use crate::edit::Edit;
+use crate::route;
 
 /// The loop guard's header: how many portproxies this request has passed.
 pub const HOPS: &str = "x-portproxy-hops";
@@ -51,8 +52,8 @@ impl Forwarding {
     }
 
     fn public_port(&self) -> String {
-        match self.public_host.rsplit_once(':') {
-            Some((_, port)) if port.bytes().all(|b| b.is_ascii_digit()) => port.to_string(),
+        match route::split_port(&self.public_host) {
+            (_, Some(port)) => port.to_string(),
             _ if self.proto == "https" => "443".into(),
             _ => "80".into(),
         }
@@ -194,10 +195,7 @@ pub fn rewrite_response(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
     if cookies.is_empty() {
         return edits;
     }
-    let local_host = fw
-        .local_authority
-        .rsplit_once(':')
-        .map_or(fw.local_authority.as_str(), |(host, _)| host);
+    let local_host = route::split_port(&fw.local_authority).0;
     let rewritten: Vec<HeaderValue> = cookies
         .iter()
         .map(|cookie| {

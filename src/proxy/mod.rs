@@ -121,10 +121,8 @@ fn peer_ip(session: &Session) -> Option<IpAddr> {
 
 /// `5173.localhost:24306` under `localhost` → `localhost:24306`: the dashboard's own authority.
 fn base_authority(host: &str, domain: &str) -> String {
-    match host.rsplit_once(':') {
-        Some((_, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            format!("{domain}:{port}")
-        }
+    match route::split_port(host) {
+        (_, Some(port)) => format!("{domain}:{port}"),
         _ => domain.to_string(),
     }
 }

@@ -19,6 +19,9 @@ pub struct Proxy {
     user: Option<(String, String)>,
 }
 
+/// The public domain the tests serve (nothing resolves it: requests carry it as Host).
+pub const PUBLIC: &str = "dev.example.com";
+
 impl Default for Proxy {
     fn default() -> Self {
         Self::new()
@@ -29,6 +32,12 @@ impl Proxy {
     /// `portproxy serve` on two free loopback ports.
     pub fn new() -> Proxy {
         Proxy::command(&["serve"])
+    }
+
+    /// `portproxy serve` with the public domain `PUBLIC` (sign-in on, a token generated in
+    /// the test's own config directory unless the test gives one).
+    pub fn public() -> Proxy {
+        Proxy::new().domain(PUBLIC)
     }
 
     /// `portproxy run` with Caddy on these HTTP and HTTPS ports.
@@ -60,6 +69,11 @@ impl Proxy {
     pub fn binary(mut self, path: impl Into<PathBuf>) -> Proxy {
         self.binary = path.into();
         self
+    }
+
+    /// One more base domain (`--domain`).
+    pub fn domain(self, name: &str) -> Proxy {
+        self.arg("--domain").arg(name)
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Proxy {
