@@ -314,6 +314,19 @@ async fn send_page(session: &mut Session, page: &Page, format: Format) -> Result
         .await
 }
 
+/// Writes one of our pages in place of the response a failed upstream didn't give; its status.
+async fn send_error_page(session: &mut Session, page: &Page, format: Format) -> u16 {
+    let rendered = page.render(format);
+    if let Ok(resp) = page_head(&rendered) {
+        let body = Bytes::from(rendered.body);
+        let written = session.as_downstream_mut().write_error_response(resp, body);
+        if let Err(err) = written.await {
+            warn!("could not send the error page: {err}");
+        }
+    }
+    page.status()
+}
+
 /// Pingora's request and response headers share no trait; this one lets a list of `Edit`s
 /// apply to either, through their case-keeping setters.
 trait Editable {
@@ -527,54 +540,23 @@ impl ProxyHttp for PortProxy {
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-        let target = ctx.target();
-        let page = match (e.esource(), e.etype()) {
-            (_, ErrorType::ConnectRefused) => Some(Page::NotListening {
-                target,
-                listening: self
-                    .port_links(ctx, &base_authority(&ctx.host, &ctx.domain))
-                    .await,
-            }),
-            (_, ErrorType::ConnectTimedout) => Some(Page::ConnectTimeout { target }),
-            (ErrorSource::Upstream, etype) => Some(Page::UpstreamFailed {
-                target,
-                detail: upstream_detail(etype),
-            }),
-            _ => None,
-        };
-        let code = match page {
-            Some(page) => {
-                let status = page.status();
-                let rendered = page.render(ctx.format);
-                if let Ok(resp) = page_head(&rendered) {
-                    let body = Bytes::from(rendered.body);
-                    if let Err(err) = session
-                        .as_downstream_mut()
-                        .write_error_response(resp, body)
-                        .await
-                    {
-                        warn!("could not send the error page: {err}");
-                    }
+        let error_code = match failure(e.esource(), e.etype(), ctx.target()) {
+            Failure::Page(mut page) => {
+                if let Page::NotListening { listening, .. } = &mut page {
+                    let base = base_authority(&ctx.host, &ctx.domain);
+                    *listening = self.port_links(ctx, &base).await;
                 }
+                send_error_page(session, &page, ctx.format).await
+            }
+            Failure::Plain(status) => {
+                let body = Bytes::from(format!("{status} {}\n", e.etype().as_str()));
+                session.respond_error_with_body(status, body).await.ok();
                 status
             }
-            // Downstream gone or broken: nothing useful to write.
-            None => match e.etype() {
-                ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed => 0,
-                _ => {
-                    let status = if e.esource() == &ErrorSource::Downstream {
-                        400
-                    } else {
-                        500
-                    };
-                    let body = Bytes::from(format!("{status} {}\n", e.etype().as_str()));
-                    session.respond_error_with_body(status, body).await.ok();
-                    status
-                }
-            },
+            Failure::ClientGone => 0,
         };
         FailToProxy {
-            error_code: code,
+            error_code,
             can_reuse_downstream: false,
         }
     }
@@ -606,6 +588,35 @@ impl ProxyHttp for PortProxy {
     }
 }
 
+/// What a failed request gets.
+#[derive(Debug)]
+enum Failure {
+    /// One of our pages (the port's list is filled in for `NotListening`).
+    Page(Page),
+    /// A plain status line: a bad request, or our own bug.
+    Plain(u16),
+    /// The client went away: nothing to write.
+    ClientGone,
+}
+
+fn failure(source: &ErrorSource, etype: &ErrorType, target: String) -> Failure {
+    use ErrorType::*;
+    match (source, etype) {
+        (_, ConnectRefused) => Failure::Page(Page::NotListening {
+            target,
+            listening: Vec::new(),
+        }),
+        (_, ConnectTimedout) => Failure::Page(Page::ConnectTimeout { target }),
+        (ErrorSource::Upstream, etype) => Failure::Page(Page::UpstreamFailed {
+            target,
+            detail: upstream_detail(etype),
+        }),
+        (_, ReadError | WriteError | ConnectionClosed) => Failure::ClientGone,
+        (ErrorSource::Downstream, _) => Failure::Plain(400),
+        _ => Failure::Plain(500),
+    }
+}
+
 fn upstream_detail(etype: &ErrorType) -> String {
     match etype {
         ErrorType::ConnectionClosed => {
@@ -623,6 +634,26 @@ fn upstream_detail(etype: &ErrorType) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_get_a_page_a_status_or_nothing() {
+        use ErrorSource::{Downstream, Internal, Upstream};
+        use ErrorType::*;
+        let rows: [(ErrorSource, ErrorType, &str); 8] = [
+            (Upstream, ConnectRefused, "Page(NotListening"),
+            (Internal, ConnectTimedout, "Page(ConnectTimeout"),
+            (Upstream, ReadError, "the connection was reset"),
+            (Upstream, H1Error, "its response was not valid HTTP"),
+            (Downstream, ReadError, "ClientGone"),
+            (Downstream, ConnectionClosed, "ClientGone"),
+            (Downstream, InvalidHTTPHeader, "Plain(400)"),
+            (Internal, InternalError, "Plain(500)"),
+        ];
+        for (source, etype, want) in rows {
+            let got = format!("{:?}", failure(&source, &etype, "localhost:5173".into()));
+            assert!(got.contains(want), "{source:?} {etype:?}: {got}");
+        }
+    }
 
     #[test]
     fn dashboard_links_keep_the_client_port() {
