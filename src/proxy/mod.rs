@@ -176,7 +176,7 @@ impl PortProxy {
     ) -> Result<std::result::Result<Forward, ()>> {
         if ctx.hops >= headers::MAX_HOPS {
             let page = Page::Loop { hops: ctx.hops };
-            return self.refuse(session, ctx, page).await;
+            return self.refuse(session, ctx, page).await.map(Err);
         }
         let route = match route::parse(&ctx.host, &config.settings.domains) {
             Ok(route) => route,
@@ -187,22 +187,48 @@ impl PortProxy {
                 } else {
                     Vec::new()
                 };
-                return self
-                    .refuse(session, ctx, Page::BadHost { error, domains })
-                    .await;
+                let page = Page::BadHost { error, domains };
+                return self.refuse(session, ctx, page).await.map(Err);
             }
         };
-        let (domain, port) = match &route {
+        if !self.admit(session, ctx, config, &route).await? {
+            return Ok(Err(()));
+        }
+        match route {
+            Route::Dashboard { domain } => {
+                self.dashboard(session, ctx, domain).await?;
+                Ok(Err(()))
+            }
+            Route::Forward { target, port, .. } => {
+                match dial::resolve(&config.policy, &self.0.families, target, port).await {
+                    Ok(forward) => Ok(Ok(forward)),
+                    Err(page) => self.refuse(session, ctx, page).await.map(Err),
+                }
+            }
+        }
+    }
+
+    /// Asks the gate about this visit and carries out a refusal or a sign-in answer; true if
+    /// the request may go on.
+    async fn admit(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        config: &Config,
+        route: &Route,
+    ) -> Result<bool> {
+        let (domain, port) = match route {
             Route::Dashboard { domain } => (domain.as_str(), None),
             Route::Forward { domain, port, .. } => (domain.as_str(), Some(*port)),
         };
         let req = session.req_header();
+        let public_ports = &config.settings.public_ports;
         let visit = gate::Visit {
             domain,
             host: &ctx.host,
             dashboard: port.is_none(),
-            public_port: port.is_some_and(|p| config.settings.public_ports.contains(&p)),
-            public_ports: &config.settings.public_ports,
+            public_port: port.is_some_and(|p| public_ports.contains(&p)),
+            public_ports,
             path: req.uri.path(),
             method: &req.method,
             scheme: ctx.scheme,
@@ -216,12 +242,15 @@ impl PortProxy {
             } => {
                 ctx.cors_origin = cors_origin;
                 ctx.privileged = privileged;
+                ctx.domain = domain.to_string();
+                Ok(true)
             }
             Action::LocalOnly => {
                 let page = Page::LocalOnly {
                     host: ctx.host.clone(),
                 };
-                return self.refuse(session, ctx, page).await;
+                self.refuse(session, ctx, page).await?;
+                Ok(false)
             }
             action => {
                 // Only public domains with auth answer here.
@@ -229,30 +258,22 @@ impl PortProxy {
                     let public = self.public_side(session, ctx, domain);
                     signin::answer(session, action, auth, &self.0.limiter, &public).await?;
                 }
-                return Ok(Err(()));
+                Ok(false)
             }
         }
-        ctx.domain = domain.to_string();
-        match route {
-            Route::Dashboard { domain } => {
-                let format = if session.req_header().uri.path() == "/api/ports" {
-                    Format::Json
-                } else {
-                    ctx.format
-                };
-                let ports = self
-                    .port_links(ctx, &base_authority(&ctx.host, &domain))
-                    .await;
-                send_page(session, &Page::Dashboard { domain, ports }, format).await?;
-                Ok(Err(()))
-            }
-            Route::Forward { target, port, .. } => {
-                match dial::resolve(&config.policy, &self.0.families, target, port).await {
-                    Ok(forward) => Ok(Ok(forward)),
-                    Err(page) => self.refuse(session, ctx, page).await,
-                }
-            }
-        }
+    }
+
+    /// The dashboard: the page, or `/api/ports` as JSON.
+    async fn dashboard(&self, session: &mut Session, ctx: &Ctx, domain: String) -> Result<()> {
+        let format = if session.req_header().uri.path() == "/api/ports" {
+            Format::Json
+        } else {
+            ctx.format
+        };
+        let ports = self
+            .port_links(ctx, &base_authority(&ctx.host, &domain))
+            .await;
+        send_page(session, &Page::Dashboard { domain, ports }, format).await
     }
 
     fn public_side<'a>(&self, session: &Session, ctx: &Ctx, domain: &'a str) -> signin::Public<'a> {
@@ -272,12 +293,7 @@ impl PortProxy {
     }
 
     /// Writes a refusal page and logs it.
-    async fn refuse(
-        &self,
-        session: &mut Session,
-        ctx: &Ctx,
-        page: Page,
-    ) -> Result<std::result::Result<Forward, ()>> {
+    async fn refuse(&self, session: &mut Session, ctx: &Ctx, page: Page) -> Result<()> {
         METRICS.refused();
         info!(
             "refused {} {}{}: {} ({})",
@@ -287,8 +303,7 @@ impl PortProxy {
             page.kind(),
             page.render(Format::Text).body.trim_end()
         );
-        send_page(session, &page, ctx.format).await?;
-        Ok(Err(()))
+        send_page(session, &page, ctx.format).await
     }
 }
 
