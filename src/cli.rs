@@ -80,10 +80,14 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct PortArgs {
     /// The port of the dev server, e.g. 5173.
-    #[arg(value_name = "PORT")]
-    pub port: String,
+    #[arg(value_name = "PORT", value_parser = port)]
+    pub port: u16,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+fn port(text: &str) -> Result<u16, String> {
+    crate::route::parse_port(text.trim()).map_err(|e| e.to_string())
 }
 
 /// `doctor`'s flags.

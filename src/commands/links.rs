@@ -10,7 +10,6 @@ use crate::commands::describe;
 use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::ports;
-use crate::route;
 
 /// The URL of `port` under the first domain, as `run` serves it: HTTPS through Caddy (on the
 /// port it would use, fallback included) when there is a Caddy, else the proxy's own HTTP.
@@ -76,11 +75,7 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
 }
 
 fn url_of(args: &PortArgs) -> Result<String, Error> {
-    let port = route::parse_port(args.port.trim()).map_err(|_| Error::Usage {
-        message: format!("`{}` is not a port", args.port),
-        help: "give a port from 1 to 65535, e.g. `portproxy url 5173`".into(),
-    })?;
-    Ok(port_url(&setup(&args.run)?, port))
+    Ok(port_url(&setup(&args.run)?, args.port))
 }
 
 /// `portproxy url PORT`: the URL alone on stdout, for scripts.
