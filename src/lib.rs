@@ -16,6 +16,7 @@ pub mod ports;
 pub mod proxy;
 pub mod route;
 pub mod server;
+pub mod title;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

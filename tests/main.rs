@@ -10,6 +10,7 @@ mod boundary;
 // Caddy's supervision is checked through /proc and signals.
 #[cfg(target_os = "linux")]
 mod caddy;
+mod dashboard;
 mod everyday;
 mod hardening;
 #[cfg(target_os = "linux")]

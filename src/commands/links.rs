@@ -1,6 +1,11 @@
 //! `portproxy ls`, `url PORT`, `open PORT` and `token`: the things a daily user
 //! asks of a running setup, answered from the same settings `run` uses.
 
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::time::Duration;
+
 use log::warn;
 
 use crate::auth;
@@ -35,6 +40,7 @@ fn setup(run: &RunArgs) -> Result<Config, Error> {
 pub fn ls(args: LsArgs) -> Result<(), Error> {
     let config = setup(&args.run)?;
     let mut holders = ports::holders();
+    let mut titles = running_titles(&config);
     let rows: Vec<serde_json::Value> = ports::listening()
         .into_iter()
         .filter(|port| !config.policy.own_ports.contains(port))
@@ -45,6 +51,7 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
                 "label": config.settings.labels.get(&port),
                 "public": config.settings.public_ports.contains(&port),
                 "process": holders.remove(&port),
+                "title": titles.remove(&port),
             })
         })
         .collect();
@@ -52,7 +59,10 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
         println!("{}", serde_json::json!({ "ports": rows }));
         return Ok(());
     }
-    println!("{:<6} {:<24} {:<16} URL", "PORT", "PROJECT", "PROCESS");
+    println!(
+        "{:<6} {:<24} {:<16} {:<32} TITLE",
+        "PORT", "PROJECT", "PROCESS", "URL"
+    );
     for row in &rows {
         let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
         let project = row["label"]
@@ -64,14 +74,71 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
             None => "(another user's)".into(),
         };
         println!(
-            "{:<6} {:<24} {:<16} {}",
+            "{:<6} {:<24} {:<16} {:<32} {}",
             row["port"],
             project,
             process,
-            text(&row["url"])
+            text(&row["url"]),
+            text(&row["title"])
         );
     }
     Ok(())
+}
+
+/// The page titles a running portproxy has learnt (they live only in its memory), from its
+/// `/api/ports` on the listen address; none when it is not running or does not answer within
+/// a second.
+fn running_titles(config: &Config) -> HashMap<u16, String> {
+    let mut addr = config.settings.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    // The local dashboard answers this machine without a sign-in.
+    let domains = &config.settings.domains;
+    let domain = domains
+        .iter()
+        .find(|d| *d == "localhost")
+        .unwrap_or(&domains[0]);
+    let ask = || -> std::io::Result<Vec<u8>> {
+        let wait = Some(Duration::from_secs(1));
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+        stream.set_read_timeout(wait)?;
+        stream.set_write_timeout(wait)?;
+        write!(
+            stream,
+            "GET /api/ports HTTP/1.1\r\nHost: {domain}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = Vec::new();
+        stream.take(4 << 20).read_to_end(&mut response)?;
+        Ok(response)
+    };
+    ask().ok().map(|r| titles_in(&r)).unwrap_or_default()
+}
+
+/// The titles in an HTTP response carrying `/api/ports`' JSON; none unless it is a 200.
+fn titles_in(response: &[u8]) -> HashMap<u16, String> {
+    let text = String::from_utf8_lossy(response);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return HashMap::new();
+    };
+    if !head.starts_with("HTTP/1.1 200 ") {
+        return HashMap::new();
+    }
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
+        return HashMap::new();
+    };
+    json["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let port = u16::try_from(p["port"].as_u64()?).ok()?;
+            Some((port, p["title"].as_str()?.to_string()))
+        })
+        .collect()
 }
 
 fn url_of(args: &PortArgs) -> Result<String, Error> {
@@ -144,4 +211,26 @@ pub fn token(args: TokenArgs) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_only_from_a_dashboard_answer() {
+        let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"domain\":\"localhost\",\"ports\":[{\"port\":5173,\"title\":\"Vite\"},{\"port\":8000},{\"port\":70000,\"title\":\"x\"}]}\n";
+        assert_eq!(
+            titles_in(ok.as_bytes()),
+            HashMap::from([(5173, "Vite".to_string())])
+        );
+        for other in [
+            "HTTP/1.1 403 Forbidden\r\n\r\n{\"ports\":[{\"port\":1,\"title\":\"x\"}]}",
+            "HTTP/1.1 200 OK\r\n\r\nnot json",
+            "HTTP/1.1 200 OK",
+            "",
+        ] {
+            assert!(titles_in(other.as_bytes()).is_empty(), "{other}");
+        }
+    }
 }

@@ -22,6 +22,7 @@ use crate::gate::{self, Action, Client};
 use crate::metrics::METRICS;
 use crate::ports;
 use crate::route::{self, Route, Target};
+use crate::title::{self, Scan, Titles, Watch};
 use dial::{Families, Forward};
 use headers::{Edit, Forwarding};
 use pages::{Format, Page, PortLink};
@@ -37,6 +38,8 @@ pub struct App {
     config: RwLock<Arc<Config>>,
     families: Families,
     limiter: crate::auth::Limiter,
+    /// Page titles learnt from proxied HTML, for the dashboard.
+    titles: Titles,
 }
 
 impl App {
@@ -45,6 +48,7 @@ impl App {
             config: RwLock::new(Arc::new(config)),
             families: Families::default(),
             limiter: crate::auth::Limiter::default(),
+            titles: Titles::default(),
         }
     }
 
@@ -88,6 +92,8 @@ pub struct Ctx {
     hops: u32,
     /// A private origin of the domain that gets CORS headers on the response.
     cors_origin: Option<String>,
+    /// A local port's HTML response whose `<title>` is still to be read.
+    title: Option<(u16, Watch)>,
 }
 
 impl Ctx {
@@ -148,6 +154,7 @@ impl PortProxy {
             tokio::task::spawn_blocking(|| (ports::listening(), ports::holders()))
                 .await
                 .unwrap_or_default();
+        let mut titles = self.0.titles.of_listening(&listening);
         listening
             .into_iter()
             .filter(|port| !config.policy.own_ports.contains(port))
@@ -162,6 +169,7 @@ impl PortProxy {
                     .map(|r| r.to_string()),
                 public: config.settings.public_ports.contains(&port),
                 process: holders.remove(&port),
+                title: titles.remove(&port),
             })
             .collect()
     }
@@ -274,6 +282,27 @@ impl PortProxy {
             .port_links(ctx, &base_authority(&ctx.host, &domain))
             .await;
         send_page(session, &Page::Dashboard { domain, ports }, format).await
+    }
+
+    /// A title watch for this response, if it is a local port's HTML page.
+    fn title_watch(
+        &self,
+        session: &Session,
+        resp: &ResponseHeader,
+        ctx: &Ctx,
+    ) -> Option<(u16, Watch)> {
+        let (forward, _) = ctx.upstream.as_ref()?;
+        if forward.target != Target::Localhost {
+            return None;
+        }
+        let header = |name| resp.headers.get(name).and_then(|v| v.to_str().ok());
+        let encoding = title::worth_watching(
+            session.req_header().method.as_str(),
+            resp.status.as_u16(),
+            header(http::header::CONTENT_TYPE),
+            header(http::header::CONTENT_ENCODING),
+        )?;
+        Some((forward.port, Watch::new(encoding)))
     }
 
     fn public_side<'a>(&self, session: &Session, ctx: &Ctx, domain: &'a str) -> signin::Public<'a> {
@@ -395,6 +424,7 @@ impl ProxyHttp for PortProxy {
             config: None,
             hops: 0,
             cors_origin: None,
+            title: None,
         }
     }
 
@@ -503,7 +533,7 @@ impl ProxyHttp for PortProxy {
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         resp: &mut ResponseHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
@@ -515,6 +545,7 @@ impl ProxyHttp for PortProxy {
             let edits = headers::rewrite_response(&resp.headers, fw);
             resp.apply(edits)?;
         }
+        ctx.title = self.title_watch(session, resp, ctx);
         // The upstream's own CORS answer wins.
         if let Some(origin) = &ctx.cors_origin {
             if !resp
@@ -527,6 +558,28 @@ impl ProxyHttp for PortProxy {
             }
         }
         Ok(())
+    }
+
+    /// Reads a page title only from responses `response_filter` flagged, and only until it
+    /// is settled: other bodies pass untouched at the cost of one `if`.
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<Option<Duration>> {
+        if let Some((port, watch)) = &mut ctx.title {
+            let chunk = body.as_deref().unwrap_or_default();
+            match watch.feed(chunk, end_of_stream) {
+                Scan::NeedMore => {}
+                scan => {
+                    self.0.titles.learn(*port, scan);
+                    ctx.title = None;
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Refused and timed-out connects get our own page, and a client that hung up needs no
@@ -558,6 +611,12 @@ impl ProxyHttp for PortProxy {
         let error_code = match failure(e.esource(), e.etype(), ctx.target()) {
             Failure::Page(mut page) => {
                 if let Page::NotListening { listening, .. } = &mut page {
+                    // Nothing listens there now: its title belonged to an earlier server.
+                    if let Some((forward, _)) = &ctx.upstream {
+                        if forward.target == Target::Localhost {
+                            self.0.titles.forget(forward.port);
+                        }
+                    }
                     let base = base_authority(&ctx.host, &ctx.domain);
                     *listening = self.port_links(ctx, &base).await;
                 }

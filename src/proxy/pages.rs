@@ -25,6 +25,9 @@ pub struct PortLink {
     /// The process listening on it, where this user may see it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<crate::ports::Holder>,
+    /// The `<title>` of the last HTML page proxied from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -335,7 +338,7 @@ impl Page {
 }
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}\
-main{max-width:44rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}\
+main{max-width:60rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}\
 h1{font-size:1.4rem;margin-top:0}table{border-collapse:collapse;width:100%}\
 td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ea}\
 a{color:#0b5fff}form{display:grid;gap:1rem}input[type=password]{width:100%;padding:.6rem;font:inherit;border:1px solid #c5cbd3;border-radius:8px;box-sizing:border-box}\
@@ -375,15 +378,16 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
             None => ("", "<span class=\"note\">another user's</span>".to_string()),
         };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             p.port,
             escape(p.label.as_deref().unwrap_or("")),
             escape(project),
             command,
+            escape(p.title.as_deref().unwrap_or("")),
             link
         ));
     }
-    format!("{heading}<table><tr><th>Port</th><th>Label</th><th>Project</th><th>Process</th><th>URL</th></tr>\n{rows}</table>\n")
+    format!("{heading}<table><tr><th>Port</th><th>Label</th><th>Project</th><th>Process</th><th>Page title</th><th>URL</th></tr>\n{rows}</table>\n")
 }
 
 fn escape(text: &str) -> String {
@@ -411,6 +415,7 @@ mod tests {
                 command: "node /home/me/web/node_modules/.bin/vite".into(),
                 project: Some("web".into()),
             }),
+            title: Some("Vite <App> & co".into()),
         }
     }
 
@@ -479,10 +484,15 @@ mod tests {
         assert!(html.contains("Nothing is listening on localhost:5173 yet"));
         assert!(html.contains("setInterval"));
         assert!(html.contains("http://8000.localhost:24306/"));
+        assert!(
+            html.contains("<td>Vite &lt;App&gt; &amp; co</td>"),
+            "titles are escaped"
+        );
         let json: serde_json::Value =
             serde_json::from_str(&page.render(Format::Json).body).unwrap();
         assert_eq!(json["error"], "not_listening");
         assert_eq!(json["listening"][1]["port"], 8000);
+        assert_eq!(json["listening"][1]["title"], "Vite <App> & co");
         assert!(page
             .render(Format::Text)
             .body

@@ -18,6 +18,11 @@ pub const GZIP_BODY: &[u8] = &[
     0x00, 0x86, 0xa6, 0x10, 0x36, 0x05, 0x00, 0x00, 0x00,
 ];
 
+/// The page `/page` serves (`/page.gz`: gzipped, as Next.js's dev server sends it); its
+/// title, as the dashboard shows it, is `PAGE_TITLE`.
+pub const PAGE: &str = "<!doctype html><html><head><meta charset=utf-8>\n<title>\n  Harness &amp; App  </title></head><body><h1>app</h1></body></html>";
+pub const PAGE_TITLE: &str = "Harness & App";
+
 /// Gap between streamed events of `/sse` and `/chunked`.
 pub const EVENT_GAP: Duration = Duration::from_millis(300);
 
@@ -201,6 +206,18 @@ async fn serve_connection(stream: TcpStream, port: u16) {
                     GZIP_BODY,
                 )
                 .await
+            }
+            "/page" => {
+                let html = [("content-type", "text/html; charset=utf-8")];
+                respond(stream, 200, &html, PAGE.as_bytes()).await
+            }
+            "/page.gz" => {
+                use std::io::Write;
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(PAGE.replace("Harness", "Zipped").as_bytes())
+                    .unwrap();
+                let headers = [("content-type", "text/html"), ("content-encoding", "gzip")];
+                respond(stream, 200, &headers, &gz.finish().unwrap()).await
             }
             "/sse" => {
                 stream_events(stream, "text/event-stream", |i| {
