@@ -1,16 +1,29 @@
 //! Which TCP ports are listening where loopback can reach them (the dashboard, the 502 page).
 //!
 //! Linux reads `/proc/self/net/tcp` and `tcp6`, the tables of this process's network
-//! namespace (no extra crate, no process scan); macOS and Windows ask the OS through `netstat2`.
+//! namespace, and `/proc/PID` for the holders (no extra crate); macOS and Windows ask the OS
+//! through `netstat2` (sockets and their pids) and `sysinfo` (name, command line, directory).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Ports with a listener on a loopback or wildcard address, sorted, each once.
 pub fn listening() -> Vec<u16> {
-    let mut ports: Vec<u16> = sockets()
-        .into_iter()
-        .filter(|(addr, _)| addr.is_loopback() || addr.is_unspecified())
-        .map(|(_, port)| port)
+    loopback_ports(&listeners())
+}
+
+/// The listening ports and their holders, from one read of the socket tables (on Linux each
+/// read of `/proc/net/tcp` walks the kernel's whole socket hash: about 2 ms per table).
+pub fn listening_and_holders() -> (Vec<u16>, HashMap<u16, Holder>) {
+    let listeners = listeners();
+    (loopback_ports(&listeners), holders(&listeners))
+}
+
+fn loopback_ports(listeners: &[Listener]) -> Vec<u16> {
+    let mut ports: Vec<u16> = listeners
+        .iter()
+        .filter(|l| l.addr.is_loopback() || l.addr.is_unspecified())
+        .map(|l| l.port)
         .collect();
     ports.sort_unstable();
     ports.dedup();
@@ -18,15 +31,7 @@ pub fn listening() -> Vec<u16> {
 }
 
 #[cfg(target_os = "linux")]
-fn sockets() -> Vec<(IpAddr, u16)> {
-    proc_listeners()
-        .into_iter()
-        .map(|l| (l.addr, l.port))
-        .collect()
-}
-
-#[cfg(target_os = "linux")]
-fn proc_listeners() -> Vec<Listener> {
+fn listeners() -> Vec<Listener> {
     ["/proc/self/net/tcp", "/proc/self/net/tcp6"]
         .iter()
         .filter_map(|path| std::fs::read_to_string(path).ok())
@@ -48,22 +53,22 @@ pub struct Holder {
     pub project: Option<String>,
 }
 
-/// Who listens on `port`, as `caddy (pid 812)`, when this user may see it (Linux).
+/// Who listens on `port`, as `caddy (pid 812)`, when this user may see it.
 pub fn holder(port: u16) -> Option<String> {
-    holders()
+    holders(&listeners())
         .remove(&port)
         .map(|h| format!("{} (pid {})", h.name, h.pid))
 }
 
-/// The holders of every listening port this user may see, in one pass over `/proc`
-/// (Linux; elsewhere none). Another user's process is simply absent.
+/// The holders of every listening port this user may see, in one pass over `/proc`.
+/// Another user's process is simply absent.
 #[cfg(target_os = "linux")]
-pub fn holders() -> std::collections::HashMap<u16, Holder> {
-    let by_inode: std::collections::HashMap<String, u16> = proc_listeners()
-        .into_iter()
+fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
+    let by_inode: HashMap<String, u16> = listeners
+        .iter()
         .map(|l| (format!("socket:[{}]", l.inode), l.port))
         .collect();
-    let mut found = std::collections::HashMap::new();
+    let mut found = HashMap::new();
     let home = std::env::var("HOME").ok();
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return found;
@@ -107,9 +112,46 @@ pub fn holders() -> std::collections::HashMap<u16, Holder> {
     found
 }
 
+/// The holders of every listening port, from the sockets' pids and one `sysinfo` refresh of
+/// just those processes. A process the OS hides (another user's, on Windows a service) is
+/// absent, or has no command line or directory.
 #[cfg(not(target_os = "linux"))]
-pub fn holders() -> std::collections::HashMap<u16, Holder> {
-    std::collections::HashMap::new()
+fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
+    use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+    let owners: Vec<(u16, u32)> = listeners
+        .iter()
+        .filter_map(|l| Some((l.port, *l.pids.first()?)))
+        .collect();
+    let pids: Vec<Pid> = owners.iter().map(|(_, pid)| Pid::from_u32(*pid)).collect();
+    let mut system = System::new();
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&pids),
+        true,
+        ProcessRefreshKind::nothing()
+            .with_cmd(UpdateKind::Always)
+            .with_cwd(UpdateKind::Always),
+    );
+    let home = std::env::var("HOME")
+        .or_else(|_| std::env::var("USERPROFILE"))
+        .ok();
+    let mut found = HashMap::new();
+    for (port, pid) in owners {
+        let Some(process) = system.process(Pid::from_u32(pid)) else {
+            continue;
+        };
+        let args: Vec<String> = process
+            .cmd()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        found.entry(port).or_insert_with(|| Holder {
+            pid,
+            name: process.name().to_string_lossy().into_owned(),
+            command: redact(&args),
+            project: process.cwd().map(|dir| project_name(dir, home.as_deref())),
+        });
+    }
+    found
 }
 
 /// A command line for display: secrets in `--token=X`, `--password X` and the like become
@@ -167,25 +209,31 @@ pub fn project_name(dir: &std::path::Path, home: Option<&str>) -> String {
     }
 }
 
-/// One LISTEN row of `/proc/net/tcp{,6}`.
+/// A listening TCP socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
     pub addr: IpAddr,
     pub port: u16,
+    /// Linux: the socket's inode, which `/proc/PID/fd` links to (0 elsewhere).
     pub inode: u64,
+    /// macOS and Windows: the processes the OS says hold it (Linux: found through `inode`).
+    pub pids: Vec<u32>,
 }
 
 #[cfg(not(target_os = "linux"))]
-fn sockets() -> Vec<(IpAddr, u16)> {
+fn listeners() -> Vec<Listener> {
     use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState};
     let families = AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6;
     match netstat2::get_sockets_info(families, ProtocolFlags::TCP) {
         Ok(sockets) => sockets
             .into_iter()
             .filter_map(|s| match s.protocol_socket_info {
-                ProtocolSocketInfo::Tcp(tcp) if tcp.state == TcpState::Listen => {
-                    Some((tcp.local_addr, tcp.local_port))
-                }
+                ProtocolSocketInfo::Tcp(tcp) if tcp.state == TcpState::Listen => Some(Listener {
+                    addr: tcp.local_addr,
+                    port: tcp.local_port,
+                    inode: 0,
+                    pids: s.associated_pids,
+                }),
                 _ => None,
             })
             .collect(),
@@ -226,7 +274,12 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<Listener> {
                 }
                 _ => return None,
             };
-            Some(Listener { addr, port, inode })
+            Some(Listener {
+                addr,
+                port,
+                inode,
+                pids: Vec::new(),
+            })
         })
         .collect()
 }
@@ -320,7 +373,6 @@ mod tests {
         }
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn names_the_holder_of_a_port() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

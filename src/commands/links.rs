@@ -39,9 +39,9 @@ fn setup(run: &RunArgs) -> Result<Config, Error> {
 /// `portproxy ls`: the dashboard's table in the terminal (`--json`: as `/api/ports` has it).
 pub fn ls(args: LsArgs) -> Result<(), Error> {
     let config = setup(&args.run)?;
-    let mut holders = ports::holders();
     let mut titles = running_titles(&config);
-    let rows: Vec<serde_json::Value> = ports::listening()
+    let (listening, mut holders) = ports::listening_and_holders();
+    let rows: Vec<serde_json::Value> = listening
         .into_iter()
         .filter(|port| !config.policy.own_ports.contains(port))
         .map(|port| {

@@ -150,10 +150,9 @@ impl PortProxy {
             return Vec::new();
         }
         let config = self.0.config();
-        let (listening, mut holders) =
-            tokio::task::spawn_blocking(|| (ports::listening(), ports::holders()))
-                .await
-                .unwrap_or_default();
+        let (listening, mut holders) = tokio::task::spawn_blocking(ports::listening_and_holders)
+            .await
+            .unwrap_or_default();
         let mut titles = self.0.titles.of_listening(&listening);
         listening
             .into_iter()
