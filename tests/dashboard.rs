@@ -91,3 +91,162 @@ async fn titles_are_learnt_from_proxied_html() {
     );
     drop(again);
 }
+
+/// Headless Chromium (Debian's `chromium`, or `PORTPROXY_TEST_CHROMIUM`): `args` then `url`,
+/// with a profile of its own; stdout is what it printed (`--dump-dom`).
+#[cfg(target_os = "linux")]
+fn chromium(profile: &std::path::Path, args: &[&str], url: &str) -> String {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+    let browser =
+        std::env::var("PORTPROXY_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&browser).exists(),
+        "no Chromium at {browser}: install Debian's (`apt-get install chromium`) or set \
+         PORTPROXY_TEST_CHROMIUM; the dashboard's screenshot test needs a real browser"
+    );
+    let mut child = Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+        ])
+        .args([
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=1100,800",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{browser}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("{browser} {args:?} {url} did not finish in 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{browser} {args:?} {url}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A PNG of the window's size with more in it than an empty page (about 3.6 KB here).
+#[cfg(target_os = "linux")]
+fn assert_screenshot(path: &std::path::Path) {
+    let png = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        &png[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    let dimension = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!(
+        (dimension(16), dimension(20)),
+        (1100, 800),
+        "the window's size"
+    );
+    assert!(
+        png.len() > 12_000,
+        "{} looks empty: {} bytes",
+        path.display(),
+        png.len()
+    );
+}
+
+/// The dashboard and the 502 page as a real browser renders them: a real dev server (Python's
+/// http.server, in its own process) opened through the proxy, then the dashboard naming its
+/// port, process and page title, and a closed port's self-retrying page.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_renders_the_dashboard_and_the_502_page() {
+    use crate::harness::closed_port;
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(
+        site.join("index.html"),
+        "<!doctype html><title>Shop &amp; Admin</title><h1 id=app>the shop</h1>",
+    )
+    .unwrap();
+    let port = crate::harness::proxy::free_addr().port();
+    let _server = Killed(
+        std::process::Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(port.to_string())
+            .current_dir(&site)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3"),
+    );
+    let proxy = Proxy::new().start().await;
+    for _ in 0..250 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let profile = dir.path().join("profile");
+    let app = format!("http://{}/", proxy.host(port));
+    let dom = chromium(&profile, &["--dump-dom"], &app);
+    assert!(dom.contains("<h1 id=\"app\">the shop</h1>"), "{dom}");
+
+    let dashboard = format!("http://localhost:{}/", proxy.addr.port());
+    let dom = chromium(&profile, &["--dump-dom"], &dashboard);
+    let row = dom
+        .lines()
+        .find(|l| l.contains(&format!("<td>{port}</td>")))
+        .unwrap_or_else(|| panic!("port {port} is not on the dashboard: {dom}"));
+    for shown in ["python3", "Shop &amp; Admin", &app, "http.server"] {
+        assert!(row.contains(shown), "{shown} is not in {row}");
+    }
+    let shot = dir.path().join("dashboard.png");
+    chromium(
+        &profile,
+        &[&format!("--screenshot={}", shot.display())],
+        &dashboard,
+    );
+    assert_screenshot(&shot);
+
+    let closed = closed_port();
+    let missing = format!("http://{}/", proxy.host(closed));
+    let dom = chromium(&profile, &["--dump-dom"], &missing);
+    assert!(
+        dom.contains(&format!("Nothing is listening on localhost:{closed} yet")),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(&format!("<td>{port}</td>")),
+        "lists what listens: {dom}"
+    );
+    let shot = dir.path().join("502.png");
+    chromium(
+        &profile,
+        &[&format!("--screenshot={}", shot.display())],
+        &missing,
+    );
+    assert_screenshot(&shot);
+}
+
+/// A child process killed when the test ends, passed or not.
+#[cfg(target_os = "linux")]
+struct Killed(std::process::Child);
+
+#[cfg(target_os = "linux")]
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
