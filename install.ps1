@@ -4,7 +4,8 @@
 #   PORTPROXY_VERSION, PORTPROXY_INSTALL_DIR (default %LOCALAPPDATA%\Programs\portproxy\bin),
 #   PORTPROXY_DOWNLOAD_URL, PORTPROXY_NO_CADDY, PORTPROXY_CADDY_VERSION,
 #   PORTPROXY_CADDY_DOWNLOAD_URL, PORTPROXY_NO_MODIFY_PATH, PORTPROXY_INSTALLER_GITHUB_BASE_URL,
-#   PORTPROXY_ALLOW_HTTP_MIRROR (accept a mirror over plain http to another machine)
+#   PORTPROXY_ALLOW_HTTP_MIRROR (accept a mirror over plain http to another machine),
+#   PORTPROXY_UNINSTALL (remove what it and `portproxy service install` added instead)
 # Works in Windows PowerShell 5.1 and PowerShell 7; ARM64 runs the x64 build under emulation.
 
 $ErrorActionPreference = 'Stop'
@@ -57,6 +58,10 @@ function Install-Portproxy {
     # is not PowerShell's, hence the provider call.
     $binDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($binDir)
     $configDir = Join-Path $env:APPDATA 'portproxy'
+    if ($env:PORTPROXY_UNINSTALL) {
+        Uninstall-Portproxy $binDir $configDir
+        return
+    }
 
     # Mirrors serve the checksums beside the files: plain http only to this machine.
     Test-Source 'PORTPROXY_DOWNLOAD_URL' $env:PORTPROXY_DOWNLOAD_URL
@@ -266,22 +271,70 @@ function Install-Caddy([string]$tmp, [string]$binDir, [string]$pinned, [string]$
     Write-Host "portproxy-install: installed Caddy $version into $binDir"
 }
 
-# Prepends to the user's PATH in HKCU, keeping %VARIABLES% unexpanded.
-function Add-ToUserPath([string]$dir) {
-    $key = Get-Item 'HKCU:\Environment'
-    $current = $key.GetValue('Path', '', 'DoNotExpandEnvironmentNames')
-    $parts = @($current -split ';' | Where-Object { $_ })
-    if ($parts -contains $dir) {
-        return
+# Removes what an install and `portproxy service install` added: the Scheduled Task,
+# portproxy.exe, the Caddy this script installed and the PATH entry. A Caddy it did not
+# install stays, and so do the settings, the token and Caddy's certificates (said where).
+function Uninstall-Portproxy([string]$binDir, [string]$configDir) {
+    Write-Host "portproxy-install: uninstalling portproxy from $binDir"
+    $exe = Join-Path $binDir 'portproxy.exe'
+    if (Test-Path $exe) {
+        # The Scheduled Task runs this binary: it goes first, while the binary can remove it.
+        & $exe service uninstall
+        try {
+            Remove-Item -Force $exe
+        }
+        catch {
+            throw "portproxy-install: cannot remove $exe (is portproxy running? stop it and run this again): $_"
+        }
+        Write-Host "portproxy-install: removed $exe"
     }
-    $updated = (@($dir) + $parts) -join ';'
-    Set-ItemProperty -Path 'HKCU:\Environment' -Name 'Path' -Value $updated -Type ExpandString
+    $caddy = Join-Path $binDir 'caddy.exe'
+    if (Test-OurCaddy $configDir $binDir) {
+        Remove-Item -Force $caddy
+        Remove-Item -Force (Join-Path $configDir 'caddy-installed-by-install-ps1')
+        Write-Host "portproxy-install: removed $caddy"
+    }
+    elseif (Test-Path $caddy) {
+        Write-Host "portproxy-install: left $caddy in place: install.ps1 did not install it"
+    }
+    Remove-FromUserPath $binDir
+    if ((Test-Path $binDir) -and -not (Get-ChildItem -Force $binDir)) {
+        Remove-Item $binDir
+    }
+    Write-Host "portproxy-install: kept your settings and access token ($configDir) and Caddy's certificates ($(Join-Path $env:LOCALAPPDATA 'portproxy')): delete those folders to remove them too"
+}
+
+function Get-UserPathParts {
+    $current = (Get-Item 'HKCU:\Environment').GetValue('Path', '', 'DoNotExpandEnvironmentNames')
+    return @($current -split ';' | Where-Object { $_ })
+}
+
+# Writes the user's PATH in HKCU, keeping %VARIABLES% unexpanded.
+function Set-UserPath([string[]]$parts) {
+    Set-ItemProperty -Path 'HKCU:\Environment' -Name 'Path' -Value ($parts -join ';') -Type ExpandString
     # The registry write alone reaches no running program; setting a variable through .NET
     # broadcasts WM_SETTINGCHANGE, so terminals opened from Explorer from now on see the Path.
     [Environment]::SetEnvironmentVariable('PORTPROXY_INSTALL_REFRESH', '1', 'User')
     [Environment]::SetEnvironmentVariable('PORTPROXY_INSTALL_REFRESH', [NullString]::Value, 'User')
+}
+
+function Add-ToUserPath([string]$dir) {
+    $parts = Get-UserPathParts
+    if ($parts -contains $dir) {
+        return
+    }
+    Set-UserPath (@($dir) + $parts)
     $env:Path = "$dir;$env:Path"
     Write-Host "portproxy-install: added $dir to your user PATH"
+}
+
+function Remove-FromUserPath([string]$dir) {
+    $parts = Get-UserPathParts
+    if ($parts -notcontains $dir) {
+        return
+    }
+    Set-UserPath @($parts | Where-Object { $_ -ne $dir })
+    Write-Host "portproxy-install: removed $dir from your user PATH"
 }
 
 Install-Portproxy

@@ -18,6 +18,7 @@ main() {
 	no_modify_path="${PORTPROXY_NO_MODIFY_PATH:-}"
 	bin_dir="${PORTPROXY_INSTALL_DIR:-$HOME/.local/bin}"
 	skip_checksum=""
+	uninstall=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-y | --yes) yes=1 ;;
@@ -34,6 +35,7 @@ main() {
 		--no-caddy) no_caddy=1 ;;
 		--no-modify-path) no_modify_path=1 ;;
 		--insecure-skip-checksum) skip_checksum=1 ;;
+		--uninstall) uninstall=1 ;;
 		-h | --help)
 			usage
 			return 0
@@ -44,7 +46,6 @@ main() {
 	done
 	version="${version#v}"
 
-	triple="$(detect_triple)"
 	# A relative directory on PATH would follow the user around.
 	case "$bin_dir" in
 	/*) ;;
@@ -52,8 +53,18 @@ main() {
 	esac
 	config_home="${XDG_CONFIG_HOME:-$HOME/.config}"
 	config_dir="$config_home/portproxy"
+	data_home="${XDG_DATA_HOME:-$HOME/.local/share}"
 	# Names the Caddy this script installed, so a re-run upgrades that one and no other.
 	caddy_receipt="$config_dir/caddy-installed-by-install-sh"
+	path_line="export PATH=\"$bin_dir:\$PATH\" # added by portproxy install.sh"
+	fish_line="fish_add_path \"$bin_dir\""
+	fish_file="$config_home/fish/conf.d/portproxy.fish"
+	if [ -n "$uninstall" ]; then
+		uninstall
+		return 0
+	fi
+
+	triple="$(detect_triple)"
 	# dist's own installers read the same variable: where GitHub is (a mirror, or a test's).
 	releases="${PORTPROXY_INSTALLER_GITHUB_BASE_URL:-https://github.com}/${repository#https://github.com/}/releases"
 	if [ -n "$version" ]; then
@@ -68,11 +79,7 @@ main() {
 		check_source PORTPROXY_CADDY_DOWNLOAD_URL "${PORTPROXY_CADDY_DOWNLOAD_URL:-}"
 	fi
 	say "installing portproxy ($triple) into $bin_dir"
-	if [ -z "$yes" ] && [ -t 0 ]; then
-		printf 'Continue? [Y/n] '
-		read -r answer
-		case "$answer" in n* | N*) fail "cancelled" ;; esac
-	fi
+	confirm
 
 	# Staged beside the install dir, not in the system temp dir: hardened servers mount /tmp
 	# noexec, and what runs here runs once installed.
@@ -153,6 +160,10 @@ Options:
   --no-modify-path           don't edit shell startup files; print what to add instead
   --no-caddy                 don't install Caddy (portproxy then serves plain HTTP)
   --insecure-skip-checksum   install even without a SHA-256 tool (not recommended)
+  --uninstall                remove what install.sh and `portproxy service install` added:
+                             the login service, portproxy, the Caddy it installed, the
+                             completions, the man page and the PATH lines (settings, the
+                             token and certificates stay; it says where)
   -h, --help                 this text
 
 Environment:
@@ -171,6 +182,14 @@ EOF
 
 say() {
 	printf 'portproxy-install: %s\n' "$*" >&2
+}
+
+confirm() {
+	if [ -z "$yes" ] && [ -t 0 ]; then
+		printf 'Continue? [Y/n] '
+		read -r answer
+		case "$answer" in n* | N*) fail "cancelled" ;; esac
+	fi
 }
 
 fail() {
@@ -277,16 +296,75 @@ check_source() {
 # install_docs DIR: the shell completions and man page from the archive, where bash, fish and
 # man look for a user's own (zsh needs its fpath extended; said once).
 install_docs() {
-	data="${XDG_DATA_HOME:-$HOME/.local/share}"
 	[ -d "$1/completions" ] || return 0
-	copy_doc "$1/completions/portproxy.bash" "$data/bash-completion/completions/portproxy"
-	copy_doc "$1/completions/portproxy.fish" "$data/fish/vendor_completions.d/portproxy.fish"
-	copy_doc "$1/completions/_portproxy" "$data/zsh/site-functions/_portproxy"
-	copy_doc "$1/man/portproxy.1" "$data/man/man1/portproxy.1"
-	say "installed shell completions (bash, zsh, fish) and the man page under $data"
+	copy_doc "$1/completions/portproxy.bash" "$data_home/$bash_completion"
+	copy_doc "$1/completions/portproxy.fish" "$data_home/$fish_completion"
+	copy_doc "$1/completions/_portproxy" "$data_home/$zsh_completion"
+	copy_doc "$1/man/portproxy.1" "$data_home/$man_page"
+	say "installed shell completions (bash, zsh, fish) and the man page under $data_home"
 	case "${SHELL:-}" in
-	*/zsh) say "zsh: add 'fpath+=($data/zsh/site-functions)' before compinit in ~/.zshrc for completions" ;;
+	*/zsh) say "zsh: add 'fpath+=($data_home/zsh/site-functions)' before compinit in ~/.zshrc for completions" ;;
 	esac
+}
+
+# Where bash, fish, zsh and man look for a user's own files, under XDG_DATA_HOME.
+bash_completion="bash-completion/completions/portproxy"
+fish_completion="fish/vendor_completions.d/portproxy.fish"
+zsh_completion="zsh/site-functions/_portproxy"
+man_page="man/man1/portproxy.1"
+
+# Removes what an install and `portproxy service install` added, and nothing of the user's:
+# a Caddy this script did not install stays, and so do the settings, the token and Caddy's
+# certificates (said where).
+uninstall() {
+	say "uninstalling portproxy from $bin_dir"
+	confirm
+	# The login service runs this binary: it goes first, while the binary can remove it.
+	if [ -x "$bin_dir/portproxy" ]; then
+		"$bin_dir/portproxy" service uninstall ||
+			say "could not remove the login service; see \`portproxy service status\`"
+	fi
+	removed=""
+	remove "$bin_dir/portproxy"
+	if [ "$(cat "$caddy_receipt" 2>/dev/null || true)" = "$bin_dir/caddy" ]; then
+		remove "$bin_dir/caddy"
+		rm -f "$caddy_receipt"
+	elif [ -e "$bin_dir/caddy" ]; then
+		say "left $bin_dir/caddy in place: install.sh did not install it"
+	fi
+	for doc in "$bash_completion" "$fish_completion" "$zsh_completion" "$man_page"; do
+		remove "$data_home/$doc"
+	done
+	for rc in .profile .bashrc .bash_profile .zshrc; do
+		if [ -f "$HOME/$rc" ] && grep -qxF "$path_line" "$HOME/$rc"; then
+			# Rewritten in place (not replaced), so its owner, mode and links stay. grep -v
+			# exits 1 when no line is left: still a success.
+			if grep -vxF "$path_line" "$HOME/$rc" >"$HOME/$rc.portproxy-uninstall" || [ $? -eq 1 ]; then
+				cat "$HOME/$rc.portproxy-uninstall" >"$HOME/$rc"
+				removed="$removed ~/$rc (the PATH line)"
+			fi
+			rm -f "$HOME/$rc.portproxy-uninstall"
+		fi
+	done
+	if [ "$(cat "$fish_file" 2>/dev/null || true)" = "$fish_line" ]; then
+		remove "$fish_file"
+	fi
+	rmdir "$config_dir" 2>/dev/null || true
+	if [ -n "$removed" ]; then
+		say "removed:$removed"
+	else
+		say "nothing of portproxy's was found to remove"
+	fi
+	say "kept your settings and access token ($config_dir) and Caddy's certificates ($data_home/portproxy; macOS: ~/Library/Application Support/portproxy): delete those folders to remove them too"
+	say "if you ran \`portproxy trust\`, remove \"Caddy Local Authority\" from the system trust store"
+}
+
+# remove FILE: deletes it, if it is there, and lists it in $removed.
+remove() {
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		rm -f "$1"
+		removed="$removed $1"
+	fi
 }
 
 copy_doc() {
@@ -335,7 +413,6 @@ caddy_ok() {
 
 # Puts bin_dir on PATH for future shells, once per startup file, so re-runs add nothing.
 add_to_path() {
-	line="export PATH=\"$bin_dir:\$PATH\" # added by portproxy install.sh"
 	rcs=".profile"
 	# bash reads .bashrc (interactive) or .bash_profile (login) instead of .profile when they
 	# exist; zsh never reads .profile.
@@ -347,15 +424,13 @@ add_to_path() {
 	esac
 	changed=""
 	for rc in $rcs; do
-		if [ -f "$HOME/$rc" ] && grep -qxF "$line" "$HOME/$rc"; then continue; fi
+		if [ -f "$HOME/$rc" ] && grep -qxF "$path_line" "$HOME/$rc"; then continue; fi
 		# A last line without its newline would swallow ours.
 		if [ -s "$HOME/$rc" ] && [ -n "$(tail -c 1 "$HOME/$rc")" ]; then echo >>"$HOME/$rc"; fi
-		printf '%s\n' "$line" >>"$HOME/$rc"
+		printf '%s\n' "$path_line" >>"$HOME/$rc"
 		changed="$changed ~/$rc"
 	done
 	if [ -d "$config_home/fish" ]; then
-		fish_line="fish_add_path \"$bin_dir\""
-		fish_file="$config_home/fish/conf.d/portproxy.fish"
 		if [ "$(cat "$fish_file" 2>/dev/null || true)" != "$fish_line" ]; then
 			mkdir -p "$config_home/fish/conf.d"
 			printf '%s\n' "$fish_line" >"$fish_file"

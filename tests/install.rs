@@ -154,6 +154,7 @@ pub(crate) fn tools_without_caddy(dir: &Path) -> PathBuf {
         "basename",
         "dirname",
         "sed",
+        "rmdir",
     ] {
         let target = which(tool).unwrap_or_else(|| panic!("{tool} is needed by install.sh"));
         let _ = std::os::unix::fs::symlink(target, tools.join(tool));
@@ -589,6 +590,7 @@ fn help_lists_the_options_and_installs_nothing() {
         "--install-dir DIR",
         "--no-modify-path",
         "--no-caddy",
+        "--uninstall",
         "PORTPROXY_DOWNLOAD_URL",
         "PORTPROXY_CADDY_VERSION",
     ] {
@@ -848,6 +850,75 @@ async fn github_actions_and_fish_get_their_own_path_lines() {
             bin.display()
         ),
     );
+}
+
+/// Issue 11: `--uninstall` takes back what an install and `portproxy service install` added
+/// (the unit, both binaries, completions, man page, PATH lines) and leaves the user's own
+/// lines, settings and a Caddy it did not install.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_removes_what_install_and_the_service_added() {
+    let m = mirror().await;
+    let tools = tools_without_caddy(m.dir.path());
+    let home = m.dir.path().join("home");
+    std::fs::create_dir_all(home.join(".config/fish")).unwrap();
+    std::fs::write(home.join(".bashrc"), "alias ll='ls -l'\n").unwrap();
+    let (out, bin) = install(&m, &tools, &["--yes"], &[]);
+    assert!(out.status.success(), "{}", said(&out));
+    let service = Command::new(bin.join("portproxy"))
+        .args(["service", "install"])
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", &tools)
+        .output()
+        .unwrap();
+    let unit = home.join(".config/systemd/user/portproxy.service");
+    assert!(unit.is_file(), "{}", said(&service));
+    let settings = home.join(".config/portproxy/config.toml");
+    std::fs::write(&settings, "listen = \"127.0.0.1:24306\"\n").unwrap();
+    let share = home.join(".local/share");
+    let added = [
+        bin.join("portproxy"),
+        bin.join("caddy"),
+        unit.clone(),
+        share.join("bash-completion/completions/portproxy"),
+        share.join("fish/vendor_completions.d/portproxy.fish"),
+        share.join("zsh/site-functions/_portproxy"),
+        share.join("man/man1/portproxy.1"),
+        home.join(".config/fish/conf.d/portproxy.fish"),
+        home.join(".config/portproxy/caddy-installed-by-install-sh"),
+    ];
+    for file in &added {
+        assert!(file.exists(), "install added no {}", file.display());
+    }
+
+    let (out, _) = install(&m, &tools, &["--uninstall", "--yes"], &[]);
+    assert_said(&out, 0, &format!("removed {}", unit.display()));
+    assert_said(
+        &out,
+        0,
+        "~/.profile (the PATH line) ~/.bashrc (the PATH line)",
+    );
+    for file in &added {
+        assert!(!file.exists(), "{} is left: {}", file.display(), said(&out));
+    }
+    assert_eq!(
+        std::fs::read_to_string(home.join(".bashrc")).unwrap(),
+        "alias ll='ls -l'\n"
+    );
+    assert_eq!(std::fs::read_to_string(home.join(".profile")).unwrap(), "");
+    assert!(settings.is_file(), "the settings were deleted");
+    assert_said(&out, 0, "kept your settings and access token");
+
+    // A Caddy the user put there is not ours to remove; a second run finds nothing.
+    let (out, _) = install(&m, &tools, &["--yes", "--no-caddy"], &[]);
+    assert!(out.status.success(), "{}", said(&out));
+    std::fs::write(bin.join("caddy"), "#!/bin/sh\n").unwrap();
+    let (out, _) = install(&m, &tools, &["--uninstall", "--yes"], &[]);
+    assert_said(&out, 0, "left");
+    assert!(bin.join("caddy").exists());
+    assert!(!bin.join("portproxy").exists());
+    let (out, _) = install(&m, &tools, &["--uninstall", "--yes"], &[]);
+    assert_said(&out, 0, "nothing of portproxy's was found to remove");
 }
 
 /// One Caddy pin and one minimum, in Cargo.toml's [package.metadata.portproxy]; every copy

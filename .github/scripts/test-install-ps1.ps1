@@ -1,5 +1,6 @@
 # install.ps1 for real, the way the README runs it, against a local mirror of the release
-# files: install, upgrade in place (also while portproxy.exe runs), refuse a bad checksum.
+# files: install, upgrade in place (also while portproxy.exe runs), refuse a bad checksum,
+# uninstall.
 # Run by .github/workflows/ci.yml with $env:ENGINE = powershell (5.1) or pwsh (7).
 $ErrorActionPreference = 'Stop'
 
@@ -69,6 +70,20 @@ try {
     Check ($r.Text -match 'checksum mismatch') 'and says so'
     Check (-not (Test-Path $fresh)) 'and installs nothing'
     Check (-not ((Get-UserPath) -contains $fresh)) 'and leaves the Path alone'
+
+    # Uninstall takes back a second install (the first stays for the next CI step).
+    $other = Join-Path $env:RUNNER_TEMP 'portproxy-uninstalled'
+    Set-Content -NoNewline -Path "$zip.sha256" -Value $good
+    $r = Invoke-Installer $other
+    Check ($r.Code -eq 0) 'a second install succeeds'
+    $env:PORTPROXY_UNINSTALL = '1'
+    $r = Invoke-Installer $other
+    Remove-Item Env:PORTPROXY_UNINSTALL
+    Check ($r.Code -eq 0) 'PORTPROXY_UNINSTALL=1 succeeds'
+    Check (-not (Test-Path $other)) 'and removes portproxy.exe, its Caddy and the folder'
+    Check (-not ((Get-UserPath) -contains $other)) 'and its Path entry'
+    Check ((Get-UserPath) -contains $dir) 'and leaves the other install on the Path'
+    Check ($r.Text -match 'kept your settings') 'and says what it kept'
     Add-Content -Path $env:GITHUB_ENV -Value "PORTPROXY_TEST_DIR=$dir"
 }
 finally {
