@@ -3,7 +3,7 @@
 //! per-user Scheduled Task on Windows. The definitions are plain text from plain functions
 //! (tested on every platform); installing one writes the file and asks the service manager.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::ServiceAction;
@@ -118,12 +118,34 @@ fn log_place(env: &dyn Fn(&str) -> Option<String>) -> String {
     }
 }
 
+/// The binary a service should start: a Homebrew keg's
+/// (`PREFIX/Cellar/portproxy/0.2.0/bin/portproxy`) is replaced by `brew upgrade`, so the
+/// service runs `PREFIX/opt/portproxy/bin/portproxy`, which brew keeps pointing at the
+/// current version. Any other path stays as it is.
+pub fn lasting_binary(exe: &Path) -> PathBuf {
+    let parts: Vec<Component> = exe.components().collect();
+    match parts
+        .iter()
+        .rposition(|c| *c == Component::Normal("Cellar".as_ref()))
+    {
+        // Cellar, formula, version, then the path inside the keg.
+        Some(cellar) if parts.len() > cellar + 3 => {
+            let prefix: PathBuf = parts[..cellar].iter().collect();
+            let in_keg: PathBuf = parts[cellar + 3..].iter().collect();
+            prefix.join("opt").join(parts[cellar + 1]).join(in_keg)
+        }
+        _ => exe.to_path_buf(),
+    }
+}
+
 pub fn service(action: ServiceAction) -> Result<(), Error> {
     let env = |k: &str| std::env::var(k).ok();
-    let binary = std::env::current_exe().map_err(|error| Error::File {
-        path: "portproxy".into(),
-        error,
-    })?;
+    let binary = std::env::current_exe()
+        .map(|exe| lasting_binary(&exe))
+        .map_err(|error| Error::File {
+            path: "portproxy".into(),
+            error,
+        })?;
     match action {
         ServiceAction::Install => install(&binary, &env),
         ServiceAction::Uninstall => uninstall(&env),
@@ -236,6 +258,29 @@ fn manager(program: &str, args: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn homebrew_services_outlive_upgrades() {
+        let rows = [
+            (
+                "/opt/homebrew/Cellar/portproxy/0.2.0/bin/portproxy",
+                "/opt/homebrew/opt/portproxy/bin/portproxy",
+            ),
+            (
+                "/home/linuxbrew/.linuxbrew/Cellar/portproxy/0.2.0_1/bin/portproxy",
+                "/home/linuxbrew/.linuxbrew/opt/portproxy/bin/portproxy",
+            ),
+            (
+                "/home/me/.local/bin/portproxy",
+                "/home/me/.local/bin/portproxy",
+            ),
+            ("/opt/homebrew/bin/portproxy", "/opt/homebrew/bin/portproxy"),
+            ("/srv/Cellar/portproxy", "/srv/Cellar/portproxy"),
+        ];
+        for (exe, runs) in rows {
+            assert_eq!(lasting_binary(Path::new(exe)), Path::new(runs), "{exe}");
+        }
+    }
 
     #[test]
     fn definitions_start_run_and_restart_it() {
