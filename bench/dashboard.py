@@ -86,12 +86,12 @@ def timed(conn, host, path, accept):
     return elapsed, body
 
 
-def summary(name, samples):
+def summary(name, samples, goal=None):
     samples = sorted(samples)
     median = statistics.median(samples)
     p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
-    verdict = "yes" if p99 < GOAL_MS else "NO"
-    print(f"{name:<34} median {median:7.2f} ms   p99 {p99:7.2f} ms   < {GOAL_MS:.0f} ms: {verdict}")
+    verdict = "" if goal is None else f"   < {goal:.0f} ms: {'yes' if p99 < goal else 'NO'}"
+    print(f"{name:<34} median {median:7.2f} ms   p99 {p99:7.2f} ms{verdict}")
     return p99
 
 
@@ -123,7 +123,9 @@ def main():
         print(f"{listed} ports listed ({PORTS} opened by {PROCS} processes), {N} requests each")
         html = [timed(conn, dashboard, "/", "text/html")[0] for _ in range(N)]
         api = [timed(conn, dashboard, "/api/ports", "application/json")[0] for _ in range(N)]
-        worst = max(summary("dashboard page", html), summary("/api/ports", api))
+        worst = max(
+            summary("dashboard page", html, GOAL_MS), summary("/api/ports", api, GOAL_MS)
+        )
 
         proxied = http.client.HTTPConnection("127.0.0.1", listen)
         alone = [timed(proxied, app, "/", "text/html")[0] for _ in range(N)]
