@@ -322,8 +322,8 @@ impl Page {
         }
         // Poll rather than meta-refresh, so the page doesn't flash while waiting.
         let retry = if matches!(self, Page::Dashboard { .. }) {
-            // Servers come and go: reload when the list of ports changes.
-            "<script>var seen=null;setInterval(function(){fetch('/api/ports',{cache:'no-store'}).then(function(r){return r.json()}).then(function(d){var now=JSON.stringify(d.ports.map(function(p){return [p.port,p.process&&p.process.pid]}));if(seen!==null&&now!==seen)location.reload();seen=now}).catch(function(){})},3000)</script>\n"
+            // Servers come and go, titles are learnt: reload when the list changes.
+            "<script>var seen=null;setInterval(function(){fetch('/api/ports',{cache:'no-store'}).then(function(r){return r.json()}).then(function(d){var now=JSON.stringify(d.ports.map(function(p){return [p.port,p.process&&p.process.pid,p.title]}));if(seen!==null&&now!==seen)location.reload();seen=now}).catch(function(){})},3000)</script>\n"
         } else if matches!(self, Page::NotListening { .. }) {
             "<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>\n<script>setInterval(function(){fetch(location.href,{method:'HEAD',cache:'no-store'}).then(function(r){if(r.status!==502)location.reload()}).catch(function(){})},2000)</script>\n"
         } else {
