@@ -355,8 +355,10 @@ uninstall() {
 	else
 		say "nothing of portproxy's was found to remove"
 	fi
-	say "kept your settings and access token ($config_dir) and Caddy's certificates ($data_home/portproxy; macOS: ~/Library/Application Support/portproxy): delete those folders to remove them too"
-	say "if you ran \`portproxy trust\`, remove \"Caddy Local Authority\" from the system trust store"
+	if [ -d "$config_dir" ] || [ -d "$data_home/portproxy" ] || [ -d "$HOME/Library/Application Support/portproxy" ]; then
+		say "kept your settings and access token ($config_dir) and Caddy's certificates ($data_home/portproxy; macOS: ~/Library/Application Support/portproxy): delete those folders to remove them too"
+		say "if you ran \`portproxy trust\`, remove \"Caddy Local Authority\" from the system trust store"
+	fi
 }
 
 # remove FILE: deletes it, if it is there, and lists it in $removed.
