@@ -27,6 +27,9 @@ pub enum Scan {
     Absent,
     /// Neither yet: more of the body may tell.
     NeedMore,
+    /// The body ended, or the limit was reached, before the head said: an HTML fragment
+    /// (htmx, Turbo), which must not erase the page's title.
+    Unknown,
 }
 
 /// The title in the first bytes of an HTML page: between `<title …>` and `</title`, before
@@ -201,7 +204,7 @@ impl Watch {
     }
 
     /// The next chunk of the body; `NeedMore` while it is still worth watching. Once it is
-    /// not (the cap, or the end of the body), an unsettled answer becomes `Absent`.
+    /// not (the cap, or the end of the body), an unsettled answer becomes `Unknown`.
     pub fn feed(&mut self, chunk: &[u8], end: bool) -> Scan {
         let scan = if self.seen.is_empty() && self.encoding == Encoding::Identity {
             // Most pages settle in their first chunk: nothing is copied then.
@@ -217,7 +220,7 @@ impl Watch {
             scan(&decode(self.encoding, &self.seen))
         };
         match scan {
-            Scan::NeedMore if end || self.seen.len() >= RAW_LIMIT => Scan::Absent,
+            Scan::NeedMore if end || self.seen.len() >= RAW_LIMIT => Scan::Unknown,
             scan => scan,
         }
     }
@@ -253,7 +256,7 @@ fn decode(encoding: Encoding, raw: &[u8]) -> Vec<u8> {
 pub struct Titles(Mutex<HashMap<u16, String>>);
 
 impl Titles {
-    /// Remembers what a response of `port` said: a title, or that it has none.
+    /// Remembers what a response of `port` said: a title, or that its page has none.
     pub fn learn(&self, port: u16, scan: Scan) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match scan {
@@ -421,13 +424,16 @@ mod tests {
         }
         let mut watch = Watch::new(Encoding::Identity);
         assert_eq!(watch.feed(b"<head><title>no end", false), Scan::NeedMore);
-        assert_eq!(watch.feed(b" yet", true), Scan::Absent, "the body ended");
+        assert_eq!(watch.feed(b" yet", true), Scan::Unknown, "the body ended");
+        let mut watch = Watch::new(Encoding::Identity);
+        let fragment = b"<div id=cart hx-swap-oob=true>3 items</div>";
+        assert_eq!(watch.feed(fragment, true), Scan::Unknown, "a fragment");
         let mut watch = Watch::new(Encoding::Gzip);
-        assert_eq!(watch.feed(b"not gzip at all", true), Scan::Absent);
+        assert_eq!(watch.feed(b"not gzip at all", true), Scan::Unknown);
         let mut watch = Watch::new(Encoding::Identity);
         let filler = vec![b' '; RAW_LIMIT];
         assert_eq!(watch.feed(b"<head>", false), Scan::NeedMore);
-        assert_eq!(watch.feed(&filler, false), Scan::Absent, "the cap");
+        assert_eq!(watch.feed(&filler, false), Scan::Unknown, "the cap");
     }
 
     #[test]
@@ -437,6 +443,7 @@ mod tests {
         titles.learn(3000, found("Next"));
         titles.learn(8000, found("API"));
         titles.learn(3000, Scan::NeedMore);
+        titles.learn(5173, Scan::Unknown);
         assert_eq!(titles.of_listening(&[3000, 5173, 8000]).len(), 3);
         titles.learn(8000, Scan::Absent);
         titles.forget(5173);

@@ -19,8 +19,8 @@ async fn entry(proxy: &Running, port: u16) -> Option<serde_json::Value> {
         .cloned()
 }
 
-/// A page title comes from HTML the proxy passed on, gzipped too; JSON does not change it, and
-/// it is forgotten once the port stops listening.
+/// A page title comes from HTML the proxy passed on, gzipped too; JSON and HTML fragments do
+/// not change it, and it is forgotten once the port stops listening.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn titles_are_learnt_from_proxied_html() {
     let app = Backend::echo().await;
@@ -45,8 +45,15 @@ async fn titles_are_learnt_from_proxied_html() {
         "{dashboard}"
     );
 
-    assert_eq!(proxy.get(&proxy.host(port), "/json").await.status, 200);
-    assert_eq!(entry(&proxy, port).await.unwrap()["title"], PAGE_TITLE);
+    // Neither JSON nor an HTML fragment (htmx, Turbo) is a page: the title stays.
+    for path in ["/json", "/fragment"] {
+        assert_eq!(proxy.get(&proxy.host(port), path).await.status, 200);
+        assert_eq!(
+            entry(&proxy, port).await.unwrap()["title"],
+            PAGE_TITLE,
+            "{path}"
+        );
+    }
 
     let zipped = proxy.get(&proxy.host(port), "/page.gz").await;
     assert_eq!(

@@ -211,6 +211,10 @@ async fn serve_connection(stream: TcpStream, port: u16) {
                 let html = [("content-type", "text/html; charset=utf-8")];
                 respond(stream, 200, &html, PAGE.as_bytes()).await
             }
+            "/fragment" => {
+                let html = [("content-type", "text/html")];
+                respond(stream, 200, &html, b"<li>an htmx fragment</li>").await
+            }
             "/page.gz" => {
                 use std::io::Write;
                 let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
