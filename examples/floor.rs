@@ -1,9 +1,11 @@
-//! The floor for the benchmark (bench/run.sh, target `floor`): the smallest Pingora proxy —
-//! one fixed upstream, no hooks, Pingora's default multi-threaded server — built from the
-//! same Pingora and allocator as portproxy, so `portproxy / floor` is what our own code costs.
+//! The floor for the benchmark (bench/run.sh, targets `floor` and `floor-st`): the smallest
+//! Pingora proxy — one fixed upstream, no hooks — built from the same Pingora and allocator
+//! as portproxy, so `portproxy / floor` is what our own code costs. Two layouts:
+//! `default` is Pingora's multi-threaded service; `per-thread` is portproxy's (one
+//! single-threaded service per thread on one SO_REUSEPORT address, see src/serve.rs).
 //!
 //!     cargo build --release --example floor
-//!     target/release/examples/floor 127.0.0.1:8000 127.0.0.1:9000 2
+//!     target/release/examples/floor 127.0.0.1:8000 127.0.0.1:9000 2 per-thread
 
 use async_trait::async_trait;
 use pingora::prelude::*;
@@ -26,16 +28,39 @@ impl ProxyHttp for Floor {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, listen, upstream, threads] = &args[..] else {
-        eprintln!("usage: floor LISTEN UPSTREAM THREADS");
-        std::process::exit(2);
+    let (listen, upstream, threads, layout) = match &args[..] {
+        [_, l, u, t] => (l, u, t, "default"),
+        [_, l, u, t, layout] => (l, u, t, layout.as_str()),
+        _ => usage(),
     };
+    let upstream: std::net::SocketAddr = upstream.parse().expect("UPSTREAM is IP:PORT");
+    let threads: usize = threads.parse().expect("THREADS is a number");
     let mut server = Server::new(None).expect("a Pingora server");
     server.bootstrap();
-    let upstream = upstream.parse().expect("UPSTREAM is IP:PORT");
-    let mut proxy = http_proxy_service(&server.configuration, Floor(upstream));
-    proxy.add_tcp(listen);
-    proxy.threads = threads.parse().ok();
-    server.add_service(proxy);
+    match layout {
+        "default" => {
+            let mut proxy = http_proxy_service(&server.configuration, Floor(upstream));
+            proxy.add_tcp(listen);
+            proxy.threads = Some(threads);
+            server.add_service(proxy);
+        }
+        #[cfg(unix)]
+        "per-thread" => {
+            for _ in 0..threads {
+                let mut proxy = http_proxy_service(&server.configuration, Floor(upstream));
+                let mut options = pingora::listeners::TcpSocketOptions::default();
+                options.so_reuseport = Some(true);
+                proxy.add_tcp_with_settings(listen, options);
+                proxy.threads = Some(1);
+                server.add_service(proxy);
+            }
+        }
+        _ => usage(),
+    }
     server.run_forever();
+}
+
+fn usage() -> ! {
+    eprintln!("usage: floor LISTEN UPSTREAM THREADS [default|per-thread]");
+    std::process::exit(2);
 }
