@@ -2,7 +2,9 @@
 //! Pingora proxy — one fixed upstream, no hooks — built from the same Pingora and allocator
 //! as portproxy, so `portproxy / floor` is what our own code costs. Two layouts:
 //! `default` is Pingora's multi-threaded service; `per-thread` is portproxy's (one
-//! single-threaded service per thread on one SO_REUSEPORT address, see src/serve.rs).
+//! single-threaded service per thread on one SO_REUSEPORT address, see src/serve.rs);
+//! `per-thread-nosteal` is that with `work_stealing: false`, so each service runs on a tokio
+//! current-thread runtime instead of a one-worker multi-thread one.
 //!
 //!     cargo build --release --example floor
 //!     target/release/examples/floor 127.0.0.1:8000 127.0.0.1:9000 2 per-thread
@@ -35,7 +37,11 @@ fn main() {
     };
     let upstream: std::net::SocketAddr = upstream.parse().expect("UPSTREAM is IP:PORT");
     let threads: usize = threads.parse().expect("THREADS is a number");
-    let mut server = Server::new(None).expect("a Pingora server");
+    let conf = pingora::server::configuration::ServerConf {
+        work_stealing: layout != "per-thread-nosteal",
+        ..Default::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
     match layout {
         "default" => {
@@ -45,7 +51,7 @@ fn main() {
             server.add_service(proxy);
         }
         #[cfg(unix)]
-        "per-thread" => {
+        "per-thread" | "per-thread-nosteal" => {
             for _ in 0..threads {
                 let mut proxy = http_proxy_service(&server.configuration, Floor(upstream));
                 let mut options = pingora::listeners::TcpSocketOptions::default();
@@ -61,6 +67,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: floor LISTEN UPSTREAM THREADS [default|per-thread]");
+    eprintln!("usage: floor LISTEN UPSTREAM THREADS [default|per-thread|per-thread-nosteal]");
     std::process::exit(2);
 }
