@@ -2,6 +2,7 @@
 //! shutdown that drains requests in flight.
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,9 @@ pub struct CaddyPlan {
     /// Where Caddy's local CA lives, when a site uses it: `run` says once if browsers don't
     /// trust it yet.
     pub local_ca: Option<crate::caddy::Paths>,
+    /// The Unix sockets Caddy reaches the proxy on, one per proxy thread (`caddy::proxy_sockets`);
+    /// empty when it uses the TCP listener.
+    pub sockets: Vec<PathBuf>,
 }
 
 /// Rebuilds the settings from the running ones (see `Plan::reload`).
@@ -106,8 +110,13 @@ pub fn start(plan: Plan) -> Result<(), Error> {
     let watched = config.settings.file.clone();
     let settings = &config.settings;
     let (listen, admin_addr, threads) = (settings.listen, settings.admin, settings.threads);
+    let sockets = caddy
+        .as_ref()
+        .map(|plan| plan.sockets.clone())
+        .unwrap_or_default();
+    prepare_socket_dir(&sockets)?;
     let app = Arc::new(App::new(config));
-    for service in proxy_services(&server, &app, listen, threads) {
+    for service in proxy_services(&server, &app, listen, threads, &sockets) {
         server.add_service(service);
     }
     let mut admin = Service::new("admin".into(), HttpServer::new_app(Admin(app.clone())));
@@ -148,6 +157,31 @@ pub fn start(plan: Plan) -> Result<(), Error> {
         let _ = stopped.send(());
     });
     let _ = done.recv();
+    for socket in &sockets {
+        let _ = std::fs::remove_file(socket);
+    }
+    Ok(())
+}
+
+/// The sockets' directory, private to this user (0700): the proxy trusts whatever comes over
+/// a socket as the front proxy. Pingora chmods each socket to 0600 right after binding it.
+fn prepare_socket_dir(sockets: &[PathBuf]) -> Result<(), Error> {
+    #[cfg(unix)]
+    if let Some(dir) = sockets.first().and_then(|s| s.parent()) {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let error = |error| Error::File {
+            path: dir.to_path_buf(),
+            error,
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(error)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(error)?;
+    }
+    #[cfg(not(unix))]
+    let _ = sockets;
     Ok(())
 }
 
@@ -246,19 +280,26 @@ type ProxyService = Service<pingora::proxy::HttpProxy<PortProxy>>;
 /// moves between threads, and that handover races (`failed to acquire reusable stream`):
 /// measured on 2 cores, one new upstream connection every ~20 requests, an error line each,
 /// and 0.4× nginx's throughput. With one thread per service each pool stays on its thread.
-/// Windows has no SO_REUSEPORT: there, one service with all the threads.
+/// Windows has no SO_REUSEPORT: there, one service with all the threads. Service `i` also
+/// listens on `sockets[i]`, when Caddy reaches the proxy over Unix sockets.
 fn proxy_services(
     server: &Server,
     app: &Arc<App>,
     listen: SocketAddr,
     threads: usize,
+    sockets: &[PathBuf],
 ) -> Vec<ProxyService> {
     use pingora::listeners::{L4BufferSettings, ListenerConfig, TcpSocketOptions};
+    #[cfg(not(unix))]
+    let _ = sockets;
     let (services, threads_each) = if cfg!(unix) {
         (threads, 1)
     } else {
         (1, threads)
     };
+    // Pingora's 64 KiB read-ahead buffer is for TLS records; on plain HTTP it is 64 KiB more
+    // per open connection (an idle HMR socket, a keep-alive tab).
+    let unbuffered = L4BufferSettings::default().read(0);
     (0..services)
         .map(|i| {
             let name = format!("portproxy-{i}");
@@ -268,10 +309,17 @@ fn proxy_services(
             options.so_reuseport = Some(cfg!(unix));
             let listener = ListenerConfig::tcp(listen.to_string())
                 .tcp_socket_options(options)
-                // Pingora's 64 KiB read-ahead buffer is for TLS records; on plain HTTP it is
-                // 64 KiB more per open connection (an idle HMR socket, a keep-alive tab).
-                .l4_buffer(L4BufferSettings::default().read(0));
+                .l4_buffer(unbuffered);
             service.add_listener(listener);
+            #[cfg(unix)]
+            if let Some(socket) = sockets.get(i) {
+                use std::os::unix::fs::PermissionsExt;
+                service.add_listener(
+                    ListenerConfig::uds(socket.display().to_string())
+                        .permissions(std::fs::Permissions::from_mode(0o600))
+                        .l4_buffer(unbuffered),
+                );
+            }
             service.threads = Some(threads_each);
             service
         })

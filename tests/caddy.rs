@@ -171,6 +171,64 @@ async fn a_killed_caddy_is_restarted() {
     assert_eq!(resp.status, 200);
 }
 
+/// Caddy reaches the proxy over Unix sockets, one per proxy thread, private to this user:
+/// the request arrives with the client as Caddy saw it and no loopback TCP hop of its own
+/// (over TCP the proxy would add its peer, `127.0.0.1, 127.0.0.1`), and the sockets are
+/// removed at exit. (A remote client behind the sockets is still gated and rate-limited as
+/// itself: `boundary::finding_1_caddy_keeps_local_sites_to_this_machine`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caddy_reaches_the_proxy_over_private_unix_sockets() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let app = Backend::echo().await;
+    let (mut proxy, _, https) = run_with_caddy(&["--threads", "2"]).await;
+    let dir = proxy.data_dir().join("proxy");
+    let sockets = [dir.join("0.sock"), dir.join("1.sock")];
+    let upstream = format!(
+        "reverse_proxy unix/{} unix/{} {{",
+        sockets[0].display(),
+        sockets[1].display()
+    );
+    assert!(
+        proxy.caddyfile().contains(&upstream),
+        "{}",
+        proxy.caddyfile()
+    );
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    for socket in &sockets {
+        assert!(std::fs::metadata(socket).unwrap().file_type().is_socket());
+        assert_eq!(mode(socket), 0o600, "{}", socket.display());
+    }
+
+    let name = format!("{}.localhost", app.port());
+    // Caddy spreads its connections over both sockets; every request must come through.
+    for i in 0..8 {
+        let resp = https_conn(&proxy, https, &name)
+            .await
+            .get(&format!("{name}:{https}"), &format!("/{i}"), &[])
+            .await;
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        let echo = resp.json().to_string();
+        assert!(
+            echo.contains("[\"x-forwarded-for\",\"127.0.0.1\"]"),
+            "{echo}"
+        );
+        assert!(
+            echo.contains(&format!(
+                "[\"x-portproxy-public-origin\",\"https://{name}:{https}\"]"
+            )),
+            "the socket peer is the front proxy, whose X-Forwarded-Proto counts: {echo}"
+        );
+    }
+
+    proxy.signal("TERM");
+    let status = proxy.wait_exit(Duration::from_secs(15)).await;
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    for socket in &sockets {
+        assert!(!socket.exists(), "{} left behind", socket.display());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_both() {
     let (mut proxy, _, https) = run_with_caddy(&[]).await;
@@ -474,7 +532,11 @@ fn adapt_all(caddy: &str) {
         let file = dir.path().join("Caddyfile");
         std::fs::write(&file, &out.stdout).unwrap();
         let json = adapt(&file, &[]);
-        assert!(json.contains("127.0.0.1:24306"), "{args:?}: {json}");
+        // `run` reaches the proxy over its Unix sockets (one per thread).
+        assert!(
+            json.contains("\"dial\":\"unix/") && json.contains("/portproxy/proxy/0.sock\""),
+            "{args:?}: {json}"
+        );
         assert!(
             !json.contains("2019"),
             "{args:?}: Caddy's default admin address"

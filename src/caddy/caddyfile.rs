@@ -15,7 +15,8 @@ pub struct Front {
     pub sites: Vec<Site>,
     pub http_port: String,
     pub https_port: String,
-    /// Where the proxy listens: `127.0.0.1:24306`.
+    /// Where Caddy reaches the proxy: its Unix sockets (`unix//…/0.sock unix//…/1.sock`), or
+    /// where it listens (`127.0.0.1:24306`).
     pub upstream: String,
     /// The on-demand TLS gate: `http://127.0.0.1:24307/caddy/ask`; None when Caddy listens on
     /// loopback only (nobody else can name a certificate into being).

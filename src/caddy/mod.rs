@@ -55,6 +55,12 @@ impl Paths {
         self.data.join("Caddyfile")
     }
 
+    /// Where `run` puts the proxy's Unix sockets for Caddy: a directory only its owner may
+    /// enter.
+    pub fn socket_dir(&self) -> PathBuf {
+        self.data.join("proxy")
+    }
+
     /// Environment for Caddy: its autosave and any default paths go under our data dir.
     pub fn caddy_env(&self) -> Vec<(OsString, OsString)> {
         vec![
@@ -127,6 +133,24 @@ pub fn ports(settings: &Settings, caddy: &Path, admin: &Admin) -> (CaddyPorts, O
     (ports, fix)
 }
 
+/// Where `run`'s Caddy reaches the proxy on Unix: one socket per proxy thread, which Caddy
+/// spreads its connections over (a Unix socket has no SO_REUSEPORT to do it). Loopback TCP
+/// costs Caddy and the proxy more per request (measured in bench/run.sh, `caddy-pp`), and only
+/// this user may open the sockets. None on Windows, and when the path is too long for a
+/// socket address (`sun_path`: 104 bytes on macOS, 108 on Linux, with the NUL).
+pub fn proxy_sockets(paths: &Paths, threads: usize) -> Option<Vec<PathBuf>> {
+    if !cfg!(unix) {
+        return None;
+    }
+    let sockets: Vec<PathBuf> = (0..threads.max(1))
+        .map(|i| paths.socket_dir().join(format!("{i}.sock")))
+        .collect();
+    sockets
+        .iter()
+        .all(|socket| socket.as_os_str().len() < 104)
+        .then_some(sockets)
+}
+
 /// The Caddyfile settings for a config.
 pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
     let public = config.settings.domains.iter().any(|d| !is_local(d));
@@ -148,11 +172,17 @@ pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
             loopback_only: public && is_local(domain),
         })
         .collect();
-    // Caddy reaches the proxy on loopback even when the proxy listens on all interfaces.
-    let upstream = if config.settings.listen.ip().is_unspecified() {
-        format!("127.0.0.1:{}", config.settings.listen.port())
-    } else {
-        config.settings.listen.to_string()
+    let upstream = match proxy_sockets(paths, config.settings.threads) {
+        Some(sockets) => sockets
+            .iter()
+            .map(|socket| format!("unix/{}", socket.display()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        // Caddy reaches the proxy on loopback even when the proxy listens on all interfaces.
+        None if config.settings.listen.ip().is_unspecified() => {
+            format!("127.0.0.1:{}", config.settings.listen.port())
+        }
+        None => config.settings.listen.to_string(),
     };
     Front {
         sites,

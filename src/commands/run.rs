@@ -49,6 +49,13 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     let auth = auth::in_force(&settings, Moment::Start)?;
     let config = Config::new(settings, Some(ports), auth);
     let front = caddy::front(&config, &paths, &admin);
+    let sockets = caddy::proxy_sockets(&paths, config.settings.threads).unwrap_or_default();
+    if let Some(dir) = sockets.first().and_then(|s| s.parent()) {
+        info!(
+            "Caddy reaches the proxy over Unix sockets in {}",
+            dir.display()
+        );
+    }
     let text = caddyfile::render(&front);
     let path = caddy::write_caddyfile(&paths, &text).map_err(|error| Error::File {
         path: paths.caddyfile(),
@@ -69,6 +76,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
             .iter()
             .any(|site| site.tls == caddyfile::Tls::Internal)
             .then(|| paths.clone()),
+        sockets,
     };
     server::start(Plan {
         config,

@@ -241,6 +241,12 @@ impl Running {
             .join("data/portproxy/caddy/pki/authorities/local/root.crt")
     }
 
+    /// portproxy's data directory (Caddy's storage, the Caddyfile, the proxy's sockets).
+    #[cfg(target_os = "linux")]
+    pub fn data_dir(&self) -> PathBuf {
+        self._dir.path().join("data/portproxy")
+    }
+
     /// The config file written by `Proxy::config`.
     #[cfg(target_os = "linux")]
     pub fn config_file(&self) -> PathBuf {

@@ -74,6 +74,17 @@ else
 		probe host-unlike-the-tls-name $ca $remote --resolve 8000.dev.test:8443:192.0.2.1 -H "Host: 8000.localhost:8443" https://8000.dev.test:8443/
 		probe certificate-for-a-closed-local-port $ca $remote --resolve 61234.localhost:8443:192.0.2.1 https://61234.localhost:8443/
 		probe certificate-for-an-alias $ca $remote --resolve 127-0-0-1--8000.dev.test:8443:192.0.2.1 -H "$bearer" https://127-0-0-1--8000.dev.test:8443/
+		# Caddy reaches the proxy over a Unix socket, so no peer address: the login limit must
+		# still count the remote client as itself, not as Caddy, and not as everyone.
+		wrong="token=wrong-token-0123456789&next=%2F"
+		login_remote="$ca $remote --resolve dev.test:8443:192.0.2.1 --data $wrong https://dev.test:8443/login"
+		i=0
+		while [ $i -lt 10 ]; do
+			probe "login-from-remote-$i" $login_remote >/dev/null
+			i=$((i + 1))
+		done
+		probe login-from-remote-after-10-failures $login_remote
+		probe login-from-this-machine-meanwhile $ca --resolve dev.test:8443:127.0.0.1 --data "$wrong" https://dev.test:8443/login
 	}
 fi
 # What reached the proxy from the remote client, for the test to check Caddy stopped it.
