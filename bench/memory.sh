@@ -144,7 +144,7 @@ start_proxy() { # start_proxy TARGET: sets PROXY_PID and PROXY_ADDR
 		PROXY_ADDR=127.0.0.1:$PP_PORT
 		;;
 	floor)
-		"$FLOOR_BIN" "127.0.0.1:$FLOOR_PORT" "127.0.0.1:$BACKEND_PORT" "$WORKERS" per-thread \
+		"$FLOOR_BIN" "127.0.0.1:$FLOOR_PORT" "127.0.0.1:$BACKEND_PORT" "$WORKERS" per-thread-nosteal \
 			>"$TMP/floor.log" 2>&1 &
 		PROXY_ADDR=127.0.0.1:$FLOOR_PORT
 		;;

@@ -275,8 +275,8 @@ if ((want_caddy)); then
 	run_caddyfile=$(run_env "$PORTPROXY_BIN" caddyfile "${RUN_ARGS[@]}") ||
 		die "portproxy caddyfile failed"
 	printf '%s\n' "$run_caddyfile" >"$TMP/run/Caddyfile.rendered"
-	# Where run's Caddy reaches portproxy: 127.0.0.1:PORT, or unix//path.
-	PP_UPSTREAM=$(awk '$1 == "reverse_proxy" { print $2; exit }' <<<"$run_caddyfile")
+	# Where run's Caddy reaches portproxy: 127.0.0.1:PORT, or its Unix sockets (unix//path ...).
+	PP_UPSTREAM=$(awk '$1 == "reverse_proxy" { sub(/^[ \t]*reverse_proxy /, ""); sub(/ \{$/, ""); print; exit }' <<<"$run_caddyfile")
 	[[ -n $PP_UPSTREAM ]] || die "no reverse_proxy line in portproxy's Caddyfile"
 	{
 		awk -v storage="$TMP/caddy/storage" -v backend="127.0.0.1:$BACKEND_PORT" \
@@ -286,7 +286,7 @@ if ((want_caddy)); then
 			$1 == "http_port" { print "\thttp_port " http_port; next }
 			$1 == "https_port" { print "\thttps_port " https_port; next }
 			$1 == "redir" { sub(/:[0-9]+\{uri\}/, ":" https_port "{uri}") }
-			$1 == "reverse_proxy" { sub(/reverse_proxy [^ ]+/, "reverse_proxy " backend) }
+			$1 == "reverse_proxy" { sub(/reverse_proxy .* \{$/, "reverse_proxy " backend " {") }
 			{ print }' <<<"$run_caddyfile"
 		for site in "$CADDY_HTTP_PORT 127.0.0.1:$BACKEND_PORT" "$CADDY_PP_PORT $PP_UPSTREAM"; do
 			read -r port upstream <<<"$site"
@@ -394,7 +394,7 @@ for t in $TARGETS; do
 		if [[ $t == floor ]]; then
 			port=$FLOOR_PORT layout=default
 		else
-			port=$FLOOR_ST_PORT layout=per-thread
+			port=$FLOOR_ST_PORT layout=per-thread-nosteal
 		fi
 		log "$t (bare Pingora, $layout layout) on 127.0.0.1:$port ($WORKERS threads)"
 		"$FLOOR_BIN" "127.0.0.1:$port" "127.0.0.1:$BACKEND_PORT" "$WORKERS" "$layout" \
