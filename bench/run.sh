@@ -7,6 +7,7 @@
 #   portproxy:    wrk -> portproxy serve -> backend
 #   caddy:        wrk -> Caddy reverse_proxy -> backend                      (plain HTTP)
 #   caddy-pp:     wrk -> Caddy -> portproxy (as `portproxy run` reaches it) -> backend
+#   caddy-pp-tcp: the same over loopback TCP, to weigh the Unix sockets
 #   caddy-tls:    wrk -> Caddy (TLS, local CA) -> backend
 #   caddy-pp-tls: wrk -> `portproxy run` (its own Caddy, TLS) -> portproxy -> backend
 # in one interleaved run. See bench/README.md.
@@ -38,7 +39,7 @@ WARMUP=${WARMUP:-2s}
 WORKERS=${WORKERS:-2}
 BACKEND_WORKERS=${BACKEND_WORKERS:-2}
 PATHS=${PATHS:-/}
-TARGETS=${TARGETS:-direct nginx floor floor-st portproxy caddy caddy-pp caddy-tls caddy-pp-tls}
+TARGETS=${TARGETS:-direct nginx floor floor-st portproxy caddy caddy-pp caddy-pp-tcp caddy-tls caddy-pp-tls}
 PORTPROXY_BIN=${PORTPROXY_BIN:-$ROOT/target/release/portproxy}
 FLOOR_BIN=$ROOT/target/release/examples/floor
 if [[ -z ${CADDY:-} ]]; then
@@ -80,8 +81,8 @@ for t in $TARGETS; do
 	floor | floor-st) want_build=1 ;;
 	portproxy) want_build=1 ;;
 	caddy | caddy-tls) want_caddy=1 ;;
-	caddy-pp | caddy-pp-tls) want_build=1 want_caddy=1 ;;
-	*) die "unknown target '$t' in TARGETS (use direct nginx floor floor-st portproxy caddy caddy-pp caddy-tls caddy-pp-tls)" ;;
+	caddy-pp | caddy-pp-tcp | caddy-pp-tls) want_build=1 want_caddy=1 ;;
+	*) die "unknown target '$t' in TARGETS (use direct nginx floor floor-st portproxy caddy caddy-pp caddy-pp-tcp caddy-tls caddy-pp-tls)" ;;
 	esac
 done
 for p in $PATHS; do
@@ -151,12 +152,12 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------- ports ----
 # Distinct free loopback ports; the backend port is also checked on ::1.
 read -r BACKEND_PORT NGINX_PORT PP_PORT PP_ADMIN_PORT FLOOR_PORT FLOOR_ST_PORT \
-	CADDY_HTTP_PORT CADDY_TLS_PORT CADDY_REDIR_PORT CADDY_PP_PORT \
+	CADDY_HTTP_PORT CADDY_TLS_PORT CADDY_REDIR_PORT CADDY_PP_PORT CADDY_PP_TCP_PORT \
 	RUN_PORT RUN_ADMIN_PORT RUN_HTTPS_PORT RUN_HTTP_PORT < <(
 		python3 - <<'EOF'
 import socket
 held, ports = [], []
-while len(ports) < 14:
+while len(ports) < 15:
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -288,7 +289,8 @@ if ((want_caddy)); then
 			$1 == "redir" { sub(/:[0-9]+\{uri\}/, ":" https_port "{uri}") }
 			$1 == "reverse_proxy" { sub(/reverse_proxy .* \{$/, "reverse_proxy " backend " {") }
 			{ print }' <<<"$run_caddyfile"
-		for site in "$CADDY_HTTP_PORT 127.0.0.1:$BACKEND_PORT" "$CADDY_PP_PORT $PP_UPSTREAM"; do
+		for site in "$CADDY_HTTP_PORT 127.0.0.1:$BACKEND_PORT" "$CADDY_PP_PORT $PP_UPSTREAM" \
+			"$CADDY_PP_TCP_PORT 127.0.0.1:$RUN_PORT"; do
 			read -r port upstream <<<"$site"
 			printf '\nhttp://:%s {\n\treverse_proxy %s {\n\t\ttransport http {\n\t\t\tcompression off\n\t\t}\n\t}\n}\n' \
 				"$port" "$upstream"
@@ -341,7 +343,7 @@ PROC_PIDS[backend]="$BACKEND_PID $(children "$BACKEND_PID" | xargs)"
 
 start_caddy_bench() {
 	[[ -z ${PROC_PIDS[caddy]:-} ]] || return 0
-	log "bench Caddy ($("$CADDY" version | awk '{ print $1 }')): http :$CADDY_HTTP_PORT and https :$CADDY_TLS_PORT -> backend, http :$CADDY_PP_PORT -> portproxy ($PP_UPSTREAM)"
+	log "bench Caddy ($("$CADDY" version | awk '{ print $1 }')): http :$CADDY_HTTP_PORT and https :$CADDY_TLS_PORT -> backend, http :$CADDY_PP_PORT -> portproxy ($PP_UPSTREAM), http :$CADDY_PP_TCP_PORT -> portproxy (127.0.0.1:$RUN_PORT)"
 	XDG_DATA_HOME="$TMP/caddy/data" XDG_CONFIG_HOME="$TMP/caddy/config" \
 		"$CADDY" run --config "$TMP/caddy/Caddyfile" --adapter caddyfile >"$TMP/caddy.log" 2>&1 &
 	PROC_PIDS[caddy]=$!
@@ -408,7 +410,7 @@ for t in $TARGETS; do
 		start_caddy_bench
 		CHAIN[$t]="caddy backend"
 		;;
-	caddy-pp)
+	caddy-pp | caddy-pp-tcp)
 		start_run
 		start_caddy_bench
 		CHAIN[$t]="caddy portproxy-run backend"
@@ -429,6 +431,7 @@ url_for() {
 	floor-st) printf 'http://127.0.0.1:%s' "$FLOOR_ST_PORT" ;;
 	caddy) printf 'http://127.0.0.1:%s' "$CADDY_HTTP_PORT" ;;
 	caddy-pp) printf 'http://127.0.0.1:%s' "$CADDY_PP_PORT" ;;
+	caddy-pp-tcp) printf 'http://127.0.0.1:%s' "$CADDY_PP_TCP_PORT" ;;
 	# SNI `localhost` (wrk sends the URL's host); Caddy routes by the Host header.
 	caddy-tls) printf 'https://localhost:%s' "$CADDY_TLS_PORT" ;;
 	caddy-pp-tls) printf 'https://localhost:%s' "$RUN_HTTPS_PORT" ;;
@@ -605,6 +608,7 @@ for p in $PATHS; do
 	fi
 	row "floor-st/floor" "$(ratio "${MR["floor-st"]:-}" "${MR[floor]:-}")"
 	row "caddy-pp/caddy" "$(ratio "${MR["caddy-pp"]:-}" "${MR[caddy]:-}")"
+	row "caddy-pp/caddy-pp-tcp" "$(ratio "${MR["caddy-pp"]:-}" "${MR["caddy-pp-tcp"]:-}")"
 	row "caddy-pp-tls/caddy-tls" "$(ratio "${MR["caddy-pp-tls"]:-}" "${MR["caddy-tls"]:-}")"
 	row "caddy/nginx" "$(ratio "${MR[caddy]:-}" "${MR[nginx]:-}")"
 	row "portproxy/direct" "$(ratio "${MR[portproxy]:-}" "${MR[direct]:-}")"
