@@ -159,7 +159,7 @@ impl Proxy {
         }
         cmd.stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
-        let child = cmd.spawn().expect("spawn portproxy");
+        let child = spawn(&mut cmd);
         let mut running = Running {
             child,
             addr: listen,
@@ -199,12 +199,8 @@ impl Proxy {
     /// Runs to completion (for commands expected to fail fast).
     pub fn output(self) -> Output {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = self
-            .command_line(&dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn portproxy");
+        let mut cmd = self.command_line(&dir);
+        let mut child = spawn(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()));
         let deadline = Instant::now() + Duration::from_secs(10);
         while child.try_wait().unwrap().is_none() {
             if Instant::now() > deadline {
@@ -214,6 +210,22 @@ impl Proxy {
             std::thread::sleep(Duration::from_millis(20));
         }
         child.wait_with_output().unwrap()
+    }
+}
+
+/// Starts `cmd`. A binary a test has just copied can be briefly busy (ETXTBSY): another
+/// test's child forked while the copy's file was still open holds it until that child execs.
+fn spawn(cmd: &mut Command) -> Child {
+    const TEXT_FILE_BUSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(TEXT_FILE_BUSY) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.expect("spawn portproxy"),
+        }
     }
 }
 
