@@ -20,13 +20,10 @@ TARGETS=${TARGETS:-portproxy floor}
 WORKERS=${WORKERS:-2}
 PORTPROXY_BIN=${PORTPROXY_BIN:-$ROOT/target/release/portproxy}
 FLOOR_BIN=$ROOT/target/release/examples/floor
-KEEP_TMP=${KEEP_TMP:-0}
 
-log() { printf '[memory] %s\n' "$*" >&2; }
-die() {
-	printf '[memory] error: %s\n' "$*" >&2
-	exit 1
-}
+BENCH=memory
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 
 command -v python3 >/dev/null 2>&1 || die "python3 is needed"
 for n in "$WS_COUNT" "$KEEPALIVE_COUNT" "$WORKERS"; do
@@ -51,40 +48,7 @@ if (($(ulimit -n) < need)); then
 	ulimit -n "$need" 2>/dev/null || die "ulimit -n $need refused (raise the hard limit, or run as root)"
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/portproxy-memory.XXXXXX")
-PIDS=()
-cleanup() {
-	local rc=$? pid i
-	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	if ((rc != 0)); then
-		for f in "$TMP"/*.log; do
-			[[ -s $f ]] && {
-				printf '[memory] --- tail of %s ---\n' "$f" >&2
-				tail -n 10 "$f" >&2
-			}
-		done
-	fi
-	if [[ $KEEP_TMP == 1 ]] || ((rc != 0)); then
-		log "temp dir kept: $TMP"
-	else
-		rm -rf "$TMP"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+start_tmp
 
 read -r BACKEND_PORT PP_PORT PP_ADMIN_PORT FLOOR_PORT < <(
 	python3 -c '

@@ -34,13 +34,10 @@ fi
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 APP_DIR=${APP_DIR:-$ROOT/target/pageload-app}
 VITE_VERSION=6.4.6
-KEEP_TMP=${KEEP_TMP:-0}
 
-log() { printf '[pageload] %s\n' "$*" >&2; }
-die() {
-	printf '[pageload] error: %s\n' "$*" >&2
-	exit 1
-}
+BENCH=pageload
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 
 for tool in node npm curl python3; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is needed (apt-get install -y nodejs npm curl python3)"
@@ -94,40 +91,7 @@ with open(os.path.join(app, "index.html"), "w") as f:
 EOF
 
 # ------------------------------------------------------------- processes ----
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/portproxy-pageload.XXXXXX")
-PIDS=()
-cleanup() {
-	local rc=$? pid i
-	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	if ((rc != 0)); then
-		for f in "$TMP"/*.log; do
-			[[ -s $f ]] && {
-				printf '[pageload] --- tail of %s ---\n' "$f" >&2
-				tail -n 10 "$f" >&2
-			}
-		done
-	fi
-	if [[ $KEEP_TMP == 1 ]] || ((rc != 0)); then
-		log "temp dir kept: $TMP"
-	else
-		rm -rf "$TMP"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+start_tmp
 
 read -r VITE_PORT PP_PORT PP_ADMIN RUN_PORT RUN_ADMIN RUN_HTTPS RUN_HTTP < <(
 	python3 -c '

@@ -50,13 +50,10 @@ if [[ -z ${CADDY:-} ]]; then
 	fi
 fi
 BUILD=${BUILD:-0}
-KEEP_TMP=${KEEP_TMP:-0}
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() {
-	printf '[bench] error: %s\n' "$*" >&2
-	exit 1
-}
+BENCH=bench
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 
 # ---------------------------------------------------------------- tools ----
 missing=()
@@ -111,43 +108,9 @@ if ((want_build)); then
 fi
 
 # ------------------------------------------------------------- temp/trap ----
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/portproxy-bench.XXXXXX")
+start_tmp
 # nginx workers may run as an unprivileged user; they must reach www/ files.
 chmod 755 "$TMP"
-PIDS=()
-
-cleanup() {
-	local rc=$? pid i
-	trap - EXIT INT TERM
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	if ((rc != 0 && rc != 130 && rc != 143)); then
-		local f
-		for f in "$TMP"/*.log; do
-			[[ -s $f ]] || continue
-			printf '[bench] --- tail of %s ---\n' "$f" >&2
-			tail -n 20 "$f" >&2
-		done
-	fi
-	if [[ $KEEP_TMP == 1 ]] || ((rc != 0 && rc != 130 && rc != 143)); then
-		log "temp dir kept: $TMP"
-	else
-		rm -rf "$TMP"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- ports ----
 # Distinct free loopback ports; the backend port is also checked on ::1.
