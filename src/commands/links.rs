@@ -15,6 +15,7 @@ use crate::commands::describe;
 use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::ports;
+use crate::proxy::pages::PortLink;
 
 /// The URL of `port` under the first domain, as `run` serves it: HTTPS through Caddy (on the
 /// port it would use, fallback included) when there is a Caddy, else the proxy's own HTTP.
@@ -39,22 +40,11 @@ fn setup(run: &RunArgs) -> Result<Config, Error> {
 /// `portproxy ls`: the dashboard's table in the terminal (`--json`: as `/api/ports` has it).
 pub fn ls(args: LsArgs) -> Result<(), Error> {
     let config = setup(&args.run)?;
-    let mut titles = running_titles(&config);
-    let (listening, mut holders) = ports::listening_and_holders();
-    let rows: Vec<serde_json::Value> = listening
-        .into_iter()
-        .filter(|port| !config.policy.own_ports.contains(port))
-        .map(|port| {
-            serde_json::json!({
-                "port": port,
-                "url": port_url(&config, port),
-                "label": config.settings.labels.get(&port),
-                "public": config.settings.public_ports.contains(&port),
-                "process": holders.remove(&port),
-                "title": titles.remove(&port),
-            })
-        })
-        .collect();
+    let titles = running_titles(&config);
+    let (listening, holders) = ports::listening_and_holders();
+    let rows = PortLink::rows(&config, listening, holders, titles, |port| {
+        port_url(&config, port)
+    });
     if args.json {
         println!("{}", serde_json::json!({ "ports": rows }));
         return Ok(());
@@ -64,22 +54,22 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
         "PORT", "PROJECT", "PROCESS", "URL"
     );
     for row in &rows {
-        let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
-        let project = row["label"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| text(&row["process"]["project"]));
-        let process = match row["process"]["name"].as_str() {
-            Some(name) => name.to_string(),
-            None => "(another user's)".into(),
+        let project = row
+            .label
+            .as_deref()
+            .or_else(|| row.process.as_ref()?.project.as_deref())
+            .unwrap_or("");
+        let process = match &row.process {
+            Some(holder) => holder.name.as_str(),
+            None => "(another user's)",
         };
         println!(
             "{:<6} {:<24} {:<16} {:<32} {}",
-            row["port"],
+            row.port,
             project,
             process,
-            text(&row["url"]),
-            text(&row["title"])
+            row.url,
+            row.title.as_deref().unwrap_or("")
         );
     }
     Ok(())

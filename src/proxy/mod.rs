@@ -149,28 +149,12 @@ impl PortProxy {
         if !ctx.privileged {
             return Vec::new();
         }
-        let config = self.0.config();
-        let (listening, mut holders) = tokio::task::spawn_blocking(ports::listening_and_holders)
+        let (listening, holders) = tokio::task::spawn_blocking(ports::listening_and_holders)
             .await
             .unwrap_or_default();
-        let mut titles = self.0.titles.of_listening(&listening);
-        listening
-            .into_iter()
-            .filter(|port| !config.policy.own_ports.contains(port))
-            .map(|port| PortLink {
-                port,
-                url: format!("{}://{port}.{base}/", ctx.scheme),
-                label: config.settings.labels.get(&port).cloned(),
-                refused: config
-                    .policy
-                    .check(&Target::Localhost, port)
-                    .err()
-                    .map(|r| r.to_string()),
-                public: config.settings.public_ports.contains(&port),
-                process: holders.remove(&port),
-                title: titles.remove(&port),
-            })
-            .collect()
+        let titles = self.0.titles.of_listening(&listening);
+        let url = |port| format!("{}://{port}.{base}/", ctx.scheme);
+        PortLink::rows(&self.0.config(), listening, holders, titles, url)
     }
 
     /// The gate, then the dashboard or the target decision: Ok(forward) to proxy it, Err(())

@@ -30,6 +30,38 @@ pub struct PortLink {
     pub title: Option<String>,
 }
 
+impl PortLink {
+    /// The rows the dashboard, `/api/ports` and `portproxy ls` show: every listening port but
+    /// portproxy's and Caddy's own, with its label, process and title, whether it is public
+    /// and why it would be refused; `url` is each port's link.
+    pub fn rows(
+        config: &crate::config::Config,
+        listening: Vec<u16>,
+        mut holders: std::collections::HashMap<u16, crate::ports::Holder>,
+        mut titles: std::collections::HashMap<u16, String>,
+        url: impl Fn(u16) -> String,
+    ) -> Vec<PortLink> {
+        let settings = &config.settings;
+        listening
+            .into_iter()
+            .filter(|port| !config.policy.own_ports.contains(port))
+            .map(|port| PortLink {
+                port,
+                url: url(port),
+                label: settings.labels.get(&port).cloned(),
+                refused: config
+                    .policy
+                    .check(&crate::route::Target::Localhost, port)
+                    .err()
+                    .map(|r| r.to_string()),
+                public: settings.public_ports.contains(&port),
+                process: holders.remove(&port),
+                title: titles.remove(&port),
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
     /// Connection refused: the dev server is not up (yet).
