@@ -8,7 +8,7 @@ use crate::caddy::locate::{self, Missing};
 use crate::caddy::supervise::Launch;
 use crate::caddy::{self, caddyfile, Admin, Paths};
 use crate::cli::RunArgs;
-use crate::commands::serve::proxy_alone;
+use crate::commands::serve::{proxy_alone, reload};
 use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::server::{self, CaddyPlan, Plan, Reloaded};
@@ -82,10 +82,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         config,
         caddy: Some(plan),
         reload: Box::new(move |running| {
-            let mut settings = args.settings(&process_env)?;
-            let moved_start_settings = settings.keep_start_settings(&running.settings);
-            let auth = auth::in_force(&settings, Moment::Reload)?;
-            let config = Config::new(settings, running.front, auth);
+            let (config, moved_start_settings) = reload(&args, running)?;
             let text = caddyfile::render(&caddy::front(&config, &paths, &admin));
             Ok(Reloaded {
                 config,

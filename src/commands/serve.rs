@@ -18,14 +18,21 @@ pub fn proxy_alone(args: RunArgs) -> Result<(), Error> {
         config: Config::new(settings, None, auth),
         caddy: None,
         reload: Box::new(move |running| {
-            let mut settings = args.settings(&process_env)?;
-            let moved_start_settings = settings.keep_start_settings(&running.settings);
-            let auth = auth::in_force(&settings, Moment::Reload)?;
+            let (config, moved_start_settings) = reload(&args, running)?;
             Ok(Reloaded {
-                config: Config::new(settings, None, auth),
+                config,
                 caddyfile: None,
                 moved_start_settings,
             })
         }),
     })
+}
+
+/// The settings read afresh for a reload, keeping what is fixed while portproxy runs (and
+/// Caddy's ports as they are); true if the new ones had tried to move it.
+pub fn reload(args: &RunArgs, running: &Config) -> Result<(Config, bool), Error> {
+    let mut settings = args.settings(&process_env)?;
+    let moved = settings.keep_start_settings(&running.settings);
+    let auth = auth::in_force(&settings, Moment::Reload)?;
+    Ok((Config::new(settings, running.front, auth), moved))
 }
