@@ -10,7 +10,7 @@ use pingora::protocols::http::ServerSession;
 use crate::config::Config;
 use crate::form;
 use crate::metrics::METRICS;
-use crate::policy::AllowRule;
+use crate::policy::{self, AllowRule};
 use crate::ports;
 use crate::proxy::App;
 use crate::route::{self, Route, Target};
@@ -79,7 +79,7 @@ pub fn approves(name: &str, config: &Config, listening: &[u16]) -> Result<(), St
                 return Err(format!("not a canonical name; use {port}.{domain}"));
             }
             let visited = listening.contains(&port)
-                || config.settings.public_ports.contains(&port)
+                || policy::is_public(&config.settings.public_ports, &Target::Localhost, port)
                 || config.settings.labels.contains_key(&port);
             if !visited {
                 return Err(format!(
@@ -115,7 +115,7 @@ mod tests {
         settings.allow_hosts = ["db.internal", "*.corp.example", "10.0.0.0/8"]
             .map(|rule| rule.parse().unwrap())
             .to_vec();
-        settings.public_ports = vec![9000];
+        settings.public_ports = vec!["9000".parse().unwrap()];
         settings.labels = [(7000, "docs".to_string())].into();
         settings.no_auth = true;
         Config::new(settings, None, None)

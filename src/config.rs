@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::auth::Auth;
-use crate::policy::{AllowRule, Policy, PortRange, DEFAULT_DENY_PORTS};
+use crate::policy::{AllowRule, Policy, PortRange, PublicPort, DEFAULT_DENY_PORTS};
 use crate::route;
 
 /// One row per setting. A new setting is one row here: the `Settings` field, its flag (in
@@ -120,10 +120,11 @@ settings! {
     NoAuth => no_auth: bool = false;
         Proxy Switch, flag "no-auth" "", parse one(parse_bool),
         expects "true or false";
-    /// A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable.
-    PublicPorts => public_ports: Vec<u16> = Vec::new();
-        Proxy List, flag "public-port" "PORT", parse list(parse_port),
-        expects "a port from 1 to 65535";
+    /// A port of this machine anyone may reach on public domains, without signing in
+    /// (webhooks, demos); another host's port only as an exact HOST:PORT; repeatable.
+    PublicPorts => public_ports: Vec<PublicPort> = Vec::new();
+        Proxy List, flag "public-port" "PORT|HOST:PORT", parse list(|v| v.parse().ok()),
+        expects "a port from 1 to 65535 (this machine's), or an exact HOST:PORT of an allowed host";
     /// A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file:
     /// a `[labels]` table, `5173 = "web"`).
     Labels => labels: BTreeMap<u16, String> = BTreeMap::new();

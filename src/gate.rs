@@ -10,6 +10,7 @@ use http::header::{ACCESS_CONTROL_REQUEST_METHOD, AUTHORIZATION, ORIGIN};
 use http::{HeaderMap, Method};
 
 use crate::auth::Auth;
+use crate::policy::{self, PublicPort};
 use crate::route::{self, Route};
 
 /// Who sent a request.
@@ -65,7 +66,7 @@ pub struct Visit<'a> {
     /// The port is one anyone may reach on a public domain.
     pub public_port: bool,
     /// Ports anyone may reach: their pages get no credentialed CORS access.
-    pub public_ports: &'a [u16],
+    pub public_ports: &'a [PublicPort],
     pub path: &'a str,
     pub method: &'a Method,
     /// `http` or `https`, as the client used it.
@@ -177,7 +178,9 @@ fn private_origin(origin: &str, visit: &Visit) -> bool {
     }
     match route::parse(host, &[visit.domain]) {
         Ok(Route::Dashboard { .. }) => true,
-        Ok(Route::Forward { port, .. }) => !visit.public_ports.contains(&port),
+        Ok(Route::Forward { target, port, .. }) => {
+            !policy::is_public(visit.public_ports, &target, port)
+        }
         Err(_) => false,
     }
 }
@@ -213,7 +216,7 @@ mod tests {
             host: "5173.dev.example.com",
             dashboard: false,
             public_port: false,
-            public_ports: &[9000],
+            public_ports: &[PublicPort::Local(9000)],
             path: "/",
             method,
             scheme: "https",
@@ -547,11 +550,12 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(100_000))]
 
         /// For any host, path, method, cookies and forwarded headers: a remote client without
-        /// the token never gets past the gate to a port that isn't public, and never sees a
-        /// list of ports.
+        /// the token never gets past the gate to a port that isn't public, never to another
+        /// host's port (nor a loopback alias) because the same number is public here, and
+        /// never sees a list of ports.
         #[test]
         fn an_unsigned_remote_request_never_reaches_a_private_port(
-            host in "([0-9]{1,5}|[a-z0-9-]{1,12}--[0-9]{1,5}|localhost)?\\.?(localhost|dev\\.example\\.com|evil\\.example)(:[0-9]{1,5})?",
+            host in "([0-9]{1,5}|[a-z0-9-]{1,12}--[0-9]{1,5}|(localhost|127-0-1-1|198-51-100-10|db\\.internal)--(9000|[0-9]{1,5})|localhost)?\\.?(localhost|dev\\.example\\.com|evil\\.example)(:[0-9]{1,5})?",
             path in "/[a-z/]{0,12}",
             method in prop::sample::select(vec!["GET", "POST", "OPTIONS", "PUT", "DELETE"]),
             cookie in "[ -~]{0,60}",
@@ -559,7 +563,7 @@ mod tests {
             peer in prop::sample::select(vec!["203.0.113.9", "2001:db8::1", "198.51.100.7"]),
             authorization in prop::option::of("Bearer [ -~]{0,24}"),
             origin in prop::option::of("https?://[0-9a-z.-]{0,30}"),
-            public_ports in prop::collection::vec(1u16..20_000, 0..3),
+            public_ports in prop::collection::vec(prop::sample::select(vec![9000u16, 80, 5173, 19_999]), 0..3),
         ) {
             let auth = Auth::new(TOKEN).unwrap();
             let mut pairs: Vec<(&str, String)> = vec![("cookie", cookie.clone())];
@@ -581,11 +585,18 @@ mod tests {
                 prop_assert!(!privileged(client, &headers, Some(&auth)));
                 return Ok(());
             };
-            let (domain, dashboard, port) = match &route {
-                Route::Dashboard { domain } => (domain.clone(), true, None),
-                Route::Forward { domain, port, .. } => (domain.clone(), false, Some(*port)),
+            let public_ports: Vec<PublicPort> =
+                public_ports.into_iter().map(PublicPort::Local).collect();
+            // As the glue decides it (proxy::admit).
+            let (domain, dashboard, public_port, this_machine) = match &route {
+                Route::Dashboard { domain } => (domain.clone(), true, false, None),
+                Route::Forward { domain, target, port } => (
+                    domain.clone(),
+                    false,
+                    policy::is_public(&public_ports, target, *port),
+                    Some((*target == route::Target::Localhost, *port)),
+                ),
             };
-            let public_port = port.is_some_and(|p| public_ports.contains(&p));
             let visit = Visit {
                 domain: &domain,
                 host: &host,
@@ -601,6 +612,9 @@ mod tests {
             if let Action::Pass { privileged, .. } = check(&visit, &headers, Some(&auth)) {
                 prop_assert!(public_port, "{host} {path} passed");
                 prop_assert!(!privileged);
+                let (local, port) = this_machine.expect("only a port is public");
+                prop_assert!(local, "{host}: another host's port passed unsigned");
+                prop_assert!(public_ports.contains(&PublicPort::Local(port)));
             }
         }
     }

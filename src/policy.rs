@@ -40,6 +40,58 @@ pub enum AllowRule {
     Cidr(Cidr),
 }
 
+/// A port anyone may reach on a public domain, without signing in (`public_ports`). A bare
+/// number is this machine's port on `localhost` only: never the same number on another host
+/// (`allow_hosts` would otherwise turn it into a scanner of that network) nor a loopback alias.
+/// Another host is public only as the exact `HOST:PORT` the user named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicPort {
+    /// `9000` or `localhost:9000`.
+    Local(u16),
+    /// `db.internal:9000` or `192.168.1.20:9000`.
+    Exact(Target, u16),
+}
+
+impl PublicPort {
+    /// Whether this entry opens `target:port`.
+    pub fn covers(&self, target: &Target, port: u16) -> bool {
+        match self {
+            PublicPort::Local(p) => *target == Target::Localhost && *p == port,
+            PublicPort::Exact(t, p) => t == target && *p == port,
+        }
+    }
+}
+
+/// Whether `target:port` is public under `list`.
+pub fn is_public(list: &[PublicPort], target: &Target, port: u16) -> bool {
+    list.iter().any(|p| p.covers(target, port))
+}
+
+impl FromStr for PublicPort {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let s = s.trim().to_ascii_lowercase();
+        let port = |p: &str| crate::route::parse_port(p).map_err(|_| ());
+        match s.rsplit_once(':') {
+            None => Ok(PublicPort::Local(port(&s)?)),
+            Some((host, p)) => match crate::route::parse_target(host).map_err(|_| ())? {
+                Target::Localhost => Ok(PublicPort::Local(port(p)?)),
+                target => Ok(PublicPort::Exact(target, port(p)?)),
+            },
+        }
+    }
+}
+
+impl fmt::Display for PublicPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublicPort::Local(port) => write!(f, "{port}"),
+            PublicPort::Exact(target, port) => write!(f, "{target}:{port}"),
+        }
+    }
+}
+
 /// An inclusive range of ports, `2375-2376` or `22`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortRange(pub u16, pub u16);
@@ -583,6 +635,38 @@ mod tests {
             p.check_resolved(&addrs(&["127.0.0.1"]), 24306),
             Err(Refusal::OwnPort { port: 24306 })
         );
+    }
+
+    /// Finding (issue 23, high): a bare public port opened that number on every allowed host.
+    #[test]
+    fn a_public_port_is_this_machines_unless_a_host_is_named() {
+        let ip = |s: &str| Target::Ip(s.parse().unwrap());
+        let name = |s: &str| Target::Name(s.into());
+        let rows: [(&str, Target, u16, bool); 9] = [
+            ("9000", Target::Localhost, 9000, true),
+            ("9000", Target::Localhost, 9001, false),
+            ("9000", ip("198.51.100.10"), 9000, false),
+            ("9000", ip("127.0.1.1"), 9000, false),
+            ("9000", ip("127.0.0.1"), 9000, false),
+            ("9000", name("db.internal"), 9000, false),
+            ("localhost:9000", Target::Localhost, 9000, true),
+            ("DB.internal:5432", name("db.internal"), 5432, true),
+            ("198.51.100.10:9000", ip("198.51.100.10"), 9000, true),
+        ];
+        for (setting, target, port, public) in rows {
+            let list = [setting.parse::<PublicPort>().unwrap()];
+            assert_eq!(
+                is_public(&list, &target, port),
+                public,
+                "{setting} {target}:{port}"
+            );
+        }
+        let exact: PublicPort = "198.51.100.10:9000".parse().unwrap();
+        assert!(!exact.covers(&ip("198.51.100.11"), 9000));
+        assert_eq!(exact.to_string(), "198.51.100.10:9000");
+        for bad in ["", "0", "x", "host:", ":80", "host:0", "a b:80", "xn--x:80"] {
+            assert_eq!(bad.parse::<PublicPort>(), Err(()), "{bad:?}");
+        }
     }
 
     #[test]

@@ -204,7 +204,8 @@ pub fn parse_port(label: &str) -> Result<u16, RouteError> {
     }
 }
 
-fn parse_target(target: &str) -> Result<Target, &'static str> {
+/// The machine part of `TARGET--PORT` (also of a `HOST:PORT` setting).
+pub fn parse_target(target: &str) -> Result<Target, &'static str> {
     if target.is_empty() {
         return Err("the target before `--` is empty");
     }

@@ -17,6 +17,7 @@ mod hardening;
 mod install;
 mod lifecycle;
 mod pages;
+mod public_mode;
 mod routing;
 mod streams;
 #[cfg(target_os = "linux")]

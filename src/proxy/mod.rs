@@ -20,6 +20,7 @@ use pingora::{Error, ErrorSource, ErrorType, Result};
 use crate::config::Config;
 use crate::gate::{self, Action, Client};
 use crate::metrics::METRICS;
+use crate::policy;
 use crate::ports;
 use crate::route::{self, Route, Target};
 use crate::title::{self, Scan, Titles, Watch};
@@ -208,17 +209,25 @@ impl PortProxy {
         config: &Config,
         route: &Route,
     ) -> Result<bool> {
-        let (domain, port) = match route {
-            Route::Dashboard { domain } => (domain.as_str(), None),
-            Route::Forward { domain, port, .. } => (domain.as_str(), Some(*port)),
+        let public_ports = &config.settings.public_ports;
+        let (domain, dashboard, public_port) = match route {
+            Route::Dashboard { domain } => (domain.as_str(), true, false),
+            Route::Forward {
+                domain,
+                target,
+                port,
+            } => (
+                domain.as_str(),
+                false,
+                policy::is_public(public_ports, target, *port),
+            ),
         };
         let req = session.req_header();
-        let public_ports = &config.settings.public_ports;
         let visit = gate::Visit {
             domain,
             host: &ctx.host,
-            dashboard: port.is_none(),
-            public_port: port.is_some_and(|p| public_ports.contains(&p)),
+            dashboard,
+            public_port,
             public_ports,
             path: req.uri.path(),
             method: &req.method,

@@ -54,7 +54,11 @@ impl PortLink {
                     .check(&crate::route::Target::Localhost, port)
                     .err()
                     .map(|r| r.to_string()),
-                public: settings.public_ports.contains(&port),
+                public: crate::policy::is_public(
+                    &settings.public_ports,
+                    &crate::route::Target::Localhost,
+                    port,
+                ),
                 process: holders.remove(&port),
                 title: titles.remove(&port),
             })
