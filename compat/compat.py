@@ -5,7 +5,7 @@ Installs the current releases of each framework from npm and PyPI into a cache o
 repository, starts each dev server the way its docs say (default host, default settings),
 puts portproxy in front of it and drives Debian's headless Chromium (through playwright-core)
 through the paths that break behind proxies: HMR WebSockets, Server Actions, CSRF and origin
-checks, sign-in on a public domain. scripts/compat is the entry point; README "Compatibility"
+checks, sign-in on a public domain. scripts/compat is the entry point; docs/compatibility.md
 says what it proves.
 
 Environment:
@@ -426,8 +426,8 @@ def start_dev_server(procs, name, port, tmp):
             "next": [binaries / "next", "dev", "--port", port],
             "sveltekit": [binaries / "vite", "dev", "--port", port, "--strictPort"],
             # No --port: an explicit port is baked into webpack-dev-server's HMR client, which
-            # then dials that port on the page's hostname and goes around any proxy (README,
-            # "Compatibility"). By default it takes 8080 or the next free port and announces it.
+            # then dials that port on the page's hostname and goes around any proxy (docs/compatibility.md).
+            # By default it takes 8080 or the next free port and announces it.
             "webpack": [binaries / "webpack", "serve"],
         }[name]
     elif name == "django":
@@ -712,7 +712,7 @@ def known_failures():
 
 
 def render_summary(rows):
-    """One line per framework: each URL form's verdict (the README's table)."""
+    """One line per framework: each URL form's verdict (docs/compatibility.md's table)."""
     forms = [f for f, _ in FORMS]
     lines = ["| framework | version | " + " | ".join(f"`{f}/`" for f in forms) + " |",
              "|---|---|" + "---|" * len(forms)]

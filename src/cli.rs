@@ -22,7 +22,7 @@ pub const VERSION: &str = concat!(
     " or newer works"
 );
 
-/// The exit statuses, as `--help` ends (the README lists them too).
+/// The exit statuses, as `--help` ends (docs/commands.md lists them too).
 pub const EXIT_CODES: &str = "Exit status: 0 success; 1 `doctor` found problems; 2 usage, settings or start-up error (including a failed `self-update`, `trust` or Caddy start); 3 `self-update --check` found a newer release; 101 a bug (a panic: please report it)";
 
 /// Every local port of a dev box at its own URL.

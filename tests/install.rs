@@ -938,9 +938,12 @@ fn one_caddy_pin_and_one_minimum() {
         ("install.ps1", format!("$caddyPinned = '{pin}'")),
         ("install.ps1", format!("$caddyMinimum = '{minimum}'")),
         ("src/caddy/locate.rs", floor),
-        ("README.md", format!("Caddy {minimum} or newer")),
-        ("README.md", format!("(release {pin}, SHA-512-verified)")),
-        ("README.md", format!("pinned Caddy ({pin})")),
+        ("docs/install.md", format!("Caddy {minimum} or newer")),
+        (
+            "docs/install.md",
+            format!("(release {pin}, SHA-512-verified)"),
+        ),
+        ("CONTRIBUTING.md", format!("pinned Caddy ({pin})")),
         ("CHANGELOG.md", format!("Caddy {minimum} or newer")),
     ] {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
@@ -1022,4 +1025,63 @@ fn the_crate_package_holds_the_sources_and_nothing_else() {
         })
         .collect();
     assert!(stray.is_empty(), "the package ships {stray:?}");
+}
+
+/// Issue 20: the README's first command on a machine whose build lacks cmake. Not as root
+/// (nothing may be installed), it names the one `apt-get` line and stops before building;
+/// as root it installs them, which `.ci/run`'s fresh machine and a manual run exercise.
+#[test]
+fn scripts_run_names_the_missing_build_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let tools = dir.path().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    // A machine with a compiler, make, apt-get and Rust, but no cmake.
+    for tool in ["sh", "dirname", "id", "uname", "cc", "make", "apt-get"] {
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(tool))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("no {tool} on this machine"));
+        std::os::unix::fs::symlink(found, tools.join(tool)).unwrap();
+    }
+    let cargo = tools.join("cargo");
+    std::fs::write(&cargo, "#!/bin/sh\necho cargo ran >&2\nexit 9\n").unwrap();
+    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/run");
+    let out = Command::new("/usr/bin/setpriv")
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "/bin/sh",
+        ])
+        .arg(&script)
+        .arg("serve")
+        .env_clear()
+        .env("PATH", &tools)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_said(
+        &out,
+        1,
+        "scripts/run: building portproxy needs cmake; run: sudo apt-get install -y cmake\n",
+    );
+    assert!(!said(&out).contains("cargo ran"), "{}", said(&out));
+
+    // Without Rust, it says where to get it instead of failing on `cargo: not found`.
+    std::fs::remove_file(&cargo).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/true", tools.join("cmake")).unwrap();
+    let out = Command::new("/bin/sh")
+        .arg(&script)
+        .env_clear()
+        .env("PATH", &tools)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_said(
+        &out,
+        1,
+        "needs Rust 1.88 or newer; run: curl --proto '=https'",
+    );
 }

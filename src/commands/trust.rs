@@ -131,7 +131,7 @@ fn privileged(program: &str, args: &[&str]) -> Result<(), Error> {
     info!("running {cmd:?}");
     let status = cmd.status().map_err(|e| Error::Trust {
         reason: format!("could not run {program}: {e}"),
-        help: "install it, or add the CA by hand (see the README's HTTPS section)".into(),
+        help: "install it, or add the CA by hand (see docs/https.md)".into(),
     })?;
     if status.success() {
         Ok(())

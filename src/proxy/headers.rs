@@ -403,7 +403,7 @@ pub(crate) mod tests {
 
     /// A same-origin POST from the browser, through each kind of URL: every framework's check
     /// passes on the default identity; with `preserve_host` the ones that read forwarding
-    /// headers pass and the rest need their own allowed-hosts setting (README says which).
+    /// headers pass and the rest need their own allowed-hosts setting (docs/urls.md says which).
     #[test]
     fn every_framework_sees_one_identity() {
         let rows: [(&str, &str, bool, &[&str]); 6] = [
