@@ -49,7 +49,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l deny-port -d
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
@@ -68,7 +68,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l deny-port 
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
@@ -82,7 +82,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l deny-p
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
@@ -101,7 +101,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l deny-port
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
@@ -122,7 +122,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l deny-port -d 
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
@@ -142,7 +142,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l deny-port -d
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
@@ -161,7 +161,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l deny-port -
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
@@ -180,7 +180,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l deny-port 
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l threads -d 'Worker threads [default: the number of CPUs]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l auth-token -d 'The access token for public domains (at least 16 characters) [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l public-port -d 'A port anyone may reach on public domains, without signing in (webhooks, demos); repeatable' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
