@@ -12,6 +12,7 @@ pub mod form;
 pub mod gate;
 pub mod metrics;
 pub mod policy;
+pub mod port_links;
 pub mod ports;
 pub mod proxy;
 pub mod route;

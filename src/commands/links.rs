@@ -14,8 +14,8 @@ use crate::cli::{LsArgs, PortArgs, RunArgs, TokenArgs};
 use crate::commands::describe;
 use crate::config::{process_env, Config};
 use crate::error::Error;
+use crate::port_links::PortLink;
 use crate::ports;
-use crate::proxy::pages::PortLink;
 
 /// The URL of `port` under the first domain, as `run` serves it: HTTPS through Caddy (on the
 /// port it would use, fallback included) when there is a Caddy, else the proxy's own HTTP.

@@ -1,109 +1,45 @@
 //! The Pingora glue: each phase asks a pure module what to do and does it.
 
+mod answer;
+mod app;
+mod ctx;
 pub mod dial;
 pub mod headers;
 pub mod pages;
+mod routed;
 pub mod signin;
 
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use log::{info, warn};
+use log::info;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
-use crate::config::Config;
-use crate::gate::{self, Action, Client};
+use crate::gate::Client;
 use crate::metrics::METRICS;
-use crate::policy;
-use crate::ports;
-use crate::route::{self, Route, Target};
-use crate::title::{self, Scan, Titles, Watch};
-use dial::{Families, Forward};
+use crate::route::Target;
+use crate::title::{self, Scan, Watch};
+use answer::{failure, send_error_page, Failure};
+pub use app::App;
+use ctx::base_authority;
+pub use ctx::Ctx;
 use headers::{Edit, Forwarding};
-use pages::{Format, Page, PortLink};
+use pages::{Format, Page};
+use routed::Routed;
 
 /// Beyond loopback a dead machine should not hold a request for minutes.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Under Node's 5 s keepAliveTimeout, so a pooled connection is dropped before Node drops it.
 const POOL_IDLE: Duration = Duration::from_secs(4);
 
-/// What the proxy and the admin listener share.
-pub struct App {
-    /// Swapped whole on reload; a request keeps the settings it started with.
-    config: RwLock<Arc<Config>>,
-    families: Families,
-    limiter: crate::auth::Limiter,
-    /// Page titles learnt from proxied HTML, for the dashboard.
-    titles: Titles,
-}
-
-impl App {
-    pub fn new(config: Config) -> Self {
-        App {
-            config: RwLock::new(Arc::new(config)),
-            families: Families::default(),
-            limiter: crate::auth::Limiter::default(),
-            titles: Titles::default(),
-        }
-    }
-
-    pub fn config(&self) -> Arc<Config> {
-        self.config
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    pub fn replace_config(&self, config: Config) {
-        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
-    }
-}
-
 /// The `ProxyHttp` implementation.
 pub struct PortProxy(pub Arc<App>);
-
-/// Per-request state: what `request_filter` learnt once, for the later phases.
-pub struct Ctx {
-    started: Instant,
-    counted: bool,
-    /// The host as the client named it.
-    host: String,
-    /// The base domain it matched.
-    domain: String,
-    /// `http` or `https`, as the client used it.
-    scheme: &'static str,
-    client: Client,
-    format: Format,
-    /// The client may see lists of ports and domains (local, or signed in).
-    privileged: bool,
-    /// The chosen upstream and how the request looks to it.
-    upstream: Option<(Forward, Forwarding)>,
-    attempt: usize,
-    tunnel: bool,
-    /// The settings snapshot this request runs on (its `auth` says which credentials to strip
-    /// before forwarding): an `Arc`, so no per-request copy of the token.
-    config: Option<Arc<Config>>,
-    /// The loop guard's count as the request arrived.
-    hops: u32,
-    /// A private origin of the domain that gets CORS headers on the response.
-    cors_origin: Option<String>,
-    /// A local port's HTML response whose `<title>` is still to be read.
-    title: Option<(u16, Watch)>,
-}
-
-impl Ctx {
-    fn target(&self) -> String {
-        self.upstream
-            .as_ref()
-            .map_or_else(String::new, |(f, _)| f.authority())
-    }
-}
 
 /// The host a request names: the URI authority (HTTP/2, absolute-form) or the Host header.
 fn request_host(req: &RequestHeader) -> &str {
@@ -126,14 +62,6 @@ fn peer_ip(session: &Session) -> Option<IpAddr> {
         .map(|a| a.ip())
 }
 
-/// `5173.localhost:24306` under `localhost` → `localhost:24306`: the dashboard's own authority.
-fn base_authority(host: &str, domain: &str) -> String {
-    match route::split_port(host) {
-        (_, Some(port)) => format!("{domain}:{port}"),
-        _ => domain.to_string(),
-    }
-}
-
 /// A WebSocket upgrade (HMR, Jupyter kernels).
 fn is_websocket(req: &RequestHeader) -> bool {
     req.headers
@@ -143,139 +71,6 @@ fn is_websocket(req: &RequestHeader) -> bool {
 }
 
 impl PortProxy {
-    /// The listening ports, linked under `base`, with the process holding each; portproxy's
-    /// and Caddy's own are left out. Empty for clients who may not see them. Reading `/proc`
-    /// is blocking work, so it runs off the proxy's threads.
-    async fn port_links(&self, ctx: &Ctx, base: &str) -> Vec<PortLink> {
-        if !ctx.privileged {
-            return Vec::new();
-        }
-        let (listening, holders) = tokio::task::spawn_blocking(ports::listening_and_holders)
-            .await
-            .unwrap_or_default();
-        let titles = self.0.titles.of_listening(&listening);
-        let url = |port| format!("{}://{port}.{base}/", ctx.scheme);
-        PortLink::rows(&self.0.config(), listening, holders, titles, url)
-    }
-
-    /// The gate, then the dashboard or the target decision: Ok(forward) to proxy it, Err(())
-    /// once an answer has been written.
-    async fn route(
-        &self,
-        session: &mut Session,
-        ctx: &mut Ctx,
-        config: &Config,
-    ) -> Result<std::result::Result<Forward, ()>> {
-        if ctx.hops >= headers::MAX_HOPS {
-            let page = Page::Loop { hops: ctx.hops };
-            return self.refuse(session, ctx, page).await.map(Err);
-        }
-        let route = match route::parse(&ctx.host, &config.settings.domains) {
-            Ok(route) => route,
-            Err(error) => {
-                let req = &session.req_header().headers;
-                let domains = if gate::privileged(ctx.client, req, config.auth.as_ref()) {
-                    config.settings.domains.clone()
-                } else {
-                    Vec::new()
-                };
-                let page = Page::BadHost { error, domains };
-                return self.refuse(session, ctx, page).await.map(Err);
-            }
-        };
-        if !self.admit(session, ctx, config, &route).await? {
-            return Ok(Err(()));
-        }
-        match route {
-            Route::Dashboard { domain } => {
-                self.dashboard(session, ctx, domain).await?;
-                Ok(Err(()))
-            }
-            Route::Forward { target, port, .. } => {
-                match dial::resolve(&config.policy, &self.0.families, target, port).await {
-                    Ok(forward) => Ok(Ok(forward)),
-                    Err(page) => self.refuse(session, ctx, page).await.map(Err),
-                }
-            }
-        }
-    }
-
-    /// Asks the gate about this visit and carries out a refusal or a sign-in answer; true if
-    /// the request may go on.
-    async fn admit(
-        &self,
-        session: &mut Session,
-        ctx: &mut Ctx,
-        config: &Config,
-        route: &Route,
-    ) -> Result<bool> {
-        let public_ports = &config.settings.public_ports;
-        let (domain, dashboard, public_port) = match route {
-            Route::Dashboard { domain } => (domain.as_str(), true, false),
-            Route::Forward {
-                domain,
-                target,
-                port,
-            } => (
-                domain.as_str(),
-                false,
-                policy::is_public(public_ports, target, *port),
-            ),
-        };
-        let req = session.req_header();
-        let visit = gate::Visit {
-            domain,
-            host: &ctx.host,
-            dashboard,
-            public_port,
-            public_ports,
-            path: req.uri.path(),
-            method: &req.method,
-            scheme: ctx.scheme,
-            client: ctx.client,
-            browser: ctx.format == Format::Html,
-        };
-        match gate::check(&visit, &req.headers, config.auth.as_ref()) {
-            Action::Pass {
-                cors_origin,
-                privileged,
-            } => {
-                ctx.cors_origin = cors_origin;
-                ctx.privileged = privileged;
-                ctx.domain = domain.to_string();
-                Ok(true)
-            }
-            Action::LocalOnly => {
-                let page = Page::LocalOnly {
-                    host: ctx.host.clone(),
-                };
-                self.refuse(session, ctx, page).await?;
-                Ok(false)
-            }
-            action => {
-                // Only public domains with auth answer here.
-                if let Some(auth) = &config.auth {
-                    let public = self.public_side(session, ctx, domain);
-                    signin::answer(session, action, auth, &self.0.limiter, &public).await?;
-                }
-                Ok(false)
-            }
-        }
-    }
-
-    /// The dashboard: the page, or `/api/ports` as JSON.
-    async fn dashboard(&self, session: &mut Session, ctx: &Ctx, domain: String) -> Result<()> {
-        let format = if session.req_header().uri.path() == "/api/ports" {
-            Format::Json
-        } else {
-            ctx.format
-        };
-        let ports = self
-            .port_links(ctx, &base_authority(&ctx.host, &domain))
-            .await;
-        send_page(session, &Page::Dashboard { domain, ports }, format).await
-    }
-
     /// A title watch for this response, if it is a local port's HTML page.
     fn title_watch(
         &self,
@@ -296,71 +91,6 @@ impl PortProxy {
         )?;
         Some((forward.port, Watch::new(encoding)))
     }
-
-    fn public_side<'a>(&self, session: &Session, ctx: &Ctx, domain: &'a str) -> signin::Public<'a> {
-        let path = session
-            .req_header()
-            .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str());
-        signin::Public {
-            domain,
-            base_url: format!("{}://{}", ctx.scheme, base_authority(&ctx.host, domain)),
-            url: format!("{}://{}{path}", ctx.scheme, ctx.host),
-            secure: ctx.scheme == "https",
-            format: ctx.format,
-            client: ctx.client,
-        }
-    }
-
-    /// Writes a refusal page and logs it.
-    async fn refuse(&self, session: &mut Session, ctx: &Ctx, page: Page) -> Result<()> {
-        METRICS.refused();
-        info!(
-            "refused {} {}{}: {} ({})",
-            session.req_header().method,
-            ctx.host,
-            session.req_header().uri.path(),
-            page.kind(),
-            page.render(Format::Text).body.trim_end()
-        );
-        send_page(session, &page, ctx.format).await
-    }
-}
-
-/// The head of one of our own pages.
-fn page_head(rendered: &pages::Rendered) -> Result<ResponseHeader> {
-    let mut resp = ResponseHeader::build(rendered.status, Some(4))?;
-    resp.insert_header("content-type", rendered.content_type)?;
-    resp.insert_header("content-length", rendered.body.len().to_string())?;
-    resp.insert_header("cache-control", "no-store")?;
-    for (name, value) in &rendered.headers {
-        resp.insert_header(*name, value)?;
-    }
-    Ok(resp)
-}
-
-/// Writes one of our own pages.
-async fn send_page(session: &mut Session, page: &Page, format: Format) -> Result<()> {
-    let rendered = page.render(format);
-    let resp = page_head(&rendered)?;
-    session.write_response_header(Box::new(resp), false).await?;
-    session
-        .write_response_body(Some(Bytes::from(rendered.body)), true)
-        .await
-}
-
-/// Writes one of our pages in place of the response a failed upstream didn't give; its status.
-async fn send_error_page(session: &mut Session, page: &Page, format: Format) -> u16 {
-    let rendered = page.render(format);
-    if let Ok(resp) = page_head(&rendered) {
-        let body = Bytes::from(rendered.body);
-        let written = session.as_downstream_mut().write_error_response(resp, body);
-        if let Err(err) = written.await {
-            warn!("could not send the error page: {err}");
-        }
-    }
-    page.status()
 }
 
 /// Pingora's request and response headers share no trait; this one lets a list of `Edit`s
@@ -398,26 +128,7 @@ impl ProxyHttp for PortProxy {
     type CTX = Ctx;
 
     fn new_ctx(&self) -> Ctx {
-        Ctx {
-            started: Instant::now(),
-            counted: false,
-            host: String::new(),
-            domain: String::new(),
-            scheme: "http",
-            client: Client {
-                ip: None,
-                local: false,
-            },
-            format: Format::Text,
-            privileged: false,
-            upstream: None,
-            attempt: 0,
-            tunnel: false,
-            config: None,
-            hops: 0,
-            cors_origin: None,
-            title: None,
-        }
+        Ctx::new()
     }
 
     /// No downstream modules: the default adds a (disabled) compression module whose
@@ -437,7 +148,7 @@ impl ProxyHttp for PortProxy {
         ctx.hops = headers::hops(&req.headers);
         // One snapshot for the whole request, even if a reload lands meanwhile.
         let config = self.0.config();
-        let Ok(forward) = self.route(session, ctx, &config).await? else {
+        let Routed::Forward(forward) = routed::route(&self.0, session, ctx, &config).await? else {
             return Ok(true);
         };
         let req = session.req_header();
@@ -610,7 +321,7 @@ impl ProxyHttp for PortProxy {
                         }
                     }
                     let base = base_authority(&ctx.host, &ctx.domain);
-                    *listening = self.port_links(ctx, &base).await;
+                    *listening = routed::port_links(&self.0, ctx, &base).await;
                 }
                 send_error_page(session, &page, ctx.format).await
             }
@@ -654,90 +365,6 @@ impl ProxyHttp for PortProxy {
             req.uri.path_and_query().map_or("", |p| p.as_str()),
             session.body_bytes_sent(),
             ctx.started.elapsed().as_millis(),
-        );
-    }
-}
-
-/// What a failed request gets.
-#[derive(Debug)]
-enum Failure {
-    /// One of our pages (the port's list is filled in for `NotListening`).
-    Page(Page),
-    /// A plain status line: a bad request, or our own bug.
-    Plain(u16),
-    /// The client went away: nothing to write.
-    ClientGone,
-}
-
-fn failure(source: &ErrorSource, etype: &ErrorType, target: String) -> Failure {
-    use ErrorType::*;
-    match (source, etype) {
-        (_, ConnectRefused) => Failure::Page(Page::NotListening {
-            target,
-            listening: Vec::new(),
-        }),
-        (_, ConnectTimedout) => Failure::Page(Page::ConnectTimeout { target }),
-        (ErrorSource::Upstream, etype) => Failure::Page(Page::UpstreamFailed {
-            target,
-            detail: upstream_detail(etype),
-        }),
-        (_, ReadError | WriteError | ConnectionClosed) => Failure::ClientGone,
-        (ErrorSource::Downstream, _) => Failure::Plain(400),
-        _ => Failure::Plain(500),
-    }
-}
-
-fn upstream_detail(etype: &ErrorType) -> String {
-    match etype {
-        ErrorType::ConnectionClosed => {
-            "it closed the connection before the response was complete".into()
-        }
-        ErrorType::ReadError | ErrorType::WriteError => "the connection was reset".into(),
-        ErrorType::ReadTimedout | ErrorType::WriteTimedout => "it stopped responding".into(),
-        ErrorType::InvalidHTTPHeader | ErrorType::H1Error => {
-            "its response was not valid HTTP".into()
-        }
-        other => format!("{} error", other.as_str()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failures_get_a_page_a_status_or_nothing() {
-        use ErrorSource::{Downstream, Internal, Upstream};
-        use ErrorType::*;
-        let rows: [(ErrorSource, ErrorType, &str); 8] = [
-            (Upstream, ConnectRefused, "Page(NotListening"),
-            (Internal, ConnectTimedout, "Page(ConnectTimeout"),
-            (Upstream, ReadError, "the connection was reset"),
-            (Upstream, H1Error, "its response was not valid HTTP"),
-            (Downstream, ReadError, "ClientGone"),
-            (Downstream, ConnectionClosed, "ClientGone"),
-            (Downstream, InvalidHTTPHeader, "Plain(400)"),
-            (Internal, InternalError, "Plain(500)"),
-        ];
-        for (source, etype, want) in rows {
-            let got = format!("{:?}", failure(&source, &etype, "localhost:5173".into()));
-            assert!(got.contains(want), "{source:?} {etype:?}: {got}");
-        }
-    }
-
-    #[test]
-    fn dashboard_links_keep_the_client_port() {
-        assert_eq!(
-            base_authority("5173.localhost:24306", "localhost"),
-            "localhost:24306"
-        );
-        assert_eq!(
-            base_authority("localhost:24306", "localhost"),
-            "localhost:24306"
-        );
-        assert_eq!(
-            base_authority("5173.dev.example.com", "dev.example.com"),
-            "dev.example.com"
         );
     }
 }

@@ -3,68 +3,11 @@
 //! Pure: a `Page` and the client's `Accept` in, status + content type + body out. Browsers
 //! get HTML; scripts get a short JSON or text body. Never an empty 502.
 
-use serde::Serialize;
 use serde_json::json;
 
 use crate::policy::Refusal;
+use crate::port_links::PortLink;
 use crate::route::RouteError;
-
-/// A listening port as the dashboard and the 502 page show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PortLink {
-    pub port: u16,
-    pub url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// Why this port would be refused, if it would.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refused: Option<String>,
-    /// Reachable without signing in (`public_ports`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub public: bool,
-    /// The process listening on it, where this user may see it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub process: Option<crate::ports::Holder>,
-    /// The `<title>` of the last HTML page proxied from it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-}
-
-impl PortLink {
-    /// The rows the dashboard, `/api/ports` and `portproxy ls` show: every listening port but
-    /// portproxy's and Caddy's own, with its label, process and title, whether it is public
-    /// and why it would be refused; `url` is each port's link.
-    pub fn rows(
-        config: &crate::config::Config,
-        listening: Vec<u16>,
-        mut holders: std::collections::HashMap<u16, crate::ports::Holder>,
-        mut titles: std::collections::HashMap<u16, String>,
-        url: impl Fn(u16) -> String,
-    ) -> Vec<PortLink> {
-        let settings = &config.settings;
-        listening
-            .into_iter()
-            .filter(|port| !config.policy.own_ports.contains(port))
-            .map(|port| PortLink {
-                port,
-                url: url(port),
-                label: settings.labels.get(&port).cloned(),
-                refused: config
-                    .policy
-                    .check(&crate::route::Target::Localhost, port)
-                    .err()
-                    .map(|r| r.to_string()),
-                public: crate::policy::is_public(
-                    &settings.public_ports,
-                    &crate::route::Target::Localhost,
-                    port,
-                ),
-                process: holders.remove(&port),
-                title: titles.remove(&port),
-            })
-            .collect()
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {

@@ -10,8 +10,8 @@ use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use pingora::Result;
 
+use super::answer::send_page;
 use super::pages::{Format, Page};
-use super::send_page;
 use crate::auth::{self, Auth, Limiter};
 use crate::form;
 use crate::gate::{Action, Client};

@@ -1,0 +1,128 @@
+//! The answers portproxy writes itself on the proxy's connections: one of `pages`' pages,
+//! a refusal (logged and counted), or the page in place of a response a failed upstream
+//! didn't give. The glue and `signin` call down into this; it calls nothing of theirs.
+
+use bytes::Bytes;
+use log::{info, warn};
+use pingora::http::ResponseHeader;
+use pingora::proxy::Session;
+use pingora::{ErrorSource, ErrorType, Result};
+
+use super::pages::{self, Format, Page};
+use crate::metrics::METRICS;
+
+/// Writes a refusal page for `host` and logs it.
+pub async fn refuse(session: &mut Session, host: &str, format: Format, page: Page) -> Result<()> {
+    METRICS.refused();
+    info!(
+        "refused {} {host}{}: {} ({})",
+        session.req_header().method,
+        session.req_header().uri.path(),
+        page.kind(),
+        page.render(Format::Text).body.trim_end()
+    );
+    send_page(session, &page, format).await
+}
+
+/// The head of one of our own pages.
+fn page_head(rendered: &pages::Rendered) -> Result<ResponseHeader> {
+    let mut resp = ResponseHeader::build(rendered.status, Some(4))?;
+    resp.insert_header("content-type", rendered.content_type)?;
+    resp.insert_header("content-length", rendered.body.len().to_string())?;
+    resp.insert_header("cache-control", "no-store")?;
+    for (name, value) in &rendered.headers {
+        resp.insert_header(*name, value)?;
+    }
+    Ok(resp)
+}
+
+/// Writes one of our own pages.
+pub async fn send_page(session: &mut Session, page: &Page, format: Format) -> Result<()> {
+    let rendered = page.render(format);
+    let resp = page_head(&rendered)?;
+    session.write_response_header(Box::new(resp), false).await?;
+    session
+        .write_response_body(Some(Bytes::from(rendered.body)), true)
+        .await
+}
+
+/// Writes one of our pages in place of the response a failed upstream didn't give; its status.
+pub async fn send_error_page(session: &mut Session, page: &Page, format: Format) -> u16 {
+    let rendered = page.render(format);
+    if let Ok(resp) = page_head(&rendered) {
+        let body = Bytes::from(rendered.body);
+        let written = session.as_downstream_mut().write_error_response(resp, body);
+        if let Err(err) = written.await {
+            warn!("could not send the error page: {err}");
+        }
+    }
+    page.status()
+}
+
+/// What a failed request gets.
+#[derive(Debug)]
+pub enum Failure {
+    /// One of our pages (the port's list is filled in for `NotListening`).
+    Page(Page),
+    /// A plain status line: a bad request, or our own bug.
+    Plain(u16),
+    /// The client went away: nothing to write.
+    ClientGone,
+}
+
+pub fn failure(source: &ErrorSource, etype: &ErrorType, target: String) -> Failure {
+    use ErrorType::*;
+    match (source, etype) {
+        (_, ConnectRefused) => Failure::Page(Page::NotListening {
+            target,
+            listening: Vec::new(),
+        }),
+        (_, ConnectTimedout) => Failure::Page(Page::ConnectTimeout { target }),
+        (ErrorSource::Upstream, etype) => Failure::Page(Page::UpstreamFailed {
+            target,
+            detail: upstream_detail(etype),
+        }),
+        (_, ReadError | WriteError | ConnectionClosed) => Failure::ClientGone,
+        (ErrorSource::Downstream, _) => Failure::Plain(400),
+        _ => Failure::Plain(500),
+    }
+}
+
+fn upstream_detail(etype: &ErrorType) -> String {
+    match etype {
+        ErrorType::ConnectionClosed => {
+            "it closed the connection before the response was complete".into()
+        }
+        ErrorType::ReadError | ErrorType::WriteError => "the connection was reset".into(),
+        ErrorType::ReadTimedout | ErrorType::WriteTimedout => "it stopped responding".into(),
+        ErrorType::InvalidHTTPHeader | ErrorType::H1Error => {
+            "its response was not valid HTTP".into()
+        }
+        other => format!("{} error", other.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_get_a_page_a_status_or_nothing() {
+        use ErrorSource::{Downstream, Internal, Upstream};
+        use ErrorType::*;
+        let rows: [(ErrorSource, ErrorType, &str); 8] = [
+            (Upstream, ConnectRefused, "Page(NotListening"),
+            (Internal, ConnectTimedout, "Page(ConnectTimeout"),
+            (Upstream, ReadError, "the connection was reset"),
+            (Upstream, H1Error, "its response was not valid HTTP"),
+            (Downstream, ReadError, "ClientGone"),
+            (Downstream, ConnectionClosed, "ClientGone"),
+            (Downstream, InvalidHTTPHeader, "Plain(400)"),
+            (Internal, InternalError, "Plain(500)"),
+        ];
+        for (source, etype, want) in rows {
+            let got = format!("{:?}", failure(&source, &etype, "localhost:5173".into()));
+            assert!(got.contains(want), "{source:?} {etype:?}: {got}");
+        }
+    }
+}

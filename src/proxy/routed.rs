@@ -1,0 +1,179 @@
+//! What a request gets before anything is dialled: the loop guard, the host grammar, the
+//! gate (and the sign-in answers it asks for), the dashboard, or a checked `Forward`.
+
+use pingora::proxy::Session;
+use pingora::Result;
+
+use super::answer::{self, send_page};
+use super::app::App;
+use super::ctx::{base_authority, Ctx};
+use super::dial::{self, Forward};
+use super::headers;
+use super::pages::{Format, Page};
+use super::signin;
+use crate::config::Config;
+use crate::gate::{self, Action};
+use crate::policy;
+use crate::port_links::PortLink;
+use crate::ports;
+use crate::route::{self, Route};
+
+/// Where `route` left a request.
+pub enum Routed {
+    /// Proxy it to these checked addresses.
+    Forward(Forward),
+    /// An answer (a refusal, a sign-in answer, the dashboard) has been written.
+    Answered,
+}
+
+/// Writes a refusal for this request; it is then answered.
+async fn refuse(session: &mut Session, ctx: &Ctx, page: Page) -> Result<Routed> {
+    answer::refuse(session, &ctx.host, ctx.format, page).await?;
+    Ok(Routed::Answered)
+}
+
+/// The listening ports, linked under `base`, with the process holding each; portproxy's
+/// and Caddy's own are left out. Empty for clients who may not see them. Reading `/proc`
+/// is blocking work, so it runs off the proxy's threads.
+pub(super) async fn port_links(app: &App, ctx: &Ctx, base: &str) -> Vec<PortLink> {
+    if !ctx.privileged {
+        return Vec::new();
+    }
+    let (listening, holders) = tokio::task::spawn_blocking(ports::listening_and_holders)
+        .await
+        .unwrap_or_default();
+    let titles = app.titles.of_listening(&listening);
+    let url = |port| format!("{}://{port}.{base}/", ctx.scheme);
+    PortLink::rows(&app.config(), listening, holders, titles, url)
+}
+
+/// The loop guard, the host grammar, the gate, then the dashboard or the target decision.
+pub(super) async fn route(
+    app: &App,
+    session: &mut Session,
+    ctx: &mut Ctx,
+    config: &Config,
+) -> Result<Routed> {
+    if ctx.hops >= headers::MAX_HOPS {
+        let page = Page::Loop { hops: ctx.hops };
+        return refuse(session, ctx, page).await;
+    }
+    let route = match route::parse(&ctx.host, &config.settings.domains) {
+        Ok(route) => route,
+        Err(error) => {
+            let req = &session.req_header().headers;
+            let domains = if gate::privileged(ctx.client, req, config.auth.as_ref()) {
+                config.settings.domains.clone()
+            } else {
+                Vec::new()
+            };
+            let page = Page::BadHost { error, domains };
+            return refuse(session, ctx, page).await;
+        }
+    };
+    if !admit(app, session, ctx, config, &route).await? {
+        return Ok(Routed::Answered);
+    }
+    match route {
+        Route::Dashboard { domain } => {
+            dashboard(app, session, ctx, domain).await?;
+            Ok(Routed::Answered)
+        }
+        Route::Forward { target, port, .. } => {
+            match dial::resolve(&config.policy, &app.families, target, port).await {
+                Ok(forward) => Ok(Routed::Forward(forward)),
+                Err(page) => refuse(session, ctx, page).await,
+            }
+        }
+    }
+}
+
+/// Asks the gate about this visit and carries out a refusal or a sign-in answer; true if
+/// the request may go on.
+async fn admit(
+    app: &App,
+    session: &mut Session,
+    ctx: &mut Ctx,
+    config: &Config,
+    route: &Route,
+) -> Result<bool> {
+    let public_ports = &config.settings.public_ports;
+    let (domain, dashboard, public_port) = match route {
+        Route::Dashboard { domain } => (domain.as_str(), true, false),
+        Route::Forward {
+            domain,
+            target,
+            port,
+        } => (
+            domain.as_str(),
+            false,
+            policy::is_public(public_ports, target, *port),
+        ),
+    };
+    let req = session.req_header();
+    let visit = gate::Visit {
+        domain,
+        host: &ctx.host,
+        dashboard,
+        public_port,
+        public_ports,
+        path: req.uri.path(),
+        method: &req.method,
+        scheme: ctx.scheme,
+        client: ctx.client,
+        browser: ctx.format == Format::Html,
+    };
+    match gate::check(&visit, &req.headers, config.auth.as_ref()) {
+        Action::Pass {
+            cors_origin,
+            privileged,
+        } => {
+            ctx.cors_origin = cors_origin;
+            ctx.privileged = privileged;
+            ctx.domain = domain.to_string();
+            Ok(true)
+        }
+        Action::LocalOnly => {
+            let page = Page::LocalOnly {
+                host: ctx.host.clone(),
+            };
+            refuse(session, ctx, page).await?;
+            Ok(false)
+        }
+        action => {
+            // Only public domains with auth answer here.
+            if let Some(auth) = &config.auth {
+                let public = public_side(session, ctx, domain);
+                signin::answer(session, action, auth, &app.limiter, &public).await?;
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// The dashboard: the page, or `/api/ports` as JSON.
+async fn dashboard(app: &App, session: &mut Session, ctx: &Ctx, domain: String) -> Result<()> {
+    let format = if session.req_header().uri.path() == "/api/ports" {
+        Format::Json
+    } else {
+        ctx.format
+    };
+    let ports = port_links(app, ctx, &base_authority(&ctx.host, &domain)).await;
+    send_page(session, &Page::Dashboard { domain, ports }, format).await
+}
+
+fn public_side<'a>(session: &Session, ctx: &Ctx, domain: &'a str) -> signin::Public<'a> {
+    let path = session
+        .req_header()
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str());
+    signin::Public {
+        domain,
+        base_url: format!("{}://{}", ctx.scheme, base_authority(&ctx.host, domain)),
+        url: format!("{}://{}{path}", ctx.scheme, ctx.host),
+        secure: ctx.scheme == "https",
+        format: ctx.format,
+        client: ctx.client,
+    }
+}
