@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('caddyfile', 'caddyfile', [CompletionResultType]::ParameterValue, 'Print the Caddyfile that `run` would use')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong')
             [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Install Caddy''s local CA into the system trust store, so browsers trust https://*.localhost')
+            [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'The hosts file''s portproxy block, so curl, Node, Python and Safari resolve the names of the ports listening now: printed, written (--sync, needs root) or taken out (--remove)')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'The dashboard''s table in the terminal: listening ports, projects, processes, URLs')
             [CompletionResult]::new('url', 'url', [CompletionResultType]::ParameterValue, 'Print the URL of PORT as `portproxy` serves it (for scripts)')
             [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open PORT''s URL in the browser (prints it where there is no browser)')
@@ -130,6 +131,14 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             break
         }
         'portproxy;trust' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;hosts' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (TOML), for the domains. Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists')
+            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'Write the block into the hosts file (needs root or an Administrator prompt)')
+            [CompletionResult]::new('--remove', '--remove', [CompletionResultType]::ParameterName, 'Take the block out of the hosts file')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -296,6 +305,7 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('caddyfile', 'caddyfile', [CompletionResultType]::ParameterValue, 'Print the Caddyfile that `run` would use')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong')
             [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Install Caddy''s local CA into the system trust store, so browsers trust https://*.localhost')
+            [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'The hosts file''s portproxy block, so curl, Node, Python and Safari resolve the names of the ports listening now: printed, written (--sync, needs root) or taken out (--remove)')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'The dashboard''s table in the terminal: listening ports, projects, processes, URLs')
             [CompletionResult]::new('url', 'url', [CompletionResultType]::ParameterValue, 'Print the URL of PORT as `portproxy` serves it (for scripts)')
             [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open PORT''s URL in the browser (prints it where there is no browser)')
@@ -320,6 +330,9 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             break
         }
         'portproxy;help;trust' {
+            break
+        }
+        'portproxy;help;hosts' {
             break
         }
         'portproxy;help;ls' {

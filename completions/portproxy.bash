@@ -28,6 +28,9 @@ _portproxy() {
             portproxy,help)
                 cmd="portproxy__subcmd__help"
                 ;;
+            portproxy,hosts)
+                cmd="portproxy__subcmd__hosts"
+                ;;
             portproxy,ls)
                 cmd="portproxy__subcmd__ls"
                 ;;
@@ -69,6 +72,9 @@ _portproxy() {
                 ;;
             portproxy__subcmd__help,help)
                 cmd="portproxy__subcmd__help__subcmd__help"
+                ;;
+            portproxy__subcmd__help,hosts)
+                cmd="portproxy__subcmd__help__subcmd__hosts"
                 ;;
             portproxy__subcmd__help,ls)
                 cmd="portproxy__subcmd__help__subcmd__ls"
@@ -140,7 +146,7 @@ _portproxy() {
 
     case "${cmd}" in
         portproxy)
-            opts="-h -V --help --version run serve caddyfile doctor trust ls url open token service self-update completions man help"
+            opts="-h -V --help --version run serve caddyfile doctor trust hosts ls url open token service self-update completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,7 +322,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__help)
-            opts="run serve caddyfile doctor trust ls url open token service self-update completions man help"
+            opts="run serve caddyfile doctor trust hosts ls url open token service self-update completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,6 +378,20 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portproxy__subcmd__help__subcmd__hosts)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -560,6 +580,24 @@ _portproxy() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portproxy__subcmd__hosts)
+            opts="-h --sync --remove --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -49,6 +49,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Install Caddy's local CA into the system trust store, so browsers trust https://*.localhost.
     Trust,
+    /// The hosts file's portproxy block, so curl, Node, Python and Safari resolve the names of
+    /// the ports listening now: printed, written (--sync, needs root) or taken out (--remove).
+    Hosts(HostsArgs),
     /// The dashboard's table in the terminal: listening ports, projects, processes, URLs.
     Ls(LsArgs),
     /// Print the URL of PORT as `portproxy` serves it (for scripts).
@@ -99,6 +102,30 @@ pub struct DoctorArgs {
     pub json: bool,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// `hosts`' flags.
+#[derive(Debug, Clone, Args)]
+pub struct HostsArgs {
+    /// Write the block into the hosts file (needs root or an Administrator prompt).
+    #[arg(long, conflicts_with = "remove")]
+    pub sync: bool,
+    /// Take the block out of the hosts file.
+    #[arg(long)]
+    pub remove: bool,
+    /// Config file (TOML), for the domains. Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl HostsArgs {
+    /// The settings of the config file and the environment.
+    pub fn settings(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<config::Settings, config::ConfigError> {
+        config::load(self.config.as_deref(), &Given::default(), env)
+    }
 }
 
 /// What `service` does.

@@ -29,6 +29,11 @@ pub enum Error {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// The hosts file could not be read or changed.
+    Hosts {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// A command's argument is wrong (exit status 2, like clap's own usage errors).
     Usage {
         message: String,
@@ -56,11 +61,19 @@ impl Error {
     pub fn help(&self) -> Option<String> {
         match self {
             Error::Config(e) => Some(e.help()),
-            Error::PortInUse { key, addr, holder, .. } => Some(match holder {
-                Some(h) if h.starts_with("caddy") && addr.port() < 1024 => format!(
-                    "a system Caddy (often the distro's caddy.service) holds it: `sudo systemctl disable --now caddy`, or choose another port with --{key}"
+            Error::PortInUse {
+                key,
+                addr,
+                holder,
+                error,
+            } => Some(match holder {
+                _ if error.kind() == std::io::ErrorKind::AddrNotAvailable => format!(
+                    "{} is not an address of this machine: give --{key} one it has, e.g. 127.0.0.1:{}",
+                    addr.ip(),
+                    addr.port()
                 ),
-                _ => format!(
+                Some(holder) => free_port_help(key, holder),
+                None => format!(
                     "stop the program using it (is another portproxy running?) or choose another with --{key}"
                 ),
             }),
@@ -79,6 +92,14 @@ impl Error {
                 "`portproxy doctor` checks ports and the Caddyfile; `portproxy caddyfile` prints what Caddy was given".into(),
             ),
             Error::File { .. } => Some("check the directory's permissions (or set XDG_DATA_HOME)".into()),
+            Error::Hosts { error, .. } if error.kind() == std::io::ErrorKind::PermissionDenied => {
+                Some(if cfg!(windows) {
+                    "run it again from an Administrator prompt".into()
+                } else {
+                    "the hosts file is root's: run it again with sudo".into()
+                })
+            }
+            Error::Hosts { .. } => None,
             Error::Usage { help, .. } => Some(help.clone()),
             Error::Token { path, .. } => Some(format!(
                 "delete {} to have a new token made at the next start (it ends every session), or write a token of at least {} printable characters into it",
@@ -117,7 +138,9 @@ impl fmt::Display for Error {
             }
             Error::Caddy(missing) => missing.fmt(f),
             Error::CaddyStart(e) => e.fmt(f),
-            Error::File { path, error } => write!(f, "{}: {error}", path.display()),
+            Error::File { path, error } | Error::Hosts { path, error } => {
+                write!(f, "{}: {error}", path.display())
+            }
             Error::Usage { message, .. } => f.write_str(message),
             Error::Token { path, reason } => write!(f, "{}: {reason}", path.display()),
             Error::Unhealthy { problems } => write!(f, "{problems} problem(s) found"),
@@ -140,6 +163,17 @@ impl Error {
                 reason: bad.to_string(),
             },
         }
+    }
+}
+
+/// How to free a port `holder` (`caddy (pid 812)`) has, or do without it, for the setting `key`.
+pub fn free_port_help(key: &str, holder: &str) -> String {
+    if holder.starts_with("caddy ") {
+        format!("a system Caddy (often the distro's caddy.service) holds it: `sudo systemctl disable --now caddy`, or choose another with --{key}")
+    } else if holder.starts_with("portproxy ") {
+        format!("another portproxy is running: stop it, or choose another with --{key}")
+    } else {
+        format!("stop {holder}, or choose another with --{key}")
     }
 }
 

@@ -18,6 +18,9 @@ mod install;
 mod lifecycle;
 mod pages;
 mod public_mode;
+// Names resolve through a hosts file bind-mounted in a private namespace (unshare).
+#[cfg(target_os = "linux")]
+mod resolve;
 mod routing;
 mod streams;
 #[cfg(target_os = "linux")]

@@ -5,15 +5,19 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 use crate::caddy::{self, caddyfile, locate, Admin, Paths};
 use crate::cli::DoctorArgs;
-use crate::commands::trust;
 use crate::commands::{describe, Described};
+use crate::commands::{hosts, trust};
 use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::ports;
+use crate::resolver;
 use crate::route;
 
 /// One line of the report.
 struct Check {
+    /// Stable for scripts (`doctor --json`): `config`, `ports`, `port.<setting>`, `caddy`,
+    /// `caddyfile`, `dns.<domain>`, `local-ca`, `names`.
+    id: String,
     ok: bool,
     what: String,
     fix: Option<String>,
@@ -30,8 +34,9 @@ impl Check {
     }
 }
 
-fn pass(what: impl Into<String>) -> Check {
+fn pass(id: impl Into<String>, what: impl Into<String>) -> Check {
     Check {
+        id: id.into(),
         ok: true,
         what: what.into(),
         fix: None,
@@ -39,16 +44,18 @@ fn pass(what: impl Into<String>) -> Check {
 }
 
 /// Fine, but there is something better: printed with `!`, not counted as a problem.
-fn warn(what: impl Into<String>, fix: impl Into<String>) -> Check {
+fn warn(id: impl Into<String>, what: impl Into<String>, fix: impl Into<String>) -> Check {
     Check {
+        id: id.into(),
         ok: true,
         what: what.into(),
         fix: Some(fix.into()),
     }
 }
 
-fn fail(what: impl Into<String>, fix: impl Into<String>) -> Check {
+fn fail(id: impl Into<String>, what: impl Into<String>, fix: impl Into<String>) -> Check {
     Check {
+        id: id.into(),
         ok: false,
         what: what.into(),
         fix: Some(fix.into()),
@@ -63,11 +70,11 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
                 .file
                 .as_ref()
                 .map_or("built-in defaults".to_string(), |f| f.display().to_string());
-            checks.push(pass(format!("config: valid ({source})")));
+            checks.push(pass("config", format!("config: valid ({source})")));
             Some(settings)
         }
         Err(e) => {
-            checks.push(fail(format!("config: {e}"), e.help()));
+            checks.push(fail("config", format!("config: {e}"), e.help()));
             None
         }
     };
@@ -82,6 +89,7 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
         let config = &config;
         if let Some(fix) = fix {
             checks.push(warn(
+                "ports",
                 format!(
                     "ports: as this user Caddy can't bind 80 and 443, so `portproxy` serves HTTPS on {} and HTTP on {} (the URLs carry the port)",
                     config.caddy_ports().https_port, config.caddy_ports().http_port
@@ -92,14 +100,14 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
         checks.extend(check_ports(config));
         match found {
             Ok(found) => {
-                checks.push(pass(format!(
-                    "caddy: {} at {}",
-                    found.version,
-                    found.path.display()
-                )));
+                checks.push(pass(
+                    "caddy",
+                    format!("caddy: {} at {}", found.version, found.path.display()),
+                ));
                 checks.push(check_caddyfile(config, &paths, &admin, &found.path));
             }
             Err(missing) => checks.push(fail(
+                "caddy",
                 format!("caddy: {missing}"),
                 format!("install Caddy: {}", locate::install_hint()),
             )),
@@ -114,26 +122,32 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
         }
         if config.settings.domains.iter().any(|d| route::is_local(d)) {
             checks.push(match trust::is_trusted(&paths) {
-                Some(true) => pass("local CA: trusted by the system"),
+                Some(true) => pass("local-ca", "local CA: trusted by the system"),
                 Some(false) if !paths.root_cert().is_file() => fail(
+                    "local-ca",
                     "local CA: not created yet",
                     "start `portproxy` once, then run `portproxy trust`",
                 ),
                 Some(false) => fail(
+                    "local-ca",
                     "local CA: not trusted by the system",
                     "run `portproxy trust`",
                 ),
                 None => pass(
+                    "local-ca",
                     "local CA: trust can't be checked on this OS; `portproxy trust` installs it",
                 ),
             });
+        }
+        if let Some(domain) = config.settings.domains.iter().find(|d| route::is_local(d)) {
+            checks.push(check_names(config, domain));
         }
     }
     let problems = checks.iter().filter(|c| !c.ok).count();
     if args.json {
         let list: Vec<_> = checks
             .iter()
-            .map(|c| serde_json::json!({ "status": c.status(), "check": c.what, "fix": c.fix }))
+            .map(|c| serde_json::json!({ "id": c.id, "status": c.status(), "check": c.what, "fix": c.fix }))
             .collect();
         println!(
             "{}",
@@ -165,25 +179,30 @@ fn check_ports(config: &Config) -> Vec<Check> {
     addrs.extend(caddy::binds(config));
     addrs
         .into_iter()
-        .map(|(key, addr)| match std::net::TcpListener::bind(addr) {
-            Ok(_) => pass(format!("port {addr} (`{key}`): free")),
-            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
-                pass(format!("port {addr} (`{key}`): this machine has no such address; skipped"))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => fail(
-                format!("port {addr} (`{key}`): needs privileges ({e})"),
-                "run as root, `sudo setcap cap_net_bind_service=+ep $(which caddy)`, or use --http-port 8080 --https-port 8443",
-            ),
-            Err(e) => match ports::holder(addr.port()) {
-                Some(holder) if holder.starts_with("portproxy") || holder.starts_with("caddy") && is_ours(config) => {
-                    pass(format!("port {addr} (`{key}`): in use by {holder} (portproxy is running)"))
+        .map(|(key, addr)| {
+            let id = format!("port.{key}");
+            match std::net::TcpListener::bind(addr) {
+                Ok(_) => pass(id, format!("port {addr} (`{key}`): free")),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                    pass(id, format!("port {addr} (`{key}`): this machine has no such address; skipped"))
                 }
-                Some(holder) => fail(
-                    format!("port {addr} (`{key}`): in use by {holder}"),
-                    format!("stop it (a distro caddy.service: `sudo systemctl disable --now caddy`) or choose another port with --{key}"),
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => fail(
+                    id,
+                    format!("port {addr} (`{key}`): needs privileges ({e})"),
+                    "run as root, `sudo setcap cap_net_bind_service=+ep $(which caddy)`, or use --http-port 8080 --https-port 8443",
                 ),
-                None => fail(format!("port {addr} (`{key}`): {e}"), format!("free it or choose another port with --{key}")),
-            },
+                Err(e) => match ports::holder(addr.port()) {
+                    Some(holder) if holder.starts_with("portproxy") || holder.starts_with("caddy") && is_ours(config) => {
+                        pass(id, format!("port {addr} (`{key}`): in use by {holder} (portproxy is running)"))
+                    }
+                    Some(holder) => fail(
+                        id,
+                        format!("port {addr} (`{key}`): in use by {holder}"),
+                        crate::error::free_port_help(key, &holder),
+                    ),
+                    None => fail(id, format!("port {addr} (`{key}`): {e}"), format!("free it or choose another port with --{key}")),
+                },
+            }
         })
         .collect()
 }
@@ -212,15 +231,17 @@ fn check_caddyfile(
     });
     let _ = std::fs::remove_dir_all(&dir);
     match output {
-        Ok(out) if out.status.success() => pass("caddyfile: this Caddy accepts it"),
+        Ok(out) if out.status.success() => pass("caddyfile", "caddyfile: this Caddy accepts it"),
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
             fail(
+                "caddyfile",
                 format!("caddyfile: rejected: {}", stderr.lines().last().unwrap_or("").trim()),
                 "a DNS provider needs a Caddy built with its plugin (`caddy list-modules | grep dns.providers`)",
             )
         }
         Err(e) => fail(
+            "caddyfile",
             format!("caddyfile: could not run caddy adapt: {e}"),
             "check the Caddy binary",
         ),
@@ -237,6 +258,7 @@ fn check_dns(domain: &str) -> Check {
             .map(|a| a.map(|s| s.ip()).collect())
             .unwrap_or_default()
     };
+    let id = format!("dns.{domain}");
     let (base, wildcard) = (resolve(domain), resolve(&probe));
     if base.is_empty() || wildcard.is_empty() {
         let missing = if base.is_empty() {
@@ -245,16 +267,19 @@ fn check_dns(domain: &str) -> Check {
             format!("*.{domain}")
         };
         return fail(
+            id,
             format!("dns: {missing} does not resolve"),
             format!("add A/AAAA records for {domain} and *.{domain} pointing at this machine"),
         );
     }
     let local: Vec<&IpAddr> = wildcard.iter().filter(|ip| is_this_machine(**ip)).collect();
     match local.first() {
-        Some(ip) => pass(format!(
-            "dns: {domain} and *.{domain} resolve to {ip}, an address of this machine"
-        )),
+        Some(ip) => pass(
+            id,
+            format!("dns: {domain} and *.{domain} resolve to {ip}, an address of this machine"),
+        ),
         None => fail(
+            id,
             format!(
                 "dns: *.{domain} resolves to {}, not an address of this machine",
                 wildcard[0]
@@ -275,4 +300,55 @@ fn is_this_machine(ip: IpAddr) -> bool {
     UdpSocket::bind(any)
         .and_then(|s| s.connect((ip, 9)).and_then(|_| s.local_addr()))
         .is_ok_and(|local| local.ip() == ip)
+}
+
+/// Programs (curl, Node, Python, Safari) resolve names with `getaddrinfo`, not by the
+/// browsers' rule that every `*.localhost` is this machine: a name that doesn't resolve is a
+/// URL only browsers can open.
+fn check_names(config: &Config, domain: &str) -> Check {
+    let probe = format!("portproxy-check.{domain}");
+    let found = resolver::lookup(&probe);
+    if let Some(ip) = found.iter().find(|ip| !ip.is_loopback()) {
+        return fail(
+            "names",
+            format!("names: {probe} resolves to {ip}, not to this machine"),
+            format!("something answers for *.{domain} (a DNS server or a hosts entry): remove that answer"),
+        );
+    }
+    if !found.is_empty() {
+        return pass(
+            "names",
+            format!("names: programs (curl, Node, Python) resolve *.{domain} to this machine"),
+        );
+    }
+    let fix = names_fix();
+    let served = hosts::served(config);
+    match served.iter().find(|name| resolver::lookup(name).is_empty()) {
+        None if !served.is_empty() => warn(
+            "names",
+            format!(
+                "names: programs resolve the names of the ports listening now ({}) through the hosts file, not other *.{domain}",
+                served.join(", ")
+            ),
+            format!("after a new port listens, run `portproxy hosts --sync` again; for every name: {fix}"),
+        ),
+        unresolved => fail(
+            "names",
+            format!(
+                "names: only browsers resolve {}; curl, Node and Python don't",
+                unresolved.map_or(format!("*.{domain}"), String::clone)
+            ),
+            fix,
+        ),
+    }
+}
+
+/// The one step that makes programs resolve `*.localhost` here.
+fn names_fix() -> String {
+    #[cfg(target_os = "linux")]
+    return resolver::linux_fix(&resolver::read_nss());
+    #[cfg(windows)]
+    return "from an Administrator prompt: `portproxy hosts --sync` (names of the ports listening now)".into();
+    #[cfg(not(any(target_os = "linux", windows)))]
+    return "`sudo portproxy hosts --sync` (names of the ports listening now)".into();
 }

@@ -3,6 +3,7 @@
 pub mod caddyfile;
 pub mod completions;
 pub mod doctor;
+pub mod hosts;
 pub mod links;
 pub mod run;
 pub mod self_update;
@@ -30,6 +31,7 @@ pub fn execute(command: Command) -> Result<Exit, Error> {
         Command::Caddyfile(args) => caddyfile::caddyfile(args),
         Command::Doctor(args) => doctor::doctor(args),
         Command::Trust => trust::trust(),
+        Command::Hosts(args) => hosts::hosts(args),
         Command::Ls(args) => links::ls(args),
         Command::Url(args) => links::url(args),
         Command::Open(args) => links::open(args),
