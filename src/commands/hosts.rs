@@ -10,8 +10,8 @@ use crate::commands::describe;
 use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::hosts::{self, Change};
+use crate::port_links::PortLink;
 use crate::ports;
-use crate::proxy::pages::PortLink;
 
 pub fn hosts(args: HostsArgs) -> Result<(), Error> {
     let path = hosts::path();
