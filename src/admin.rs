@@ -10,7 +10,7 @@ use pingora::protocols::http::ServerSession;
 use crate::config::Config;
 use crate::form;
 use crate::metrics::METRICS;
-use crate::policy::{self, AllowRule};
+use crate::policy;
 use crate::ports;
 use crate::proxy::App;
 use crate::route::{self, Route, Target};
@@ -21,7 +21,19 @@ pub struct Admin(pub Arc<App>);
 impl ServeHttp for Admin {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let uri = session.req_header().uri.clone();
+        let host = session
+            .req_header()
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok());
+        let port = self.0.config().settings.admin.port();
         let (status, content_type, body) = match uri.path() {
+            // A DNS-rebound page names its own host: it reads nothing here.
+            _ if !addressed_by_loopback(host, port) => (
+                403,
+                "text/plain",
+                format!("the admin listener answers only 127.0.0.1:{port}, localhost:{port} and [::1]:{port}\n"),
+            ),
             "/healthz" => (200, "text/plain", "ok\n".to_string()),
             "/metrics" => (200, "text/plain; version=0.0.4", METRICS.render()),
             "/caddy/ask" => match form::param(uri.query().unwrap_or(""), "domain") {
@@ -48,12 +60,22 @@ impl ServeHttp for Admin {
     }
 }
 
+/// Whether the request names this listener by a loopback address or `localhost`, with its
+/// port, as curl, Caddy's `ask` and the health checks do.
+fn addressed_by_loopback(host: Option<&str>, port: u16) -> bool {
+    let Some((name, Some(given))) = host.map(route::split_port) else {
+        return false;
+    };
+    route::is_loopback_name(name) && given == port.to_string()
+}
+
 /// Whether Caddy may obtain a certificate for `name`. Each approval on a public domain is a
 /// certificate order (Let's Encrypt allows 50 per registered domain a week, and every name
 /// lands in the public CT logs), and on a shared listener a remote client could have Caddy
-/// mint local ones at will, so the set is bounded: the dashboard; `PORT.domain` and
-/// `localhost--PORT.domain` of a port that is listening, public or labelled; `HOST--PORT.domain`
-/// only for a host named exactly in `allow_hosts` (wildcards and CIDRs would be unbounded).
+/// mint local ones at will, so the set is bounded by what the user listed: the dashboard;
+/// `PORT.domain` of a port that is listening, public or labelled; `HOST--PORT.domain` only for
+/// a `HOST:PORT` named in `public_ports`. One canonical name each (`localhost--5173` and
+/// `127-0-0-1--5173` are the same port: not approved).
 pub fn approves(name: &str, config: &Config, listening: &[u16]) -> Result<(), String> {
     let route = route::parse(name, &config.settings.domains).map_err(|e| e.to_string())?;
     let (target, port, domain) = match route {
@@ -68,18 +90,19 @@ pub fn approves(name: &str, config: &Config, listening: &[u16]) -> Result<(), St
         .policy
         .check(&target, port)
         .map_err(|refusal| format!("refused: {refusal}"))?;
-    let name = route::normalize(name).map_err(|e| e.to_string())?;
-    match &target {
+    let canonical = match &target {
+        Target::Localhost => format!("{port}.{domain}"),
+        Target::Ip(ip) => format!("{}--{port}.{domain}", ip.to_string().replace('.', "-")),
+        Target::Name(host) => format!("{host}--{port}.{domain}"),
+    };
+    if route::normalize(name).map_err(|e| e.to_string())? != canonical {
+        return Err(format!("not a canonical name; use {canonical}"));
+    }
+    let public = policy::is_public(&config.settings.public_ports, &target, port);
+    match target {
         Target::Localhost => {
-            let canonical = [
-                format!("{port}.{domain}"),
-                format!("localhost--{port}.{domain}"),
-            ];
-            if !canonical.contains(&name) {
-                return Err(format!("not a canonical name; use {port}.{domain}"));
-            }
             let visited = listening.contains(&port)
-                || policy::is_public(&config.settings.public_ports, &Target::Localhost, port)
+                || public
                 || config.settings.labels.contains_key(&port);
             if !visited {
                 return Err(format!(
@@ -88,19 +111,10 @@ pub fn approves(name: &str, config: &Config, listening: &[u16]) -> Result<(), St
             }
             Ok(())
         }
-        Target::Name(host) => {
-            let named = config
-                .policy
-                .allow_hosts
-                .iter()
-                .any(|rule| matches!(rule, AllowRule::Name(n) if n == host));
-            if named {
-                Ok(())
-            } else {
-                Err(format!("{host} is not named exactly in allow_hosts"))
-            }
-        }
-        Target::Ip(_) => Err("certificates are issued only for names, not addresses".into()),
+        _ if public => Ok(()),
+        target => Err(format!(
+            "{target}:{port} is not listed in public_ports (for other hosts' ports use --tls dns:PROVIDER or --tls internal)"
+        )),
     }
 }
 
@@ -115,13 +129,41 @@ mod tests {
         settings.allow_hosts = ["db.internal", "*.corp.example", "10.0.0.0/8"]
             .map(|rule| rule.parse().unwrap())
             .to_vec();
-        settings.public_ports = vec!["9000".parse().unwrap()];
+        settings.public_ports = ["9000", "db.internal:5432", "10.0.0.9:8080"]
+            .map(|p| p.parse().unwrap())
+            .to_vec();
         settings.labels = [(7000, "docs".to_string())].into();
         settings.no_auth = true;
         Config::new(settings, None, None)
     }
 
+    /// Finding 10 (issue 23): the admin listener answered any Host, so a DNS-rebound page
+    /// read `/metrics` and used `/caddy/ask` as an oracle.
+    #[test]
+    fn finding_10_admin_answers_only_its_loopback_names() {
+        let rows = [
+            (Some("127.0.0.1:24307"), true),
+            (Some("localhost:24307"), true),
+            (Some("LOCALHOST:24307"), true),
+            (Some("[::1]:24307"), true),
+            (Some("127.0.0.2:24307"), true),
+            (Some("127.0.0.1:24306"), false),
+            (Some("127.0.0.1"), false),
+            (Some("evil.example:24307"), false),
+            (Some("rebind.evil.example"), false),
+            (Some("localhost.evil.example:24307"), false),
+            (Some("[::2]:24307"), false),
+            (Some(""), false),
+            (None, false),
+        ];
+        for (host, ok) in rows {
+            assert_eq!(addressed_by_loopback(host, 24307), ok, "{host:?}");
+        }
+    }
+
     /// Finding: the ask endpoint approved closed ports and endless aliases of one port.
+    /// Finding 7 (issue 23): it approved every port of an exact `allow_hosts` name, and two
+    /// names per listening port.
     #[test]
     fn ask_approves_only_names_people_visit() {
         let config = config();
@@ -130,11 +172,15 @@ mod tests {
             ("dev.example.com", true),
             ("localhost", true),
             ("5173.dev.example.com", true),
-            ("localhost--5173.dev.example.com", true),
             ("5173.localhost", true),
             ("9000.dev.example.com", true),
             ("7000.dev.example.com", true),
             ("db.internal--5432.dev.example.com", true),
+            ("10-0-0-9--8080.dev.example.com", true),
+            ("localhost--5173.dev.example.com", false),
+            ("db.internal--5433.dev.example.com", false),
+            ("db.internal--1.dev.example.com", false),
+            ("10.0.0.9--8080.dev.example.com", false),
             ("5174.dev.example.com", false),
             ("61234.localhost", false),
             ("127-0-0-1--5173.dev.example.com", false),

@@ -60,6 +60,8 @@ pub enum Command {
     Open(PortArgs),
     /// Print the access token for public domains; --rotate makes a new one.
     Token(TokenArgs),
+    /// List the signed-in sessions of public domains; --revoke KEY ends one (`all`: every one).
+    Sessions(SessionsArgs),
     /// Start `portproxy run` at login and restart it on failure (systemd user unit, launchd
     /// agent, Scheduled Task).
     Service {
@@ -152,12 +154,21 @@ pub struct LsArgs {
 /// `token`'s flags.
 #[derive(Debug, Clone, Args)]
 pub struct TokenArgs {
-    /// Replace the generated token with a new one: every session ends once a running
-    /// portproxy reloads (SIGHUP) or restarts.
+    /// Replace the generated token with a new one and end every session; a running
+    /// portproxy takes the new token when it reloads (SIGHUP) or restarts.
     #[arg(long)]
     pub rotate: bool,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// `sessions`' flags.
+#[derive(Debug, Clone, Args)]
+pub struct SessionsArgs {
+    /// End the session whose key starts with KEY (as listed), or `all` of them; a running
+    /// portproxy refuses it within a second.
+    #[arg(long, value_name = "KEY")]
+    pub revoke: Option<String>,
 }
 
 /// `self-update`'s flags.

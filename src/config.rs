@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::auth::Auth;
-use crate::policy::{AllowRule, Policy, PortRange, PublicPort, DEFAULT_DENY_PORTS};
+use crate::policy::{AllowRule, Cidr, Policy, PortRange, PublicPort, DEFAULT_DENY_PORTS};
 use crate::route;
 
 /// One row per setting. A new setting is one row here: the `Settings` field, its flag (in
@@ -111,8 +111,9 @@ settings! {
     Threads => threads: usize = std::thread::available_parallelism().map_or(2, usize::from);
         Proxy One, flag "threads" "N", parse one(parse_threads),
         expects "a whole number from 1 to 1024";
-    /// The access token for public domains (at least 16 characters) [default: generated on
-    /// first run and stored in the config directory].
+    /// The access token for public domains (at least 16 characters); on the command line it
+    /// shows in `ps` to every local user, so prefer the generated token file or the config file
+    /// [default: generated on first run and stored in the config directory].
     AuthToken => auth_token: Option<String> = None;
         Proxy One, flag "auth-token" "TOKEN", parse some(parse_token),
         expects "at least 16 characters, no spaces";
@@ -125,6 +126,12 @@ settings! {
     PublicPorts => public_ports: Vec<PublicPort> = Vec::new();
         Proxy List, flag "public-port" "PORT|HOST:PORT", parse list(|v| v.parse().ok()),
         expects "a port from 1 to 65535 (this machine's), or an exact HOST:PORT of an allowed host";
+    /// A proxy of your own in front of portproxy whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed: an IP or a CIDR; repeatable. Anyone else's are not,
+    /// so no local process speaks for the internet (Caddy under `run` needs no entry).
+    TrustedProxies => trusted_proxies: Vec<Cidr> = Vec::new();
+        Proxy List, flag "trusted-proxy" "CIDR", parse list(|v| v.parse().ok()),
+        expects "an IP (127.0.0.1) or a CIDR (10.0.0.0/8)";
     /// A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file:
     /// a `[labels]` table, `5173 = "web"`).
     Labels => labels: BTreeMap<u16, String> = BTreeMap::new();
@@ -282,6 +289,19 @@ pub struct CaddyPorts {
     pub https_port: u16,
     /// Caddy's admin API, where it is a TCP port (Windows) rather than a socket file.
     pub admin_port: Option<u16>,
+    /// Where Caddy reaches the proxy over TCP (no Unix sockets): a secret of this run that it
+    /// sends in `FRONT_HEADER`, so the proxy tells it from any other local process.
+    pub secret: Option<u128>,
+}
+
+/// The header in which Caddy proves it is the front `run` started (see `CaddyPorts::secret`).
+pub const FRONT_HEADER: &str = "x-portproxy-front";
+
+impl CaddyPorts {
+    /// The secret as Caddy sends it.
+    pub fn secret_text(&self) -> Option<String> {
+        self.secret.map(|s| format!("{s:032x}"))
+    }
 }
 
 impl Config {
@@ -312,6 +332,7 @@ impl Config {
             http_port: self.settings.http_port,
             https_port: self.settings.https_port,
             admin_port: None,
+            secret: None,
         })
     }
 }
@@ -692,6 +713,7 @@ mod tests {
             http_port: 8080,
             https_port: 8443,
             admin_port: Some(2999),
+            secret: None,
         };
         let config = Config::new(settings, Some(front), None);
         assert_eq!(config.policy.own_ports, [2999, 8080, 8443, 24306, 24307]);

@@ -5,41 +5,44 @@
 //! out its answer.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use http::header::{ACCESS_CONTROL_REQUEST_METHOD, AUTHORIZATION, ORIGIN};
 use http::{HeaderMap, Method};
 
-use crate::auth::Auth;
-use crate::policy::{self, PublicPort};
+use crate::auth::limiter::{Limiter, Trier};
+use crate::auth::sessions::Sessions;
+use crate::auth::{cookie, Auth};
+use crate::policy::{self, Cidr, Policy, PublicPort};
 use crate::route::{self, Route};
 
 /// Who sent a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Client {
-    /// The peer's address, or behind a loopback front proxy (Caddy) the hop it appended last
-    /// to `X-Forwarded-For`; None when that hop is unreadable.
+    /// The peer's address, or behind a front proxy we trust the hop it appended last to
+    /// `X-Forwarded-For`; None when that hop is unreadable.
     pub ip: Option<IpAddr>,
     /// The request comes from this machine.
     pub local: bool,
 }
 
 impl Client {
-    /// `peer` is None for a Unix-socket peer, which only a process on this machine (our own
-    /// Caddy) can be. A front proxy on loopback says who its client was in `X-Forwarded-For`
-    /// (Caddy replaces whatever the client sent there); anyone else is who they are.
-    pub fn new(peer: Option<IpAddr>, headers: &HeaderMap) -> Client {
+    /// `front`: the peer is a proxy we trust to say who its client was (our own Caddy, or a
+    /// `trusted_proxies` one): the hop it appended last to `X-Forwarded-For` (Caddy replaces
+    /// whatever its client sent there). Anyone else is who they are, whatever they claim: a
+    /// local process can't pose as a remote address, nor a remote one as this machine.
+    /// `peer` is None for a Unix-socket peer, a process on this machine.
+    pub fn new(peer: Option<IpAddr>, front: bool, headers: &HeaderMap) -> Client {
         let peer = peer.map(|ip| ip.to_canonical());
-        if peer.is_some_and(|ip| !ip.is_loopback()) {
-            return Client {
-                ip: peer,
-                local: false,
-            };
+        let itself = Client {
+            ip: peer,
+            local: peer.is_none_or(|ip| ip.is_loopback()),
+        };
+        if !front {
+            return itself;
         }
         let Some(forwarded) = headers.get_all("x-forwarded-for").iter().next_back() else {
-            return Client {
-                ip: peer,
-                local: true,
-            };
+            return itself;
         };
         let ip = forwarded
             .to_str()
@@ -51,6 +54,40 @@ impl Client {
             ip,
             local: ip.is_some_and(|ip| ip.is_loopback()),
         }
+    }
+
+    fn trier(self) -> Trier {
+        Trier {
+            ip: self.ip,
+            local: self.local,
+        }
+    }
+}
+
+/// Whether the peer is a front proxy whose `X-Forwarded-For`/`-Proto` we believe: a Unix-socket
+/// peer (only `run`'s Caddy can open its private sockets), a `trusted_proxies` address, or
+/// the Caddy that sends this run's `secret` (over TCP, where there are no such sockets).
+pub fn trusted_front(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted_proxies: &[Cidr],
+    secret: Option<&str>,
+) -> bool {
+    let Some(peer) = peer else {
+        return true;
+    };
+    if trusted_proxies.iter().any(|cidr| cidr.contains(peer)) {
+        return true;
+    }
+    let sent = headers
+        .get(crate::config::FRONT_HEADER)
+        .map(|v| v.as_bytes());
+    match (secret, sent) {
+        (Some(secret), Some(sent)) => {
+            peer.to_canonical().is_loopback()
+                && bool::from(subtle::ConstantTimeEq::ct_eq(secret.as_bytes(), sent))
+        }
+        _ => false,
     }
 }
 
@@ -67,6 +104,8 @@ pub struct Visit<'a> {
     pub public_port: bool,
     /// Ports anyone may reach: their pages get no credentialed CORS access.
     pub public_ports: &'a [PublicPort],
+    /// Where requests may go: only an origin portproxy would serve gets CORS access.
+    pub policy: &'a Policy,
     pub path: &'a str,
     pub method: &'a Method,
     /// `http` or `https`, as the client used it.
@@ -74,6 +113,24 @@ pub struct Visit<'a> {
     pub client: Client,
     /// A browser (it accepts HTML): sent to the login page rather than answered 401.
     pub browser: bool,
+}
+
+/// What the gate checks credentials with, where a public domain needs them.
+pub struct Keys<'a> {
+    pub auth: &'a Auth,
+    pub sessions: &'a Sessions,
+    pub limiter: &'a Limiter,
+    pub now: Instant,
+    /// Seconds since the Unix epoch, for the sessions' age.
+    pub unix: u64,
+}
+
+impl Keys<'_> {
+    /// A session this server issued for the token in force, still young enough. Session ids
+    /// are 256 random bits, so looking one up needs no limit.
+    pub fn signed_in(&self, headers: &HeaderMap) -> bool {
+        cookie::session_ids(headers).any(|id| self.sessions.valid(self.auth.tag(), id, self.unix))
+    }
 }
 
 /// What to do with a request.
@@ -90,19 +147,22 @@ pub enum Action {
     LocalOnly,
     /// `GET /login` on a public dashboard.
     LoginPage,
-    /// `POST /login`: check the token (rate limited).
+    /// `POST /login`: check the token (one try is taken; give it back if it is right).
     LoginAttempt,
-    /// `/logout`: clear the cookie.
+    /// `/logout`: end the session and clear the cookie.
     Logout,
     /// A CORS preflight from one of the domain's own private origins: 204 with these headers.
     Preflight { origin: String },
-    /// No session: a browser is sent to the login page, anyone else gets 401. `guess`: it
-    /// sent a wrong bearer token, which counts against the login rate limit.
-    SignIn { redirect: bool, guess: bool },
+    /// No session: a browser is sent to the login page, anyone else gets 401.
+    SignIn { redirect: bool },
+    /// The client used up its tries: 429, and no credential it sent was looked at.
+    TooManyAttempts { retry_after: u64 },
 }
 
-/// The gate. `auth` is None where the domain needs no sign-in (`no_auth`).
-pub fn check(visit: &Visit, headers: &HeaderMap, auth: Option<&Auth>) -> Action {
+/// The gate. `keys` is None where the domain needs no sign-in (`no_auth`). A presented
+/// token (bearer or login form) is looked at only after a try was taken from the client's
+/// allowance; a signed-in session takes none.
+pub fn check(visit: &Visit, headers: &HeaderMap, keys: Option<&Keys>) -> Action {
     if route::is_local(visit.domain) {
         return if visit.client.local {
             Action::Pass {
@@ -113,14 +173,23 @@ pub fn check(visit: &Visit, headers: &HeaderMap, auth: Option<&Auth>) -> Action 
             Action::LocalOnly
         };
     }
-    let Some(auth) = auth else {
+    let Some(keys) = keys else {
         return Action::Pass {
             cors_origin: None,
             privileged: true,
         };
     };
+    let take_a_try = || {
+        keys.limiter
+            .attempt(visit.client.trier(), keys.now)
+            .map_err(|wait| Action::TooManyAttempts {
+                retry_after: wait.as_secs().max(1),
+            })
+    };
     match (visit.dashboard, visit.path) {
-        (true, "/login") if visit.method == Method::POST => return Action::LoginAttempt,
+        (true, "/login") if visit.method == Method::POST => {
+            return take_a_try().map_or_else(|refusal| refusal, |()| Action::LoginAttempt);
+        }
         (true, "/login") => return Action::LoginPage,
         (true, "/logout") => return Action::Logout,
         _ => {}
@@ -138,63 +207,127 @@ pub fn check(visit: &Visit, headers: &HeaderMap, auth: Option<&Auth>) -> Action 
             origin: origin.clone(),
         };
     }
-    if auth.allows(headers) {
-        let own = format!("{}://{}", visit.scheme, visit.host);
-        return Action::Pass {
-            cors_origin: origin.filter(|o| !o.eq_ignore_ascii_case(&own)),
-            privileged: true,
-        };
+    let own = format!("{}://{}", visit.scheme, visit.host);
+    let signed_in = Action::Pass {
+        cors_origin: origin.filter(|o| !o.eq_ignore_ascii_case(&own)),
+        privileged: true,
+    };
+    if keys.signed_in(headers) {
+        return signed_in;
     }
+    let bearer = headers.contains_key(AUTHORIZATION) && crate::auth::bearer(headers).is_some();
+    // A bearer token is looked at only once a try is taken; a right one gives it back.
+    let right_bearer = || match take_a_try() {
+        Ok(()) if keys.auth.bearer_matches(headers) => {
+            keys.limiter.refund(visit.client.trier());
+            Ok(true)
+        }
+        Ok(()) => Ok(false),
+        Err(refusal) => Err(refusal),
+    };
+    // A public port is open to everyone: a token only decides whether lists are shown, and
+    // a limited client is served like anyone else.
     if visit.public_port {
+        if bearer && right_bearer() == Ok(true) {
+            return signed_in;
+        }
         return Action::Pass {
             cors_origin: None,
             privileged: false,
         };
     }
+    if bearer {
+        match right_bearer() {
+            Ok(true) => return signed_in,
+            Ok(false) => {}
+            Err(refusal) => return refusal,
+        }
+    }
     Action::SignIn {
         redirect: visit.browser,
-        guess: headers.contains_key(AUTHORIZATION) && auth::bearer(headers).is_some(),
     }
 }
 
 /// May a client that is not past the gate see port and domain lists (error pages before the
-/// gate ran: a malformed or unknown host)? Only this machine and signed-in users.
-pub fn privileged(client: Client, headers: &HeaderMap, auth: Option<&Auth>) -> bool {
-    client.local || auth.is_some_and(|auth| auth.allows(headers))
+/// gate ran: a malformed or unknown host)? Only this machine and signed-in sessions (a
+/// bearer token here would be a guess no limit counts).
+pub fn privileged(client: Client, headers: &HeaderMap, keys: Option<&Keys>) -> bool {
+    client.local || keys.is_some_and(|keys| keys.signed_in(headers))
+}
+
+/// May a host that names no route be told which domains exist? Under a configured domain
+/// (a typo in the port) yes; a host under none only when it is this machine's own address
+/// (`127.0.0.1:24306`, `localhost`, `[::1]`): a DNS-rebound page names its own host and must
+/// not learn them.
+pub fn may_list_domains(error: &route::RouteError, host: &str) -> bool {
+    if !matches!(error, route::RouteError::UnknownDomain { .. }) {
+        return true;
+    }
+    route::is_loopback_name(route::split_port(host).0)
 }
 
 /// One of the domain's own origins that may read responses with the user's cookie: the same
-/// scheme as the request (an `http://` page could be anyone's on the path), and not a public
-/// port's (a page anyone may use must not read private apps).
+/// scheme and port as the request (an `http://` page could be anyone's on the path, another
+/// port is another server), a target portproxy would serve, and not a public port's (a page
+/// anyone may use must not read private apps).
 fn private_origin(origin: &str, visit: &Visit) -> bool {
-    let Some(host) = origin
+    let Some(authority) = origin
         .strip_prefix(visit.scheme)
         .and_then(|rest| rest.strip_prefix("://"))
     else {
         return false;
     };
-    if host.is_empty() || host.contains(['/', '@', '?', '#', '\\']) {
+    if authority.is_empty() || authority.contains(['/', '@', '?', '#', '\\']) {
         return false;
     }
-    match route::parse(host, &[visit.domain]) {
+    let default = if visit.scheme == "https" { "443" } else { "80" };
+    let port_of = |authority| route::split_port(authority).1.unwrap_or(default);
+    if port_of(authority) != port_of(visit.host) {
+        return false;
+    }
+    match route::parse(authority, &[visit.domain]) {
         Ok(Route::Dashboard { .. }) => true,
         Ok(Route::Forward { target, port, .. }) => {
-            !policy::is_public(visit.public_ports, &target, port)
+            visit.policy.check(&target, port).is_ok()
+                && !policy::is_public(visit.public_ports, &target, port)
         }
         Err(_) => false,
     }
 }
 
-use crate::auth;
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::SESSION_COOKIE;
+    use crate::auth::cookie::SESSION_COOKIE;
     use crate::proxy::headers::tests::map;
     use proptest::prelude::*;
 
     const TOKEN: &str = "0123456789abcdef-token";
+    const NOW: u64 = 1_700_000_000;
+
+    fn open_policy() -> Policy {
+        Policy {
+            allow_hosts: vec!["db.internal".parse().unwrap()],
+            deny_ports: policy::DEFAULT_DENY_PORTS.to_vec(),
+            own_ports: vec![24306, 24307],
+        }
+    }
+
+    /// A store with one session of `auth`'s: its cookie.
+    fn signed_in(auth: &Auth, sessions: &Sessions) -> String {
+        let id = sessions.issue(auth.tag(), None, NOW).unwrap();
+        format!("{SESSION_COOKIE}={id}")
+    }
+
+    fn keys<'a>(auth: &'a Auth, sessions: &'a Sessions, limiter: &'a Limiter) -> Keys<'a> {
+        Keys {
+            auth,
+            sessions,
+            limiter,
+            now: Instant::now(),
+            unix: NOW,
+        }
+    }
 
     fn remote() -> Client {
         Client {
@@ -211,12 +344,14 @@ mod tests {
     }
 
     fn visit<'a>(domain: &'a str, client: Client, method: &'a Method) -> Visit<'a> {
+        static POLICY: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
         Visit {
             domain,
             host: "5173.dev.example.com",
             dashboard: false,
             public_port: false,
             public_ports: &[PublicPort::Local(9000)],
+            policy: POLICY.get_or_init(open_policy),
             path: "/",
             method,
             scheme: "https",
@@ -230,51 +365,79 @@ mod tests {
         let peer = |ip: &str| Some(ip.parse::<IpAddr>().unwrap());
         type Row<'a> = (
             Option<IpAddr>,
+            bool,
             &'a [(&'a str, &'a str)],
             Option<&'a str>,
             bool,
         );
-        let rows: [Row; 9] = [
-            (peer("127.0.0.1"), &[], Some("127.0.0.1"), true),
-            (peer("::1"), &[], Some("::1"), true),
-            (None, &[], None, true),
-            (peer("203.0.113.9"), &[], Some("203.0.113.9"), false),
-            // A remote client's own X-Forwarded-For counts for nothing.
+        let rows: [Row; 12] = [
+            (peer("127.0.0.1"), false, &[], Some("127.0.0.1"), true),
+            (peer("::1"), false, &[], Some("::1"), true),
+            (None, true, &[], None, true),
+            (peer("203.0.113.9"), false, &[], Some("203.0.113.9"), false),
+            // A client's own X-Forwarded-For counts for nothing, remote or local.
             (
                 peer("203.0.113.9"),
+                false,
                 &[("x-forwarded-for", "127.0.0.1")],
                 Some("203.0.113.9"),
                 false,
             ),
-            // Behind Caddy: the hop it appended last.
             (
                 peer("127.0.0.1"),
+                false,
+                &[("x-forwarded-for", "192.0.2.77")],
+                Some("127.0.0.1"),
+                true,
+            ),
+            (
+                None,
+                false,
+                &[("x-forwarded-for", "192.0.2.77")],
+                None,
+                true,
+            ),
+            // Behind a trusted front (Caddy): the hop it appended last.
+            (
+                peer("127.0.0.1"),
+                true,
                 &[("x-forwarded-for", "127.0.0.1, 198.51.100.4")],
                 Some("198.51.100.4"),
                 false,
             ),
             (
                 None,
+                true,
                 &[("x-forwarded-for", "1.2.3.4"), ("x-forwarded-for", "::1")],
                 Some("::1"),
                 true,
             ),
             (
                 peer("::ffff:127.0.0.1"),
+                true,
                 &[("x-forwarded-for", "::ffff:127.0.0.1")],
                 Some("127.0.0.1"),
                 true,
             ),
+            // A trusted proxy elsewhere on the network.
+            (
+                peer("10.0.0.2"),
+                true,
+                &[("x-forwarded-for", "203.0.113.5")],
+                Some("203.0.113.5"),
+                false,
+            ),
             // An unreadable hop is nobody we know.
             (
                 peer("127.0.0.1"),
+                true,
                 &[("x-forwarded-for", "junk")],
                 None,
                 false,
             ),
         ];
-        for (peer, headers, ip, is_local) in rows {
-            let client = Client::new(peer, &map(headers));
+        for (peer, front, headers, ip, is_local) in rows {
+            let client = Client::new(peer, front, &map(headers));
             assert_eq!(
                 client.ip.map(|ip| ip.to_string()).as_deref(),
                 ip,
@@ -284,17 +447,53 @@ mod tests {
         }
     }
 
+    /// Finding 3 (issue 23): any loopback peer's `X-Forwarded-For` was believed.
+    #[test]
+    fn finding_3_only_a_trusted_front_speaks_for_its_client() {
+        let peer = |ip: &str| Some(ip.parse::<IpAddr>().unwrap());
+        let trusted: Vec<Cidr> = vec!["10.0.0.2".parse().unwrap(), "fd00::/64".parse().unwrap()];
+        let secret = "00112233445566778899aabbccddeeff";
+        let with = |value: &str| map(&[(crate::config::FRONT_HEADER, value)]);
+        let rows = [
+            (None, map(&[]), None, true),
+            (peer("127.0.0.1"), map(&[]), None, false),
+            (peer("127.0.0.1"), map(&[]), Some(secret), false),
+            (peer("127.0.0.1"), with(secret), Some(secret), true),
+            (peer("::1"), with(secret), Some(secret), true),
+            (
+                peer("127.0.0.1"),
+                with("00112233445566778899aabbccddeefe"),
+                Some(secret),
+                false,
+            ),
+            (peer("127.0.0.1"), with(secret), None, false),
+            (peer("203.0.113.9"), with(secret), Some(secret), false),
+            (peer("10.0.0.2"), map(&[]), None, true),
+            (peer("10.0.0.3"), map(&[]), None, false),
+            (peer("fd00::9"), map(&[]), None, true),
+            (peer("::ffff:10.0.0.2"), map(&[]), None, true),
+        ];
+        for (peer, headers, secret, trusted_front_) in rows {
+            assert_eq!(
+                trusted_front(peer, &headers, &trusted, secret),
+                trusted_front_,
+                "{peer:?} {headers:?} {secret:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_gate_table() {
         let auth = Auth::new(TOKEN).unwrap();
-        let cookie = format!("{SESSION_COOKIE}={}", auth.session());
+        let sessions = Sessions::open(None);
+        let cookie = signed_in(&auth, &sessions);
         let bearer = format!("Bearer {TOKEN}");
         let (get, post, options) = (Method::GET, Method::POST, Method::OPTIONS);
         let pass = |cors: Option<&str>, privileged| Action::Pass {
             cors_origin: cors.map(str::to_string),
             privileged,
         };
-        let signin = |redirect, guess| Action::SignIn { redirect, guess };
+        let signin = |redirect| Action::SignIn { redirect };
         type Row<'a> = (&'a str, Visit<'a>, Vec<(&'a str, &'a str)>, bool, Action);
         let v = |domain, client, method| visit(domain, client, method);
         let rows: Vec<Row> = vec![
@@ -324,14 +523,14 @@ mod tests {
                 v("dev.example.com", remote(), &get),
                 vec![],
                 true,
-                signin(true, false),
+                signin(true),
             ),
             (
                 "public, no session, from this machine",
                 v("dev.example.com", local(), &get),
                 vec![],
                 true,
-                signin(true, false),
+                signin(true),
             ),
             (
                 "public, no session, curl",
@@ -341,7 +540,7 @@ mod tests {
                 },
                 vec![],
                 true,
-                signin(false, false),
+                signin(false),
             ),
             (
                 "public, wrong bearer",
@@ -351,7 +550,7 @@ mod tests {
                 },
                 vec![("authorization", "Bearer nope")],
                 true,
-                signin(false, true),
+                signin(false),
             ),
             (
                 "public, session",
@@ -425,7 +624,7 @@ mod tests {
                 },
                 vec![],
                 true,
-                signin(true, false),
+                signin(true),
             ),
             (
                 "dashboard, no session",
@@ -436,7 +635,7 @@ mod tests {
                 },
                 vec![],
                 true,
-                signin(true, false),
+                signin(true),
             ),
             (
                 "CORS from another private port",
@@ -486,6 +685,47 @@ mod tests {
                 pass(None, true),
             ),
             (
+                "CORS from an allowed host's port",
+                v("dev.example.com", remote(), &get),
+                vec![
+                    ("cookie", &cookie),
+                    ("origin", "https://db.internal--5432.dev.example.com"),
+                ],
+                true,
+                pass(Some("https://db.internal--5432.dev.example.com"), true),
+            ),
+            // Finding 9 (issue 23): any origin that parsed under the domain got access.
+            (
+                "no CORS for another port of the front",
+                v("dev.example.com", remote(), &get),
+                vec![
+                    ("cookie", &cookie),
+                    ("origin", "https://8000.dev.example.com:1"),
+                ],
+                true,
+                pass(None, true),
+            ),
+            (
+                "no CORS for a target portproxy would not serve",
+                v("dev.example.com", remote(), &get),
+                vec![
+                    ("cookie", &cookie),
+                    ("origin", "https://nothere--5.dev.example.com"),
+                ],
+                true,
+                pass(None, true),
+            ),
+            (
+                "no CORS for a denied port",
+                v("dev.example.com", remote(), &get),
+                vec![
+                    ("cookie", &cookie),
+                    ("origin", "https://22.dev.example.com"),
+                ],
+                true,
+                pass(None, true),
+            ),
+            (
                 "no CORS for another site",
                 v("dev.example.com", remote(), &get),
                 vec![("cookie", &cookie), ("origin", "https://evil.example")],
@@ -522,28 +762,105 @@ mod tests {
                     ("access-control-request-method", "PUT"),
                 ],
                 true,
-                signin(true, false),
+                signin(true),
             ),
         ];
         for (name, visit, headers, needs_auth, expected) in rows {
-            let auth = needs_auth.then_some(&auth);
-            assert_eq!(check(&visit, &map(&headers), auth), expected, "{name}");
+            let limiter = Limiter::default();
+            let keys = keys(&auth, &sessions, &limiter);
+            let keys = needs_auth.then_some(&keys);
+            assert_eq!(check(&visit, &map(&headers), keys), expected, "{name}");
         }
+    }
+
+    /// Finding 10 (issue 23): the 404 for any host listed the domains to any local page.
+    #[test]
+    fn finding_10_unknown_hosts_get_no_domain_list() {
+        let unknown = |host: &str| route::RouteError::UnknownDomain { host: host.into() };
+        let rows = [
+            ("127.0.0.1:24306", true),
+            ("localhost:24306", true),
+            ("[::1]:24306", true),
+            ("rebind.evil.example:24306", false),
+            ("evil.example", false),
+            ("localhost.evil.example", false),
+        ];
+        for (host, listed) in rows {
+            assert_eq!(may_list_domains(&unknown(host), host), listed, "{host}");
+        }
+        let typo = route::RouteError::BadPort {
+            label: "51a3".into(),
+        };
+        assert!(may_list_domains(&typo, "51a3.localhost"));
     }
 
     #[test]
     fn lists_only_for_this_machine_and_signed_in_users() {
         let auth = Auth::new(TOKEN).unwrap();
-        let cookie = format!("{SESSION_COOKIE}={}", auth.session());
-        assert!(privileged(local(), &map(&[]), Some(&auth)));
+        let (sessions, limiter) = (Sessions::open(None), Limiter::default());
+        let cookie = signed_in(&auth, &sessions);
+        let keys = keys(&auth, &sessions, &limiter);
+        let keys = Some(&keys);
+        assert!(privileged(local(), &map(&[]), keys));
         assert!(privileged(local(), &map(&[]), None));
-        assert!(!privileged(remote(), &map(&[]), Some(&auth)));
+        assert!(!privileged(remote(), &map(&[]), keys));
         assert!(!privileged(remote(), &map(&[]), None));
-        assert!(privileged(
+        assert!(privileged(remote(), &map(&[("cookie", &cookie)]), keys));
+        let bearer = format!("Bearer {TOKEN}");
+        assert!(!privileged(
             remote(),
-            &map(&[("cookie", &cookie)]),
-            Some(&auth)
+            &map(&[("authorization", &bearer)]),
+            keys
         ));
+    }
+
+    /// Finding 4 (issue 23): a right bearer token was accepted from a client the limit had
+    /// stopped, so guessing went on at full speed.
+    #[test]
+    fn finding_4_a_limited_client_is_refused_before_its_token_is_looked_at() {
+        let auth = Auth::new(TOKEN).unwrap();
+        let (sessions, limiter) = (Sessions::open(None), Limiter::default());
+        let keys = keys(&auth, &sessions, &limiter);
+        let get = Method::GET;
+        let api = Visit {
+            browser: false,
+            ..visit("dev.example.com", remote(), &get)
+        };
+        let right = format!("Bearer {TOKEN}");
+        for _ in 0..50 {
+            let pass = check(&api, &map(&[("authorization", &right)]), Some(&keys));
+            assert!(
+                matches!(pass, Action::Pass { .. }),
+                "a right token costs nothing"
+            );
+        }
+        for _ in 0..10 {
+            let wrong = check(
+                &api,
+                &map(&[("authorization", "Bearer wrong")]),
+                Some(&keys),
+            );
+            assert_eq!(wrong, Action::SignIn { redirect: false });
+        }
+        let limited = check(&api, &map(&[("authorization", &right)]), Some(&keys));
+        assert!(
+            matches!(limited, Action::TooManyAttempts { .. }),
+            "{limited:?}"
+        );
+        let post = Method::POST;
+        let login = Visit {
+            dashboard: true,
+            path: "/login",
+            ..visit("dev.example.com", remote(), &post)
+        };
+        assert!(matches!(
+            check(&login, &map(&[]), Some(&keys)),
+            Action::TooManyAttempts { .. }
+        ));
+        // A session is no guess.
+        let cookie = signed_in(&auth, &sessions);
+        let pass = check(&api, &map(&[("cookie", &cookie)]), Some(&keys));
+        assert!(matches!(pass, Action::Pass { .. }), "{pass:?}");
     }
 
     proptest! {
@@ -577,12 +894,14 @@ mod tests {
                     headers.append(*k, v);
                 }
             }
-            let client = Client::new(Some(peer.parse().unwrap()), &headers);
+            let client = Client::new(Some(peer.parse().unwrap()), false, &headers);
             prop_assert!(!client.local);
             let method: Method = method.parse().unwrap();
             let domains = ["localhost", "dev.example.com"];
+            let (sessions, limiter) = (Sessions::open(None), Limiter::default());
+            let keys = keys(&auth, &sessions, &limiter);
             let Ok(route) = route::parse(&host, &domains) else {
-                prop_assert!(!privileged(client, &headers, Some(&auth)));
+                prop_assert!(!privileged(client, &headers, Some(&keys)));
                 return Ok(());
             };
             let public_ports: Vec<PublicPort> =
@@ -603,13 +922,14 @@ mod tests {
                 dashboard,
                 public_port,
                 public_ports: &public_ports,
+                policy: &open_policy(),
                 path: &path,
                 method: &method,
                 scheme: "https",
                 client,
                 browser: true,
             };
-            if let Action::Pass { privileged, .. } = check(&visit, &headers, Some(&auth)) {
+            if let Action::Pass { privileged, .. } = check(&visit, &headers, Some(&keys)) {
                 prop_assert!(public_port, "{host} {path} passed");
                 prop_assert!(!privileged);
                 let (local, port) = this_machine.expect("only a port is public");

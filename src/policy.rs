@@ -77,6 +77,7 @@ impl FromStr for PublicPort {
             None => Ok(PublicPort::Local(port(&s)?)),
             Some((host, p)) => match crate::route::parse_target(host).map_err(|_| ())? {
                 Target::Localhost => Ok(PublicPort::Local(port(p)?)),
+                Target::Name(name) if crate::route::check_name(&name).is_err() => Err(()),
                 target => Ok(PublicPort::Exact(target, port(p)?)),
             },
         }
@@ -260,6 +261,13 @@ fn canonical(addr: IpAddr) -> IpAddr {
     }
 }
 
+/// Cloud metadata services outside link-local: Alibaba's, Azure's wire server, Oracle's.
+const METADATA_V4: [Ipv4Addr; 3] = [
+    Ipv4Addr::new(100, 100, 100, 200),
+    Ipv4Addr::new(168, 63, 129, 16),
+    Ipv4Addr::new(192, 0, 0, 192),
+];
+
 /// Ranges no setting can open: they reach cloud metadata, "this host" or many hosts at once.
 fn always_refused(addr: IpAddr) -> Result<(), Refusal> {
     let range = match canonical(addr) {
@@ -274,6 +282,20 @@ fn always_refused(addr: IpAddr) -> Result<(), Refusal> {
         IpAddr::V6(v6) if v6.is_multicast() => Some("multicast (ff00::/8)"),
         IpAddr::V6(v6) if v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) => {
             Some("the AWS IPv6 metadata address")
+        }
+        IpAddr::V4(v4) if METADATA_V4.contains(&v4) => {
+            Some("a cloud metadata address (Alibaba, Azure or Oracle)")
+        }
+        // `::a.b.c.d`: deprecated, and some stacks still route it to the IPv4 address.
+        IpAddr::V6(v6) if v6.segments()[..6] == [0; 6] && v6 != Ipv6Addr::LOCALHOST => {
+            Some("IPv4-compatible IPv6 (::a.b.c.d, deprecated)")
+        }
+        // A NAT64 gateway carries `64:ff9b::a.b.c.d` to a.b.c.d.
+        IpAddr::V6(v6) if v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] => {
+            let [.., hi, lo] = v6.segments();
+            let embedded = Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+            (always_refused(IpAddr::V4(embedded)).is_err() || embedded.is_loopback())
+                .then_some("NAT64 (64:ff9b::/96) of an address that is always refused")
         }
         _ => None,
     };
@@ -637,6 +659,38 @@ mod tests {
         );
     }
 
+    /// Finding 12 (issue 23): metadata services outside link-local, and IPv6 forms that carry
+    /// a refused IPv4 address, were dialled.
+    #[test]
+    fn finding_12_metadata_nat64_and_compatible_addresses_are_refused() {
+        let p = policy(&["0.0.0.0/0", "::/0"]);
+        let rows = [
+            ("100.100.100.200", false),
+            ("168.63.129.16", false),
+            ("192.0.0.192", false),
+            ("64:ff9b::a9fe:a9fe", false),
+            ("64:ff9b::169.254.169.254", false),
+            ("64:ff9b::100.100.100.200", false),
+            ("64:ff9b::7f00:1", false),
+            ("64:ff9b::0.0.0.0", false),
+            ("::169.254.169.254", false),
+            ("::10.0.0.1", false),
+            ("::ffff:168.63.129.16", false),
+            ("64:ff9b::8.8.8.8", true),
+            ("64:ff9b:1::a9fe:a9fe", true),
+            ("100.100.100.201", true),
+            ("168.63.129.17", true),
+            ("192.0.0.193", true),
+            ("::1", true),
+            ("2001:db8::a9fe:a9fe", true),
+        ];
+        for (addr, dialled) in rows {
+            let addr: IpAddr = addr.parse().unwrap();
+            let got = p.check_resolved(&[addr], 80);
+            assert_eq!(got.is_ok(), dialled, "{addr}: {got:?}");
+        }
+    }
+
     /// Finding (issue 23, high): a bare public port opened that number on every allowed host.
     #[test]
     fn a_public_port_is_this_machines_unless_a_host_is_named() {
@@ -725,6 +779,16 @@ mod tests {
                     prop_assert!(always_refused(sa.ip()).is_ok());
                     prop_assert!(!p.deny_ports.iter().any(|r| r.contains(port)));
                 }
+            }
+            // Its NAT64 and IPv4-compatible forms reach it too: refused alike.
+            let [hi, lo] = [u32::from(addr) >> 16, u32::from(addr) & 0xffff].map(|s| s as u16);
+            if always_refused(IpAddr::V4(addr)).is_err() {
+                let nat64 = Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, hi, lo);
+                prop_assert!(p.check_resolved(&[IpAddr::V6(nat64)], port).is_err(), "{nat64}");
+            }
+            let compatible = Ipv6Addr::new(0, 0, 0, 0, 0, 0, hi, lo);
+            if compatible != Ipv6Addr::LOCALHOST {
+                prop_assert!(p.check_resolved(&[IpAddr::V6(compatible)], port).is_err(), "{compatible}");
             }
         }
     }

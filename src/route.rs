@@ -87,6 +87,16 @@ pub fn is_local(domain: &str) -> bool {
     domain == "localhost" || domain.ends_with(".localhost")
 }
 
+/// `localhost` or a loopback address (`127.0.0.1`, `[::1]`), as a Host header names this
+/// machine; the port already split off.
+pub fn is_loopback_name(name: &str) -> bool {
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `host:port` → (`host`, Some(`port`)) when what follows the last `:` is all digits; else
 /// the whole authority and None.
 pub fn split_port(authority: &str) -> (&str, Option<&str>) {

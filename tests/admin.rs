@@ -65,9 +65,11 @@ async fn finding_5_caddy_ask_approves_only_names_people_visit() {
         .arg("9000")
         .arg("--allow-host")
         .arg("db.internal")
+        .arg("--public-port")
+        .arg("db.internal:5432")
         .start()
         .await;
-    let (listening, canonical) = (
+    let (listening, second_name) = (
         format!("{}.dev.example.com", app.port()),
         format!("localhost--{}.dev.example.com", app.port()),
     );
@@ -77,7 +79,8 @@ async fn finding_5_caddy_ask_approves_only_names_people_visit() {
     );
     let rows = [
         (listening.as_str(), 200),
-        (canonical.as_str(), 200),
+        // Issue 23, finding 7: one name per port.
+        (second_name.as_str(), 403),
         ("9000.dev.example.com", 200),
         ("db.internal--5432.dev.example.com", 200),
         ("dev.example.com", 200),

@@ -73,9 +73,14 @@ async fn cross_origin_values_pass_untouched() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn https_from_a_loopback_front_proxy_is_believed() {
+async fn https_from_a_trusted_front_proxy_is_believed() {
     let app = Backend::echo().await;
-    let proxy = Proxy::public().arg("--no-auth").start().await;
+    let proxy = Proxy::public()
+        .arg("--no-auth")
+        .arg("--trusted-proxy")
+        .arg("127.0.0.1")
+        .start()
+        .await;
     let host = format!("{}.dev.example.com", app.port());
     let echo = proxy
         .get_with(

@@ -8,6 +8,8 @@
 
 use std::fmt::Write;
 
+use crate::config::FRONT_HEADER;
+
 /// Everything the Caddyfile depends on. Values are already validated (domains are
 /// `[a-z0-9.-]`, provider names `[a-z0-9_]`), because Caddy substitutes text before parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +31,9 @@ pub struct Front {
     /// Addresses to listen on; None for all interfaces, where public sites check that the
     /// TLS name and the Host agree (`strict_sni_host`).
     pub bind: Option<String>,
+    /// Where Caddy reaches the proxy over TCP: the secret it sends in `FRONT_HEADER`, so the
+    /// proxy believes its `X-Forwarded-For` and no other local process's.
+    pub secret: Option<String>,
 }
 
 /// One base domain.
@@ -75,6 +80,7 @@ impl Front {
             admin: "off".into(),
             storage: None,
             bind: Some("{$PORTPROXY_BIND:127.0.0.1 [::1]}".into()),
+            secret: None,
         }
     }
 }
@@ -163,6 +169,9 @@ pub fn render(front: &Front) -> String {
             );
         }
         let _ = writeln!(out, "\treverse_proxy {} {{", front.upstream);
+        if let Some(secret) = &front.secret {
+            let _ = writeln!(out, "\t\theader_up {FRONT_HEADER} {secret}");
+        }
         out.push_str("\t\ttransport http {\n");
         out.push_str("\t\t\t# Pass Accept-Encoding through as the client sent it.\n");
         out.push_str("\t\t\tcompression off\n");
@@ -175,6 +184,8 @@ const TEMPLATE_NOTES: &str = "#
 # `portproxy run` writes this file with your settings filled in (`portproxy caddyfile` prints
 # it). To run Caddy yourself in front of `portproxy serve` instead:
 #   caddy run --config Caddyfile --adapter caddyfile
+# and start `portproxy serve --trusted-proxy 127.0.0.1`, so it believes Caddy's X-Forwarded-For
+# (every local process is then believed too; `portproxy run` uses private sockets instead).
 # Environment (defaults in brackets):
 #   PORTPROXY_DOMAIN [localhost]           base domain; names are PORT.DOMAIN, HOST--PORT.DOMAIN
 #   PORTPROXY_TLS_ISSUER [internal]        Caddy's local CA; set it empty for Let's Encrypt
@@ -202,6 +213,7 @@ mod tests {
             admin: "unix//run/pp/caddy-admin.sock".into(),
             storage: Some("/data/pp/caddy".into()),
             bind: Some("127.0.0.1 [::1]".into()),
+            secret: None,
         }
     }
 
@@ -235,6 +247,20 @@ mod tests {
         assert!(!text.contains("2019"));
     }
 
+    /// Finding 3 (issue 23): over TCP (Windows), Caddy proves it is the front `run` started.
+    #[test]
+    fn finding_3_over_tcp_caddy_sends_the_runs_secret() {
+        let front = Front {
+            upstream: "127.0.0.1:24306".into(),
+            secret: Some("00112233445566778899aabbccddeeff".into()),
+            ..local()
+        };
+        assert!(render(&front).contains(
+            "\treverse_proxy 127.0.0.1:24306 {\n\t\theader_up x-portproxy-front 00112233445566778899aabbccddeeff\n"
+        ));
+        assert!(!render(&local()).contains("header_up"));
+    }
+
     #[test]
     fn public_and_dns_modes() {
         let front = Front {
@@ -260,6 +286,7 @@ mod tests {
             https_port: "8443".into(),
             ask: Some("http://127.0.0.1:24307/caddy/ask".into()),
             bind: None,
+            secret: None,
             ..local()
         };
         let text = render(&front);

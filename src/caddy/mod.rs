@@ -51,6 +51,11 @@ impl Paths {
         self.storage().join("pki/authorities/local/root.crt")
     }
 
+    /// The sessions issued on public domains (`auth::sessions`).
+    pub fn sessions(&self) -> PathBuf {
+        self.data.join("sessions")
+    }
+
     pub fn caddyfile(&self) -> PathBuf {
         self.data.join("Caddyfile")
     }
@@ -118,6 +123,7 @@ pub fn ports(settings: &Settings, caddy: &Path, admin: &Admin) -> (CaddyPorts, O
         http_port: settings.http_port,
         https_port: settings.https_port,
         admin_port: admin.port(),
+        secret: None,
     };
     let set = [Key::HttpPort, Key::HttpsPort]
         .iter()
@@ -195,6 +201,7 @@ pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
         admin: admin.address(),
         storage: Some(paths.storage().display().to_string()),
         bind: (!public).then(|| "127.0.0.1 [::1]".to_string()),
+        secret: config.front.and_then(|front| front.secret_text()),
     }
 }
 

@@ -120,6 +120,9 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
         {
             checks.push(check_dns(domain));
         }
+        if let Some(public) = config.settings.public_domain() {
+            checks.push(relay_warning(public, config.settings.listen));
+        }
         if config.settings.domains.iter().any(|d| route::is_local(d)) {
             checks.push(match trust::is_trusted(&paths) {
                 Some(true) => pass("local-ca", "local CA: trusted by the system"),
@@ -220,16 +223,19 @@ fn check_caddyfile(
     caddy_bin: &std::path::Path,
 ) -> Check {
     let text = caddyfile::render(&caddy::front(config, paths, admin));
-    let dir = std::env::temp_dir().join(format!("portproxy-doctor-{}", std::process::id()));
-    let file = dir.join("Caddyfile");
-    let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, &text));
-    let output = written.and_then(|_| {
-        std::process::Command::new(caddy_bin)
-            .args(["adapt", "--adapter", "caddyfile", "--config"])
-            .arg(&file)
-            .output()
-    });
-    let _ = std::fs::remove_dir_all(&dir);
+    // A directory of our own with a random name (0700), never a predictable path in the
+    // shared temp dir that another user could have planted with a symlink.
+    let output = tempfile::Builder::new()
+        .prefix("portproxy-doctor-")
+        .tempdir()
+        .and_then(|dir| {
+            let file = dir.path().join("Caddyfile");
+            std::fs::write(&file, &text)?;
+            std::process::Command::new(caddy_bin)
+                .args(["adapt", "--adapter", "caddyfile", "--config"])
+                .arg(&file)
+                .output()
+        });
     match output {
         Ok(out) if out.status.success() => pass("caddyfile", "caddyfile: this Caddy accepts it"),
         Ok(out) => {
@@ -246,6 +252,16 @@ fn check_caddyfile(
             "check the Caddy binary",
         ),
     }
+}
+
+/// A public domain: a relay in front of the proxy's TCP listener that does not say who its
+/// client is (`ssh -R`, socat, frp, a TCP-mode tunnel) makes every remote client look like
+/// this machine, and nothing can tell it from a local browser: say so, and the safe way.
+fn relay_warning(public: &str, listen: SocketAddr) -> Check {
+    warn(
+        format!("relays: a relay to {listen} without X-Forwarded-For (ssh -R, socat, frp, a TCP tunnel) makes every remote client this machine: *.localhost and the dashboard, unsigned"),
+        format!("reach {public} only through `portproxy run`'s Caddy, or put a relay that sends X-Forwarded-For in front and name it in trusted_proxies"),
+    )
 }
 
 /// The base domain and a name under it must resolve to this machine.

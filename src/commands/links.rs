@@ -9,8 +9,9 @@ use std::time::Duration;
 use log::warn;
 
 use crate::auth;
+use crate::auth::sessions::{self, Book};
 use crate::caddy::Paths;
-use crate::cli::{LsArgs, PortArgs, RunArgs, TokenArgs};
+use crate::cli::{LsArgs, PortArgs, RunArgs, SessionsArgs, TokenArgs};
 use crate::commands::describe;
 use crate::config::{process_env, Config};
 use crate::error::Error;
@@ -42,9 +43,23 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
     let config = setup(&args.run)?;
     let titles = running_titles(&config);
     let (listening, holders) = ports::listening_and_holders();
-    let rows = PortLink::rows(&config, listening, holders, titles, |port| {
+    let mut rows = PortLink::rows(&config, listening, holders, titles, |port| {
         port_url(&config, port)
     });
+    // Titles come from whatever answers on a port, names from any package.json: no escape
+    // sequence of theirs reaches the terminal.
+    for row in &mut rows {
+        for text in [&mut row.label, &mut row.title].into_iter().flatten() {
+            *text = printable(text);
+        }
+        if let Some(process) = &mut row.process {
+            process.name = printable(&process.name);
+            process.command = printable(&process.command);
+            if let Some(project) = &mut process.project {
+                *project = printable(project);
+            }
+        }
+    }
     if args.json {
         println!("{}", serde_json::json!({ "ports": rows }));
         return Ok(());
@@ -73,6 +88,17 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// `text` without control characters (escape sequences: screen clears, OSC 52 clipboard
+/// writes, C1 controls) and without bidirectional overrides that make a name read as another.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
 }
 
 /// The page titles a running portproxy has learnt (they live only in its memory), from its
@@ -195,17 +221,110 @@ pub fn token(args: TokenArgs) -> Result<(), Error> {
     };
     println!("{}", stored.token);
     if args.rotate {
+        let file = Paths::from_env(&process_env).sessions();
+        sessions::write(&file, &Book::default()).map_err(|error| Error::File {
+            path: file.clone(),
+            error,
+        })?;
         eprintln!(
-            "a new token is in {}; every session ends once a running portproxy reloads (SIGHUP) or restarts",
+            "a new token is in {}; every session has ended, and a running portproxy takes the new token when it reloads (SIGHUP) or restarts",
             path.display()
         );
     }
     Ok(())
 }
 
+/// `portproxy sessions [--revoke KEY|all]`: who is signed in to the public domains, by the
+/// key of each session (a hash: the file never holds a usable cookie).
+pub fn sessions(args: SessionsArgs) -> Result<(), Error> {
+    let file = Paths::from_env(&process_env).sessions();
+    let file_error = |error| Error::File {
+        path: file.clone(),
+        error,
+    };
+    let mut book = sessions::read(&file).map_err(file_error)?;
+    let now = sessions::unix_now();
+    let Some(key) = args.revoke else {
+        println!("{:<16} {:<20} FROM", "KEY", "SIGNED IN (UTC)");
+        for session in book.sessions.values().filter(|s| !s.expired(now)) {
+            println!(
+                "{:<16} {:<20} {}",
+                &session.key[..16],
+                utc(session.issued),
+                session.from
+            );
+        }
+        return Ok(());
+    };
+    let prefix = if key == "all" { "" } else { key.as_str() };
+    if prefix.len() < 8 && key != "all" {
+        return Err(Error::Usage {
+            message: format!("`{key}` is too short to name one session"),
+            help: "give at least 8 characters of a KEY that `portproxy sessions` lists, or `all`"
+                .into(),
+        });
+    }
+    let ended = book.revoke(&prefix.to_ascii_lowercase());
+    if ended == 0 {
+        return Err(Error::Usage {
+            message: format!("no session has a key starting with `{key}`"),
+            help: "`portproxy sessions` lists them".into(),
+        });
+    }
+    sessions::write(&file, &book).map_err(file_error)?;
+    eprintln!("ended {ended} session(s)");
+    Ok(())
+}
+
+/// `2026-12-03 17:45:32` for seconds since the Unix epoch.
+fn utc(secs: u64) -> String {
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Finding 6 (issue 23): titles and project names reached the terminal raw.
+    #[test]
+    fn finding_6_nothing_printed_controls_the_terminal() {
+        let rows = [
+            ("Vite + React", "Vite + React"),
+            ("caf\u{e9} \u{1f680}", "caf\u{e9} \u{1f680}"),
+            ("\u{1b}]52;c;ZXZpbA==\u{7}app", "]52;c;ZXZpbA==app"),
+            ("\u{1b}[2J\u{1b}[Hclean", "[2J[Hclean"),
+            ("a\u{9b}31mred", "a31mred"),
+            ("tab\there\r\nnext", "tabherenext"),
+            ("admin\u{202e}txt.exe", "admintxt.exe"),
+            ("\u{2066}x\u{2069}\u{200f}", "x"),
+        ];
+        for (from, to) in rows {
+            assert_eq!(printable(from), to, "{from:?}");
+        }
+    }
+
+    #[test]
+    fn dates_are_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(utc(1_796_319_932), "2026-12-03 17:45:32");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00");
+    }
 
     #[test]
     fn titles_come_only_from_a_dashboard_answer() {

@@ -36,6 +36,7 @@ pub fn execute(command: Command) -> Result<Exit, Error> {
         Command::Url(args) => links::url(args),
         Command::Open(args) => links::open(args),
         Command::Token(args) => links::token(args),
+        Command::Sessions(args) => links::sessions(args),
         Command::Service { action } => service::service(action),
         Command::SelfUpdate(args) => {
             return match self_update::self_update(args).map_err(Error::Update)? {

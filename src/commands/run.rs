@@ -38,7 +38,16 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     info!("using Caddy {} at {}", found.version, found.path.display());
     let paths = Paths::from_env(&process_env);
     let admin = prepare_admin(&paths)?;
-    let (ports, fix) = caddy::ports(&settings, &found.path, &admin);
+    let (mut ports, fix) = caddy::ports(&settings, &found.path, &admin);
+    // Over TCP, Caddy proves with a secret of this run that it is the front we started.
+    if caddy::proxy_sockets(&paths, settings.threads).is_none() {
+        let mut secret = [0u8; 16];
+        getrandom::getrandom(&mut secret).map_err(|e| Error::File {
+            path: paths.data.clone(),
+            error: std::io::Error::other(e),
+        })?;
+        ports.secret = Some(u128::from_le_bytes(secret));
+    }
     if let Some(fix) = fix {
         warn!(
             "as this user Caddy can't bind ports 80 and 443, so it serves HTTPS on {} and HTTP on {} (the URLs carry the port)",

@@ -1,10 +1,14 @@
 //! What the proxy's threads and the admin listener share: the settings in force (swapped
-//! whole on reload), the address families that answered, the sign-in limiter and the titles.
+//! whole on reload), the address families that answered, the sign-in limiter, the sessions
+//! and the titles.
 
 use std::sync::{Arc, RwLock};
 
 use super::dial::Families;
-use crate::auth::Limiter;
+use crate::auth::limiter::Limiter;
+use crate::auth::sessions::{self, Sessions};
+use crate::gate;
+use std::time::Instant;
 use crate::config::Config;
 use crate::title::Titles;
 
@@ -13,7 +17,10 @@ pub struct App {
     /// Swapped whole on reload; a request keeps the settings it started with.
     config: RwLock<Arc<Config>>,
     pub(super) families: Families,
-    pub(super) limiter: Limiter,
+    limiter: Limiter,
+    /// The sessions issued on public domains: kept across reloads (and in a file across
+    /// restarts).
+    sessions: Sessions,
     /// Page titles learnt from proxied HTML, for the dashboard.
     pub(super) titles: Titles,
 }
@@ -24,6 +31,9 @@ impl App {
             config: RwLock::new(Arc::new(config)),
             families: Families::default(),
             limiter: Limiter::default(),
+            sessions: Sessions::open(Some(
+                crate::caddy::Paths::from_env(&crate::config::process_env).sessions(),
+            )),
             titles: Titles::default(),
         }
     }
@@ -37,5 +47,16 @@ impl App {
 
     pub fn replace_config(&self, config: Config) {
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+    }
+
+    /// What the gate checks credentials with, where `config` needs them.
+    pub(super) fn keys<'a>(&'a self, config: &'a Config) -> Option<gate::Keys<'a>> {
+        config.auth.as_ref().map(|auth| gate::Keys {
+            auth,
+            sessions: &self.sessions,
+            limiter: &self.limiter,
+            now: Instant::now(),
+            unix: sessions::unix_now(),
+        })
     }
 }

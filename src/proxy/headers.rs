@@ -71,15 +71,15 @@ impl Forwarding {
     }
 }
 
-/// The scheme the client used: a loopback peer (Caddy in front) may tell us with
-/// `X-Forwarded-Proto`; anyone else could lie, so they get `http`.
-pub fn client_proto(headers: &HeaderMap, peer_is_loopback: bool) -> &'static str {
+/// The scheme the client used: a front proxy we trust (`gate::trusted_front`) may tell us
+/// with `X-Forwarded-Proto`; anyone else could lie, so they get `http`.
+pub fn client_proto(headers: &HeaderMap, trusted_front: bool) -> &'static str {
     let said = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_ascii_lowercase());
     match said.as_deref() {
-        Some("https") if peer_is_loopback => "https",
+        Some("https") if trusted_front => "https",
         _ => "http",
     }
 }
@@ -108,10 +108,25 @@ const IDENTITY: [&str; 4] = [
     "forwarded",
 ];
 
+/// Headers no app gets: those in which a client names its own address (Tornado, Flask's
+/// `ProxyFix` and others believe them; only `X-Forwarded-For`, which we write, says who the
+/// client is), and the secret by which `run`'s Caddy proves it is the front.
+const DROPPED: [&str; 4] = [
+    "x-real-ip",
+    "true-client-ip",
+    "x-client-ip",
+    crate::config::FRONT_HEADER,
+];
+
 /// The edits that give an upstream request one coherent identity: by default the local one
 /// (as if the browser had opened `http://localhost:PORT`), with `preserve_host` the public one.
 pub fn rewrite_request(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
     let mut edits = Vec::new();
+    for name in DROPPED {
+        if headers.contains_key(name) {
+            edits.push(Edit::Remove(HeaderName::from_static(name)));
+        }
+    }
     set(
         &mut edits,
         HeaderName::from_static(HOPS),

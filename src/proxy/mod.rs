@@ -21,7 +21,7 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
-use crate::gate::Client;
+use crate::gate::{self, Client};
 use crate::metrics::METRICS;
 use crate::route::Target;
 use crate::title::{self, Scan, Watch};
@@ -139,15 +139,21 @@ impl ProxyHttp for PortProxy {
         METRICS.request_started();
         ctx.counted = true;
         let peer = peer_ip(session);
+        // One snapshot for the whole request, even if a reload lands meanwhile.
+        let config = self.0.config();
         let req = session.req_header();
         ctx.format = Format::from_accept(req.headers.get("accept").and_then(|v| v.to_str().ok()));
         ctx.host = request_host(req).to_string();
-        ctx.client = Client::new(peer, &req.headers);
-        // A Unix-socket or loopback peer is the front proxy (Caddy), which may say https.
-        ctx.scheme = headers::client_proto(&req.headers, peer.is_none_or(|p| p.is_loopback()));
+        let secret = config.front.and_then(|front| front.secret_text());
+        let front = gate::trusted_front(
+            peer,
+            &req.headers,
+            &config.settings.trusted_proxies,
+            secret.as_deref(),
+        );
+        ctx.client = Client::new(peer, front, &req.headers);
+        ctx.scheme = headers::client_proto(&req.headers, front);
         ctx.hops = headers::hops(&req.headers);
-        // One snapshot for the whole request, even if a reload lands meanwhile.
-        let config = self.0.config();
         let Routed::Forward(forward) = routed::route(&self.0, session, ctx, &config).await? else {
             return Ok(true);
         };
@@ -255,7 +261,7 @@ impl ProxyHttp for PortProxy {
                 .headers
                 .contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN)
             {
-                for (name, value) in crate::auth::cors_headers(origin) {
+                for (name, value) in crate::auth::cors::cors_headers(origin) {
                     resp.append_header(name, value)?;
                 }
             }

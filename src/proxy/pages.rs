@@ -223,6 +223,11 @@ impl Page {
                 vec![("www-authenticate", "Bearer realm=\"portproxy\"".into())]
             }
             Page::TooManyAttempts { retry_after } => vec![("retry-after", retry_after.to_string())],
+            // No other site may frame them (clickjacking a sign-in, or reading the list).
+            Page::Login { .. } | Page::Dashboard { .. } => vec![
+                ("content-security-policy", "frame-ancestors 'none'".into()),
+                ("x-frame-options", "DENY".into()),
+            ],
             _ => Vec::new(),
         }
     }

@@ -44,7 +44,14 @@ pub(super) async fn port_links(app: &App, ctx: &Ctx, base: &str) -> Vec<PortLink
         .unwrap_or_default();
     let titles = app.titles.of_listening(&listening);
     let url = |port| format!("{}://{port}.{base}/", ctx.scheme);
-    PortLink::rows(&app.config(), listening, holders, titles, url)
+    let mut rows = PortLink::rows(&app.config(), listening, holders, titles, url);
+    // A command line may hold a secret redaction misses: only this machine sees them.
+    if !ctx.client.local {
+        for process in rows.iter_mut().filter_map(|row| row.process.as_mut()) {
+            process.command.clear();
+        }
+    }
+    rows
 }
 
 /// The loop guard, the host grammar, the gate, then the dashboard or the target decision.
@@ -62,7 +69,10 @@ pub(super) async fn route(
         Ok(route) => route,
         Err(error) => {
             let req = &session.req_header().headers;
-            let domains = if gate::privileged(ctx.client, req, config.auth.as_ref()) {
+            let keys = app.keys(config);
+            let domains = if gate::may_list_domains(&error, &ctx.host)
+                && gate::privileged(ctx.client, req, keys.as_ref())
+            {
                 config.settings.domains.clone()
             } else {
                 Vec::new()
@@ -117,13 +127,15 @@ async fn admit(
         dashboard,
         public_port,
         public_ports,
+        policy: &config.policy,
         path: req.uri.path(),
         method: &req.method,
         scheme: ctx.scheme,
         client: ctx.client,
         browser: ctx.format == Format::Html,
     };
-    match gate::check(&visit, &req.headers, config.auth.as_ref()) {
+    let keys = app.keys(config);
+    match gate::check(&visit, &req.headers, keys.as_ref()) {
         Action::Pass {
             cors_origin,
             privileged,
@@ -142,9 +154,9 @@ async fn admit(
         }
         action => {
             // Only public domains with auth answer here.
-            if let Some(auth) = &config.auth {
+            if let Some(keys) = &keys {
                 let public = public_side(session, ctx, domain);
-                signin::answer(session, action, auth, &app.limiter, &public).await?;
+                signin::answer(session, action, keys, &public).await?;
             }
             Ok(false)
         }

@@ -2,8 +2,6 @@
 //! CORS preflights, and the redirect or 401 for clients without a session. What to do is
 //! `gate`'s decision; this is the I/O.
 
-use std::time::Instant;
-
 use bytes::Bytes;
 use log::{info, warn};
 use pingora::http::ResponseHeader;
@@ -12,9 +10,10 @@ use pingora::Result;
 
 use super::answer::send_page;
 use super::pages::{Format, Page};
-use crate::auth::{self, Auth, Limiter};
+use crate::auth::limiter::Trier;
+use crate::auth::{cookie, cors};
 use crate::form;
-use crate::gate::{Action, Client};
+use crate::gate::{Action, Client, Keys};
 
 /// The longest login form we read.
 const MAX_FORM: usize = 8 * 1024;
@@ -35,8 +34,7 @@ pub struct Public<'a> {
 pub async fn answer(
     session: &mut Session,
     action: Action,
-    auth: &Auth,
-    limiter: &Limiter,
+    keys: &Keys<'_>,
     public: &Public<'_>,
 ) -> Result<()> {
     match action {
@@ -48,31 +46,24 @@ pub async fn answer(
             };
             send_page(session, &page, Format::Html).await
         }
-        Action::LoginAttempt => login(session, auth, limiter, public).await,
+        Action::LoginAttempt => login(session, keys, public).await,
         Action::Logout => {
-            let cookie = auth::cleared_cookie(public.domain, public.secure);
+            for id in cookie::session_ids(&session.req_header().headers) {
+                keys.sessions.end(id);
+            }
+            let cookie = cookie::cleared_cookie(public.domain, public.secure);
             let login = format!("{}/login", public.base_url);
             redirect(session, 303, &login, Some(cookie)).await
         }
         Action::Preflight { origin } => {
             let mut resp = ResponseHeader::build(204, Some(8))?;
-            for (name, value) in auth::preflight_headers(&origin, &session.req_header().headers) {
+            for (name, value) in cors::preflight_headers(&origin, &session.req_header().headers) {
                 resp.insert_header(name, value)?;
             }
             resp.insert_header("content-length", "0")?;
             session.write_response_header(Box::new(resp), true).await
         }
-        Action::SignIn {
-            redirect: browser,
-            guess,
-        } => {
-            // A wrong bearer token is a guess like a wrong login.
-            if guess {
-                if let Some(retry_after) = limited(limiter, public) {
-                    let page = Page::TooManyAttempts { retry_after };
-                    return send_page(session, &page, public.format).await;
-                }
-            }
+        Action::SignIn { redirect: browser } => {
             let login = format!(
                 "{}/login?next={}",
                 public.base_url,
@@ -84,18 +75,16 @@ pub async fn answer(
                 send_page(session, &Page::Unauthorized { login }, public.format).await
             }
         }
+        Action::TooManyAttempts { retry_after } => {
+            warn!(
+                "refused a sign-in attempt from {}: too many attempts",
+                describe(public.client)
+            );
+            let page = Page::TooManyAttempts { retry_after };
+            send_page(session, &page, public.format).await
+        }
         Action::Pass { .. } | Action::LocalOnly => Ok(()),
     }
-}
-
-/// Takes one attempt from the client's allowance; Some(seconds to wait) when it has none.
-fn limited(limiter: &Limiter, public: &Public<'_>) -> Option<u64> {
-    let wait = limiter.attempt(public.client.ip, Instant::now()).err()?;
-    warn!(
-        "refused a sign-in attempt from {}: too many attempts",
-        describe(public.client)
-    );
-    Some(wait.as_secs().max(1))
 }
 
 fn describe(client: Client) -> String {
@@ -113,21 +102,14 @@ fn next_param(session: &Session) -> String {
         .unwrap_or_else(|| "/".into())
 }
 
-async fn login(
-    session: &mut Session,
-    auth: &Auth,
-    limiter: &Limiter,
-    public: &Public<'_>,
-) -> Result<()> {
-    if let Some(retry_after) = limited(limiter, public) {
-        let page = Page::TooManyAttempts { retry_after };
-        return send_page(session, &page, public.format).await;
-    }
+/// The login form: the gate took a try from the client's allowance before this looks at the
+/// token; a right token gives it back and opens a session.
+async fn login(session: &mut Session, keys: &Keys<'_>, public: &Public<'_>) -> Result<()> {
     let next = next_param(session);
     let body = read_form(session).await?;
     let next = form::param(&body, "next").unwrap_or(next);
     let token = form::param(&body, "token").unwrap_or_default();
-    if !auth.token_matches(token.trim()) {
+    if !keys.auth.token_matches(token.trim()) {
         warn!(
             "failed sign-in to {} from {}",
             public.domain,
@@ -140,17 +122,32 @@ async fn login(
         };
         return send_page(session, &page, Format::Html).await;
     }
+    keys.limiter.refund(Trier {
+        ip: public.client.ip,
+        local: public.client.local,
+    });
+    let id = match keys
+        .sessions
+        .issue(keys.auth.tag(), public.client.ip, keys.unix)
+    {
+        Ok(id) => id,
+        Err(e) => {
+            warn!("could not open a session: {e}");
+            session.respond_error(500).await?;
+            return Ok(());
+        }
+    };
     info!(
         "signed in to {} from {}",
         public.domain,
         describe(public.client)
     );
-    let target = match auth::safe_next(&next, public.domain) {
+    let target = match cookie::safe_next(&next, public.domain) {
         Some(url) if url.starts_with('/') => format!("{}{url}", public.base_url),
         Some(url) => url,
         None => format!("{}/", public.base_url),
     };
-    let cookie = auth::session_cookie(auth, public.domain, public.secure);
+    let cookie = cookie::session_cookie(&id, public.domain, public.secure);
     redirect(session, 303, &target, Some(cookie)).await
 }
 

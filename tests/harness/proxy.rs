@@ -182,7 +182,7 @@ impl Proxy {
             .await
             {
                 drop(stream);
-                let health = http::get(admin, "admin", "/healthz", &[]).await;
+                let health = http::get(admin, &admin.to_string(), "/healthz", &[]).await;
                 if health.status == 200 && tokio::net::TcpStream::connect(listen).await.is_ok() {
                     return running;
                 }
