@@ -7,10 +7,10 @@ use std::sync::{Arc, RwLock};
 use super::dial::Families;
 use crate::auth::limiter::Limiter;
 use crate::auth::sessions::{self, Sessions};
-use crate::gate;
-use std::time::Instant;
 use crate::config::Config;
+use crate::gate;
 use crate::title::Titles;
+use std::time::Instant;
 
 /// What the proxy and the admin listener share.
 pub struct App {
