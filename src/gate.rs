@@ -257,13 +257,14 @@ pub fn privileged(client: Client, headers: &HeaderMap, keys: Option<&Keys>) -> b
 
 /// May a host that names no route be told which domains exist? Under a configured domain
 /// (a typo in the port) yes; a host under none only when it is this machine's own address
-/// (`127.0.0.1:24306`, `localhost`, `[::1]`): a DNS-rebound page names its own host and must
-/// not learn them.
+/// (`127.0.0.1:24306`, `[::1]`, a name under `localhost`, which no other site can make a
+/// browser send): a DNS-rebound page names its own host and must not learn them.
 pub fn may_list_domains(error: &route::RouteError, host: &str) -> bool {
     if !matches!(error, route::RouteError::UnknownDomain { .. }) {
         return true;
     }
-    route::is_loopback_name(route::split_port(host).0)
+    let name = route::split_port(host).0.to_ascii_lowercase();
+    route::is_local(&name) || route::is_loopback_name(&name)
 }
 
 /// One of the domain's own origins that may read responses with the user's cookie: the same
@@ -781,6 +782,7 @@ mod tests {
             ("127.0.0.1:24306", true),
             ("localhost:24306", true),
             ("[::1]:24306", true),
+            ("5173.localhost:24306", true),
             ("rebind.evil.example:24306", false),
             ("evil.example", false),
             ("localhost.evil.example", false),
