@@ -52,6 +52,9 @@ _portproxy() {
             portproxy,service)
                 cmd="portproxy__subcmd__service"
                 ;;
+            portproxy,sessions)
+                cmd="portproxy__subcmd__sessions"
+                ;;
             portproxy,token)
                 cmd="portproxy__subcmd__token"
                 ;;
@@ -96,6 +99,9 @@ _portproxy() {
                 ;;
             portproxy__subcmd__help,service)
                 cmd="portproxy__subcmd__help__subcmd__service"
+                ;;
+            portproxy__subcmd__help,sessions)
+                cmd="portproxy__subcmd__help__subcmd__sessions"
                 ;;
             portproxy__subcmd__help,token)
                 cmd="portproxy__subcmd__help__subcmd__token"
@@ -146,7 +152,7 @@ _portproxy() {
 
     case "${cmd}" in
         portproxy)
-            opts="-h -V --help --version run serve caddyfile doctor trust hosts ls url open token service self-update completions man help"
+            opts="-h -V --help --version run serve caddyfile doctor trust hosts ls url open token sessions service self-update completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,7 +166,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__caddyfile)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,6 +209,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -248,7 +258,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__doctor)
-            opts="-h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,6 +304,10 @@ _portproxy() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --trusted-proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --label)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -322,7 +336,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__help)
-            opts="run serve caddyfile doctor trust hosts ls url open token service self-update completions man help"
+            opts="run serve caddyfile doctor trust hosts ls url open token sessions service self-update completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -545,6 +559,20 @@ _portproxy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portproxy__subcmd__help__subcmd__sessions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portproxy__subcmd__help__subcmd__token)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -606,7 +634,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__ls)
-            opts="-h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -649,6 +677,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -694,7 +726,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__open)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -737,6 +769,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -768,7 +804,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__run)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -811,6 +847,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -860,7 +900,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__serve)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --help"
+            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -903,6 +943,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1043,8 +1087,26 @@ _portproxy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portproxy__subcmd__sessions)
+            opts="-h --revoke --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --revoke)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portproxy__subcmd__token)
-            opts="-h --rotate --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --rotate --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1087,6 +1149,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1132,7 +1198,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__url)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1175,6 +1241,10 @@ _portproxy() {
                     return 0
                     ;;
                 --public-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

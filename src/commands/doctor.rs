@@ -259,6 +259,7 @@ fn check_caddyfile(
 /// this machine, and nothing can tell it from a local browser: say so, and the safe way.
 fn relay_warning(public: &str, listen: SocketAddr) -> Check {
     warn(
+        "relays",
         format!("relays: a relay to {listen} without X-Forwarded-For (ssh -R, socat, frp, a TCP tunnel) makes every remote client this machine: *.localhost and the dashboard, unsigned"),
         format!("reach {public} only through `portproxy run`'s Caddy, or put a relay that sends X-Forwarded-For in front and name it in trusted_proxies"),
     )
