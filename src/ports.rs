@@ -3,7 +3,9 @@
 //! Linux asks the kernel's sock_diag netlink interface for the listening sockets of this
 //! process's network namespace (`/proc/self/net/tcp` and `tcp6` if it refuses), and reads
 //! `/proc/PID` for the holders (no extra crate); macOS and Windows ask the OS through
-//! `netstat2` (sockets and their pids) and `sysinfo` (name, command line, directory).
+//! `netstat2` (sockets and their pids), then macOS asks libproc and `sysctl` for each holder
+//! (through `libc`: `sysinfo` would link the IOKit and CoreFoundation frameworks, which only
+//! the SDK has, so no macOS build could be linked off a Mac) and Windows asks `sysinfo`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -246,10 +248,146 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
     found
 }
 
+/// The holders of every listening port, from the sockets' pids: the name, path and working
+/// directory from libproc, the arguments from `sysctl(KERN_PROCARGS2)`. Another user's
+/// process has no arguments or directory to show (macOS refuses), only a name.
+#[cfg(target_os = "macos")]
+fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
+    let home = std::env::var("HOME").ok();
+    let mut found = HashMap::new();
+    for listener in listeners {
+        let Some(&pid) = listener.pids.first() else {
+            continue;
+        };
+        if found.contains_key(&listener.port) {
+            continue;
+        }
+        let Some(name) = macos::name(pid) else {
+            continue;
+        };
+        let args = macos::arguments(pid).unwrap_or_default();
+        found.insert(
+            listener.port,
+            Holder {
+                pid,
+                name,
+                command: redact(&args),
+                project: macos::directory(pid).map(|dir| project_name(&dir, home.as_deref())),
+            },
+        );
+    }
+    found
+}
+
+#[cfg(target_os = "macos")]
+mod macos {
+    use std::ffi::{c_char, c_int, c_void, CStr};
+    use std::path::PathBuf;
+
+    /// The process's short name (`node`), as `ps -c` shows it.
+    pub(super) fn name(pid: u32) -> Option<String> {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer outlives the call and its length is passed with it.
+        let n = unsafe { libc::proc_name(pid as c_int, buf.as_mut_ptr().cast(), buf.len() as u32) };
+        (n > 0).then(|| String::from_utf8_lossy(&buf[..n as usize]).into_owned())
+    }
+
+    /// The arguments the process was started with.
+    pub(super) fn arguments(pid: u32) -> Option<Vec<String>> {
+        let mut mib = [libc::CTL_KERN, libc::KERN_PROCARGS2, pid as c_int];
+        let mut size: libc::size_t = 0;
+        // SAFETY: a size query (null buffer), then a read into a buffer of that size; both
+        // pointers outlive the calls.
+        unsafe {
+            if libc::sysctl(
+                mib.as_mut_ptr(),
+                3,
+                std::ptr::null_mut(),
+                &mut size,
+                std::ptr::null_mut(),
+                0,
+            ) != 0
+            {
+                return None;
+            }
+            let mut buf = vec![0u8; size];
+            if libc::sysctl(
+                mib.as_mut_ptr(),
+                3,
+                buf.as_mut_ptr().cast::<c_void>(),
+                &mut size,
+                std::ptr::null_mut(),
+                0,
+            ) != 0
+            {
+                return None;
+            }
+            buf.truncate(size);
+            super::parse_procargs2(&buf)
+        }
+    }
+
+    /// The process's working directory.
+    pub(super) fn directory(pid: u32) -> Option<PathBuf> {
+        let mut info = std::mem::MaybeUninit::<libc::proc_vnodepathinfo>::zeroed();
+        let size = std::mem::size_of::<libc::proc_vnodepathinfo>() as c_int;
+        // SAFETY: libproc fills at most `size` bytes of `info`, which outlives the call; a
+        // zeroed `proc_vnodepathinfo` is valid (plain integers and characters).
+        let info = unsafe {
+            let n = libc::proc_pidinfo(
+                pid as c_int,
+                libc::PROC_PIDVNODEPATHINFO,
+                0,
+                info.as_mut_ptr().cast(),
+                size,
+            );
+            if n != size {
+                return None;
+            }
+            info.assume_init()
+        };
+        let path: &[c_char] = info.pvi_cdir.vip_path.as_flattened();
+        let path = CStr::from_bytes_until_nul(as_bytes(path)).ok()?;
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::OsStr::from_bytes(path.to_bytes());
+        (!path.is_empty()).then(|| PathBuf::from(path))
+    }
+
+    fn as_bytes(chars: &[c_char]) -> &[u8] {
+        // SAFETY: c_char and u8 have the same size and alignment.
+        unsafe { std::slice::from_raw_parts(chars.as_ptr().cast(), chars.len()) }
+    }
+}
+
+/// The arguments in a macOS `KERN_PROCARGS2` buffer: `argc` (a native-endian `i32`), the
+/// executable's path, NUL padding, then `argc` NUL-terminated arguments (the environment
+/// follows, and is never read). None when the buffer is shorter than it says.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+pub fn parse_procargs2(buf: &[u8]) -> Option<Vec<String>> {
+    let argc = i32::from_ne_bytes(buf.get(..4)?.try_into().ok()?);
+    let argc = usize::try_from(argc).ok()?;
+    let rest = &buf[4..];
+    let path_end = rest.iter().position(|b| *b == 0)?;
+    let mut rest = &rest[path_end..];
+    while let [0, tail @ ..] = rest {
+        rest = tail;
+    }
+    let mut args = Vec::with_capacity(argc.min(256));
+    for _ in 0..argc {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
+        args.push(String::from_utf8_lossy(&rest[..end]).into_owned());
+        rest = rest.get(end + 1..).unwrap_or_default();
+    }
+    Some(args)
+}
+
 /// The holders of every listening port, from the sockets' pids and one `sysinfo` refresh of
 /// just those processes. A process the OS hides (another user's, on Windows a service) is
 /// absent, or has no command line or directory.
-#[cfg(not(target_os = "linux"))]
+#[cfg(windows)]
 fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
     use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
     let owners: Vec<(u16, u32)> = listeners
@@ -670,6 +808,54 @@ mod tests {
             let mut found = Vec::new();
             let _ = parse_diag(&bytes, &mut found);
             proptest::prop_assert!(found.len() <= bytes.len() / 88 + 1);
+        }
+    }
+
+    /// `KERN_PROCARGS2` as macOS lays it out: argc, the executable's path, NUL padding,
+    /// the arguments, then the environment (never read).
+    fn procargs2(argc: i32, path: &str, padding: usize, rest: &[u8]) -> Vec<u8> {
+        let mut buf = argc.to_ne_bytes().to_vec();
+        buf.extend_from_slice(path.as_bytes());
+        buf.extend(std::iter::repeat_n(0, 1 + padding));
+        buf.extend_from_slice(rest);
+        buf
+    }
+
+    #[test]
+    fn macos_arguments_are_read_from_kern_procargs2() {
+        let node = b"node\0server.js\0--token=abc\0PATH=/usr/bin\0HOME=/Users/me\0";
+        for (buf, want) in [
+            (
+                procargs2(3, "/usr/local/bin/node", 5, node),
+                Some(vec!["node", "server.js", "--token=abc"]),
+            ),
+            (procargs2(1, "/bin/x", 0, b"x\0"), Some(vec!["x"])),
+            // An empty argument is kept; the last one may end the buffer without a NUL.
+            (procargs2(2, "/bin/x", 2, b"x\0\0"), Some(vec!["x", ""])),
+            (procargs2(2, "/bin/x", 0, b"x\0y"), Some(vec!["x", "y"])),
+            (procargs2(0, "/bin/x", 3, b"ENV=1\0"), Some(vec![])),
+            // Fewer arguments than argc says, a negative argc, no path end, too short.
+            (procargs2(3, "/bin/x", 0, b"x\0"), None),
+            (procargs2(-1, "/bin/x", 0, b"x\0"), None),
+            (b"\x01\0\0\0/bin/x".to_vec(), None),
+            (vec![1, 0], None),
+        ] {
+            let want = want.map(|w| w.into_iter().map(String::from).collect::<Vec<_>>());
+            assert_eq!(parse_procargs2(&buf), want, "{buf:?}");
+        }
+        let args = parse_procargs2(&procargs2(3, "/usr/local/bin/node", 5, node)).unwrap();
+        assert_eq!(redact(&args), "node server.js --token=…");
+    }
+
+    proptest::proptest! {
+        /// What the kernel hands over is read without panicking, and never yields more
+        /// arguments than the buffer has NULs to end them (plus a last unterminated one).
+        #[test]
+        fn any_procargs2_buffer_is_read_without_panicking(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            if let Some(args) = parse_procargs2(&bytes) {
+                let nuls = bytes.iter().filter(|b| **b == 0).count();
+                proptest::prop_assert!(args.len() <= nuls + 1);
+            }
         }
     }
 

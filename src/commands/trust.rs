@@ -7,7 +7,9 @@ use std::process::Command;
 
 use log::info;
 
-use crate::caddy::{same_file, Paths};
+#[cfg(target_os = "linux")]
+use crate::caddy::same_file;
+use crate::caddy::Paths;
 use crate::error::Error;
 
 /// Where the CA goes on Debian-like systems (`update-ca-certificates`).
@@ -107,10 +109,7 @@ pub fn is_trusted(paths: &Paths) -> Option<bool> {
             .map(|o| o.status.success())
     }
     #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-    {
-        let _ = same_file;
-        None
-    }
+    None
 }
 
 /// Runs a command (through sudo when we are not root), letting it prompt on the terminal.
