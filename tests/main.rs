@@ -26,3 +26,6 @@ mod streams;
 #[cfg(target_os = "linux")]
 mod update;
 mod upstream;
+// The Windows build under wine (scripts/platform runs these, --ignored).
+#[cfg(target_os = "linux")]
+mod windows;

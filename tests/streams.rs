@@ -13,7 +13,7 @@ use crate::harness::{Backend, Proxy, Running, WsBackend};
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
-async fn ws_connect(proxy: &Running, port: u16) -> Ws {
+pub(crate) async fn ws_connect(proxy: &Running, port: u16) -> Ws {
     let req = format!("ws://{}/hmr", proxy.host(port))
         .into_client_request()
         .unwrap();
@@ -25,7 +25,7 @@ async fn ws_connect(proxy: &Running, port: u16) -> Ws {
     ws
 }
 
-async fn echo_round_trip(ws: &mut Ws, text: &str) {
+pub(crate) async fn echo_round_trip(ws: &mut Ws, text: &str) {
     ws.send(Message::text(text)).await.unwrap();
     let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
         .await
@@ -87,7 +87,11 @@ async fn idle_websocket(idle: Duration) {
 }
 
 /// Reads a chunked body from `path`, noting when each chunk arrived.
-async fn arrivals(proxy: &Running, port: u16, path: &str) -> (String, Vec<(Duration, String)>) {
+pub(crate) async fn arrivals(
+    proxy: &Running,
+    port: u16,
+    path: &str,
+) -> (String, Vec<(Duration, String)>) {
     let mut conn = Conn::open(proxy.addr).await;
     let start = Instant::now();
     conn.send(
@@ -115,7 +119,7 @@ async fn arrivals(proxy: &Running, port: u16, path: &str) -> (String, Vec<(Durat
 }
 
 /// Each event must reach the client while the next one is still being waited for.
-fn assert_event_by_event(got: &[(Duration, String)], want: &[String]) {
+pub(crate) fn assert_event_by_event(got: &[(Duration, String)], want: &[String]) {
     let text: String = got.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(text, want.concat());
     let first = got.first().unwrap().0;
