@@ -58,34 +58,7 @@ async fn mirror() -> Mirror {
 async fn mirror_at(host: std::net::IpAddr) -> Mirror {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let (pp, caddy) = (root.join("mirror/portproxy"), root.join("mirror/caddy"));
-    std::fs::create_dir_all(&pp).unwrap();
-    std::fs::create_dir_all(&caddy).unwrap();
-
-    let archive = archive(env!("CARGO_BIN_EXE_portproxy").as_ref(), &triple(), &pp);
-    std::fs::write(
-        pp.join(format!("portproxy-{}.tar.gz.sha256", triple())),
-        sums_line(&archive),
-    )
-    .unwrap();
-
-    let cstage = root.join("cstage");
-    std::fs::create_dir_all(&cstage).unwrap();
-    let debian_caddy = which("caddy").expect("caddy on PATH (scripts/test installs it)");
-    std::fs::copy(debian_caddy, cstage.join("caddy")).unwrap();
-    let pin = caddy_pin();
-    let casset = caddy.join(format!("caddy_{pin}_linux_amd64.tar.gz"));
-    run(Command::new("tar")
-        .arg("-czf")
-        .arg(&casset)
-        .arg("-C")
-        .arg(&cstage)
-        .arg("caddy"));
-    std::fs::write(
-        caddy.join(format!("caddy_{pin}_checksums.txt")),
-        caddy_sums_line(&casset),
-    )
-    .unwrap();
+    publish(root, &triple(), "linux_amd64");
 
     let addr = std::net::SocketAddr::new(host, free_addr().port());
     let bind = if host.is_loopback() {
@@ -118,6 +91,38 @@ async fn mirror_at(host: std::net::IpAddr) -> Mirror {
         server,
         url: format!("http://{addr}"),
     }
+}
+
+/// Puts this build into the mirror under `root` as the portproxy archive for `triple`, and
+/// Debian's Caddy as the Caddy release for `platform` (`linux_amd64`, `mac_arm64`), packed
+/// and checksummed the way each project publishes them.
+fn publish(root: &Path, triple: &str, platform: &str) {
+    let (pp, caddy) = (root.join("mirror/portproxy"), root.join("mirror/caddy"));
+    std::fs::create_dir_all(&pp).unwrap();
+    std::fs::create_dir_all(&caddy).unwrap();
+    let archive = archive(env!("CARGO_BIN_EXE_portproxy").as_ref(), triple, &pp);
+    std::fs::write(
+        pp.join(format!("portproxy-{triple}.tar.gz.sha256")),
+        sums_line(&archive),
+    )
+    .unwrap();
+
+    let cstage = root.join("cstage");
+    std::fs::create_dir_all(&cstage).unwrap();
+    let debian_caddy = which("caddy").expect("caddy on PATH (scripts/test installs it)");
+    std::fs::copy(debian_caddy, cstage.join("caddy")).unwrap();
+    let pin = caddy_pin();
+    let casset = caddy.join(format!("caddy_{pin}_{platform}.tar.gz"));
+    run(Command::new("tar")
+        .arg("-czf")
+        .arg(&casset)
+        .arg("-C")
+        .arg(&cstage)
+        .arg("caddy"));
+    let sums = caddy.join(format!("caddy_{pin}_checksums.txt"));
+    let mut text = std::fs::read_to_string(&sums).unwrap_or_default();
+    text.push_str(&caddy_sums_line(&casset));
+    std::fs::write(sums, text).unwrap();
 }
 
 fn which(tool: &str) -> Option<PathBuf> {
@@ -1084,4 +1089,99 @@ fn scripts_run_names_the_missing_build_tools() {
         1,
         "needs Rust 1.88 or newer; run: curl --proto '=https'",
     );
+}
+
+/// Replaces the tool `name` in `tools` with `target` (a path, or a script's text when it
+/// starts with `#!`).
+fn swap_tool(tools: &Path, name: &str, target: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::remove_file(tools.join(name));
+    if target.starts_with("#!") {
+        std::fs::write(tools.join(name), target).unwrap();
+        std::fs::set_permissions(tools.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+    } else {
+        std::os::unix::fs::symlink(target, tools.join(name)).unwrap();
+    }
+}
+
+/// The one-line install pipes into `sh`, which is dash, bash (POSIX mode), busybox's ash,
+/// zsh (sh emulation) or ksh, depending on the machine: install.sh under each, as `sh`,
+/// fresh with curl only, then an upgrade with wget only and `shasum` (macOS has no
+/// `sha256sum`). The slow platform command runs it (`scripts/platform` installs the shells).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs zsh, ksh and busybox: scripts/platform installs them and runs it"]
+async fn every_shell_installs_and_upgrades_with_curl_or_wget_and_either_hash_tool() {
+    use std::os::unix::fs::MetadataExt;
+    let m = mirror().await;
+    for shell in ["dash", "bash", "busybox", "zsh", "ksh"] {
+        let path = which(shell)
+            .unwrap_or_else(|| panic!("{shell} is not installed (scripts/platform installs it)"));
+        for fresh in ["home", "tools"] {
+            let _ = std::fs::remove_dir_all(m.dir.path().join(fresh));
+        }
+        let tools = tools_without_caddy(m.dir.path());
+        swap_tool(&tools, "sh", path.to_str().unwrap());
+
+        let (out, bin) = install(&m, &tools, &["--yes"], &[]);
+        let installed = format!("installed portproxy {}\n", env!("CARGO_PKG_VERSION"));
+        assert_said(&out, 0, &installed);
+        assert!(bin.join("caddy").is_file(), "{shell}: {}", said(&out));
+        let inode = std::fs::metadata(bin.join("portproxy")).unwrap().ino();
+
+        std::fs::remove_file(tools.join("curl")).unwrap();
+        swap_tool(&tools, "wget", which("wget").unwrap().to_str().unwrap());
+        std::fs::remove_file(tools.join("sha256sum")).unwrap();
+        swap_tool(&tools, "shasum", which("shasum").unwrap().to_str().unwrap());
+        let (again, _) = install(&m, &tools, &["--yes"], &[]);
+        assert_said(&again, 0, &installed);
+        assert_ne!(
+            std::fs::metadata(bin.join("portproxy")).unwrap().ino(),
+            inode,
+            "{shell}: the upgrade did not replace the binary"
+        );
+        let version = run(Command::new(bin.join("portproxy")).arg("--version"));
+        assert!(version.status.success(), "{shell}");
+    }
+}
+
+/// install.sh's macOS branches, with `uname` and `sysctl` saying what a Mac says: the Mac
+/// archive and Caddy's `mac_*` release are the ones fetched, checked with `shasum` (no
+/// `sha256sum` there), and an arm64 Mac running the shell under Rosetta still gets the
+/// native build. (The archives hold this Linux binary, so the check that it runs passes.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mac_gets_the_mac_build_and_caddy_for_its_cpu() {
+    let m = mirror().await;
+    // Only Mac files: a Linux download would fail.
+    std::fs::remove_dir_all(m.dir.path().join("mirror")).unwrap();
+    publish(m.dir.path(), "aarch64-apple-darwin", "mac_arm64");
+    publish(m.dir.path(), "x86_64-apple-darwin", "mac_amd64");
+    for (machine, arm64, triple) in [
+        ("arm64", "1", "aarch64-apple-darwin"),
+        ("x86_64", "1", "aarch64-apple-darwin"),
+        ("x86_64", "0", "x86_64-apple-darwin"),
+    ] {
+        let _ = std::fs::remove_dir_all(m.dir.path().join("home"));
+        let tools = tools_without_caddy(m.dir.path());
+        let uname =
+            format!("#!/bin/sh\ncase \"$1\" in -m) echo {machine} ;; *) echo Darwin ;; esac\n");
+        swap_tool(&tools, "uname", &uname);
+        let sysctl = format!("#!/bin/sh\n[ \"$2\" = hw.optional.arm64 ] && echo {arm64}\n");
+        swap_tool(&tools, "sysctl", &sysctl);
+        let _ = std::fs::remove_file(tools.join("sha256sum"));
+        swap_tool(&tools, "shasum", which("shasum").unwrap().to_str().unwrap());
+
+        let (out, bin) = install(&m, &tools, &["--yes"], &[]);
+        assert_said(&out, 0, &format!("installing portproxy ({triple})"));
+        assert_said(
+            &out,
+            0,
+            &format!("installed portproxy {}\n", env!("CARGO_PKG_VERSION")),
+        );
+        assert!(
+            bin.join("caddy").is_file(),
+            "{machine}/{arm64}: {}",
+            said(&out)
+        );
+        assert!(!said(&out).contains("setcap"), "{}", said(&out));
+    }
 }

@@ -788,6 +788,28 @@ async fn rehearsal_dist_release_installs_serves_and_self_updates() {
             "portproxy.rb lacks {want}:\n{formula}"
         );
     }
+    // What `brew install` does with the archive: the binary into bin; dist 0.34 has no
+    // completion or man page stanza, so completions/ and man/ land in pkgshare with the
+    // Caddyfile (share/portproxy/), where shells and man do not look.
+    for want in [
+        "bin.install \"portproxy\"",
+        "pkgshare.install(*leftover_contents)",
+    ] {
+        assert!(
+            formula.contains(want),
+            "portproxy.rb lacks {want}:\n{formula}"
+        );
+    }
+    for absent in ["bash_completion.install", "man1.install"] {
+        assert!(!formula.contains(absent), "{absent}: update the note above");
+    }
+    // Ruby accepts it (Homebrew would refuse the tap's formula otherwise).
+    let ruby = Command::new("ruby")
+        .arg("-c")
+        .arg(dist.join("portproxy.rb"))
+        .output()
+        .expect("ruby checks the formula's syntax (Debian: apt-get install ruby)");
+    assert!(ruby.status.success(), "{}", said(&ruby));
     // The archive: the binary in its folder, the Caddyfile, completions and the man page.
     let listing = release::run(
         Command::new("tar")
