@@ -87,11 +87,7 @@ async fn idle_websocket(idle: Duration) {
 }
 
 /// Reads a chunked body from `path`, noting when each chunk arrived.
-pub(crate) async fn arrivals(
-    proxy: &Running,
-    port: u16,
-    path: &str,
-) -> (String, Vec<(Duration, String)>) {
+async fn arrivals(proxy: &Running, port: u16, path: &str) -> (String, Vec<(Duration, String)>) {
     let mut conn = Conn::open(proxy.addr).await;
     let start = Instant::now();
     conn.send(
@@ -118,8 +114,20 @@ pub(crate) async fn arrivals(
     (content_type, got)
 }
 
+/// The echo backend's `/sse` on `port`, through `proxy`, one event at a time.
+pub(crate) async fn sse_arrives_event_by_event(proxy: &Running, port: u16) {
+    let (content_type, got) = arrivals(proxy, port, "/sse").await;
+    assert_eq!(content_type, "text/event-stream");
+    assert_event_by_event(
+        &got,
+        &(0..5)
+            .map(|i| format!("data: event {i}\n\n"))
+            .collect::<Vec<_>>(),
+    );
+}
+
 /// Each event must reach the client while the next one is still being waited for.
-pub(crate) fn assert_event_by_event(got: &[(Duration, String)], want: &[String]) {
+fn assert_event_by_event(got: &[(Duration, String)], want: &[String]) {
     let text: String = got.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(text, want.concat());
     let first = got.first().unwrap().0;
@@ -138,14 +146,7 @@ pub(crate) fn assert_event_by_event(got: &[(Duration, String)], want: &[String])
 async fn sse_and_chunked_arrive_event_by_event() {
     let app = Backend::echo().await;
     let proxy = Proxy::new().start().await;
-    let (content_type, got) = arrivals(&proxy, app.port(), "/sse").await;
-    assert_eq!(content_type, "text/event-stream");
-    assert_event_by_event(
-        &got,
-        &(0..5)
-            .map(|i| format!("data: event {i}\n\n"))
-            .collect::<Vec<_>>(),
-    );
+    sse_arrives_event_by_event(&proxy, app.port()).await;
     let (_, got) = arrivals(&proxy, app.port(), "/chunked").await;
     assert_event_by_event(
         &got,

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::harness::{closed_port, Backend, Proxy, WsBackend};
-use crate::streams::{arrivals, assert_event_by_event, echo_round_trip, ws_connect};
+use crate::streams::{echo_round_trip, sse_arrives_event_by_event, ws_connect};
 
 fn exe() -> PathBuf {
     std::env::var_os("PORTPROXY_TEST_WINDOWS_EXE")
@@ -71,14 +71,7 @@ async fn serve_proxies_http_websocket_and_sse_by_port_localhost() {
         echo_round_trip(&mut ws, &format!("update {i}")).await;
     }
 
-    let (content_type, got) = arrivals(&proxy, app.port(), "/sse").await;
-    assert_eq!(content_type, "text/event-stream");
-    assert_event_by_event(
-        &got,
-        &(0..5)
-            .map(|i| format!("data: event {i}\n\n"))
-            .collect::<Vec<_>>(),
-    );
+    sse_arrives_event_by_event(&proxy, app.port()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
