@@ -268,7 +268,6 @@ impl Running {
     }
 
     /// portproxy's data directory (Caddy's storage, the Caddyfile, the proxy's sockets).
-    #[cfg(target_os = "linux")]
     pub fn data_dir(&self) -> PathBuf {
         self._dir.path().join("data/portproxy")
     }
