@@ -22,6 +22,24 @@ pub async fn public(extra: &[&str]) -> Running {
     proxy.start().await
 }
 
+/// Asks `host`, signed in with the bearer token, once per `(origin, granted)` row and checks
+/// that credentialed CORS access went to exactly the granted origins. `proto` is the scheme the
+/// front says the client used (None: plain HTTP, as the proxy sees it).
+pub async fn expect_cors(proxy: &Running, host: &str, proto: Option<&str>, rows: &[(&str, bool)]) {
+    let bearer = format!("Bearer {TOKEN}");
+    for &(origin, granted) in rows {
+        let mut headers = vec![("Authorization", bearer.as_str()), ("Origin", origin)];
+        headers.extend(proto.map(|p| ("X-Forwarded-Proto", p)));
+        let resp = proxy.get_with(host, "/", &headers).await;
+        assert_eq!(resp.status, 200, "{origin}");
+        assert_eq!(
+            resp.header("access-control-allow-origin"),
+            granted.then_some(origin),
+            "{origin}"
+        );
+    }
+}
+
 fn host(port: u16) -> String {
     format!("{port}.dev.example.com")
 }

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::auth::{login, public, session_from, BROWSER, TOKEN};
+use crate::auth::{expect_cors, login, public, session_from, BROWSER, TOKEN};
 use crate::harness::http::{request, Conn};
 use crate::harness::proxy::free_addr;
 use crate::harness::{closed_port, Backend, Proxy};
@@ -196,7 +196,6 @@ async fn finding_4_a_non_ascii_cookie_never_carries_the_session_upstream() {
 async fn finding_6_cors_only_for_private_origins_of_the_same_scheme() {
     let app = Backend::echo().await;
     let proxy = public(&["--public-port", "9000"]).await;
-    let bearer = format!("Bearer {TOKEN}");
     let host = format!("{}.dev.example.com", app.port());
     let rows = [
         ("https://8000.dev.example.com", true),
@@ -205,25 +204,7 @@ async fn finding_6_cors_only_for_private_origins_of_the_same_scheme() {
         ("https://9000.dev.example.com", false),
         ("https://evil.example", false),
     ];
-    for (origin, granted) in rows {
-        let resp = proxy
-            .get_with(
-                &host,
-                "/",
-                &[
-                    ("Authorization", &bearer),
-                    ("X-Forwarded-Proto", "https"),
-                    ("Origin", origin),
-                ],
-            )
-            .await;
-        assert_eq!(resp.status, 200);
-        assert_eq!(
-            resp.header("access-control-allow-origin"),
-            granted.then_some(origin),
-            "{origin}"
-        );
-    }
+    expect_cors(&proxy, &host, Some("https"), &rows).await;
 }
 
 /// Finding 7: before sign-in, nothing is listed and nothing is looked up.

@@ -1,7 +1,7 @@
 //! Public mode, round 3 (issue 23): each test is named after the finding it guards, and
 //! each failed on the code before its fix.
 
-use crate::auth::{login, public, session_from, BROWSER, TOKEN};
+use crate::auth::{expect_cors, login, public, session_from, BROWSER, TOKEN};
 use crate::harness::{Backend, Proxy};
 
 /// Finding 1 (high): `--public-port N` opened port N on every host `allow_hosts` allows and
@@ -55,29 +55,12 @@ async fn finding_1_a_public_port_is_this_machines_port_only() {
 async fn finding_1_cors_treats_another_hosts_port_as_private() {
     let app = Backend::echo().await;
     let proxy = public(&["--public-port", "9000", "--allow-host", "127.0.1.0/24"]).await;
-    let bearer = format!("Bearer {TOKEN}");
-    for (origin, granted) in [
+    let rows = [
         ("https://9000.dev.example.com", false),
         ("https://127-0-1-1--9000.dev.example.com", true),
-    ] {
-        let resp = proxy
-            .get_with(
-                &format!("{}.dev.example.com", app.port()),
-                "/",
-                &[
-                    ("Authorization", &bearer),
-                    ("X-Forwarded-Proto", "https"),
-                    ("Origin", origin),
-                ],
-            )
-            .await;
-        assert_eq!(resp.status, 200);
-        assert_eq!(
-            resp.header("access-control-allow-origin"),
-            granted.then_some(origin),
-            "{origin}"
-        );
-    }
+    ];
+    let host = format!("{}.dev.example.com", app.port());
+    expect_cors(&proxy, &host, Some("https"), &rows).await;
 }
 
 /// Finding 12: the generated token went to the log (the journal under `service install`);
@@ -467,29 +450,16 @@ async fn finding_8_command_lines_only_to_this_machine() {
 async fn finding_9_cors_only_for_the_fronts_own_port_and_served_targets() {
     let app = Backend::echo().await;
     let proxy = public(&[]).await;
-    let bearer = format!("Bearer {TOKEN}");
-    for (origin, granted) in [
+    let rows = [
         ("http://8000.dev.example.com", true),
         ("http://dev.example.com", true),
         ("http://dev.example.com:1", false),
         ("http://8000.dev.example.com:8080", false),
         ("http://nothere--5.dev.example.com", false),
         ("http://22.dev.example.com", false),
-    ] {
-        let resp = proxy
-            .get_with(
-                &format!("{}.dev.example.com", app.port()),
-                "/",
-                &[("Authorization", &bearer), ("Origin", origin)],
-            )
-            .await;
-        assert_eq!(resp.status, 200);
-        assert_eq!(
-            resp.header("access-control-allow-origin"),
-            granted.then_some(origin),
-            "{origin}"
-        );
-    }
+    ];
+    let host = format!("{}.dev.example.com", app.port());
+    expect_cors(&proxy, &host, None, &rows).await;
 }
 
 /// Finding 10: DNS rebinding. The admin listener answered any Host (a rebound page read
