@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::auth::Auth;
+use crate::paths;
 use crate::policy::{AllowRule, Cidr, Policy, PortRange, PublicPort, DEFAULT_DENY_PORTS};
 use crate::route;
 
@@ -414,17 +415,11 @@ impl fmt::Display for ConfigError {
 pub type Given = Vec<(Key, Vec<String>)>;
 
 /// The default config file: `$XDG_CONFIG_HOME/portproxy/config.toml` (`~/.config/...`),
-/// `%APPDATA%\portproxy\config.toml` on Windows.
+/// `%APPDATA%\portproxy\config.toml` on Windows; none without a home.
 pub fn default_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    let base = if cfg!(windows) {
-        env("APPDATA").map(PathBuf::from)
-    } else {
-        env("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| env("HOME").map(|home| Path::new(&home).join(".config")))
-    };
-    base.map(|b| b.join("portproxy").join("config.toml"))
+    paths::config_dir(env, "its settings")
+        .ok()
+        .map(|dir| dir.join("config.toml"))
 }
 
 /// The process's environment, as `load` and `caddy::Paths` take it.

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use crate::caddy::locate::{self, Missing};
 use crate::caddy::supervise::StartError;
-use crate::commands::self_update::UpdateError;
 use crate::config::ConfigError;
+use crate::paths::NoHome;
+use crate::update::UpdateError;
 
 #[derive(Debug)]
 pub enum Error {
@@ -55,6 +56,8 @@ pub enum Error {
     },
     /// `self-update` could not update.
     Update(UpdateError),
+    /// No home directory to keep portproxy's files in.
+    NoHome(NoHome),
 }
 
 impl Error {
@@ -109,6 +112,11 @@ impl Error {
             Error::Unhealthy { .. } => None,
             Error::Trust { help, .. } => Some(help.clone()),
             Error::Update(e) => e.help(),
+            Error::NoHome(_) if cfg!(windows) => Some("run portproxy as a user with a profile".into()),
+            Error::NoHome(missing) => Some(format!(
+                "set HOME (a system service: `User=`, or `Environment=HOME=/var/lib/portproxy`), or {}",
+                missing.variable
+            )),
         }
     }
 
@@ -146,6 +154,7 @@ impl fmt::Display for Error {
             Error::Unhealthy { problems } => write!(f, "{problems} problem(s) found"),
             Error::Trust { reason, .. } => f.write_str(reason),
             Error::Update(e) => e.fmt(f),
+            Error::NoHome(e) => e.fmt(f),
         }
     }
 }
@@ -174,6 +183,12 @@ pub fn free_port_help(key: &str, holder: &str) -> String {
         format!("another portproxy is running: stop it, or choose another with --{key}")
     } else {
         format!("stop {holder}, or choose another with --{key}")
+    }
+}
+
+impl From<NoHome> for Error {
+    fn from(e: NoHome) -> Self {
+        Error::NoHome(e)
     }
 }
 

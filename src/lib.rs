@@ -12,6 +12,7 @@ pub mod form;
 pub mod gate;
 pub mod hosts;
 pub mod metrics;
+pub mod paths;
 pub mod policy;
 pub mod port_links;
 pub mod ports;
@@ -19,7 +20,9 @@ pub mod proxy;
 pub mod resolver;
 pub mod route;
 pub mod server;
+pub mod start;
 pub mod title;
+pub mod update;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

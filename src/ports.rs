@@ -323,7 +323,7 @@ mod macos {
                 return None;
             }
             buf.truncate(size);
-            super::parse_procargs2(&buf)
+            crate::ports::parse_procargs2(&buf)
         }
     }
 

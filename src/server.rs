@@ -145,7 +145,7 @@ pub fn start(plan: Plan) -> Result<(), Error> {
             let untrusted = plan
                 .local_ca
                 .as_ref()
-                .is_some_and(|paths| crate::commands::trust::is_trusted(paths) == Some(false));
+                .is_some_and(|paths| crate::caddy::trust::is_trusted(paths) == Some(false));
             if untrusted {
                 warn!("browsers will warn about these https:// URLs until this machine trusts Caddy's local CA: run `portproxy trust` once (it asks for sudo)");
             }

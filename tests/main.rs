@@ -15,6 +15,7 @@ mod everyday;
 mod hardening;
 #[cfg(target_os = "linux")]
 mod install;
+mod layers;
 mod lifecycle;
 mod pages;
 mod public_mode;

@@ -2,6 +2,7 @@
 //! each failed on the code before its fix.
 
 use crate::auth::{expect_cors, login, public, session_from, BROWSER, TOKEN};
+use crate::harness::proxy::{free_addr, PUBLIC};
 use crate::harness::{Backend, Proxy};
 
 /// Finding 1 (high): `--public-port N` opened port N on every host `allow_hosts` allows and
@@ -518,4 +519,36 @@ fn finding_3_doctor_names_the_relay_risk_of_a_public_domain() {
     assert!(public.contains("! relays: a relay to "), "{public}");
     assert!(public.contains("trusted_proxies"), "{public}");
     assert!(!doctor("localhost").contains("relays"));
+}
+
+/// Finding 11: without `HOME` (a system unit without `User=`, some containers) the token went
+/// to `./portproxy-token` and Caddy's state under the shared temp dir. Now one clear error,
+/// before anything is written or listened on.
+#[test]
+fn finding_11_no_home_is_one_clear_error_not_the_temp_dir() {
+    let no_home = |args: &[&str]| {
+        Proxy::command(args)
+            .unset("HOME")
+            .unset("XDG_CONFIG_HOME")
+            .unset("XDG_DATA_HOME")
+            .in_own_dir()
+            .output()
+    };
+    let listen = free_addr().to_string();
+    let serve = no_home(&["serve", "--domain", PUBLIC, "--listen", &listen]);
+    assert_eq!(serve.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&serve.stderr),
+        "error: neither HOME nor XDG_CONFIG_HOME is set: portproxy has nowhere to keep its access token\n\
+         help: set HOME (a system service: `User=`, or `Environment=HOME=/var/lib/portproxy`), or XDG_CONFIG_HOME\n"
+    );
+    let caddyfile = no_home(&["caddyfile"]);
+    assert_eq!(caddyfile.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&caddyfile.stderr)
+            .starts_with("error: neither HOME nor XDG_DATA_HOME is set: portproxy has nowhere to keep Caddy's certificates"),
+        "{}",
+        String::from_utf8_lossy(&caddyfile.stderr)
+    );
+    assert!(caddyfile.stdout.is_empty());
 }

@@ -3,7 +3,7 @@
 //! send a browser back to, CORS between the domain's own origins, and the limit on guesses.
 //!
 //! Pure, except `generate_token` (the OS's randomness), the token and session files, and the
-//! limiter's clock (passed in).
+//! limiter's clock (passed in). Which token is in force at start is `start`'s decision.
 
 pub mod cookie;
 pub mod cors;
@@ -238,72 +238,6 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     std::io::Write::write_all(&mut file, text.as_bytes())?;
     file.sync_all()
-}
-
-/// Where the generated token lives: beside the config file (`~/.config/portproxy/token`).
-pub fn token_file(env: &dyn Fn(&str) -> Option<String>) -> std::path::PathBuf {
-    crate::config::default_file(env)
-        .and_then(|f| f.parent().map(|d| d.join("token")))
-        .unwrap_or_else(|| std::path::PathBuf::from("portproxy-token"))
-}
-
-/// When to speak: at start, say once what authentication is in force; a reload is quiet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Moment {
-    Start,
-    Reload,
-}
-
-/// The token a public domain needs: the one in the settings, else the one stored in the
-/// config directory, else a new one, stored (0600) and printed once. None where every domain
-/// is local, or with `no_auth` (a warning at start).
-pub fn in_force(
-    settings: &crate::config::Settings,
-    moment: Moment,
-) -> Result<Option<Auth>, crate::error::Error> {
-    use crate::error::Error;
-    let at_start = moment == Moment::Start;
-    let Some(public) = settings.public_domain() else {
-        return Ok(None);
-    };
-    if settings.no_auth {
-        if at_start {
-            log::warn!("authentication is off (no_auth): anyone who reaches {public} reaches every allowed port on this machine");
-        }
-        return Ok(None);
-    }
-    if let Some(token) = &settings.auth_token {
-        // The config file holds a secret: only its owner may read it.
-        if let Some(file) = &settings.file {
-            if at_start && owner_only(file).unwrap_or(false) {
-                log::warn!(
-                    "{} holds auth_token and others could read it: its permissions are now 0600",
-                    file.display()
-                );
-            }
-        }
-        return Auth::new(token).map(Some).map_err(|e| Error::Token {
-            path: settings.file.clone().unwrap_or_default(),
-            reason: e.to_string(),
-        });
-    }
-    let path = token_file(&crate::config::process_env);
-    let stored = stored_token(&path).map_err(|e| Error::token_file(&path, e))?;
-    if at_start && stored.tightened {
-        log::warn!(
-            "{} could be read by other users: its permissions are now 0600",
-            path.display()
-        );
-    }
-    if at_start && stored.created {
-        log::info!("generated an access token for {public}, stored in {}; `portproxy token` prints it; sign in at https://{public}/login, or send `Authorization: Bearer TOKEN`", path.display());
-        // The log may be a journal others can read (`service install`): the token itself goes
-        // to a person's terminal only.
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            eprintln!("access token: {}", stored.token);
-        }
-    }
-    Ok(Some(stored.auth))
 }
 
 /// Makes `path` readable by its owner only, as ssh wants of its keys; true if it wasn't.

@@ -4,11 +4,13 @@ pub mod caddyfile;
 pub mod locate;
 pub mod privilege;
 pub mod supervise;
+pub mod trust;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::config::{CaddyPorts, Config, Key, Settings, Source, TlsChoice};
+use crate::paths::{self, NoHome};
 use crate::route::is_local;
 use caddyfile::{Front, Site, Tls};
 
@@ -20,25 +22,11 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// `$XDG_DATA_HOME/portproxy` (`~/.local/share/portproxy`), `~/Library/Application
-    /// Support/portproxy` on macOS, `%LOCALAPPDATA%\portproxy` on Windows.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Paths {
-        let home = || {
-            env("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir)
-        };
-        let base = match env("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-            Some(dir) => PathBuf::from(dir),
-            None if cfg!(windows) => env("LOCALAPPDATA")
-                .map(PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir),
-            None if cfg!(target_os = "macos") => home().join("Library/Application Support"),
-            None => home().join(".local/share"),
-        };
-        Paths {
-            data: base.join("portproxy"),
-        }
+    /// Under portproxy's data directory (`paths::data_dir`).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Paths, NoHome> {
+        Ok(Paths {
+            data: paths::data_dir(env)?,
+        })
     }
 
     /// Caddy's storage: certificates, ACME accounts, the local CA.

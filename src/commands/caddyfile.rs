@@ -7,7 +7,7 @@ use crate::config::process_env;
 use crate::error::Error;
 
 pub fn caddyfile(args: RunArgs) -> Result<(), Error> {
-    let paths = Paths::from_env(&process_env);
+    let paths = Paths::from_env(&process_env)?;
     let run = describe(args.settings(&process_env)?, &paths)?;
     print!(
         "{}",

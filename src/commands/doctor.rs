@@ -5,8 +5,8 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 use crate::caddy::{self, caddyfile, locate, Admin, Paths};
 use crate::cli::DoctorArgs;
+use crate::commands::hosts;
 use crate::commands::{describe, Described};
-use crate::commands::{hosts, trust};
 use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::ports;
@@ -79,7 +79,7 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
         }
     };
     if let Some(settings) = settings {
-        let paths = Paths::from_env(&process_env);
+        let paths = Paths::from_env(&process_env)?;
         let Described {
             config,
             caddy: found,
@@ -124,7 +124,7 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
             checks.push(relay_warning(public, config.settings.listen));
         }
         if config.settings.domains.iter().any(|d| route::is_local(d)) {
-            checks.push(match trust::is_trusted(&paths) {
+            checks.push(match crate::caddy::trust::is_trusted(&paths) {
                 Some(true) => pass("local-ca", "local CA: trusted by the system"),
                 Some(false) if !paths.root_cert().is_file() => fail(
                     "local-ca",

@@ -27,7 +27,7 @@ pub fn hosts(args: HostsArgs) -> Result<(), Error> {
         return Ok(());
     }
     let settings = args.settings(&process_env)?;
-    let config = describe(settings, &Paths::from_env(&process_env))?.config;
+    let config = describe(settings, &Paths::from_env(&process_env)?)?.config;
     let names = served(&config);
     if !args.sync {
         print!("{}", hosts::render(&names, "\n"));

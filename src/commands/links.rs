@@ -17,6 +17,7 @@ use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::port_links::PortLink;
 use crate::ports;
+use crate::start;
 
 /// The URL of `port` under the first domain, as `run` serves it: HTTPS through Caddy (on the
 /// port it would use, fallback included) when there is a Caddy, else the proxy's own HTTP.
@@ -35,7 +36,7 @@ fn setup(run: &RunArgs) -> Result<Config, Error> {
     if run.no_caddy {
         return Ok(Config::new(settings, None, None));
     }
-    Ok(describe(settings, &Paths::from_env(&process_env))?.config)
+    Ok(describe(settings, &Paths::from_env(&process_env)?)?.config)
 }
 
 /// `portproxy ls`: the dashboard's table in the terminal (`--json`: as `/api/ports` has it).
@@ -212,7 +213,7 @@ pub fn token(args: TokenArgs) -> Result<(), Error> {
         println!("{token}");
         return Ok(());
     }
-    let path = auth::token_file(&process_env);
+    let path = start::token_file(&process_env)?;
     let file_error = |e| Error::token_file(&path, e);
     let stored = if args.rotate {
         auth::rotate_token(&path).map_err(file_error)?
@@ -221,7 +222,7 @@ pub fn token(args: TokenArgs) -> Result<(), Error> {
     };
     println!("{}", stored.token);
     if args.rotate {
-        let file = Paths::from_env(&process_env).sessions();
+        let file = Paths::from_env(&process_env)?.sessions();
         sessions::write(&file, &Book::default()).map_err(|error| Error::File {
             path: file.clone(),
             error,
@@ -237,7 +238,7 @@ pub fn token(args: TokenArgs) -> Result<(), Error> {
 /// `portproxy sessions [--revoke KEY|all]`: who is signed in to the public domains, by the
 /// key of each session (a hash: the file never holds a usable cookie).
 pub fn sessions(args: SessionsArgs) -> Result<(), Error> {
-    let file = Paths::from_env(&process_env).sessions();
+    let file = Paths::from_env(&process_env)?.sessions();
     let file_error = |error| Error::File {
         path: file.clone(),
         error,

@@ -3,7 +3,6 @@
 
 use log::{info, warn};
 
-use crate::auth::{self, Moment};
 use crate::caddy::locate::{self, Missing};
 use crate::caddy::supervise::Launch;
 use crate::caddy::{self, caddyfile, Admin, Paths};
@@ -12,6 +11,7 @@ use crate::commands::serve::{proxy_alone, reload};
 use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::server::{self, CaddyPlan, Plan, Reloaded};
+use crate::start::{self, Moment};
 
 pub fn run(args: RunArgs) -> Result<(), Error> {
     let settings = args.settings(&process_env)?;
@@ -36,7 +36,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         Err(missing) => return Err(Error::Caddy(missing)),
     };
     info!("using Caddy {} at {}", found.version, found.path.display());
-    let paths = Paths::from_env(&process_env);
+    let paths = Paths::from_env(&process_env)?;
     let admin = prepare_admin(&paths)?;
     let (mut ports, fix) = caddy::ports(&settings, &found.path, &admin);
     // Over TCP, Caddy proves with a secret of this run that it is the front we started.
@@ -55,7 +55,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         );
         warn!("for URLs without a port: {fix}");
     }
-    let auth = auth::in_force(&settings, Moment::Start)?;
+    let auth = start::in_force(&settings, Moment::Start)?;
     let config = Config::new(settings, Some(ports), auth);
     let front = caddy::front(&config, &paths, &admin);
     let sockets = caddy::proxy_sockets(&paths, config.settings.threads).unwrap_or_default();

@@ -1,10 +1,10 @@
 //! `portproxy serve`: the proxy alone, without Caddy in front.
 
-use crate::auth::{self, Moment};
 use crate::cli::{RunArgs, ServeArgs};
 use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::server::{self, Plan, Reloaded};
+use crate::start::{self, Moment};
 
 pub fn serve(args: ServeArgs) -> Result<(), Error> {
     proxy_alone(args.into())
@@ -13,7 +13,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
 /// The proxy alone, for `serve`, and for `run` without Caddy.
 pub fn proxy_alone(args: RunArgs) -> Result<(), Error> {
     let settings = args.settings(&process_env)?;
-    let auth = auth::in_force(&settings, Moment::Start)?;
+    let auth = start::in_force(&settings, Moment::Start)?;
     server::start(Plan {
         config: Config::new(settings, None, auth),
         caddy: None,
@@ -33,6 +33,6 @@ pub fn proxy_alone(args: RunArgs) -> Result<(), Error> {
 pub fn reload(args: &RunArgs, running: &Config) -> Result<(Config, bool), Error> {
     let mut settings = args.settings(&process_env)?;
     let moved = settings.keep_start_settings(&running.settings);
-    let auth = auth::in_force(&settings, Moment::Reload)?;
+    let auth = start::in_force(&settings, Moment::Reload)?;
     Ok((Config::new(settings, running.front, auth), moved))
 }

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use crate::cli::ServiceAction;
 use crate::error::Error;
+use crate::paths;
 
 /// The label launchd and the name systemd know it by.
 const LABEL: &str = "dev.portproxy";
@@ -85,20 +86,14 @@ fn xml(text: &str) -> String {
 
 /// Where the definition lives for this user.
 fn definition_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    let home = env("HOME").map(PathBuf::from);
+    let keeps = "the login service";
     if cfg!(target_os = "macos") {
-        Some(
-            home?
-                .join("Library/LaunchAgents")
-                .join(format!("{LABEL}.plist")),
-        )
+        let agents = paths::home(env, keeps).ok()?.join("Library/LaunchAgents");
+        Some(agents.join(format!("{LABEL}.plist")))
     } else if cfg!(windows) {
         None
     } else {
-        let config = env("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| home.map(|h| h.join(".config")))?;
+        let config = paths::config_home(env, keeps).ok()?;
         Some(config.join("systemd/user/portproxy.service"))
     }
 }
@@ -108,11 +103,10 @@ fn log_place(env: &dyn Fn(&str) -> Option<String>) -> String {
     if cfg!(target_os = "macos") {
         "~/Library/Logs/portproxy/portproxy.log".into()
     } else if cfg!(windows) {
-        crate::caddy::Paths::from_env(env)
-            .data
-            .join("portproxy.log")
-            .display()
-            .to_string()
+        crate::caddy::Paths::from_env(env).map_or_else(
+            |e| e.to_string(),
+            |paths| paths.data.join("portproxy.log").display().to_string(),
+        )
     } else {
         "the journal: journalctl --user -u portproxy -f".into()
     }
@@ -172,7 +166,7 @@ fn file_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 
 fn install(binary: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
     if cfg!(windows) {
-        let log = crate::caddy::Paths::from_env(env)
+        let log = crate::caddy::Paths::from_env(env)?
             .data
             .join("portproxy.log");
         let args = scheduled_task(binary, &log);

@@ -8,19 +8,12 @@ use std::process::Command;
 use log::info;
 
 #[cfg(target_os = "linux")]
-use crate::caddy::same_file;
+use crate::caddy::trust::{DEBIAN_ANCHOR, REDHAT_ANCHOR};
 use crate::caddy::Paths;
 use crate::error::Error;
 
-/// Where the CA goes on Debian-like systems (`update-ca-certificates`).
-#[cfg(target_os = "linux")]
-const DEBIAN_ANCHOR: &str = "/usr/local/share/ca-certificates/portproxy-local-ca.crt";
-/// … and on Fedora/RHEL-like systems (`update-ca-trust`).
-#[cfg(target_os = "linux")]
-const REDHAT_ANCHOR: &str = "/etc/pki/ca-trust/source/anchors/portproxy-local-ca.crt";
-
 pub fn trust() -> Result<(), Error> {
-    let paths = Paths::from_env(&|k| std::env::var(k).ok());
+    let paths = Paths::from_env(&|k| std::env::var(k).ok())?;
     let root = paths.root_cert();
     if !root.is_file() {
         return Err(Error::Trust {
@@ -83,33 +76,6 @@ fn browsers(root: &Path) {
             Err(e) => log::warn!("could not run certutil: {e}"),
         }
     }
-}
-
-/// Whether the system trusts our CA: Some(bool) where we can tell.
-pub fn is_trusted(paths: &Paths) -> Option<bool> {
-    let root = paths.root_cert();
-    if !root.is_file() {
-        return Some(false);
-    }
-    #[cfg(target_os = "linux")]
-    {
-        Some(
-            [DEBIAN_ANCHOR, REDHAT_ANCHOR]
-                .iter()
-                .any(|a| same_file(&root, Path::new(a))),
-        )
-    }
-    #[cfg(target_os = "macos")]
-    {
-        Command::new("security")
-            .args(["verify-cert", "-c"])
-            .arg(&root)
-            .output()
-            .ok()
-            .map(|o| o.status.success())
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-    None
 }
 
 /// Runs a command (through sudo when we are not root), letting it prompt on the terminal.

@@ -31,9 +31,12 @@ impl App {
             config: RwLock::new(Arc::new(config)),
             families: Families::default(),
             limiter: Limiter::default(),
-            sessions: Sessions::open(Some(
-                crate::caddy::Paths::from_env(&crate::config::process_env).sessions(),
-            )),
+            // Without a home (refused at start) sessions live in memory only.
+            sessions: Sessions::open(
+                crate::caddy::Paths::from_env(&crate::config::process_env)
+                    .ok()
+                    .map(|paths| paths.sessions()),
+            ),
             titles: Titles::default(),
         }
     }

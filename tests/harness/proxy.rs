@@ -13,6 +13,10 @@ pub struct Proxy {
     binary: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// Variables taken out of its environment, the harness's own included.
+    unset: Vec<String>,
+    /// Runs in the test's temporary directory rather than the test binary's.
+    own_dir: bool,
     /// Settings for a config file (with `listen` and `admin`) instead of flags.
     file: Option<String>,
     /// Run as this unprivileged user (`setpriv`), with a data directory it may write.
@@ -60,6 +64,8 @@ impl Proxy {
             binary: env!("CARGO_BIN_EXE_portproxy").into(),
             args: args.iter().map(|a| a.to_string()).collect(),
             env: Vec::new(),
+            unset: Vec::new(),
+            own_dir: false,
             file: None,
             user: None,
             startup: Duration::from_secs(15),
@@ -114,6 +120,19 @@ impl Proxy {
         self
     }
 
+    /// Takes `key` out of its environment (also the `XDG_*` directories the harness sets).
+    pub fn unset(mut self, key: &str) -> Proxy {
+        self.unset.push(key.into());
+        self
+    }
+
+    /// Runs it in the test's temporary directory, so nothing it writes to its working
+    /// directory lands in the repository.
+    pub fn in_own_dir(mut self) -> Proxy {
+        self.own_dir = true;
+        self
+    }
+
     fn command_line(&self, dir: &tempfile::TempDir) -> Command {
         let mut cmd = match &self.user {
             Some((user, group)) => {
@@ -144,6 +163,12 @@ impl Proxy {
             .env("RUST_LOG", "info");
         for (k, v) in &self.env {
             cmd.env(k, v);
+        }
+        for key in &self.unset {
+            cmd.env_remove(key);
+        }
+        if self.own_dir {
+            cmd.current_dir(dir.path());
         }
         cmd
     }

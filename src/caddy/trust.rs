@@ -1,0 +1,45 @@
+//! Whether the system trusts Caddy's local CA, and where `portproxy trust` puts it.
+
+#[cfg(target_os = "linux")]
+use std::path::Path;
+#[cfg(target_os = "macos")]
+use std::process::Command;
+
+use super::{same_file, Paths};
+
+/// Where the CA goes on Debian-like systems (`update-ca-certificates`).
+#[cfg(target_os = "linux")]
+pub const DEBIAN_ANCHOR: &str = "/usr/local/share/ca-certificates/portproxy-local-ca.crt";
+/// … and on Fedora/RHEL-like systems (`update-ca-trust`).
+#[cfg(target_os = "linux")]
+pub const REDHAT_ANCHOR: &str = "/etc/pki/ca-trust/source/anchors/portproxy-local-ca.crt";
+
+/// Whether the system trusts our CA: Some(bool) where we can tell.
+pub fn is_trusted(paths: &Paths) -> Option<bool> {
+    let root = paths.root_cert();
+    if !root.is_file() {
+        return Some(false);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        Some(
+            [DEBIAN_ANCHOR, REDHAT_ANCHOR]
+                .iter()
+                .any(|a| same_file(&root, Path::new(a))),
+        )
+    }
+    #[cfg(target_os = "macos")]
+    {
+        Command::new("security")
+            .args(["verify-cert", "-c"])
+            .arg(&root)
+            .output()
+            .ok()
+            .map(|o| o.status.success())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    {
+        let _ = same_file;
+        None
+    }
+}
