@@ -250,11 +250,3 @@ pub fn write_caddyfile(paths: &Paths, text: &str) -> std::io::Result<PathBuf> {
     std::fs::write(&path, text)?;
     Ok(path)
 }
-
-/// Is this the root certificate a trust store already holds?
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::read(a), std::fs::read(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}

@@ -5,7 +5,7 @@ use std::path::Path;
 #[cfg(target_os = "macos")]
 use std::process::Command;
 
-use super::{same_file, Paths};
+use super::Paths;
 
 /// Where the CA goes on Debian-like systems (`update-ca-certificates`).
 #[cfg(target_os = "linux")]
@@ -38,8 +38,14 @@ pub fn is_trusted(paths: &Paths) -> Option<bool> {
             .map(|o| o.status.success())
     }
     #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-    {
-        let _ = same_file;
-        None
+    None
+}
+
+/// Is this the root certificate a trust store already holds?
+#[cfg(target_os = "linux")]
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::read(a), std::fs::read(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
     }
 }
