@@ -218,7 +218,7 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
         .collect()
 }
 
-/// The code before the file's test module.
+/// The code before the file's test module (`#[cfg(test)]`, or `#[cfg(all(test, unix))]` and kin).
 fn without_tests(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let end = lines
@@ -227,7 +227,8 @@ fn without_tests(text: &str) -> String {
             let item = w[1]
                 .trim_start_matches("pub(crate) ")
                 .trim_start_matches("pub ");
-            w[0] == "#[cfg(test)]" && item.starts_with("mod ")
+            let test_only = w[0].starts_with("#[cfg(") && w[0].contains("test");
+            test_only && item.starts_with("mod ")
         })
         .unwrap_or(lines.len());
     lines[..end].join("\n")
