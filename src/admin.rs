@@ -1,6 +1,8 @@
-//! The admin listener (loopback only): `/healthz`, `/metrics`, `/caddy/ask?domain=NAME`.
+//! The admin listener (loopback only): `/healthz`, `/metrics`, `/caddy/ask?domain=NAME`, and
+//! the control channel `/control/*` for this user's commands (`control`).
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use http::Response;
@@ -8,14 +10,21 @@ use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 
 use crate::config::Config;
+use crate::control;
 use crate::form;
 use crate::metrics::METRICS;
 use crate::policy;
 use crate::ports;
+use crate::proxy::share::open;
 use crate::proxy::App;
 use crate::route::{self, Route, Target};
+use crate::share::{self, registry::Which};
 
-pub struct Admin(pub Arc<App>);
+pub struct Admin {
+    pub app: Arc<App>,
+    /// The control channel's secret, as published in `instance.json`.
+    pub secret: String,
+}
 
 #[async_trait]
 impl ServeHttp for Admin {
@@ -25,21 +34,23 @@ impl ServeHttp for Admin {
             .req_header()
             .headers
             .get(http::header::HOST)
-            .and_then(|v| v.to_str().ok());
-        let port = self.0.config().settings.admin.port();
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let port = self.app.config().settings.admin.port();
         let (status, content_type, body) = match uri.path() {
             // A DNS-rebound page names its own host: it reads nothing here.
-            _ if !addressed_by_loopback(host, port) => (
+            _ if !addressed_by_loopback(host.as_deref(), port) => (
                 403,
                 "text/plain",
                 format!("the admin listener answers only 127.0.0.1:{port}, localhost:{port} and [::1]:{port}\n"),
             ),
+            path if path.starts_with("/control/") => self.control(session).await,
             "/healthz" => (200, "text/plain", "ok\n".to_string()),
             "/metrics" => (200, "text/plain; version=0.0.4", METRICS.render()),
             "/caddy/ask" => match form::param(uri.query().unwrap_or(""), "domain") {
                 None => (400, "text/plain", "missing ?domain=NAME\n".to_string()),
                 // Caddy asks before it obtains a certificate: only names people visit.
-                Some(domain) => match approves(&domain, &self.0.config(), &ports::listening()) {
+                Some(domain) => match approves(&domain, &self.app.config(), &ports::listening()) {
                     Ok(()) => (200, "text/plain", format!("ok: {domain}\n")),
                     Err(reason) => (403, "text/plain", format!("{domain}: {reason}\n")),
                 },
@@ -67,6 +78,116 @@ fn addressed_by_loopback(host: Option<&str>, port: u16) -> bool {
         return false;
     };
     route::is_loopback_name(name) && given == port.to_string()
+impl Admin {
+    /// A `/control/*` request: refused without a loopback Host and the secret.
+    async fn control(&self, session: &mut ServerSession) -> (u16, &'static str, String) {
+        let req = session.req_header();
+        let header = |name| req.headers.get(name).and_then(|v| v.to_str().ok());
+        let host = header(http::header::HOST).or(req.uri.authority().map(|a| a.as_str()));
+        if let Err(denied) =
+            control::authorize(host, header(http::header::AUTHORIZATION), &self.secret)
+        {
+            return (denied.status(), "text/plain", format!("{denied}\n"));
+        }
+        let method = req.method.as_str().to_string();
+        let path = req.uri.path().to_string();
+        let query = req.uri.query().unwrap_or("").to_string();
+        let shares = &self.app.shares;
+        let json =
+            |status, value: serde_json::Value| (status, "application/json", format!("{value}\n"));
+        match (method.as_str(), path.as_str()) {
+            ("GET", "/control/instance") => json(
+                200,
+                serde_json::json!({ "pid": std::process::id(), "version": env!("CARGO_PKG_VERSION") }),
+            ),
+            ("GET", "/control/shares") => json(200, self.shares_now()),
+            ("POST", "/control/shares") => {
+                let request: share::Request = match read_json(session).await {
+                    Ok(request) => request,
+                    Err(message) => return (400, "text/plain", message),
+                };
+                let app = self.app.clone();
+                let opened = tokio::task::spawn_blocking(move || open(&app, &request)).await;
+                match opened {
+                    Ok(Ok(live)) => json(201, serde_json::json!(live.listed(SystemTime::now()))),
+                    Ok(Err(e)) => (e.status(), "text/plain", format!("{e}\n")),
+                    Err(e) => (500, "text/plain", format!("{e}\n")),
+                }
+            }
+            ("POST", "/control/public") => {
+                let request: share::Request = match read_json(session).await {
+                    Ok(request) => request,
+                    Err(message) => return (400, "text/plain", message),
+                };
+                let config = self.app.config();
+                if let Err(refusal) = config.policy.check(&Target::Localhost, request.port) {
+                    return (
+                        403,
+                        "text/plain",
+                        format!("this port can't be made public: {refusal}\n"),
+                    );
+                }
+                let now = SystemTime::now();
+                let until = now + Duration::from_secs(request.for_secs).min(share::MAX_FOR);
+                shares.publish(request.port, until, now);
+                json(200, self.shares_now())
+            }
+            ("DELETE", "/control/shares") => {
+                let which = match (form::param(&query, "id"), form::param(&query, "port")) {
+                    (Some(id), _) => Which::Id(id),
+                    (None, Some(port)) => match port.parse() {
+                        Ok(port) => Which::Port(port),
+                        Err(_) => return (400, "text/plain", format!("`{port}` is not a port\n")),
+                    },
+                    (None, None) => Which::All,
+                };
+                if let Which::Id(id) = &which {
+                    if shares.get(id).is_none() {
+                        return (
+                            404,
+                            "text/plain",
+                            format!("no share {id}; `portproxy share --list` shows them\n"),
+                        );
+                    }
+                }
+                let ended = shares.end(&which, share::Ended::Revoked, SystemTime::now());
+                json(200, serde_json::json!({ "ended": ended }))
+            }
+            (method, path) => (
+                404,
+                "text/plain",
+                format!("no control endpoint {method} {path}\n"),
+            ),
+        }
+    }
+
+    /// The live shares and the ports public for a while.
+    fn shares_now(&self) -> serde_json::Value {
+        let now = SystemTime::now();
+        let shares = &self.app.shares;
+        serde_json::json!({
+            "shares": shares.list(now),
+            "public": shares.public_ports(now),
+        })
+    }
+}
+
+/// A JSON request body (at most 64 KiB).
+async fn read_json<T: serde::de::DeserializeOwned>(
+    session: &mut ServerSession,
+) -> Result<T, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = session
+        .read_request_body()
+        .await
+        .map_err(|e| format!("could not read the body: {e}\n"))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > 64 << 10 {
+            return Err("body too large\n".into());
+        }
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("bad request body: {e}\n"))
 }
 
 /// Whether Caddy may obtain a certificate for `name`. Each approval on a public domain is a

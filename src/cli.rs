@@ -62,6 +62,15 @@ pub enum Command {
     Token(TokenArgs),
     /// List the signed-in sessions of public domains; --revoke KEY ends one (`all`: every one).
     Sessions(SessionsArgs),
+    /// Share PORT through a link of its own that expires (and a QR code for phones); the
+    /// link opens that port and nothing else. `--list` shows live shares, `--revoke ID|all`
+    /// ends them.
+    Share(ShareArgs),
+    /// End every share of PORT and make it private again.
+    Unshare {
+        #[arg(value_name = "PORT", value_parser = port)]
+        port: u16,
+    },
     /// Start `portproxy run` at login and restart it on failure (systemd user unit, launchd
     /// agent, Scheduled Task).
     Service {
@@ -89,6 +98,33 @@ pub struct PortArgs {
     pub port: u16,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShareArgs {
+    /// The port to share, e.g. 5173.
+    #[arg(value_name = "PORT", value_parser = port, required_unless_present_any = ["list", "revoke"])]
+    pub port: Option<u16>,
+    /// How long the link works: 30m, 2h, 1h30m, 1d (at most 30d).
+    #[arg(long = "for", value_name = "DURATION", value_parser = crate::share::parse_for, default_value = "1h")]
+    pub duration: std::time::Duration,
+    /// Listen on this machine's LAN addresses (plain HTTP), for a phone on the same network.
+    #[arg(long)]
+    pub lan: bool,
+    /// Publish the link through a tunnel tool you have: cloudflared (a quick tunnel, no
+    /// account), tailscale (`serve`: your tailnet; with --public, `funnel`: the internet) or ngrok.
+    #[arg(long, value_name = "TOOL", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<crate::share::Via>()))]
+    pub via: Option<crate::share::Via>,
+    /// Without --via: make the port public on public domains (no sign-in) for --for; with
+    /// --via tailscale: `tailscale funnel` rather than `serve`.
+    #[arg(long)]
+    pub public: bool,
+    /// Show the live shares: target, who can use each, time left, uses.
+    #[arg(long, conflicts_with_all = ["port", "revoke", "lan", "via", "public"])]
+    pub list: bool,
+    /// End one share (its ID from --list), or `all`.
+    #[arg(long, value_name = "ID|all", conflicts_with_all = ["port", "lan", "via", "public"])]
+    pub revoke: Option<String>,
 }
 
 fn port(text: &str) -> Result<u16, String> {

@@ -58,6 +58,8 @@ pub enum Error {
     Update(UpdateError),
     /// No home directory to keep portproxy's files in.
     NoHome(NoHome),
+    /// The running portproxy could not be asked (`share`, `unshare`).
+    Control(crate::control::ControlError),
 }
 
 impl Error {
@@ -117,6 +119,7 @@ impl Error {
                 "set HOME (a system service: `User=`, or `Environment=HOME=/var/lib/portproxy`), or {}",
                 missing.variable
             )),
+            Error::Control(e) => e.help(),
         }
     }
 
@@ -155,6 +158,7 @@ impl fmt::Display for Error {
             Error::Trust { reason, .. } => f.write_str(reason),
             Error::Update(e) => e.fmt(f),
             Error::NoHome(e) => e.fmt(f),
+            Error::Control(e) => e.fmt(f),
         }
     }
 }
@@ -189,6 +193,9 @@ pub fn free_port_help(key: &str, holder: &str) -> String {
 impl From<NoHome> for Error {
     fn from(e: NoHome) -> Self {
         Error::NoHome(e)
+impl From<crate::control::ControlError> for Error {
+    fn from(e: crate::control::ControlError) -> Self {
+        Error::Control(e)
     }
 }
 

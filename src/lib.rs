@@ -6,6 +6,7 @@ pub mod caddy;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod control;
 pub mod edit;
 pub mod error;
 pub mod form;
@@ -21,6 +22,7 @@ pub mod resolver;
 pub mod route;
 pub mod server;
 pub mod start;
+pub mod share;
 pub mod title;
 pub mod update;
 

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::policy;
 use crate::ports::Holder;
 use crate::route::Target;
+use crate::share::Visibility;
 
 /// A listening port as the dashboard and the 502 page show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,6 +30,8 @@ pub struct PortLink {
     /// The `<title>` of the last HTML page proxied from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Who may open it now: private, shared (live share links) or public.
+    pub visibility: Visibility,
 }
 
 impl PortLink {
@@ -46,18 +49,25 @@ impl PortLink {
         listening
             .into_iter()
             .filter(|port| !config.policy.own_ports.contains(port))
-            .map(|port| PortLink {
-                port,
-                url: url(port),
-                label: settings.labels.get(&port).cloned(),
-                refused: config
-                    .policy
-                    .check(&Target::Localhost, port)
-                    .err()
-                    .map(|r| r.to_string()),
-                public: policy::is_public(&settings.public_ports, &Target::Localhost, port),
-                process: holders.remove(&port),
-                title: titles.remove(&port),
+            .map(|port| {
+                let public = policy::is_public(&settings.public_ports, &Target::Localhost, port);
+                PortLink {
+                    port,
+                    url: url(port),
+                    label: settings.labels.get(&port).cloned(),
+                    refused: config
+                        .policy
+                        .check(&Target::Localhost, port)
+                        .err()
+                        .map(|r| r.to_string()),
+                    public,
+                    process: holders.remove(&port),
+                    title: titles.remove(&port),
+                    visibility: match public {
+                        true => Visibility::Public,
+                        false => Visibility::Private,
+                    },
+                }
             })
             .collect()
     }

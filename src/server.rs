@@ -16,6 +16,7 @@ use pingora::services::listening::Service;
 use crate::admin::Admin;
 use crate::caddy::supervise::{Launch, Supervisor};
 use crate::config::Config;
+use crate::control;
 use crate::error::Error;
 use crate::metrics::METRICS;
 use crate::ports;
@@ -126,7 +127,17 @@ pub fn start(plan: Plan) -> Result<(), Error> {
     for service in proxy_services(&server, &app, listen, threads, &sockets) {
         server.add_service(service);
     }
-    let mut admin = Service::new("admin".into(), HttpServer::new_app(Admin(app.clone())));
+    // Published once the addresses are known to be free; removed when `start` returns.
+    let data = crate::caddy::Paths::from_env(&crate::config::process_env).data;
+    let published = control::Published::write(&data, admin_addr).map_err(|error| Error::File {
+        path: control::instance_file(&data),
+        error,
+    })?;
+    let admin = Admin {
+        app: app.clone(),
+        secret: published.instance().secret.clone(),
+    };
+    let mut admin = Service::new("admin".into(), HttpServer::new_app(admin));
     admin.add_tcp(&admin_addr.to_string());
     admin.threads = Some(1);
     server.add_service(admin);
@@ -154,6 +165,7 @@ pub fn start(plan: Plan) -> Result<(), Error> {
         None => None,
     };
     let supervisor = front.as_ref().map(|(s, _)| s.clone());
+    let shares = app.shares.clone();
     watch_for_reload(app, reload, watched, front);
     let (stopped, done) = std::sync::mpsc::channel();
     watch_for_drain(server.watch_execution_phase(), supervisor, stopped.clone());
@@ -167,6 +179,9 @@ pub fn start(plan: Plan) -> Result<(), Error> {
     for socket in &sockets {
         let _ = std::fs::remove_file(socket);
     }
+    // Tunnel tools must not outlive us.
+    shares.stop();
+    drop(published);
     Ok(())
 }
 

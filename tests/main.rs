@@ -10,6 +10,7 @@ mod boundary;
 // Caddy's supervision is checked through /proc and signals.
 #[cfg(target_os = "linux")]
 mod caddy;
+mod control;
 mod dashboard;
 mod everyday;
 mod hardening;
@@ -23,6 +24,7 @@ mod public_mode;
 #[cfg(target_os = "linux")]
 mod resolve;
 mod routing;
+mod share;
 mod streams;
 #[cfg(target_os = "linux")]
 mod update;

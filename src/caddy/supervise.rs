@@ -398,8 +398,9 @@ pub fn relay_line(line: &str) -> (Level, String) {
     (level, out)
 }
 
+/// Children that die with portproxy (also tunnel tools, `share::tunnel`).
 #[cfg(unix)]
-mod platform {
+pub mod platform {
     use std::os::unix::process::CommandExt;
     use std::process::{Child, Command};
 
@@ -439,7 +440,7 @@ mod platform {
 }
 
 #[cfg(windows)]
-mod platform {
+pub mod platform {
     use std::os::windows::io::AsRawHandle;
     use std::process::{Child, Command};
 

@@ -9,6 +9,7 @@ pub mod run;
 pub mod self_update;
 pub mod serve;
 pub mod service;
+pub mod share;
 pub mod trust;
 
 use crate::caddy::locate::{self, Missing};
@@ -37,6 +38,8 @@ pub fn execute(command: Command) -> Result<Exit, Error> {
         Command::Open(args) => links::open(args),
         Command::Token(args) => links::token(args),
         Command::Sessions(args) => links::sessions(args),
+        Command::Share(args) => share::share(args),
+        Command::Unshare { port } => share::unshare(port),
         Command::Service { action } => service::service(action),
         Command::SelfUpdate(args) => {
             return match self_update::self_update(args).map_err(Error::Update)? {

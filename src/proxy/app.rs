@@ -23,6 +23,8 @@ pub struct App {
     sessions: Sessions,
     /// Page titles learnt from proxied HTML, for the dashboard.
     pub(super) titles: Titles,
+    /// Live share links and ports made public for a while (`share`).
+    pub shares: Arc<crate::share::registry::Shares>,
 }
 
 impl App {
@@ -38,6 +40,7 @@ impl App {
                     .map(|paths| paths.sessions()),
             ),
             titles: Titles::default(),
+            shares: Arc::default(),
         }
     }
 

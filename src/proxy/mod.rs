@@ -7,6 +7,7 @@ pub mod dial;
 pub mod headers;
 pub mod pages;
 mod routed;
+pub mod share;
 pub mod signin;
 
 use std::net::IpAddr;

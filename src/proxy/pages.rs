@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::policy::Refusal;
 use crate::port_links::PortLink;
 use crate::route::RouteError;
+use crate::share::Visibility;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
@@ -62,6 +63,12 @@ pub enum Page {
     TooManyAttempts {
         retry_after: u64,
     },
+    /// A share link that expired or was revoked.
+    ShareEnded {
+        ended: crate::share::Ended,
+    },
+    /// A share listener visited without the link's secret or its cookie.
+    ShareNeedsLink,
 }
 
 /// What the client asked to read.
@@ -111,6 +118,8 @@ impl Page {
             Page::Login { .. } => 200,
             Page::Unauthorized { .. } => 401,
             Page::TooManyAttempts { .. } => 429,
+            Page::ShareEnded { .. } => 410,
+            Page::ShareNeedsLink => 401,
         }
     }
 
@@ -133,6 +142,8 @@ impl Page {
             Page::Login { .. } => "login",
             Page::Unauthorized { .. } => "unauthorized",
             Page::TooManyAttempts { .. } => "too_many_attempts",
+            Page::ShareEnded { .. } => "share_ended",
+            Page::ShareNeedsLink => "share_needs_link",
         }
     }
 
@@ -154,6 +165,11 @@ impl Page {
             Page::Login { domain, .. } => format!("Sign in to {domain}"),
             Page::Unauthorized { .. } => "Sign in first".into(),
             Page::TooManyAttempts { .. } => "Too many sign-in attempts".into(),
+            Page::ShareEnded {
+                ended: crate::share::Ended::Expired,
+            } => "This link has expired".into(),
+            Page::ShareEnded { .. } => "This link was revoked".into(),
+            Page::ShareNeedsLink => "This address needs its share link".into(),
         }
     }
 
@@ -205,6 +221,15 @@ impl Page {
             ),
             Page::TooManyAttempts { retry_after } => {
                 format!("Too many sign-in attempts from your address; try again in {retry_after} s.")
+            }
+            Page::ShareEnded { ended: crate::share::Ended::Expired } => {
+                "This share link has expired. Ask whoever sent it for a new one.".into()
+            }
+            Page::ShareEnded { .. } => {
+                "This share link was revoked. Ask whoever sent it for a new one.".into()
+            }
+            Page::ShareNeedsLink => {
+                "This address opens a shared port only through its link (the one with ?portproxy-share=…). Open the link you were sent.".into()
             }
         }
     }
@@ -327,7 +352,7 @@ h1{font-size:1.4rem;margin-top:0}table{border-collapse:collapse;width:100%}\
 td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ea}\
 a{color:#0b5fff}form{display:grid;gap:1rem}input[type=password]{width:100%;padding:.6rem;font:inherit;border:1px solid #c5cbd3;border-radius:8px;box-sizing:border-box}\
 button{padding:.6rem 1.2rem;font:inherit;border:0;border-radius:8px;background:#0b5fff;color:#fff;cursor:pointer;justify-self:start}\
-.public{color:#087f5b;font-size:.85rem;margin-left:.5rem}footer{margin-top:2rem;color:#8a93a0;font-size:.85rem}\
+.public{color:#087f5b;font-size:.85rem;margin-left:.5rem}.shared{color:#9c36b5;font-size:.85rem;margin-left:.5rem}footer{margin-top:2rem;color:#8a93a0;font-size:.85rem}\
 .note{color:#a14;font-size:.9rem}@media(prefers-color-scheme:dark){body{background:#111418;color:#dde3ea}\
 main{background:#1b2027}td,th{border-color:#2b323c}a{color:#7aa7ff}}";
 
@@ -346,6 +371,10 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
             Some(why) => format!("<span class=\"note\">refused: {}</span>", escape(why)),
             None if p.public => format!(
                 "<a href=\"{0}\">{0}</a><span class=\"public\">public</span>",
+                escape(&p.url)
+            ),
+            None if p.visibility == Visibility::Shared => format!(
+                "<a href=\"{0}\">{0}</a><span class=\"shared\">shared</span>",
                 escape(&p.url)
             ),
             None => format!("<a href=\"{0}\">{0}</a>", escape(&p.url)),
@@ -393,6 +422,7 @@ mod tests {
             label: None,
             refused: None,
             public: false,
+            visibility: Visibility::Private,
             process: Some(crate::ports::Holder {
                 pid: 4242,
                 name: "node".into(),

@@ -51,6 +51,11 @@ pub(super) async fn port_links(app: &App, ctx: &Ctx, base: &str) -> Vec<PortLink
             process.command.clear();
         }
     }
+    let now = std::time::SystemTime::now();
+    for row in &mut rows {
+        row.visibility = app.shares.visibility(row.port, row.public, now);
+        row.public = row.visibility == crate::share::Visibility::Public;
+    }
     rows
 }
 
@@ -117,7 +122,9 @@ async fn admit(
         } => (
             domain.as_str(),
             false,
-            policy::is_public(public_ports, target, *port),
+            policy::is_public(public_ports, target, *port)
+                || (*target == crate::route::Target::Localhost
+                    && app.shares.is_public(*port, std::time::SystemTime::now())),
         ),
     };
     let req = session.req_header();

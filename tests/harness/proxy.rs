@@ -292,9 +292,34 @@ impl Running {
             .join("data/portproxy/caddy/pki/authorities/local/root.crt")
     }
 
-    /// portproxy's data directory (Caddy's storage, the Caddyfile, the proxy's sockets).
+    /// portproxy's data directory (Caddy's storage, the Caddyfile, the proxy's sockets,
+    /// `instance.json`).
     pub fn data_dir(&self) -> PathBuf {
         self._dir.path().join("data/portproxy")
+    }
+
+    /// The control channel's `instance.json`, as this instance published it.
+    pub fn instance(&self) -> serde_json::Value {
+        let path = self.data_dir().join("instance.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// Another portproxy command with this instance's environment (its data directory), run
+    /// to completion.
+    pub fn command(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portproxy"));
+        cmd.args(args)
+            .env("XDG_CONFIG_HOME", self._dir.path())
+            .env("XDG_DATA_HOME", self._dir.path().join("data"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("PORTPROXY_") {
+                cmd.env_remove(key);
+            }
+        }
+        let child = spawn(&mut cmd);
+        child.wait_with_output().unwrap()
     }
 
     /// The config file written by `Proxy::config`.

@@ -1,0 +1,227 @@
+//! `portproxy share PORT` (`--list`, `--revoke ID|all`) and `portproxy unshare PORT`: asked of
+//! the running instance over the control channel, which owns the shares.
+
+use qrcode::render::unicode::Dense1x2;
+use qrcode::QrCode;
+
+use crate::caddy::Paths;
+use crate::cli::ShareArgs;
+use crate::config::process_env;
+use crate::control::{self, Instance};
+use crate::error::Error;
+use crate::share::{self, human, Listed, Request};
+
+fn instance() -> Result<Instance, Error> {
+    Ok(control::find(&Paths::from_env(&process_env).data)?)
+}
+
+pub fn share(args: ShareArgs) -> Result<(), Error> {
+    let instance = instance()?;
+    if args.list {
+        let body = instance.request("GET", "/control/shares", None)?;
+        let (shares, public) = read_list(&body)?;
+        print!("{}", table(&shares, &public));
+        return Ok(());
+    }
+    if let Some(which) = args.revoke {
+        let query = match which.as_str() {
+            "all" => String::new(),
+            id => format!("?id={}", crate::form::encode(id)),
+        };
+        let body = instance.request("DELETE", &format!("/control/shares{query}"), None)?;
+        let ended = read_ended(&body)?;
+        if ended.is_empty() {
+            eprintln!("no live shares");
+        }
+        for listed in ended {
+            eprintln!("revoked share {} (port {})", listed.id, listed.port);
+        }
+        return Ok(());
+    }
+    let Some(port) = args.port else {
+        return Err(Error::Usage {
+            message: "which port? e.g. `portproxy share 5173`".into(),
+            help: "`portproxy share --list` shows the live shares".into(),
+        });
+    };
+    let request = Request {
+        port,
+        for_secs: args.duration.as_secs(),
+        lan: args.lan,
+        via: args.via,
+        public: args.public,
+    };
+    let body = serde_json::to_string(&request).map_err(|e| Error::Usage {
+        message: e.to_string(),
+        help: String::new(),
+    })?;
+    if args.public && args.via.is_none() && !args.lan {
+        instance.request("POST", "/control/public", Some(&body))?;
+        eprintln!(
+            "port {port} is public for {}: anyone reaches it on your public domains without signing in",
+            human(request.for_secs)
+        );
+        eprintln!("make it private again: portproxy unshare {port}");
+        return Ok(());
+    }
+    if args.via.is_some() {
+        eprintln!("starting the tunnel (this takes a few seconds)…");
+    }
+    let listed: Listed =
+        serde_json::from_str(&instance.request("POST", "/control/shares", Some(&body))?)
+            .map_err(|e| bad_answer(&e))?;
+    let link = listed.links.first().cloned().unwrap_or_default();
+    eprintln!(
+        "sharing port {port} for {} with {}",
+        human(request.for_secs),
+        listed.who
+    );
+    if listed.via.is_none() && listed.reach == share::Reach::Lan {
+        eprintln!(
+            "this is plain HTTP on your LAN: anyone on the network who sees the link can open it"
+        );
+    }
+    eprint!("{}", qr(&link));
+    for other in listed.links.iter().skip(1) {
+        eprintln!("also: {other}");
+    }
+    eprintln!("revoke: portproxy share --revoke {}", listed.id);
+    println!("{link}");
+    Ok(())
+}
+
+pub fn unshare(port: u16) -> Result<(), Error> {
+    let body = instance()?.request("DELETE", &format!("/control/shares?port={port}"), None)?;
+    let ended = read_ended(&body)?;
+    eprintln!(
+        "port {port} is private: {} share link(s) ended",
+        ended.len()
+    );
+    Ok(())
+}
+
+fn bad_answer(e: &serde_json::Error) -> Error {
+    Error::Control(control::ControlError::Refused {
+        status: 200,
+        message: format!("an answer portproxy can't read: {e}"),
+    })
+}
+
+/// The ports public for a while, with the seconds each has left.
+type PublicPorts = Vec<(u16, u64)>;
+
+fn read_list(body: &str) -> Result<(Vec<Listed>, PublicPorts), Error> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        shares: Vec<Listed>,
+        public: std::collections::BTreeMap<u16, u64>,
+    }
+    let answer: Answer = serde_json::from_str(body).map_err(|e| bad_answer(&e))?;
+    Ok((answer.shares, answer.public.into_iter().collect()))
+}
+
+fn read_ended(body: &str) -> Result<Vec<Listed>, Error> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        ended: Vec<Listed>,
+    }
+    let answer: Answer = serde_json::from_str(body).map_err(|e| bad_answer(&e))?;
+    Ok(answer.ended)
+}
+
+/// `share --list`: one row per share (ended ones say so until they are forgotten), then the
+/// ports public for a while.
+fn table(shares: &[Listed], public: &[(u16, u64)]) -> String {
+    if shares.is_empty() && public.is_empty() {
+        return "no shares\n".into();
+    }
+    let mut out = format!(
+        "{:<9} {:<6} {:<50} {:<9} {:<5} LINK\n",
+        "ID", "PORT", "WHO", "LEFT", "USES"
+    );
+    for s in shares {
+        let left = match s.ended {
+            Some(share::Ended::Expired) => "expired".into(),
+            Some(share::Ended::Revoked) => "revoked".into(),
+            None => human(s.left),
+        };
+        out.push_str(&format!(
+            "{:<9} {:<6} {:<50} {:<9} {:<5} {}\n",
+            s.id,
+            s.port,
+            s.who,
+            left,
+            s.uses,
+            s.links.first().map_or("", String::as_str)
+        ));
+    }
+    for (port, left) in public {
+        out.push_str(&format!(
+            "{:<9} {:<6} {:<50} {:<9} {:<5} -\n",
+            "public",
+            port,
+            "anyone, on the public domains",
+            human(*left),
+            "-"
+        ));
+    }
+    out
+}
+
+/// The link as a QR code in the terminal (two rows per line), for a phone's camera.
+fn qr(link: &str) -> String {
+    match QrCode::new(link.as_bytes()) {
+        Ok(code) => {
+            let mut text = code
+                .render::<Dense1x2>()
+                .dark_color(Dense1x2::Light)
+                .light_color(Dense1x2::Dark)
+                .build();
+            text.push('\n');
+            text
+        }
+        Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_names_each_share_and_public_port() {
+        let listed = Listed {
+            id: "0badc0de".into(),
+            port: 5173,
+            links: vec!["http://192.168.1.20:41234/?portproxy-share=x".into()],
+            who: share::who(share::Reach::Lan, None, false),
+            reach: share::Reach::Lan,
+            via: None,
+            left: 3540,
+            ended: None,
+            uses: 2,
+            listening: vec!["192.168.1.20:41234".parse().unwrap()],
+        };
+        let text = table(&[listed], &[(8000, 600)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("ID        PORT"));
+        assert!(
+            lines[1]
+                .starts_with("0badc0de  5173   anyone with the link on this network (plain HTTP)"),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains("59m 0s")
+                && lines[1].ends_with("http://192.168.1.20:41234/?portproxy-share=x")
+        );
+        assert!(lines[2].starts_with("public    8000   anyone, on the public domains"));
+        assert_eq!(table(&[], &[]), "no shares\n");
+    }
+
+    #[test]
+    fn the_qr_code_is_drawn_with_half_blocks() {
+        let code = qr("http://192.168.1.20:41234/?portproxy-share=0123");
+        assert!(code.lines().count() > 10);
+        assert!(code.contains('▀') || code.contains('▄'));
+    }
+}

@@ -1,0 +1,465 @@
+//! A share's own listener: the same proxy as the main one (the same dialling, identity
+//! rewriting, pages and access line), except that `request_filter` asks `share::decide`
+//! instead of the host grammar and the gate. Nothing in a request can name another target:
+//! the port is the share's.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use log::{info, warn};
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::protocols::l4::listener::Listener;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::server::configuration::ServerConf;
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, Result};
+
+use super::answer::send_page;
+use super::app::App;
+use super::ctx::Ctx;
+use super::pages::{Format, Page};
+use super::{dial, headers, peer_ip, request_host, Editable, PortProxy};
+use crate::gate::Client;
+use crate::metrics::METRICS;
+use crate::policy;
+use crate::route::Target;
+use crate::share::registry::Live;
+use crate::share::tunnel::{self, TunnelError};
+use crate::share::{self, Reach, Request, Share, Verdict};
+use headers::Forwarding;
+
+/// Why a share could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The port may not be reached through portproxy at all (deny list, our own ports).
+    Refused(policy::Refusal),
+    /// `--lan` on a machine without a LAN address.
+    NoLan,
+    Io(std::io::Error),
+    Tunnel(TunnelError),
+}
+
+impl OpenError {
+    pub fn status(&self) -> u16 {
+        match self {
+            OpenError::Refused(_) => 403,
+            OpenError::NoLan | OpenError::Tunnel(_) => 424,
+            OpenError::Io(_) => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Refused(refusal) => write!(f, "this port can't be shared: {refusal}"),
+            OpenError::NoLan => f.write_str("this machine has no LAN address (no IPv4 interface other than loopback) to share on"),
+            OpenError::Io(e) => write!(f, "could not open the share's listener: {e}"),
+            OpenError::Tunnel(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Opens a share: its listener(s), its tunnel, one log line. Blocking (a tunnel takes
+/// seconds to say its URL): call it off the proxy's threads.
+pub fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenError> {
+    let config = app.config();
+    config
+        .policy
+        .check(&Target::Localhost, request.port)
+        .map_err(OpenError::Refused)?;
+    let reach = if request.lan {
+        Reach::Lan
+    } else {
+        Reach::Loopback
+    };
+    let listeners = bind(reach).map_err(|e| match e {
+        None => OpenError::NoLan,
+        Some(e) => OpenError::Io(e),
+    })?;
+    let listening: Vec<SocketAddr> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .collect();
+    let now = SystemTime::now();
+    let share = Share {
+        id: random_hex(4).map_err(OpenError::Io)?,
+        port: request.port,
+        secret: crate::auth::generate_token().map_err(OpenError::Io)?,
+        created: now,
+        expires: now + Duration::from_secs(request.for_secs).min(share::MAX_FOR),
+        reach,
+        via: request.via,
+    };
+    let links = listening
+        .iter()
+        .map(|addr| share.link(&format!("http://{addr}")))
+        .collect();
+    let live = Arc::new(Live::new(share, request.public, listening, links));
+    let runtime = app.shares.runtime().map_err(OpenError::Io)?;
+    let proxy = Arc::new(pingora::proxy::http_proxy(
+        &Arc::new(ServerConf::default()),
+        ShareProxy {
+            main: PortProxy(app.clone()),
+            live: live.clone(),
+        },
+    ));
+    for listener in listeners {
+        let (proxy, stop) = (proxy.clone(), live.stopped());
+        runtime.spawn(async move {
+            match tokio::net::TcpListener::from_std(listener) {
+                Ok(listener) => serve(Listener::from(listener), proxy, stop).await,
+                Err(e) => warn!("a share listener could not start: {e}"),
+            }
+        });
+    }
+    if let Some(via) = request.via {
+        let port = live.listening[0].port();
+        match tunnel::start(via, port, request.public) {
+            Ok(tunnel) => live.attach(tunnel),
+            Err(e) => {
+                live.end(share::Ended::Revoked, SystemTime::now());
+                return Err(OpenError::Tunnel(e));
+            }
+        }
+    }
+    app.shares.add(live.clone());
+    let listed = live.listed(now);
+    info!(
+        "share {} opened: port {} for {}, {} at {}",
+        listed.id,
+        listed.port,
+        share::human(listed.left),
+        listed.who,
+        listed
+            .listening
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(live)
+}
+
+/// The listener(s): an ephemeral loopback port, or one port on every LAN address (the
+/// same port where it is free on each). `Err(None)`: no LAN address.
+fn bind(reach: Reach) -> Result<Vec<std::net::TcpListener>, Option<std::io::Error>> {
+    let addrs: Vec<IpAddr> = match reach {
+        Reach::Loopback => vec![Ipv4Addr::LOCALHOST.into()],
+        Reach::Lan => lan_addresses(),
+    };
+    let mut listeners: Vec<std::net::TcpListener> = Vec::new();
+    for ip in addrs {
+        let port = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map_or(0, |a| a.port());
+        let listener = std::net::TcpListener::bind((ip, port))
+            .or_else(|_| std::net::TcpListener::bind((ip, 0)))
+            .map_err(Some)?;
+        listener.set_nonblocking(true).map_err(Some)?;
+        listeners.push(listener);
+    }
+    if listeners.is_empty() {
+        return Err(None);
+    }
+    Ok(listeners)
+}
+
+/// This machine's IPv4 addresses on its networks: not loopback, not link-local (a phone
+/// reaches a Wi-Fi address; IPv6 LAN addresses change and are rarely typed).
+fn lan_addresses() -> Vec<IpAddr> {
+    let mut addrs: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.ip())
+        .filter(|ip| match ip {
+            IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_link_local() && !v4.is_unspecified(),
+            IpAddr::V6(_) => false,
+        })
+        .collect();
+    addrs.sort();
+    addrs.dedup();
+    addrs
+}
+
+fn random_hex(bytes: usize) -> std::io::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::getrandom(&mut buf).map_err(std::io::Error::other)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Accepts until the share's listener is closed; each connection is served as Pingora's own
+/// listeners serve theirs (keep-alive, upgrades), and told to finish when the share stops.
+async fn serve(
+    listener: Listener,
+    proxy: Arc<pingora::proxy::HttpProxy<ShareProxy>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use pingora::apps::ServerApp;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(stream) => {
+                    let (proxy, shutdown) = (proxy.clone(), stop.clone());
+                    tokio::spawn(async move {
+                        let mut next: Option<pingora::protocols::Stream> = Some(Box::new(stream));
+                        while let Some(stream) = next {
+                            next = proxy.process_new(stream, &shutdown).await;
+                        }
+                    });
+                }
+                Err(e) => {
+                    warn!("a share listener could not accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+/// The `ProxyHttp` of one share.
+pub struct ShareProxy {
+    main: PortProxy,
+    live: Arc<Live>,
+}
+
+impl ShareProxy {
+    /// The answer when the request is not forwarded; true if one was written.
+    async fn answer(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        verdict: Verdict,
+        client: Option<IpAddr>,
+    ) -> Result<()> {
+        let page = match verdict {
+            Verdict::Exchange {
+                location,
+                set_cookie,
+            } => {
+                self.live.opened_by(client);
+                // The secret leaves the address bar (and the access line) here.
+                if let Ok(uri) = location.parse() {
+                    session.req_header_mut().set_uri(uri);
+                }
+                let mut resp = ResponseHeader::build(303, Some(4))?;
+                resp.insert_header("location", &location)?;
+                resp.insert_header("set-cookie", &set_cookie)?;
+                resp.insert_header("cache-control", "no-store")?;
+                resp.insert_header("referrer-policy", "no-referrer")?;
+                resp.insert_header("content-length", "0")?;
+                session.write_response_header(Box::new(resp), false).await?;
+                return session.write_response_body(Some(Bytes::new()), true).await;
+            }
+            Verdict::Gone(ended) => Page::ShareEnded { ended },
+            Verdict::NeedsLink => Page::ShareNeedsLink,
+            Verdict::Forward { .. } => return Ok(()),
+        };
+        METRICS.refused();
+        send_page(session, &page, ctx.format).await
+    }
+
+    /// The origin the browser is on: the tunnel's, or the address it connected to.
+    fn public_side(&self, ctx: &Ctx) -> (String, String) {
+        match self.live.tunnel_origin() {
+            Some(url) => match url.split_once("://") {
+                Some((proto, host)) => (proto.to_string(), host.to_string()),
+                None => (ctx.scheme.to_string(), ctx.host.clone()),
+            },
+            None => (ctx.scheme.to_string(), ctx.host.clone()),
+        }
+    }
+}
+
+#[async_trait]
+impl ProxyHttp for ShareProxy {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        self.main.new_ctx()
+    }
+
+    fn init_downstream_modules(&self, modules: &mut pingora::modules::http::HttpModules) {
+        self.main.init_downstream_modules(modules)
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        METRICS.request_started();
+        ctx.counted = true;
+        let peer = peer_ip(session);
+        let loopback_peer = peer.is_some_and(|p| p.is_loopback());
+        let req = session.req_header();
+        ctx.format = Format::from_accept(req.headers.get("accept").and_then(|v| v.to_str().ok()));
+        ctx.host = request_host(req).to_string();
+        // Never "this machine": a share's visitor is a visitor, even through a local tunnel.
+        ctx.client = Client {
+            ip: peer,
+            local: false,
+        };
+        // A tunnel tool on loopback says whether the browser used https (for the cookie's
+        // `Secure` and the identity); it chooses nothing else.
+        ctx.scheme = headers::client_proto(&req.headers, loopback_peer);
+        ctx.hops = headers::hops(&req.headers);
+        let visitor = share::visitor(peer, &req.headers);
+        let target = req.uri.to_string();
+        let verdict = share::decide(
+            &self.live.share,
+            self.live.ended(),
+            &target,
+            &req.headers,
+            ctx.scheme == "https",
+            SystemTime::now(),
+        );
+        let redacted = share::redacted(&target);
+        if redacted != target {
+            if let Ok(uri) = redacted.parse() {
+                session.req_header_mut().set_uri(uri);
+            }
+        }
+        let Verdict::Forward { port } = verdict else {
+            self.answer(session, ctx, verdict, visitor).await?;
+            return Ok(true);
+        };
+        // An absolute-form target (Pingora keeps its bytes for the upstream) names nothing
+        // here: the app gets the path, as a browser sends it.
+        if !session.req_header().raw_path().starts_with(b"/") {
+            let uri = session.req_header().uri.clone();
+            session.req_header_mut().set_uri(uri);
+        }
+        if ctx.hops >= headers::MAX_HOPS {
+            send_page(session, &Page::Loop { hops: ctx.hops }, ctx.format).await?;
+            return Ok(true);
+        }
+        let config = self.main.0.config();
+        let forward = match dial::resolve(
+            &config.policy,
+            &self.main.0.families,
+            Target::Localhost,
+            port,
+        )
+        .await
+        {
+            Ok(forward) => forward,
+            Err(page) => {
+                send_page(session, &page, ctx.format).await?;
+                return Ok(true);
+            }
+        };
+        let (proto, public_host) = self.public_side(ctx);
+        let forwarding = Forwarding {
+            public_host,
+            proto,
+            client_ip: peer,
+            local_authority: forward.authority(),
+            port: forward.port,
+            preserve_host: config.settings.preserves_host(forward.port),
+            hops: ctx.hops,
+        };
+        if super::is_websocket(session.req_header()) {
+            session.as_downstream_mut().set_read_timeout(None);
+        }
+        ctx.upstream = Some((forward, forwarding));
+        ctx.config = Some(config);
+        Ok(false)
+    }
+
+    async fn upstream_peer(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        self.main.upstream_peer(session, ctx).await
+    }
+
+    fn fail_to_connect(
+        &self,
+        session: &mut Session,
+        peer: &HttpPeer,
+        ctx: &mut Ctx,
+        e: Box<Error>,
+    ) -> Box<Error> {
+        self.main.fail_to_connect(session, peer, ctx, e)
+    }
+
+    async fn connected_to_upstream(
+        &self,
+        session: &mut Session,
+        reused: bool,
+        peer: &HttpPeer,
+        #[cfg(unix)] fd: std::os::unix::io::RawFd,
+        #[cfg(windows)] sock: std::os::windows::io::RawSocket,
+        digest: Option<&pingora::protocols::Digest>,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        self.main
+            .connected_to_upstream(
+                session,
+                reused,
+                peer,
+                #[cfg(unix)]
+                fd,
+                #[cfg(windows)]
+                sock,
+                digest,
+                ctx,
+            )
+            .await
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        self.main
+            .upstream_request_filter(session, upstream_request, ctx)
+            .await?;
+        let edits = share::strip_cookies(&upstream_request.headers);
+        upstream_request.apply(edits)
+    }
+
+    async fn response_filter(
+        &self,
+        session: &mut Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        self.main.response_filter(session, resp, ctx).await
+    }
+
+    fn response_body_filter(
+        &self,
+        session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<Option<Duration>> {
+        self.main
+            .response_body_filter(session, body, end_of_stream, ctx)
+    }
+
+    fn suppress_error_log(&self, session: &Session, ctx: &Ctx, error: &Error) -> bool {
+        self.main.suppress_error_log(session, ctx, error)
+    }
+
+    fn suppress_proxy_warn_log(
+        &self,
+        session: &Session,
+        ctx: &Ctx,
+        error: &Error,
+        context: pingora::proxy::ProxyWarnLogContext,
+    ) -> bool {
+        self.main
+            .suppress_proxy_warn_log(session, ctx, error, context)
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
+        self.main.fail_to_proxy(session, e, ctx).await
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
+        self.main.logging(session, e, ctx).await
+    }
+}
