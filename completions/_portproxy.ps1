@@ -36,6 +36,8 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open PORT''s URL in the browser (prints it where there is no browser)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the access token for public domains; --rotate makes a new one')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List the signed-in sessions of public domains; --revoke KEY ends one (`all`: every one)')
+            [CompletionResult]::new('share', 'share', [CompletionResultType]::ParameterValue, 'Share PORT through a link of its own that expires (and a QR code for phones); the link opens that port and nothing else. `--list` shows live shares, `--revoke ID|all` ends them')
+            [CompletionResult]::new('unshare', 'unshare', [CompletionResultType]::ParameterValue, 'End every share of PORT and make it private again')
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Start `portproxy run` at login and restart it on failure (systemd user unit, launchd agent, Scheduled Task)')
             [CompletionResult]::new('self-update', 'self-update', [CompletionResultType]::ParameterValue, 'Replace this binary with the newest release (or --version X), checksum-verified')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`')
@@ -252,6 +254,22 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'portproxy;share' {
+            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'How long the link works: 30m, 2h, 1h30m, 1d (at most 30d)')
+            [CompletionResult]::new('--via', '--via', [CompletionResultType]::ParameterName, 'Publish the link through a tunnel tool you have: cloudflared (a quick tunnel, no account), tailscale (`serve`: your tailnet; with --public, `funnel`: the internet) or ngrok')
+            [CompletionResult]::new('--revoke', '--revoke', [CompletionResultType]::ParameterName, 'End one share (its ID from --list), or `all`')
+            [CompletionResult]::new('--lan', '--lan', [CompletionResultType]::ParameterName, 'Listen on this machine''s LAN addresses (plain HTTP), for a phone on the same network')
+            [CompletionResult]::new('--public', '--public', [CompletionResultType]::ParameterName, 'Without --via: make the port public on public domains (no sign-in) for --for; with --via tailscale: `tailscale funnel` rather than `serve`')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'Show the live shares: target, who can use each, time left, uses')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;unshare' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'portproxy;service' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -326,6 +344,8 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open PORT''s URL in the browser (prints it where there is no browser)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print the access token for public domains; --rotate makes a new one')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List the signed-in sessions of public domains; --revoke KEY ends one (`all`: every one)')
+            [CompletionResult]::new('share', 'share', [CompletionResultType]::ParameterValue, 'Share PORT through a link of its own that expires (and a QR code for phones); the link opens that port and nothing else. `--list` shows live shares, `--revoke ID|all` ends them')
+            [CompletionResult]::new('unshare', 'unshare', [CompletionResultType]::ParameterValue, 'End every share of PORT and make it private again')
             [CompletionResult]::new('service', 'service', [CompletionResultType]::ParameterValue, 'Start `portproxy run` at login and restart it on failure (systemd user unit, launchd agent, Scheduled Task)')
             [CompletionResult]::new('self-update', 'self-update', [CompletionResultType]::ParameterValue, 'Replace this binary with the newest release (or --version X), checksum-verified')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the shell completion script for SHELL (bash, zsh, fish, powershell, elvish), e.g. `portproxy completions bash > ~/.local/share/bash-completion/completions/portproxy`')
@@ -364,6 +384,12 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             break
         }
         'portproxy;help;sessions' {
+            break
+        }
+        'portproxy;help;share' {
+            break
+        }
+        'portproxy;help;unshare' {
             break
         }
         'portproxy;help;service' {

@@ -55,11 +55,17 @@ _portproxy() {
             portproxy,sessions)
                 cmd="portproxy__subcmd__sessions"
                 ;;
+            portproxy,share)
+                cmd="portproxy__subcmd__share"
+                ;;
             portproxy,token)
                 cmd="portproxy__subcmd__token"
                 ;;
             portproxy,trust)
                 cmd="portproxy__subcmd__trust"
+                ;;
+            portproxy,unshare)
+                cmd="portproxy__subcmd__unshare"
                 ;;
             portproxy,url)
                 cmd="portproxy__subcmd__url"
@@ -103,11 +109,17 @@ _portproxy() {
             portproxy__subcmd__help,sessions)
                 cmd="portproxy__subcmd__help__subcmd__sessions"
                 ;;
+            portproxy__subcmd__help,share)
+                cmd="portproxy__subcmd__help__subcmd__share"
+                ;;
             portproxy__subcmd__help,token)
                 cmd="portproxy__subcmd__help__subcmd__token"
                 ;;
             portproxy__subcmd__help,trust)
                 cmd="portproxy__subcmd__help__subcmd__trust"
+                ;;
+            portproxy__subcmd__help,unshare)
+                cmd="portproxy__subcmd__help__subcmd__unshare"
                 ;;
             portproxy__subcmd__help,url)
                 cmd="portproxy__subcmd__help__subcmd__url"
@@ -152,7 +164,7 @@ _portproxy() {
 
     case "${cmd}" in
         portproxy)
-            opts="-h -V --help --version run serve caddyfile doctor trust hosts ls url open token sessions service self-update completions man help"
+            opts="-h -V --help --version run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -336,7 +348,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__help)
-            opts="run serve caddyfile doctor trust hosts ls url open token sessions service self-update completions man help"
+            opts="run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -573,6 +585,20 @@ _portproxy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portproxy__subcmd__help__subcmd__share)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portproxy__subcmd__help__subcmd__token)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -588,6 +614,20 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__help__subcmd__trust)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portproxy__subcmd__help__subcmd__unshare)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1105,6 +1145,32 @@ _portproxy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portproxy__subcmd__share)
+            opts="-h --for --lan --via --public --list --revoke --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --via)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --revoke)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portproxy__subcmd__token)
             opts="-h --rotate --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1184,6 +1250,20 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__trust)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portproxy__subcmd__unshare)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -78,6 +78,8 @@ fn addressed_by_loopback(host: Option<&str>, port: u16) -> bool {
         return false;
     };
     route::is_loopback_name(name) && given == port.to_string()
+}
+
 impl Admin {
     /// A `/control/*` request: refused without a loopback Host and the secret.
     async fn control(&self, session: &mut ServerSession) -> (u16, &'static str, String) {

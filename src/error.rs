@@ -193,6 +193,9 @@ pub fn free_port_help(key: &str, holder: &str) -> String {
 impl From<NoHome> for Error {
     fn from(e: NoHome) -> Self {
         Error::NoHome(e)
+    }
+}
+
 impl From<crate::control::ControlError> for Error {
     fn from(e: crate::control::ControlError) -> Self {
         Error::Control(e)

@@ -21,8 +21,8 @@ pub mod proxy;
 pub mod resolver;
 pub mod route;
 pub mod server;
-pub mod start;
 pub mod share;
+pub mod start;
 pub mod title;
 pub mod update;
 

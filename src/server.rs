@@ -128,7 +128,7 @@ pub fn start(plan: Plan) -> Result<(), Error> {
         server.add_service(service);
     }
     // Published once the addresses are known to be free; removed when `start` returns.
-    let data = crate::caddy::Paths::from_env(&crate::config::process_env).data;
+    let data = crate::paths::data_dir(&crate::config::process_env)?;
     let published = control::Published::write(&data, admin_addr).map_err(|error| Error::File {
         path: control::instance_file(&data),
         error,

@@ -4,7 +4,6 @@
 use qrcode::render::unicode::Dense1x2;
 use qrcode::QrCode;
 
-use crate::caddy::Paths;
 use crate::cli::ShareArgs;
 use crate::config::process_env;
 use crate::control::{self, Instance};
@@ -12,7 +11,7 @@ use crate::error::Error;
 use crate::share::{self, human, Listed, Request};
 
 fn instance() -> Result<Instance, Error> {
-    Ok(control::find(&Paths::from_env(&process_env).data)?)
+    Ok(control::find(&crate::paths::data_dir(&process_env)?)?)
 }
 
 pub fn share(args: ShareArgs) -> Result<(), Error> {
