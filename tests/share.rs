@@ -387,7 +387,7 @@ async fn relay_to(to: SocketAddr) -> SocketAddr {
 /// The stand-in for a tunnel tool: records its arguments, relays a loopback port of its own
 /// to the share port (adding nothing), prints a URL the way the real tool does, and runs
 /// until it is stopped. `$STANDIN_DIR` says where to write what it did.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 const STANDIN: &str = r#"#!/usr/bin/env python3
 import os, socket, sys, threading, time
 name = os.path.basename(sys.argv[0])
@@ -441,7 +441,7 @@ else:
         time.sleep(1)
 "#;
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn stand_ins(names: &[&str]) -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
@@ -453,7 +453,7 @@ fn stand_ins(names: &[&str]) -> tempfile::TempDir {
     dir
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn path_with(dir: &std::path::Path) -> String {
     format!(
         "{}:{}",
@@ -462,7 +462,7 @@ fn path_with(dir: &std::path::Path) -> String {
     )
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn alive(pid: &str) -> bool {
     std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
         && !std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
