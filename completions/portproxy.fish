@@ -32,8 +32,8 @@ complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "caddyfile" -d '
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "doctor" -d 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "trust" -d 'Install Caddy\'s local CA into the system trust store, so browsers trust https://*.localhost'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "hosts" -d 'The hosts file\'s portproxy block, so curl, Node, Python and Safari resolve the names of the ports listening now: printed, written (--sync, needs root) or taken out (--remove)'
-complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "ls" -d 'The dashboard\'s table in the terminal: listening ports, projects, processes, URLs'
-complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "url" -d 'Print the URL of PORT as `portproxy` serves it (for scripts)'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "ls" -d 'The dashboard\'s table in the terminal, from the running portproxy: ports, projects, processes, URLs'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "url" -d 'Print the URL of PORT as the running portproxy serves it (for scripts; exit 4 when none runs)'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "open" -d 'Open PORT\'s URL in the browser (prints it where there is no browser)'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "token" -d 'Print the access token for public domains; --rotate makes a new one'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "sessions" -d 'List the signed-in sessions of public domains; --revoke KEY ends one (`all`: every one)'
@@ -125,66 +125,9 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand hosts" -l config -d 
 complete -c portproxy -n "__fish_portproxy_using_subcommand hosts" -l sync -d 'Write the block into the hosts file (needs root or an Administrator prompt)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand hosts" -l remove -d 'Take the block out of the hosts file'
 complete -c portproxy -n "__fish_portproxy_using_subcommand hosts" -s h -l help -d 'Print help'
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l threads -d 'Worker threads [default: the number of CPUs]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l auth-token -d 'The access token for public domains (at least 16 characters); on the command line it shows in `ps` to every local user, so prefer the generated token file or the config file [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l trusted-proxy -d 'A proxy of your own in front of portproxy whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: an IP or a CIDR; repeatable. Anyone else\'s are not, so no local process speaks for the internet (Caddy under `run` needs no entry)' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l json -d 'One JSON object, as the dashboard\'s `/api/ports` has it'
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
-complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
 complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -s h -l help -d 'Print help'
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l threads -d 'Worker threads [default: the number of CPUs]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l auth-token -d 'The access token for public domains (at least 16 characters); on the command line it shows in `ps` to every local user, so prefer the generated token file or the config file [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l trusted-proxy -d 'A proxy of your own in front of portproxy whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: an IP or a CIDR; repeatable. Anyone else\'s are not, so no local process speaks for the internet (Caddy under `run` needs no entry)' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
-complete -c portproxy -n "__fish_portproxy_using_subcommand url" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -s h -l help -d 'Print help'
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l threads -d 'Worker threads [default: the number of CPUs]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l auth-token -d 'The access token for public domains (at least 16 characters); on the command line it shows in `ps` to every local user, so prefer the generated token file or the config file [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l trusted-proxy -d 'A proxy of your own in front of portproxy whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: an IP or a CIDR; repeatable. Anyone else\'s are not, so no local process speaks for the internet (Caddy under `run` needs no entry)' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
-complete -c portproxy -n "__fish_portproxy_using_subcommand open" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
@@ -241,8 +184,8 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish
 complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help" -f -a "doctor" -d 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong'
 complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help" -f -a "trust" -d 'Install Caddy\'s local CA into the system trust store, so browsers trust https://*.localhost'
 complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help" -f -a "hosts" -d 'The hosts file\'s portproxy block, so curl, Node, Python and Safari resolve the names of the ports listening now: printed, written (--sync, needs root) or taken out (--remove)'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help" -f -a "ls" -d 'The dashboard\'s table in the terminal: listening ports, projects, processes, URLs'
-complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help" -f -a "url" -d 'Print the URL of PORT as `portproxy` serves it (for scripts)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help" -f -a "ls" -d 'The dashboard\'s table in the terminal, from the running portproxy: ports, projects, processes, URLs'
+complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help" -f -a "url" -d 'Print the URL of PORT as the running portproxy serves it (for scripts; exit 4 when none runs)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help" -f -a "open" -d 'Open PORT\'s URL in the browser (prints it where there is no browser)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help" -f -a "token" -d 'Print the access token for public domains; --rotate makes a new one'
 complete -c portproxy -n "__fish_portproxy_using_subcommand help; and not __fish_seen_subcommand_from run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help" -f -a "sessions" -d 'List the signed-in sessions of public domains; --revoke KEY ends one (`all`: every one)'

@@ -14,6 +14,7 @@ use crate::control;
 use crate::form;
 use crate::metrics::METRICS;
 use crate::policy;
+use crate::port_links::port_url;
 use crate::ports;
 use crate::proxy::share::open;
 use crate::proxy::App;
@@ -37,6 +38,7 @@ impl ServeHttp for Admin {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let port = self.app.config().settings.admin.port();
+        let mut proof = None;
         let (status, content_type, body) = match uri.path() {
             // A DNS-rebound page names its own host: it reads nothing here.
             _ if !addressed_by_loopback(host.as_deref(), port) => (
@@ -44,7 +46,23 @@ impl ServeHttp for Admin {
                 "text/plain",
                 format!("the admin listener answers only 127.0.0.1:{port}, localhost:{port} and [::1]:{port}\n"),
             ),
-            path if path.starts_with("/control/") => self.control(session).await,
+            path if path.starts_with("/control/") => {
+                let req = session.req_header();
+                let authorization = req
+                    .headers
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok());
+                let asked = uri.path_and_query().map_or(path, |p| p.as_str());
+                let method = req.method.as_str();
+                match control::authorize(host.as_deref(), authorization, method, asked, &self.secret)
+                {
+                    Err(denied) => (denied.status(), "text/plain", format!("{denied}\n")),
+                    Ok(nonce) => {
+                        proof = nonce.map(|nonce| control::proof(&self.secret, &nonce));
+                        self.control(session).await
+                    }
+                }
+            }
             "/healthz" => (200, "text/plain", "ok\n".to_string()),
             "/metrics" => (200, "text/plain; version=0.0.4", METRICS.render()),
             "/caddy/ask" => match form::param(uri.query().unwrap_or(""), "domain") {
@@ -61,7 +79,11 @@ impl ServeHttp for Admin {
                 "not found: try /healthz, /metrics or /caddy/ask?domain=NAME\n".to_string(),
             ),
         };
-        Response::builder()
+        let mut response = Response::builder();
+        if let Some(proof) = proof {
+            response = response.header(control::PROOF, proof);
+        }
+        response
             .status(status)
             .header("content-type", content_type)
             .header("content-length", body.len())
@@ -81,16 +103,9 @@ fn addressed_by_loopback(host: Option<&str>, port: u16) -> bool {
 }
 
 impl Admin {
-    /// A `/control/*` request: refused without a loopback Host and the secret.
+    /// A `/control/*` request, once `control::authorize` let it through.
     async fn control(&self, session: &mut ServerSession) -> (u16, &'static str, String) {
         let req = session.req_header();
-        let header = |name| req.headers.get(name).and_then(|v| v.to_str().ok());
-        let host = header(http::header::HOST).or(req.uri.authority().map(|a| a.as_str()));
-        if let Err(denied) =
-            control::authorize(host, header(http::header::AUTHORIZATION), &self.secret)
-        {
-            return (denied.status(), "text/plain", format!("{denied}\n"));
-        }
         let method = req.method.as_str().to_string();
         let path = req.uri.path().to_string();
         let query = req.uri.query().unwrap_or("").to_string();
@@ -102,6 +117,24 @@ impl Admin {
                 200,
                 serde_json::json!({ "pid": std::process::id(), "version": env!("CARGO_PKG_VERSION") }),
             ),
+            // What `portproxy ls`, `url` and `open` print: what this instance serves.
+            ("GET", "/control/ports") => {
+                let config = self.app.config();
+                let rows = self
+                    .app
+                    .port_rows(|port| port_url(&config, port), true)
+                    .await;
+                json(200, serde_json::json!({ "ports": rows }))
+            }
+            ("GET", "/control/url") => {
+                match form::param(&query, "port").map(|p| p.parse::<u16>()) {
+                    Some(Ok(port)) if port != 0 => json(
+                        200,
+                        serde_json::json!({ "url": port_url(&self.app.config(), port) }),
+                    ),
+                    _ => (400, "text/plain", "give ?port=PORT (1-65535)\n".into()),
+                }
+            }
             ("GET", "/control/shares") => json(200, self.shares_now()),
             ("POST", "/control/shares") => {
                 let request: share::Request = match read_json(session).await {

@@ -52,9 +52,9 @@ pub enum Command {
     /// The hosts file's portproxy block, so curl, Node, Python and Safari resolve the names of
     /// the ports listening now: printed, written (--sync, needs root) or taken out (--remove).
     Hosts(HostsArgs),
-    /// The dashboard's table in the terminal: listening ports, projects, processes, URLs.
+    /// The dashboard's table in the terminal, from the running portproxy: ports, projects, processes, URLs.
     Ls(LsArgs),
-    /// Print the URL of PORT as `portproxy` serves it (for scripts).
+    /// Print the URL of PORT as the running portproxy serves it (for scripts; exit 4 when none runs).
     Url(PortArgs),
     /// Open PORT's URL in the browser (prints it where there is no browser).
     Open(PortArgs),
@@ -90,14 +90,12 @@ pub enum Command {
     Man,
 }
 
-/// `url` and `open`: a port, and the settings that say where it is served.
+/// `url` and `open`: a port (the running portproxy says where it serves it).
 #[derive(Debug, Clone, Args)]
 pub struct PortArgs {
     /// The port of the dev server, e.g. 5173.
     #[arg(value_name = "PORT", value_parser = port)]
     pub port: u16,
-    #[command(flatten)]
-    pub run: RunArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -183,8 +181,6 @@ pub struct LsArgs {
     /// One JSON object, as the dashboard's `/api/ports` has it.
     #[arg(long)]
     pub json: bool,
-    #[command(flatten)]
-    pub run: RunArgs,
 }
 
 /// `token`'s flags.

@@ -4,18 +4,25 @@
 //! `run` and `serve` publish `<data dir>/instance.json` (the file 0600, its directory 0700:
 //! only this user may read it) with their pid, the admin address and a fresh 256-bit secret,
 //! and remove it on a clean exit. The admin listener serves `/control/*` only to a request
-//! that carries that secret (`Authorization: Bearer SECRET`, compared in constant time) and
-//! names a loopback `Host` (a web page that DNS-rebinds a name to 127.0.0.1 still can't
-//! read the secret, and its requests carry its own name). A command finds the instance
-//! through the file (`find`) and asks it (`Instance::request`).
+//! that proves it knows that secret and names a loopback `Host` (a web page that DNS-rebinds
+//! a name to 127.0.0.1 still can't read the secret, and its requests carry its own name).
 //!
-//! `authorize` is pure; the file and the client do the I/O.
+//! Our commands never send the secret itself: a crash leaves the file behind, and whatever
+//! then listens on the admin address (another user's program, once the pid is reused) must
+//! learn nothing and be unable to answer as portproxy. A command sends a fresh nonce and a
+//! MAC of it (`Authorization: Portproxy nonce=N, mac=M`); the instance answers with its own
+//! MAC of the nonce (`X-Portproxy-Proof`), which the command checks before it believes a
+//! word (`Impostor` otherwise). `Authorization: Bearer SECRET` is accepted too, for a
+//! person with curl and the file.
+//!
+//! `authorize`, `credentials` and `proof` are pure; the file and the client do the I/O.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use blake2::digest::{FixedOutput, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -68,28 +75,102 @@ impl std::fmt::Display for Denied {
     }
 }
 
-/// Whether a control request may be served: a loopback `Host` and the instance's secret.
+/// The header the instance proves itself in.
+pub const PROOF: &str = "x-portproxy-proof";
+
+/// Whether a control request may be served: a loopback `Host` and proof of the instance's
+/// secret. `Ok(Some(nonce))`: answer with `proof(secret, nonce)` in `PROOF`.
 pub fn authorize(
     host: Option<&str>,
     authorization: Option<&str>,
+    method: &str,
+    path: &str,
     secret: &str,
-) -> Result<(), Denied> {
+) -> Result<Option<String>, Denied> {
     if !host.is_some_and(is_loopback_host) {
         return Err(Denied::NotLoopbackHost);
     }
-    let Some(given) = authorization.and_then(bearer) else {
-        return Err(Denied::NoSecret);
-    };
-    if bool::from(given.as_bytes().ct_eq(secret.as_bytes())) && !secret.is_empty() {
-        Ok(())
-    } else {
-        Err(Denied::WrongSecret)
+    if secret.is_empty() {
+        return Err(Denied::WrongSecret);
+    }
+    let same =
+        |given: &str, expected: &str| bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
+    match authorization.map(scheme) {
+        Some(("bearer", token)) if same(token, secret) => Ok(None),
+        Some(("portproxy", params)) => {
+            let (nonce, mac) = nonce_and_mac(params).ok_or(Denied::NoSecret)?;
+            if same(mac, &asked(secret, nonce, method, path)) {
+                Ok(Some(nonce.to_string()))
+            } else {
+                Err(Denied::WrongSecret)
+            }
+        }
+        Some(("bearer", _)) => Err(Denied::WrongSecret),
+        _ => Err(Denied::NoSecret),
     }
 }
 
-fn bearer(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+/// `("bearer", TOKEN)` or `("portproxy", PARAMS)`, the scheme lowercased.
+fn scheme(value: &str) -> (&'static str, &str) {
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        ("bearer", rest)
+    } else if scheme.eq_ignore_ascii_case("portproxy") {
+        ("portproxy", rest)
+    } else {
+        ("", rest)
+    }
+}
+
+/// `nonce=N, mac=M`; a nonce of 32 to 64 hex digits.
+fn nonce_and_mac(params: &str) -> Option<(&str, &str)> {
+    let (mut nonce, mut mac) = (None, None);
+    for pair in params.split(',') {
+        match pair.trim().split_once('=')? {
+            ("nonce", value) => nonce = Some(value),
+            ("mac", value) => mac = Some(value),
+            _ => return None,
+        }
+    }
+    let nonce = nonce
+        .filter(|n| (32..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_hexdigit()))?;
+    Some((nonce, mac?))
+}
+
+/// MAC(secret, words), hex. The words differ for a request and an answer, so neither can
+/// stand in for the other.
+fn mac(secret: &str, words: &[&str]) -> String {
+    let mut mac = <blake2::Blake2sMac256 as KeyInit>::new_from_slice(
+        &<blake2::Blake2s256 as blake2::Digest>::digest(secret.as_bytes()),
+    )
+    .expect("a 32-byte key fits");
+    for word in words {
+        mac.update(word.as_bytes());
+        mac.update(b"\n");
+    }
+    crate::auth::hex(&mac.finalize_fixed())
+}
+
+fn asked(secret: &str, nonce: &str, method: &str, path: &str) -> String {
+    mac(secret, &["portproxy control request", nonce, method, path])
+}
+
+/// What the instance answers a request that came with `nonce`.
+pub fn proof(secret: &str, nonce: &str) -> String {
+    mac(secret, &["portproxy control answer", nonce])
+}
+
+/// A command's `Authorization` value for one request, and the nonce its answer must prove.
+pub fn credentials(secret: &str, method: &str, path: &str) -> std::io::Result<(String, String)> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(std::io::Error::other)?;
+    let nonce = crate::auth::hex(&bytes);
+    let header = format!(
+        "Portproxy nonce={nonce}, mac={}",
+        asked(secret, &nonce, method, path)
+    );
+    Ok((header, nonce))
 }
 
 /// `localhost`, `127.0.0.1`, `[::1]`, each with an optional port.
@@ -172,6 +253,9 @@ pub enum ControlError {
     },
     /// It answered with an error.
     Refused { status: u16, message: String },
+    /// Something answers on the admin address without proving it knows the secret: not
+    /// this user's portproxy (a crash left the file; another program took the port).
+    Impostor { admin: SocketAddr },
 }
 
 impl std::fmt::Display for ControlError {
@@ -184,6 +268,10 @@ impl std::fmt::Display for ControlError {
             ControlError::Refused { status, message } => {
                 write!(f, "portproxy refused ({status}): {}", message.trim())
             }
+            ControlError::Impostor { admin } => write!(
+                f,
+                "what answers on {admin} is not your portproxy (it could not prove it knows the secret in instance.json)"
+            ),
         }
     }
 }
@@ -199,6 +287,9 @@ impl ControlError {
                 Some("it may be starting or stopping; try again, or restart it".into())
             }
             ControlError::Refused { .. } => None,
+            ControlError::Impostor { .. } => Some(
+                "portproxy is not running; start it with `portproxy`, and see who holds that port (`portproxy ls` once it runs, or `ss -ltnp`)".into(),
+            ),
         }
     }
 }
@@ -248,12 +339,14 @@ fn alive(pid: u32) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,
+    /// The `X-Portproxy-Proof` header, when there is one.
+    pub proof: Option<String>,
     pub body: String,
 }
 
 impl Instance {
     /// One request on the control channel (JSON `body` for POST); a non-2xx answer is
-    /// `Refused` with the instance's message.
+    /// `Refused` with the instance's message, any answer without the proof `Impostor`.
     pub fn request(
         &self,
         method: &str,
@@ -262,8 +355,18 @@ impl Instance {
     ) -> Result<String, ControlError> {
         let admin = loopback(self.admin);
         let unreachable = |error| ControlError::Unreachable { admin, error };
-        let bearer = format!("Bearer {}", self.secret);
-        let reply = exchange(admin, Some(&bearer), method, path, body).map_err(unreachable)?;
+        let (authorization, nonce) =
+            credentials(&self.secret, method, path).map_err(unreachable)?;
+        let reply =
+            exchange(admin, Some(&authorization), method, path, body).map_err(unreachable)?;
+        let expected = proof(&self.secret, &nonce);
+        let proven = reply
+            .proof
+            .as_deref()
+            .is_some_and(|given| bool::from(given.as_bytes().ct_eq(expected.as_bytes())));
+        if !proven {
+            return Err(ControlError::Impostor { admin });
+        }
         if (200..300).contains(&reply.status) {
             Ok(reply.body)
         } else {
@@ -313,13 +416,26 @@ pub fn exchange(
     parse_reply(&response).ok_or_else(|| std::io::Error::other("not an HTTP answer"))
 }
 
-/// Status and body of an HTTP/1.1 answer with a `Content-Length` (the admin listener's).
+/// Status, proof and body of an HTTP/1.1 answer read to its end (`Connection: close`).
 fn parse_reply(response: &[u8]) -> Option<Reply> {
     let text = String::from_utf8_lossy(response);
     let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()?
+        .strip_prefix("HTTP/1.1 ")?
+        .get(..3)?
+        .parse()
+        .ok()?;
+    let proof = lines.find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case(PROOF)
+            .then(|| value.trim().to_string())
+    });
     Some(Reply {
         status,
+        proof,
         body: body.to_string(),
     })
 }
@@ -370,7 +486,7 @@ mod tests {
         ];
         for (host, authorization, expected) in rows {
             assert_eq!(
-                authorize(host, authorization, SECRET),
+                authorize(host, authorization, "GET", "/control/ports", SECRET).map(|_| ()),
                 expected,
                 "{host:?} {authorization:?}"
             );
@@ -378,10 +494,48 @@ mod tests {
         assert_eq!(Denied::NotLoopbackHost.status(), 403);
         assert_eq!(Denied::WrongSecret.status(), 401);
         assert_eq!(
-            authorize(Some("localhost"), Some("Bearer x"), ""),
+            authorize(Some("localhost"), Some("Bearer "), "GET", "/", ""),
             Err(Denied::WrongSecret),
             "an empty secret never matches"
         );
+    }
+
+    #[test]
+    fn a_command_and_the_instance_prove_the_secret_without_sending_it() {
+        let host = Some("127.0.0.1:24307");
+        let (header, nonce) = credentials(SECRET, "GET", "/control/ports").unwrap();
+        assert!(!header.contains(SECRET), "{header}");
+        let answered = authorize(host, Some(&header), "GET", "/control/ports", SECRET);
+        assert_eq!(answered, Ok(Some(nonce.clone())));
+        assert_eq!(proof(SECRET, &nonce).len(), 64);
+        assert_ne!(proof(SECRET, &nonce), proof(SECRET, &"0".repeat(32)));
+        assert_ne!(proof(SECRET, &nonce), proof(&"1".repeat(64), &nonce));
+        // The MAC covers the method and the path: a captured header asks nothing else.
+        for (method, path) in [("DELETE", "/control/ports"), ("GET", "/control/shares")] {
+            assert_eq!(
+                authorize(host, Some(&header), method, path, SECRET),
+                Err(Denied::WrongSecret),
+                "{method} {path}"
+            );
+        }
+        let other = "f".repeat(64);
+        assert_eq!(
+            authorize(host, Some(&header), "GET", "/control/ports", &other),
+            Err(Denied::WrongSecret),
+            "another instance's secret"
+        );
+        // A request's MAC is never an answer's proof.
+        let mac = header.rsplit("mac=").next().unwrap();
+        assert_ne!(mac, proof(SECRET, &nonce));
+        for malformed in [
+            "Portproxy nonce=abc, mac=00",
+            "Portproxy mac=00",
+            "Portproxy nonce=0123456789abcdef0123456789abcdef",
+            "Portproxy nonce=zz23456789abcdef0123456789abcdef, mac=00",
+            "Portproxy nonce=0123456789abcdef0123456789abcdef, mac=00, extra=1",
+        ] {
+            assert!(authorize(host, Some(malformed), "GET", "/control/ports", SECRET).is_err());
+        }
     }
 
     #[test]
@@ -438,9 +592,12 @@ mod tests {
             reply,
             Some(Reply {
                 status: 401,
+                proof: None,
                 body: "nope\n".into()
             })
         );
+        let proven = parse_reply(b"HTTP/1.1 200 OK\r\nX-Portproxy-Proof: ab12\r\n\r\n{}");
+        assert_eq!(proven.and_then(|r| r.proof).as_deref(), Some("ab12"));
         assert_eq!(parse_reply(b"garbage"), None);
         assert_eq!(parse_reply(b"HTTP/1.1 2x\r\n\r\n"), None);
     }

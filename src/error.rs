@@ -62,6 +62,10 @@ pub enum Error {
     Control(crate::control::ControlError),
 }
 
+/// The exit status of `ls`, `url`, `open`, `share` and `unshare` when no portproxy of this
+/// user is running (docs/commands.md).
+pub const NOT_RUNNING: u8 = 4;
+
 impl Error {
     pub fn help(&self) -> Option<String> {
         match self {
@@ -124,8 +128,11 @@ impl Error {
     }
 
     pub fn exit_code(&self) -> u8 {
+        use crate::control::ControlError::{Impostor, NotRunning};
         match self {
             Error::Unhealthy { .. } => 1,
+            // Scripts and agents tell "start portproxy first" from a mistake of theirs.
+            Error::Control(NotRunning { .. } | Impostor { .. }) => NOT_RUNNING,
             _ => 2,
         }
     }

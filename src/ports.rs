@@ -174,18 +174,18 @@ fn proc_listeners() -> Vec<Listener> {
 }
 
 /// The process that holds a listening port, as far as this user may see it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Holder {
     pub pid: u32,
     /// `node`, `python3`, `caddy`.
     pub name: String,
     /// Its command line, with secrets (`--token=…`) masked; empty (and left out) for clients
     /// not on this machine.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub command: String,
     /// The project it runs in: the name in `package.json`, `Cargo.toml` or `pyproject.toml`
     /// of its working directory, else the directory (`~/src/my-app`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
 }
 

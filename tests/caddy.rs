@@ -55,6 +55,23 @@ async fn https_through_caddy_reaches_the_app() {
     // Caddy's X-Forwarded-Host/-Proto would contradict Host: removed.
     assert!(!echo.contains("x-forwarded-host"), "{echo}");
     assert!(!echo.contains("x-forwarded-proto"), "{echo}");
+    // `portproxy url` and `ls` print the URL that just answered, from the running instance.
+    let url = format!("https://{name}:{https}/");
+    let out = proxy.command(&["url", &app.port().to_string()]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{url}\n"),
+        "{out:?}"
+    );
+    let ls: serde_json::Value =
+        serde_json::from_slice(&proxy.command(&["ls", "--json"]).stdout).expect("ls --json");
+    let row = ls["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["port"] == app.port())
+        .cloned();
+    assert_eq!(row.map(|r| r["url"].clone()), Some(url.into()), "{ls}");
 
     // Plain HTTP is redirected to HTTPS, on IPv4 (and IPv6 where the machine has it).
     for addr in [format!("127.0.0.1:{http}"), format!("[::1]:{http}")] {

@@ -59,6 +59,9 @@ async fn control_needs_the_secret_and_a_loopback_host() {
 
 #[cfg(unix)]
 async fn removed_on_a_clean_exit(mut proxy: crate::harness::Running) {
+    // Pingora installs its SIGTERM handler a moment after the listeners answer; before that
+    // the signal's default action kills the process, which can clean up nothing.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     proxy.signal("TERM");
     proxy
         .wait_exit(std::time::Duration::from_secs(15))

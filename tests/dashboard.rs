@@ -64,9 +64,7 @@ async fn titles_are_learnt_from_proxied_html() {
     assert_eq!(entry(&proxy, port).await.unwrap()["title"], "Zipped & App");
 
     // `portproxy ls` asks the running proxy.
-    let out = Proxy::command(&["ls", "--json", "--no-caddy", "--listen"])
-        .arg(proxy.addr.to_string())
-        .output();
+    let out = proxy.command(&["ls", "--json"]);
     let ls: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ls --json");
     let row = ls["ports"]
         .as_array()

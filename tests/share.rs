@@ -334,7 +334,7 @@ async fn share_needs_a_running_portproxy_and_a_shareable_port() {
     );
 
     let stopped = Proxy::command(&["share", "5173"]).output();
-    assert_eq!(stopped.status.code(), Some(2));
+    assert_eq!(stopped.status.code(), Some(4), "not running");
     let stderr = text(&stopped.stderr);
     assert!(
         stderr.starts_with("error: portproxy is not running\nhelp: start it with `portproxy`"),

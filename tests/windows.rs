@@ -109,13 +109,15 @@ fn doctor_reports_every_check() {
     }
 }
 
-/// `ls --json` sees a Linux-side listener through wine's socket table. Wine 8 names no
-/// owning process for any socket (a Linux one or a wine one), so rows have no `process`
-/// here; the Windows CI job sees sysinfo's names.
+/// `ls --json` asks the running portproxy (found through `%LOCALAPPDATA%\portproxy\instance.json`,
+/// over the control channel), which sees a Linux-side listener through wine's socket table.
+/// Wine 8 names no owning process for any socket (a Linux one or a wine one), so rows have no
+/// `process` here; the Windows CI job sees sysinfo's names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "the Windows build under wine: scripts/platform runs it"]
 async fn ls_lists_the_listening_ports() {
     let app = Backend::echo().await;
+    let _proxy = Proxy::new().under_wine(&exe()).start().await;
     let out = tokio::task::spawn_blocking(|| wine(&["ls", "--json"]))
         .await
         .unwrap();

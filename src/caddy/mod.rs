@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{CaddyPorts, Config, Key, Settings, Source, TlsChoice};
 use crate::paths::{self, NoHome};
+use crate::port_links::origin;
 use crate::route::is_local;
 use caddyfile::{Front, Site, Tls};
 
@@ -231,15 +232,14 @@ pub fn binds(config: &Config) -> Vec<(&'static str, std::net::SocketAddr)> {
 
 /// What users type to reach port 5173 and the dashboard once Caddy is up.
 pub fn urls(config: &Config) -> Vec<String> {
-    let port = match config.caddy_ports().https_port {
-        443 => String::new(),
-        other => format!(":{other}"),
-    };
     config
         .settings
         .domains
         .iter()
-        .map(|d| format!("https://PORT.{d}{port}/ (dashboard: https://{d}{port}/)"))
+        .map(|d| {
+            let (sites, dashboard) = (origin(config, Some("PORT"), d), origin(config, None, d));
+            format!("{sites}/ (dashboard: {dashboard}/)")
+        })
         .collect()
 }
 

@@ -1,52 +1,32 @@
-//! `portproxy ls`, `url PORT`, `open PORT` and `token`: the things a daily user
-//! asks of a running setup, answered from the same settings `run` uses.
-
-use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
-use std::time::Duration;
+//! `portproxy ls`, `url PORT`, `open PORT`, `token` and `sessions`: the things a daily user
+//! asks of a running setup. `ls`, `url` and `open` ask the running portproxy over the control
+//! channel, so they print what it serves, not what a start with today's settings would.
 
 use log::warn;
+use serde::{Deserialize, Serialize};
 
 use crate::auth;
 use crate::auth::sessions::{self, Book};
 use crate::caddy::Paths;
-use crate::cli::{LsArgs, PortArgs, RunArgs, SessionsArgs, TokenArgs};
-use crate::commands::describe;
-use crate::config::{process_env, Config};
+use crate::cli::{LsArgs, PortArgs, SessionsArgs, TokenArgs};
+use crate::config::process_env;
+use crate::control::{self, ControlError, Instance};
 use crate::error::Error;
-use crate::port_links::PortLink;
-use crate::ports;
+use crate::paths;
+use crate::ports::Holder;
 use crate::start;
 
-/// The URL of `port` under the first domain, as `run` serves it: HTTPS through Caddy (on the
-/// port it would use, fallback included) when there is a Caddy, else the proxy's own HTTP.
-pub fn port_url(config: &Config, port: u16) -> String {
-    let domain = &config.settings.domains[0];
-    match config.front {
-        Some(front) if front.https_port == 443 => format!("https://{port}.{domain}/"),
-        Some(front) => format!("https://{port}.{domain}:{}/", front.https_port),
-        None => format!("http://{port}.{domain}:{}/", config.settings.listen.port()),
-    }
+/// The running instance of this user (`portproxy is not running` when there is none).
+fn running() -> Result<Instance, Error> {
+    Ok(control::find(&paths::data_dir(&process_env)?)?)
 }
 
-/// The settings `run` would use, with Caddy in front when it would be.
-fn setup(run: &RunArgs) -> Result<Config, Error> {
-    let settings = run.settings(&process_env)?;
-    if run.no_caddy {
-        return Ok(Config::new(settings, None, None));
-    }
-    Ok(describe(settings, &Paths::from_env(&process_env)?)?.config)
-}
-
-/// `portproxy ls`: the dashboard's table in the terminal (`--json`: as `/api/ports` has it).
+/// `portproxy ls`: the dashboard's table in the terminal (`--json`: as `/api/ports` has it),
+/// as the running portproxy serves it.
 pub fn ls(args: LsArgs) -> Result<(), Error> {
-    let config = setup(&args.run)?;
-    let titles = running_titles(&config);
-    let (listening, holders) = ports::listening_and_holders();
-    let mut rows = PortLink::rows(&config, listening, holders, titles, |port| {
-        port_url(&config, port)
-    });
+    let answer = running()?.request("GET", "/control/ports", None)?;
+    let listed: Listed = serde_json::from_str(&answer).map_err(|e| not_understood(&e))?;
+    let mut rows = listed.ports;
     // Titles come from whatever answers on a port, names from any package.json: no escape
     // sequence of theirs reaches the terminal.
     for row in &mut rows {
@@ -60,6 +40,7 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
                 *project = printable(project);
             }
         }
+        row.url = printable(&row.url);
     }
     if args.json {
         println!("{}", serde_json::json!({ "ports": rows }));
@@ -91,6 +72,37 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
     Ok(())
 }
 
+/// `/control/ports` as `ls` reads it.
+#[derive(Deserialize)]
+struct Listed {
+    ports: Vec<Row>,
+}
+
+/// A row of `/control/ports`: the fields `ls` prints, the rest kept for `--json`.
+#[derive(Deserialize, Serialize)]
+struct Row {
+    port: u16,
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process: Option<Holder>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+fn not_understood(error: &serde_json::Error) -> Error {
+    Error::Control(ControlError::Refused {
+        status: 200,
+        message: format!(
+            "an answer portproxy {} can't read: {error}",
+            env!("CARGO_PKG_VERSION")
+        ),
+    })
+}
+
 /// `text` without control characters (escape sequences: screen clears, OSC 52 clipboard
 /// writes, C1 controls) and without bidirectional overrides that make a name read as another.
 pub fn printable(text: &str) -> String {
@@ -102,64 +114,15 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-/// The page titles a running portproxy has learnt (they live only in its memory), from its
-/// `/api/ports` on the listen address; none when it is not running or does not answer within
-/// a second.
-fn running_titles(config: &Config) -> HashMap<u16, String> {
-    let mut addr = config.settings.listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(match addr {
-            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
-            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
-        });
-    }
-    // The local dashboard answers this machine without a sign-in.
-    let domains = &config.settings.domains;
-    let domain = domains
-        .iter()
-        .find(|d| *d == "localhost")
-        .unwrap_or(&domains[0]);
-    let ask = || -> std::io::Result<Vec<u8>> {
-        let wait = Some(Duration::from_secs(1));
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-        stream.set_read_timeout(wait)?;
-        stream.set_write_timeout(wait)?;
-        write!(
-            stream,
-            "GET /api/ports HTTP/1.1\r\nHost: {domain}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-        )?;
-        let mut response = Vec::new();
-        stream.take(4 << 20).read_to_end(&mut response)?;
-        Ok(response)
-    };
-    ask().ok().map(|r| titles_in(&r)).unwrap_or_default()
-}
-
-/// The titles in an HTTP response carrying `/api/ports`' JSON; none unless it is a 200.
-fn titles_in(response: &[u8]) -> HashMap<u16, String> {
-    let text = String::from_utf8_lossy(response);
-    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return HashMap::new();
-    };
-    if !head.starts_with("HTTP/1.1 200 ") {
-        return HashMap::new();
-    }
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
-        return HashMap::new();
-    };
-    json["ports"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| {
-            let port = u16::try_from(p["port"].as_u64()?).ok()?;
-            Some((port, p["title"].as_str()?.to_string()))
-        })
-        .collect()
-}
-
+/// `port`'s URL as the running portproxy serves it.
 fn url_of(args: &PortArgs) -> Result<String, Error> {
-    Ok(port_url(&setup(&args.run)?, args.port))
+    let answer = running()?.request("GET", &format!("/control/url?port={}", args.port), None)?;
+    let served: serde_json::Value =
+        serde_json::from_str(&answer).map_err(|e| not_understood(&e))?;
+    match served["url"].as_str() {
+        Some(url) => Ok(printable(url)),
+        None => Err(not_understood(&serde::de::Error::missing_field("url"))),
+    }
 }
 
 /// `portproxy url PORT`: the URL alone on stdout, for scripts.
@@ -328,19 +291,15 @@ mod tests {
     }
 
     #[test]
-    fn titles_come_only_from_a_dashboard_answer() {
-        let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"domain\":\"localhost\",\"ports\":[{\"port\":5173,\"title\":\"Vite\"},{\"port\":8000},{\"port\":70000,\"title\":\"x\"}]}\n";
+    fn ls_json_passes_the_running_instances_rows_on_whole() {
+        let answer = r#"{"ports":[{"port":5173,"url":"https://5173.localhost/","label":"web","public":true,"process":{"pid":7,"name":"node","command":"vite","project":"shop"},"title":"Vite","visibility":"public","name":"shop-web"},{"port":8000,"url":"http://8000.localhost:24306/","visibility":"private"}]}"#;
+        let listed: Listed = serde_json::from_str(answer).unwrap();
+        let again = serde_json::json!({ "ports": listed.ports });
+        let original: serde_json::Value = serde_json::from_str(answer).unwrap();
         assert_eq!(
-            titles_in(ok.as_bytes()),
-            HashMap::from([(5173, "Vite".to_string())])
+            again, original,
+            "fields ls does not print are kept for --json"
         );
-        for other in [
-            "HTTP/1.1 403 Forbidden\r\n\r\n{\"ports\":[{\"port\":1,\"title\":\"x\"}]}",
-            "HTTP/1.1 200 OK\r\n\r\nnot json",
-            "HTTP/1.1 200 OK",
-            "",
-        ] {
-            assert!(titles_in(other.as_bytes()).is_empty(), "{other}");
-        }
+        assert!(serde_json::from_str::<Listed>(r#"{"ports":[{"port":70000}]}"#).is_err());
     }
 }

@@ -9,6 +9,8 @@ use crate::auth::limiter::Limiter;
 use crate::auth::sessions::{self, Sessions};
 use crate::config::Config;
 use crate::gate;
+use crate::port_links::PortLink;
+use crate::ports;
 use crate::title::Titles;
 use std::time::Instant;
 
@@ -53,6 +55,29 @@ impl App {
 
     pub fn replace_config(&self, config: Config) {
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+    }
+
+    /// The listening ports, each linked by `url`, with the process holding each (its command
+    /// line only for `local`: it may hold a secret redaction misses) and who may open it now;
+    /// portproxy's and Caddy's own are left out. Reading `/proc` is blocking work, so it runs
+    /// off the proxy's threads. The dashboard, `/api/ports` and `portproxy ls` all read this.
+    pub async fn port_rows(&self, url: impl Fn(u16) -> String, local: bool) -> Vec<PortLink> {
+        let (listening, holders) = tokio::task::spawn_blocking(ports::listening_and_holders)
+            .await
+            .unwrap_or_default();
+        let titles = self.titles.of_listening(&listening);
+        let mut rows = PortLink::rows(&self.config(), listening, holders, titles, url);
+        if !local {
+            for process in rows.iter_mut().filter_map(|row| row.process.as_mut()) {
+                process.command.clear();
+            }
+        }
+        let now = std::time::SystemTime::now();
+        for row in &mut rows {
+            row.visibility = self.shares.visibility(row.port, row.public, now);
+            row.public = row.visibility == crate::share::Visibility::Public;
+        }
+        rows
     }
 
     /// What the gate checks credentials with, where `config` needs them.

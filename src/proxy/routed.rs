@@ -15,7 +15,6 @@ use crate::config::Config;
 use crate::gate::{self, Action};
 use crate::policy;
 use crate::port_links::PortLink;
-use crate::ports;
 use crate::route::{self, Route};
 
 /// Where `route` left a request.
@@ -32,31 +31,13 @@ async fn refuse(session: &mut Session, ctx: &Ctx, page: Page) -> Result<Routed> 
     Ok(Routed::Answered)
 }
 
-/// The listening ports, linked under `base`, with the process holding each; portproxy's
-/// and Caddy's own are left out. Empty for clients who may not see them. Reading `/proc`
-/// is blocking work, so it runs off the proxy's threads.
+/// The listening ports, linked under `base`; empty for clients who may not see them.
 pub(super) async fn port_links(app: &App, ctx: &Ctx, base: &str) -> Vec<PortLink> {
     if !ctx.privileged {
         return Vec::new();
     }
-    let (listening, holders) = tokio::task::spawn_blocking(ports::listening_and_holders)
-        .await
-        .unwrap_or_default();
-    let titles = app.titles.of_listening(&listening);
     let url = |port| format!("{}://{port}.{base}/", ctx.scheme);
-    let mut rows = PortLink::rows(&app.config(), listening, holders, titles, url);
-    // A command line may hold a secret redaction misses: only this machine sees them.
-    if !ctx.client.local {
-        for process in rows.iter_mut().filter_map(|row| row.process.as_mut()) {
-            process.command.clear();
-        }
-    }
-    let now = std::time::SystemTime::now();
-    for row in &mut rows {
-        row.visibility = app.shares.visibility(row.port, row.public, now);
-        row.public = row.visibility == crate::share::Visibility::Public;
-    }
-    rows
+    app.port_rows(url, ctx.client.local).await
 }
 
 /// The loop guard, the host grammar, the gate, then the dashboard or the target decision.

@@ -307,6 +307,11 @@ impl Running {
     /// Another portproxy command with this instance's environment (its data directory), run
     /// to completion.
     pub fn command(&self, args: &[&str]) -> Output {
+        self.command_with(args, &[])
+    }
+
+    /// `command` with `env` on top of this instance's environment.
+    pub fn command_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_portproxy"));
         cmd.args(args)
             .env("XDG_CONFIG_HOME", self._dir.path())
@@ -318,6 +323,7 @@ impl Running {
                 cmd.env_remove(key);
             }
         }
+        cmd.envs(env.iter().copied());
         let child = spawn(&mut cmd);
         child.wait_with_output().unwrap()
     }
