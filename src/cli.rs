@@ -47,8 +47,15 @@ pub enum Command {
     Caddyfile(RunArgs),
     /// Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong.
     Doctor(DoctorArgs),
-    /// Install Caddy's local CA into the system trust store, so browsers trust https://*.localhost.
-    Trust,
+    /// Trust Caddy's local CA (system store, browsers' databases), so browsers accept
+    /// https://*.localhost; --uninstall takes it out of every store again.
+    Trust(TrustArgs),
+    /// Print the exports that make Node and Python trust the local CA
+    /// (`eval "$(portproxy env)"`).
+    Env,
+    /// Undo what portproxy did to this machine: trust, the login service, its state. Keeps
+    /// the settings and the token unless --all.
+    Clean(CleanArgs),
     /// The hosts file's portproxy block, so curl, Node, Python and Safari resolve the names of
     /// the ports listening now: printed, written (--sync, needs root) or taken out (--remove).
     Hosts(HostsArgs),
@@ -203,6 +210,22 @@ pub struct SessionsArgs {
     pub revoke: Option<String>,
 }
 
+/// `trust`'s flags.
+#[derive(Debug, Default, Clone, Args)]
+pub struct TrustArgs {
+    /// Take the CA out of every store `trust` put it in.
+    #[arg(long)]
+    pub uninstall: bool,
+}
+
+/// `clean`'s flags.
+#[derive(Debug, Default, Clone, Args)]
+pub struct CleanArgs {
+    /// Remove the settings and the access token too.
+    #[arg(long)]
+    pub all: bool,
+}
+
 /// `self-update`'s flags.
 #[derive(Debug, Default, Clone, Args)]
 pub struct SelfUpdateArgs {
@@ -242,6 +265,14 @@ pub struct RunArgs {
     /// Don't start Caddy: serve the proxy alone, like `serve`.
     #[arg(long)]
     pub no_caddy: bool,
+
+    /// Ask nothing: where the local CA is not trusted yet, print the command that trusts it.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Don't offer to trust the local CA (print the command instead).
+    #[arg(long)]
+    pub no_trust: bool,
 }
 
 impl RunArgs {

@@ -46,9 +46,11 @@ pub struct CaddyPlan {
     pub binds: Vec<(&'static str, SocketAddr)>,
     /// What users type once Caddy is up.
     pub urls: Vec<String>,
-    /// Where Caddy's local CA lives, when a site uses it: `run` says once if browsers don't
-    /// trust it yet.
+    /// Where Caddy's local CA lives, when a site uses it: `run` offers to trust it (or says
+    /// how) once Caddy has made it.
     pub local_ca: Option<crate::caddy::Paths>,
+    /// Whether that offer may be a question (not with `--yes` or `--no-trust`).
+    pub may_ask_trust: bool,
     /// The Unix sockets Caddy reaches the proxy on, one per proxy thread (`caddy::proxy_sockets`);
     /// empty when it uses the TCP listener.
     pub sockets: Vec<PathBuf>,
@@ -153,12 +155,10 @@ pub fn start(plan: Plan) -> Result<(), Error> {
             for url in &plan.urls {
                 info!("ready: {url}");
             }
-            let untrusted = plan
-                .local_ca
-                .as_ref()
-                .is_some_and(|paths| crate::caddy::trust::is_trusted(paths) == Some(false));
-            if untrusted {
-                warn!("browsers will warn about these https:// URLs until this machine trusts Caddy's local CA: run `portproxy trust` once (it asks for sudo)");
+            if let Some(paths) = plan.local_ca {
+                // Beside the proxy, which serves while the question waits for an answer.
+                let may_ask = plan.may_ask_trust;
+                std::thread::spawn(move || crate::caddy::trust::offer_on_start(&paths, may_ask));
             }
             Some((Arc::new(supervisor), plan.caddyfile))
         }

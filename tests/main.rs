@@ -26,6 +26,9 @@ mod resolve;
 mod routing;
 mod share;
 mod streams;
+// A pseudo-terminal (openpty) and the system trust stores.
+#[cfg(target_os = "linux")]
+mod trust;
 #[cfg(target_os = "linux")]
 mod update;
 mod upstream;

@@ -1,6 +1,7 @@
 //! One module per command; `execute` runs the one the user typed.
 
 pub mod caddyfile;
+pub mod clean;
 pub mod completions;
 pub mod doctor;
 pub mod hosts;
@@ -31,7 +32,9 @@ pub fn execute(command: Command) -> Result<Exit, Error> {
         Command::Serve(args) => serve::serve(args),
         Command::Caddyfile(args) => caddyfile::caddyfile(args),
         Command::Doctor(args) => doctor::doctor(args),
-        Command::Trust => trust::trust(),
+        Command::Trust(args) => trust::trust(args),
+        Command::Env => trust::env(),
+        Command::Clean(args) => clean::clean(args),
         Command::Hosts(args) => hosts::hosts(args),
         Command::Ls(args) => links::ls(args),
         Command::Url(args) => links::url(args),

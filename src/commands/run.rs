@@ -85,6 +85,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
             .iter()
             .any(|site| site.tls == caddyfile::Tls::Internal)
             .then(|| paths.clone()),
+        may_ask_trust: !(args.yes || args.no_trust),
         sockets,
     };
     server::start(Plan {

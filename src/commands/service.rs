@@ -209,13 +209,21 @@ fn install(binary: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(), Er
 }
 
 fn uninstall(env: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+    match remove(env)? {
+        Some(removed) => eprintln!("removed {removed}"),
+        None => eprintln!("not installed"),
+    }
+    Ok(())
+}
+
+/// Stops and removes the login service; what was removed, None when there was none.
+pub fn remove(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, Error> {
     if cfg!(windows) {
-        manager("schtasks", &["/Delete", "/F", "/TN", "portproxy"]);
-        return Ok(());
+        let removed = manager("schtasks", &["/Delete", "/F", "/TN", "portproxy"]);
+        return Ok(removed.then(|| "the Scheduled Task portproxy".into()));
     }
     let Some(path) = definition_path(env).filter(|p| p.is_file()) else {
-        eprintln!("not installed");
-        return Ok(());
+        return Ok(None);
     };
     if cfg!(target_os = "macos") {
         manager("launchctl", &["unload", "-w", &path.display().to_string()]);
@@ -226,8 +234,7 @@ fn uninstall(env: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
     if !cfg!(target_os = "macos") {
         manager("systemctl", &["--user", "daemon-reload"]);
     }
-    eprintln!("removed {}", path.display());
-    Ok(())
+    Ok(Some(path.display().to_string()))
 }
 
 /// Runs a service-manager command; false (with the reason said) when it can't.

@@ -5,6 +5,8 @@ pub mod http;
 pub mod proxy;
 #[cfg(target_os = "linux")]
 pub mod release;
+#[cfg(target_os = "linux")]
+pub mod terminal;
 
 pub use backend::{closed_port, Backend, WsBackend};
 pub use proxy::{Proxy, Running};

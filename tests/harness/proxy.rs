@@ -173,12 +173,19 @@ impl Proxy {
         cmd
     }
 
-    /// Starts the proxy and waits until `/healthz` answers.
-    pub async fn start(self) -> Running {
+    /// Starts the proxy on a pseudo-terminal, as a person at a terminal does.
+    #[cfg(target_os = "linux")]
+    pub fn on_terminal(self) -> super::terminal::Terminal {
         let dir = tempfile::tempdir().unwrap();
+        let (cmd, _, _) = self.listening(&dir);
+        super::terminal::Terminal::spawn(cmd, dir)
+    }
+
+    /// The command line with the listen and admin addresses (on the command line, or in the
+    /// config file of `Proxy::config`).
+    fn listening(&self, dir: &tempfile::TempDir) -> (Command, SocketAddr, SocketAddr) {
         let (listen, admin) = (free_addr(), free_addr());
-        let log = dir.path().join("stderr.log");
-        let mut cmd = self.command_line(&dir);
+        let mut cmd = self.command_line(dir);
         if let Some(toml) = &self.file {
             let path = dir.path().join("config.toml");
             std::fs::write(
@@ -195,6 +202,14 @@ impl Proxy {
                 cmd.arg("--admin").arg(admin.to_string());
             }
         }
+        (cmd, listen, admin)
+    }
+
+    /// Starts the proxy and waits until `/healthz` answers.
+    pub async fn start(self) -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("stderr.log");
+        let (mut cmd, listen, admin) = self.listening(&dir);
         cmd.stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
         let child = spawn(&mut cmd);

@@ -1,0 +1,109 @@
+//! `portproxy clean [--all]`: undoes what portproxy did to this machine — its CA in the trust
+//! stores, the login service, the hosts file's block, its state (Caddy's certificates and CA, the Caddyfile, the
+//! remembered answers) — and lists what it removed. The settings and the access token stay
+//! unless `--all`. The binary and an installer's Caddy are `install.sh --uninstall`'s.
+
+use std::path::{Path, PathBuf};
+
+use crate::caddy::{trust, Admin, Paths};
+use crate::cli::CleanArgs;
+use crate::commands::service;
+use crate::config::{default_file, process_env};
+use crate::error::Error;
+
+pub fn clean(args: CleanArgs) -> Result<(), Error> {
+    let paths = Paths::from_env(&process_env);
+    if running(&paths) {
+        return Err(Error::Usage {
+            message: "a portproxy is running (its Caddy answers on its admin socket)".into(),
+            help: "stop it (Ctrl-C, or `portproxy service uninstall` for the login service), then run `portproxy clean` again".into(),
+        });
+    }
+    let mut removed = trust::uninstall(&paths.root_cert())?
+        .into_iter()
+        .map(|store| format!("the local CA from {store}"))
+        .collect::<Vec<_>>();
+    removed.extend(service::remove(&process_env)?.map(|s| format!("the login service ({s})")));
+    match crate::hosts::remove() {
+        Ok(crate::hosts::Change::Written) => removed.push(format!(
+            "portproxy's block from the hosts file ({})",
+            crate::hosts::path().display()
+        )),
+        Ok(crate::hosts::Change::Unchanged) => {}
+        Err(e) => eprintln!(
+            "could not take portproxy's block out of {} ({e}): run `sudo portproxy hosts --remove`",
+            crate::hosts::path().display()
+        ),
+    }
+    let mut remove = |path: PathBuf, what: &str| -> Result<(), Error> {
+        if remove_path(&path).map_err(|error| Error::File {
+            path: path.clone(),
+            error,
+        })? {
+            removed.push(format!("{what} ({})", path.display()));
+        }
+        Ok(())
+    };
+    if cfg!(target_os = "macos") {
+        if let Some(home) = process_env("HOME") {
+            remove(
+                Path::new(&home).join("Library/Logs/portproxy"),
+                "the login service's logs",
+            )?;
+        }
+    }
+    remove(
+        paths.data.clone(),
+        "portproxy's state: Caddy's certificates and local CA, the Caddyfile, the trust answer",
+    )?;
+    let config = default_file(&process_env);
+    let token = crate::auth::token_file(&process_env);
+    if args.all {
+        if let Some(config) = config.clone() {
+            remove(config, "the settings")?;
+        }
+        remove(token.clone(), "the access token")?;
+        if let Some(dir) = token.parent() {
+            // Only when nothing else is left there (an installer's receipt stays).
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+    if removed.is_empty() {
+        eprintln!("nothing of portproxy's was left on this machine");
+    }
+    for line in &removed {
+        eprintln!("removed {line}");
+    }
+    let kept: Vec<String> = config
+        .into_iter()
+        .chain([token])
+        .filter(|p| !args.all && p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !kept.is_empty() {
+        eprintln!(
+            "kept the settings and the token ({}); `portproxy clean --all` removes them too",
+            kept.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Removes a file or a directory tree; whether there was one.
+fn remove_path(path: &Path) -> std::io::Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path).map(|()| true),
+        Ok(_) => std::fs::remove_file(path).map(|()| true),
+    }
+}
+
+/// Whether a portproxy is running with this data directory: its Caddy's admin socket answers.
+fn running(paths: &Paths) -> bool {
+    match Admin::for_paths(paths) {
+        #[cfg(unix)]
+        Ok(Admin::Socket(socket)) => std::os::unix::net::UnixStream::connect(socket).is_ok(),
+        _ => false,
+    }
+}
