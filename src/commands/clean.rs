@@ -1,6 +1,6 @@
 //! `portproxy clean [--all]`: undoes what portproxy did to this machine — its CA in the trust
-//! stores, the login service, the hosts file's block, its state (Caddy's certificates and CA, the Caddyfile, the
-//! remembered answers) — and lists what it removed. The settings and the access token stay
+//! stores, the login service, the hosts file's block, its state (Caddy's certificates and CA,
+//! the Caddyfile, the remembered answers) — and lists what it removed. The settings and the access token stay
 //! unless `--all`. The binary and an installer's Caddy are `install.sh --uninstall`'s.
 
 use std::path::{Path, PathBuf};
