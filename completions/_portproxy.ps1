@@ -29,7 +29,9 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the proxy alone, without Caddy in front')
             [CompletionResult]::new('caddyfile', 'caddyfile', [CompletionResultType]::ParameterValue, 'Print the Caddyfile that `run` would use')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong')
-            [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Install Caddy''s local CA into the system trust store, so browsers trust https://*.localhost')
+            [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Trust Caddy''s local CA (system store, browsers'' databases), so browsers accept https://*.localhost; --uninstall takes it out of every store again')
+            [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Print the exports that make Node and Python trust the local CA (`eval "$(portproxy env)"`)')
+            [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Undo what portproxy did to this machine: trust, the login service, its state. Keeps the settings and the token unless --all')
             [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'The hosts file''s portproxy block, so curl, Node, Python and Safari resolve the names of the ports listening now: printed, written (--sync, needs root) or taken out (--remove)')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'The dashboard''s table in the terminal, from the running portproxy: ports, projects, processes, URLs')
             [CompletionResult]::new('url', 'url', [CompletionResultType]::ParameterValue, 'Print the URL of PORT as the running portproxy serves it (for scripts; exit 4 when none runs)')
@@ -65,6 +67,9 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
             [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
             [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it')
+            [CompletionResult]::new('--no-trust', '--no-trust', [CompletionResultType]::ParameterName, 'Don''t offer to trust the local CA (print the command instead)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -108,6 +113,9 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
             [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
             [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it')
+            [CompletionResult]::new('--no-trust', '--no-trust', [CompletionResultType]::ParameterName, 'Don''t offer to trust the local CA (print the command instead)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -133,11 +141,26 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
             [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
             [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it')
+            [CompletionResult]::new('--no-trust', '--no-trust', [CompletionResultType]::ParameterName, 'Don''t offer to trust the local CA (print the command instead)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'portproxy;trust' {
+            [CompletionResult]::new('--uninstall', '--uninstall', [CompletionResultType]::ParameterName, 'Take the CA out of every store `trust` put it in')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;env' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'portproxy;clean' {
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Remove the settings and the access token too')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -187,6 +210,9 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('--preserve-host', '--preserve-host', [CompletionResultType]::ParameterName, 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port')
             [CompletionResult]::new('--no-auth', '--no-auth', [CompletionResultType]::ParameterName, 'Serve public domains without authentication (logged as a warning at every start)')
             [CompletionResult]::new('--no-caddy', '--no-caddy', [CompletionResultType]::ParameterName, 'Don''t start Caddy: serve the proxy alone, like `serve`')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it')
+            [CompletionResult]::new('--no-trust', '--no-trust', [CompletionResultType]::ParameterName, 'Don''t offer to trust the local CA (print the command instead)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -280,7 +306,9 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the proxy alone, without Caddy in front')
             [CompletionResult]::new('caddyfile', 'caddyfile', [CompletionResultType]::ParameterValue, 'Print the Caddyfile that `run` would use')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong')
-            [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Install Caddy''s local CA into the system trust store, so browsers trust https://*.localhost')
+            [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Trust Caddy''s local CA (system store, browsers'' databases), so browsers accept https://*.localhost; --uninstall takes it out of every store again')
+            [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Print the exports that make Node and Python trust the local CA (`eval "$(portproxy env)"`)')
+            [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Undo what portproxy did to this machine: trust, the login service, its state. Keeps the settings and the token unless --all')
             [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'The hosts file''s portproxy block, so curl, Node, Python and Safari resolve the names of the ports listening now: printed, written (--sync, needs root) or taken out (--remove)')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'The dashboard''s table in the terminal, from the running portproxy: ports, projects, processes, URLs')
             [CompletionResult]::new('url', 'url', [CompletionResultType]::ParameterValue, 'Print the URL of PORT as the running portproxy serves it (for scripts; exit 4 when none runs)')
@@ -309,6 +337,12 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             break
         }
         'portproxy;help;trust' {
+            break
+        }
+        'portproxy;help;env' {
+            break
+        }
+        'portproxy;help;clean' {
             break
         }
         'portproxy;help;hosts' {

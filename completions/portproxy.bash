@@ -19,11 +19,17 @@ _portproxy() {
             portproxy,caddyfile)
                 cmd="portproxy__subcmd__caddyfile"
                 ;;
+            portproxy,clean)
+                cmd="portproxy__subcmd__clean"
+                ;;
             portproxy,completions)
                 cmd="portproxy__subcmd__completions"
                 ;;
             portproxy,doctor)
                 cmd="portproxy__subcmd__doctor"
+                ;;
+            portproxy,env)
+                cmd="portproxy__subcmd__env"
                 ;;
             portproxy,help)
                 cmd="portproxy__subcmd__help"
@@ -73,11 +79,17 @@ _portproxy() {
             portproxy__subcmd__help,caddyfile)
                 cmd="portproxy__subcmd__help__subcmd__caddyfile"
                 ;;
+            portproxy__subcmd__help,clean)
+                cmd="portproxy__subcmd__help__subcmd__clean"
+                ;;
             portproxy__subcmd__help,completions)
                 cmd="portproxy__subcmd__help__subcmd__completions"
                 ;;
             portproxy__subcmd__help,doctor)
                 cmd="portproxy__subcmd__help__subcmd__doctor"
+                ;;
+            portproxy__subcmd__help,env)
+                cmd="portproxy__subcmd__help__subcmd__env"
                 ;;
             portproxy__subcmd__help,help)
                 cmd="portproxy__subcmd__help__subcmd__help"
@@ -164,7 +176,7 @@ _portproxy() {
 
     case "${cmd}" in
         portproxy)
-            opts="-h -V --help --version run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help"
+            opts="-h -V --help --version run serve caddyfile doctor trust env clean hosts ls url open token sessions share unshare service self-update completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -178,7 +190,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__caddyfile)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-y -h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,6 +260,20 @@ _portproxy() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portproxy__subcmd__clean)
+            opts="-h --all --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -270,7 +296,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__doctor)
-            opts="-h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-y -h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,8 +373,22 @@ _portproxy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portproxy__subcmd__env)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portproxy__subcmd__help)
-            opts="run serve caddyfile doctor trust hosts ls url open token sessions share unshare service self-update completions man help"
+            opts="run serve caddyfile doctor trust env clean hosts ls url open token sessions share unshare service self-update completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -362,6 +402,20 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__help__subcmd__caddyfile)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portproxy__subcmd__help__subcmd__clean)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -390,6 +444,20 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portproxy__subcmd__help__subcmd__env)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -716,7 +784,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__run)
-            opts="-h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-y -h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1044,7 +1112,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__token)
-            opts="-h --rotate --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --help"
+            opts="-y -h --rotate --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1122,7 +1190,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__trust)
-            opts="-h --help"
+            opts="-h --uninstall --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

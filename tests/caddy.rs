@@ -735,12 +735,9 @@ async fn trust_installs_the_local_ca() {
         .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", &url])
         .output()
         .unwrap();
-    let anchor = "/usr/local/share/ca-certificates/portproxy-local-ca.crt";
     let report = String::from_utf8_lossy(&with_data(&["doctor"]).stdout).into_owned();
-    let _ = std::fs::remove_file(anchor);
-    let _ = std::process::Command::new("update-ca-certificates")
-        .arg("--fresh")
-        .output();
+    // Every store as it was (the system's, Java's), for the trust tests that run after.
+    let untrusted = with_data(&["trust", "--uninstall"]);
     assert_eq!(
         String::from_utf8_lossy(&curl.stdout),
         "200",
@@ -751,6 +748,7 @@ async fn trust_installs_the_local_ca() {
         report.contains("✓ local CA: trusted by the system"),
         "{report}"
     );
+    assert!(untrusted.status.success(), "{untrusted:?}");
 }
 
 /// Caddy must not outlive a portproxy that was killed outright (Linux: parent-death signal).

@@ -76,6 +76,7 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
         &[
             "cli.rs",
             "commands/caddyfile.rs",
+            "commands/clean.rs",
             "commands/completions.rs",
             "commands/doctor.rs",
             "commands/hosts.rs",

@@ -5,17 +5,18 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::caddy::{trust, Admin, Paths};
+use crate::caddy::{trust, Paths};
 use crate::cli::CleanArgs;
 use crate::commands::service;
 use crate::config::{default_file, process_env};
+use crate::control;
 use crate::error::Error;
 
 pub fn clean(args: CleanArgs) -> Result<(), Error> {
-    let paths = Paths::from_env(&process_env);
-    if running(&paths) {
+    let paths = Paths::from_env(&process_env)?;
+    if let Ok(instance) = control::find(&paths.data) {
         return Err(Error::Usage {
-            message: "a portproxy is running (its Caddy answers on its admin socket)".into(),
+            message: format!("portproxy is running (pid {})", instance.pid),
             help: "stop it (Ctrl-C, or `portproxy service uninstall` for the login service), then run `portproxy clean` again".into(),
         });
     }
@@ -57,7 +58,7 @@ pub fn clean(args: CleanArgs) -> Result<(), Error> {
         "portproxy's state: Caddy's certificates and local CA, the Caddyfile, the trust answer",
     )?;
     let config = default_file(&process_env);
-    let token = crate::auth::token_file(&process_env);
+    let token = crate::start::token_file(&process_env)?;
     if args.all {
         if let Some(config) = config.clone() {
             remove(config, "the settings")?;
@@ -96,14 +97,5 @@ fn remove_path(path: &Path) -> std::io::Result<bool> {
         Err(e) => Err(e),
         Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path).map(|()| true),
         Ok(_) => std::fs::remove_file(path).map(|()| true),
-    }
-}
-
-/// Whether a portproxy is running with this data directory: its Caddy's admin socket answers.
-fn running(paths: &Paths) -> bool {
-    match Admin::for_paths(paths) {
-        #[cfg(unix)]
-        Ok(Admin::Socket(socket)) => std::os::unix::net::UnixStream::connect(socket).is_ok(),
-        _ => false,
     }
 }

@@ -3,7 +3,6 @@
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
-use crate::caddy::trust;
 use crate::caddy::{self, caddyfile, locate, Admin, Paths};
 use crate::cli::DoctorArgs;
 use crate::commands::hosts;

@@ -7,7 +7,7 @@ use crate::config::process_env;
 use crate::error::Error;
 
 pub fn trust(args: TrustArgs) -> Result<(), Error> {
-    let paths = Paths::from_env(&process_env);
+    let paths = Paths::from_env(&process_env)?;
     if args.uninstall {
         trust::untrust(&paths)
     } else {
@@ -17,7 +17,7 @@ pub fn trust(args: TrustArgs) -> Result<(), Error> {
 
 /// Shell exports on stdout, for `eval "$(portproxy env)"`.
 pub fn env() -> Result<(), Error> {
-    let paths = Paths::from_env(&process_env);
+    let paths = Paths::from_env(&process_env)?;
     print!(
         "{}",
         trust::exports(
