@@ -35,8 +35,8 @@ complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "env" -d 'Print 
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "clean" -d 'Undo what portproxy did to this machine: trust, the login service, its state. Keeps the settings and the token unless --all'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "hosts" -d 'The hosts file\'s portproxy block, so curl, Node, Python and Safari resolve the names of the ports listening now: printed, written (--sync, needs root) or taken out (--remove)'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "ls" -d 'The dashboard\'s table in the terminal, from the running portproxy: ports, projects, processes, URLs'
-complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "url" -d 'Print the URL of PORT as the running portproxy serves it (for scripts; exit 4 when none runs)'
-complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "open" -d 'Open PORT\'s URL in the browser (prints it where there is no browser)'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "url" -d 'Print the URL of PORT or NAME as the running portproxy serves it (for scripts; exit 4 when none runs)'
+complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "open" -d 'Open the URL of PORT or NAME in the browser (prints it where there is no browser)'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "token" -d 'Print the access token for public domains; --rotate makes a new one'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "sessions" -d 'List the signed-in sessions of public domains; --revoke KEY ends one (`all`: every one)'
 complete -c portproxy -n "__fish_portproxy_needs_command" -f -a "share" -d 'Share PORT through a link of its own that expires (and a QR code for phones); the link opens that port and nothing else. `--list` shows live shares, `--revoke ID|all` ends them'
@@ -58,6 +58,8 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l auth-token -
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l trusted-proxy -d 'A proxy of your own in front of portproxy whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: an IP or a CIDR; repeatable. Anyone else\'s are not, so no local process speaks for the internet (Caddy under `run` needs no entry)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l names -d 'Give each port its project\'s name (`shop-web.localhost`, learned from its manifest, git work tree or directory); `false` leaves only labels as names [default: true]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l name -d 'Pin a directory (and everything under it) to a name, for a project whose manifest says something else, e.g. ~/src/shop=shop; repeatable (in the config file: a `[names]` table of `"~/src/shop" = "shop"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
@@ -80,6 +82,8 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l auth-token
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l trusted-proxy -d 'A proxy of your own in front of portproxy whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: an IP or a CIDR; repeatable. Anyone else\'s are not, so no local process speaks for the internet (Caddy under `run` needs no entry)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l names -d 'Give each port its project\'s name (`shop-web.localhost`, learned from its manifest, git work tree or directory); `false` leaves only labels as names [default: true]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l name -d 'Pin a directory (and everything under it) to a name, for a project whose manifest says something else, e.g. ~/src/shop=shop; repeatable (in the config file: a `[names]` table of `"~/src/shop" = "shop"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -s h -l help -d 'Print help'
@@ -95,6 +99,8 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l auth-t
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l trusted-proxy -d 'A proxy of your own in front of portproxy whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: an IP or a CIDR; repeatable. Anyone else\'s are not, so no local process speaks for the internet (Caddy under `run` needs no entry)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l names -d 'Give each port its project\'s name (`shop-web.localhost`, learned from its manifest, git work tree or directory); `false` leaves only labels as names [default: true]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l name -d 'Pin a directory (and everything under it) to a name, for a project whose manifest says something else, e.g. ~/src/shop=shop; repeatable (in the config file: a `[names]` table of `"~/src/shop" = "shop"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
@@ -117,6 +123,8 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l auth-toke
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l trusted-proxy -d 'A proxy of your own in front of portproxy whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: an IP or a CIDR; repeatable. Anyone else\'s are not, so no local process speaks for the internet (Caddy under `run` needs no entry)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l names -d 'Give each port its project\'s name (`shop-web.localhost`, learned from its manifest, git work tree or directory); `false` leaves only labels as names [default: true]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l name -d 'Pin a directory (and everything under it) to a name, for a project whose manifest says something else, e.g. ~/src/shop=shop; repeatable (in the config file: a `[names]` table of `"~/src/shop" = "shop"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
@@ -153,6 +161,8 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l auth-token
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l trusted-proxy -d 'A proxy of your own in front of portproxy whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: an IP or a CIDR; repeatable. Anyone else\'s are not, so no local process speaks for the internet (Caddy under `run` needs no entry)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l names -d 'Give each port its project\'s name (`shop-web.localhost`, learned from its manifest, git work tree or directory); `false` leaves only labels as names [default: true]' -r
+complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l name -d 'Pin a directory (and everything under it) to a name, for a project whose manifest says something else, e.g. ~/src/shop=shop; repeatable (in the config file: a `[names]` table of `"~/src/shop" = "shop"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r

@@ -13,9 +13,10 @@ use crate::config::Config;
 use crate::control;
 use crate::form;
 use crate::metrics::METRICS;
+use crate::names::Table;
 use crate::policy;
 use crate::port_links::port_url;
-use crate::ports;
+use crate::proxy::named::Lookup;
 use crate::proxy::share::open;
 use crate::proxy::App;
 use crate::route::{self, Route, Target};
@@ -68,7 +69,7 @@ impl ServeHttp for Admin {
             "/caddy/ask" => match form::param(uri.query().unwrap_or(""), "domain") {
                 None => (400, "text/plain", "missing ?domain=NAME\n".to_string()),
                 // Caddy asks before it obtains a certificate: only names people visit.
-                Some(domain) => match approves(&domain, &self.app.config(), &ports::listening()) {
+                Some(domain) => match self.ask(&domain).await {
                     Ok(()) => (200, "text/plain", format!("ok: {domain}\n")),
                     Err(reason) => (403, "text/plain", format!("{domain}: {reason}\n")),
                 },
@@ -102,7 +103,46 @@ fn addressed_by_loopback(host: Option<&str>, port: u16) -> bool {
     route::is_loopback_name(name) && given == port.to_string()
 }
 
+/// How old a look at the ports `/caddy/ask` may use: Caddy asks right after the visit that
+/// needs the certificate.
+const ASK_FRESH: Duration = Duration::from_millis(250);
+
 impl Admin {
+    /// `/caddy/ask`, on a look at the ports at most `ASK_FRESH` old.
+    async fn ask(&self, domain: &str) -> Result<(), String> {
+        let config = self.app.config();
+        let now = self.app.names.snapshot(&config, ASK_FRESH).await;
+        approves(domain, &config, &now.listening, &now.names)
+    }
+
+    /// `/control/url?name=NAME`: the name's URL while one listening port answers to it.
+    async fn name_url(&self, name: &str) -> (u16, &'static str, String) {
+        let config = self.app.config();
+        match self.app.names.lookup(&config, name).await {
+            Lookup::Port(_) => (
+                200,
+                "application/json",
+                format!("{}\n", serde_json::json!({ "url": port_url(&config, name) })),
+            ),
+            Lookup::Clash(claims) => {
+                let ports: Vec<String> = claims.iter().map(|c| c.port.to_string()).collect();
+                (
+                    409,
+                    "text/plain",
+                    format!(
+                        "several projects are called `{name}`: use a port ({})\n",
+                        ports.join(", ")
+                    ),
+                )
+            }
+            Lookup::Gone(_) => (
+                404,
+                "text/plain",
+                format!("no listening port is called `{name}` (`portproxy ls` lists the names)\n"),
+            ),
+        }
+    }
+
     /// A `/control/*` request, once `control::authorize` let it through.
     async fn control(&self, session: &mut ServerSession) -> (u16, &'static str, String) {
         let req = session.req_header();
@@ -122,19 +162,24 @@ impl Admin {
                 let config = self.app.config();
                 let rows = self
                     .app
-                    .port_rows(|port| port_url(&config, port), true)
+                    .port_rows(|label| port_url(&config, label), true)
                     .await;
                 json(200, serde_json::json!({ "ports": rows }))
             }
-            ("GET", "/control/url") => {
-                match form::param(&query, "port").map(|p| p.parse::<u16>()) {
+            ("GET", "/control/url") => match form::param(&query, "name") {
+                Some(name) => self.name_url(&name).await,
+                None => match form::param(&query, "port").map(|p| p.parse::<u16>()) {
                     Some(Ok(port)) if port != 0 => json(
                         200,
-                        serde_json::json!({ "url": port_url(&self.app.config(), port) }),
+                        serde_json::json!({ "url": port_url(&self.app.config(), &port.to_string()) }),
                     ),
-                    _ => (400, "text/plain", "give ?port=PORT (1-65535)\n".into()),
-                }
-            }
+                    _ => (
+                        400,
+                        "text/plain",
+                        "give ?port=PORT (1-65535) or ?name=NAME\n".into(),
+                    ),
+                },
+            },
             ("GET", "/control/shares") => json(200, self.shares_now()),
             ("POST", "/control/shares") => {
                 let request: share::Request = match read_json(session).await {
@@ -230,12 +275,24 @@ async fn read_json<T: serde::de::DeserializeOwned>(
 /// lands in the public CT logs), and on a shared listener a remote client could have Caddy
 /// mint local ones at will, so the set is bounded by what the user listed: the dashboard;
 /// `PORT.domain` of a port that is listening, public or labelled; `HOST--PORT.domain` only for
-/// a `HOST:PORT` named in `public_ports`. One canonical name each (`localhost--5173` and
-/// `127-0-0-1--5173` are the same port: not approved).
-pub fn approves(name: &str, config: &Config, listening: &[u16]) -> Result<(), String> {
+/// a `HOST:PORT` named in `public_ports`; `NAME.domain` only while a port answers to the name.
+/// One canonical name each (`localhost--5173` and `127-0-0-1--5173` are the same port: not
+/// approved).
+pub fn approves(
+    name: &str,
+    config: &Config,
+    listening: &[u16],
+    names: &Table,
+) -> Result<(), String> {
     let route = route::parse(name, &config.settings.domains).map_err(|e| e.to_string())?;
     let (target, port, domain) = match route {
         Route::Dashboard { .. } => return Ok(()),
+        Route::Name { name, .. } => {
+            return match names.get(&name) {
+                Some(_) => Ok(()),
+                None => Err(format!("no listening port is called {name}")),
+            }
+        }
         Route::Forward {
             target,
             port,
@@ -324,6 +381,12 @@ mod tests {
     fn ask_approves_only_names_people_visit() {
         let config = config();
         let listening = [5173, 22];
+        let project = crate::names::Project {
+            name: Some("shop-web".into()),
+            root: "/src/shop-web".into(),
+            ..Default::default()
+        };
+        let names = Table::build(&[(5173, Some(project))], &config.names);
         let rows = [
             ("dev.example.com", true),
             ("localhost", true),
@@ -346,13 +409,19 @@ mod tests {
             ("22.dev.example.com", false),
             ("evil.example", false),
             ("a.b.5173.dev.example.com", false),
+            // Names only while they exist (a label names its port even before it listens).
+            ("shop-web.localhost", true),
+            ("shop-web.dev.example.com", true),
+            ("docs.dev.example.com", true),
+            ("feature-login.shop-web.localhost", false),
+            ("other.dev.example.com", false),
         ];
         for (name, ok) in rows {
             assert_eq!(
-                approves(name, &config, &listening).is_ok(),
+                approves(name, &config, &listening, &names).is_ok(),
                 ok,
                 "{name}: {:?}",
-                approves(name, &config, &listening)
+                approves(name, &config, &listening, &names)
             );
         }
     }

@@ -61,9 +61,9 @@ pub enum Command {
     Hosts(HostsArgs),
     /// The dashboard's table in the terminal, from the running portproxy: ports, projects, processes, URLs.
     Ls(LsArgs),
-    /// Print the URL of PORT as the running portproxy serves it (for scripts; exit 4 when none runs).
+    /// Print the URL of PORT or NAME as the running portproxy serves it (for scripts; exit 4 when none runs).
     Url(PortArgs),
-    /// Open PORT's URL in the browser (prints it where there is no browser).
+    /// Open the URL of PORT or NAME in the browser (prints it where there is no browser).
     Open(PortArgs),
     /// Print the access token for public domains; --rotate makes a new one.
     Token(TokenArgs),
@@ -100,9 +100,9 @@ pub enum Command {
 /// `url` and `open`: a port (the running portproxy says where it serves it).
 #[derive(Debug, Clone, Args)]
 pub struct PortArgs {
-    /// The port of the dev server, e.g. 5173.
-    #[arg(value_name = "PORT", value_parser = port)]
-    pub port: u16,
+    /// The dev server's port (5173) or name (shop-web, feature-login.shop-web).
+    #[arg(value_name = "PORT|NAME", value_parser = port_or_name)]
+    pub port: PortOrName,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -134,6 +134,30 @@ pub struct ShareArgs {
 
 fn port(text: &str) -> Result<u16, String> {
     crate::route::parse_port(text.trim()).map_err(|e| e.to_string())
+}
+
+/// What `url` and `open` were given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortOrName {
+    Port(u16),
+    Name(String),
+}
+
+fn port_or_name(text: &str) -> Result<PortOrName, String> {
+    let text = text.trim().to_ascii_lowercase();
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return crate::route::parse_port(&text)
+            .map(PortOrName::Port)
+            .map_err(|e| e.to_string());
+    }
+    let labels: Vec<&str> = text.split('.').collect();
+    if labels.len() <= 2 && labels.iter().all(|l| crate::names::is_name(l)) {
+        Ok(PortOrName::Name(text))
+    } else {
+        Err(format!(
+            "`{text}` is neither a port (1-65535) nor a name (shop-web, feature-login.shop-web)"
+        ))
+    }
 }
 
 /// `doctor`'s flags.

@@ -138,6 +138,17 @@ settings! {
     Labels => labels: BTreeMap<u16, String> = BTreeMap::new();
         Proxy List, flag "label" "PORT=NAME", parse labels,
         expects "PORT=NAME, e.g. 5173=web (in the config file: a [labels] table of 5173 = \"web\")";
+    /// Give each port its project's name (`shop-web.localhost`, learned from its manifest, git
+    /// work tree or directory); `false` leaves only labels as names [default: true].
+    Names => names: bool = true;
+        Proxy One, flag "names" "BOOL", parse one(parse_bool),
+        expects "true or false";
+    /// Pin a directory (and everything under it) to a name, for a project whose manifest says
+    /// something else, e.g. ~/src/shop=shop; repeatable (in the config file: a `[names]` table
+    /// of `"~/src/shop" = "shop"`).
+    NamePins => name_pins: BTreeMap<PathBuf, String> = BTreeMap::new();
+        Proxy List, flag "name" "DIR=NAME", parse name_pins,
+        expects "DIR=NAME with a name of letters, digits and `-`, e.g. ~/src/shop=shop (in the config file: a [names] table of \"~/src/shop\" = \"shop\")";
     /// Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80].
     HttpPort => http_port: u16 = 80;
         Caddy One, flag "http-port" "PORT", parse one(parse_port),
@@ -281,6 +292,8 @@ pub struct Config {
     pub front: Option<CaddyPorts>,
     /// The token public domains need; None where no domain needs one, or with `no_auth`.
     pub auth: Option<Auth>,
+    /// What names ports: `names`, `labels` and `[names]`.
+    pub names: crate::names::Rules,
 }
 
 /// The ports Caddy binds in front of the proxy: the settings', or the unprivileged fallback.
@@ -319,11 +332,17 @@ impl Config {
             deny_ports: settings.deny_ports.clone(),
             own_ports: own,
         };
+        let names = crate::names::Rules {
+            learn: settings.names,
+            labels: settings.labels.clone(),
+            pins: settings.name_pins.clone(),
+        };
         Config {
             settings,
             policy,
             front,
             auth,
+            names,
         }
     }
 
@@ -503,11 +522,15 @@ fn file_values(text: &str, path: &Path) -> Result<Vec<(Key, Vec<String>)>, Confi
     };
     let mut values = Vec::new();
     for (name, value) in &table {
-        let key = Key::named(name).ok_or_else(|| syntax(format!("unknown key `{name}`")))?;
+        // `names = false` turns learning off; a `[names]` table pins directories to names.
+        let key = match (name.as_str(), value) {
+            ("names", Value::Table(_)) => Key::NamePins,
+            _ => Key::named(name).ok_or_else(|| syntax(format!("unknown key `{name}`")))?,
+        };
         let texts = match (value, key) {
-            (Value::Table(labels), Key::Labels) => labels
+            (Value::Table(pairs), Key::Labels | Key::NamePins) => pairs
                 .iter()
-                .map(|(port, name)| scalar(name).map(|name| format!("{port}={name}")))
+                .map(|(key, name)| scalar(name).map(|name| format!("{key}={name}")))
                 .collect(),
             (Value::Array(items), _) if key.row().shape == Shape::List => {
                 items.iter().map(scalar).collect()
@@ -577,6 +600,27 @@ fn labels(values: &[String]) -> Result<BTreeMap<u16, String>, String> {
             return None;
         }
         Some((parse_port(port)?, name.to_string()))
+    })(values)?;
+    Ok(pairs.into_iter().collect())
+}
+
+/// `~/src/shop=shop`: `~` is the home directory; the name must be one (`names::normalise`
+/// leaves it as it is).
+fn name_pins(values: &[String]) -> Result<BTreeMap<PathBuf, String>, String> {
+    let pairs = list(|v| {
+        let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
+        let (dir, name) = v.rsplit_once('=')?;
+        let name = name.trim();
+        if crate::names::normalise(name).as_deref() != Some(name) {
+            return None;
+        }
+        let dir = match (dir.trim().strip_prefix('~'), &home) {
+            (Some(rest), Some(home)) => {
+                PathBuf::from(home).join(rest.trim_start_matches(['/', '\\']))
+            }
+            _ => PathBuf::from(dir.trim()),
+        };
+        (!dir.as_os_str().is_empty()).then(|| (dir, name.to_string()))
     })(values)?;
     Ok(pairs.into_iter().collect())
 }
@@ -712,6 +756,42 @@ mod tests {
         };
         let config = Config::new(settings, Some(front), None);
         assert_eq!(config.policy.own_ports, [2999, 8080, 8443, 24306, 24307]);
+    }
+
+    #[test]
+    fn names_switch_and_pins() {
+        let f = file("names = false\n");
+        let c = load_with(
+            Vec::new(),
+            &[("PORTPROXY_CONFIG", f.path().to_str().unwrap())],
+        )
+        .unwrap();
+        assert!(!c.names);
+        let f = file("[names]\n\"/src/shop\" = \"shop\"\n");
+        let c = load_with(
+            Vec::new(),
+            &[("PORTPROXY_CONFIG", f.path().to_str().unwrap())],
+        )
+        .unwrap();
+        assert!(c.names);
+        assert_eq!(
+            c.name_pins.into_iter().collect::<Vec<_>>(),
+            [(PathBuf::from("/src/shop"), "shop".to_string())]
+        );
+        let refused = load_with(
+            Vec::new(),
+            &[("PORTPROXY_NAME_PINS", "/src/shop=Not A Name")],
+        );
+        assert!(
+            matches!(
+                refused,
+                Err(ConfigError::Invalid {
+                    key: Key::NamePins,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
     }
 
     #[test]

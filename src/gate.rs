@@ -106,6 +106,8 @@ pub struct Visit<'a> {
     pub public_ports: &'a [PublicPort],
     /// Where requests may go: only an origin portproxy would serve gets CORS access.
     pub policy: &'a Policy,
+    /// Names that point at a public port now: their pages are public too.
+    pub public_names: &'a [String],
     pub path: &'a str,
     pub method: &'a Method,
     /// `http` or `https`, as the client used it.
@@ -292,6 +294,7 @@ fn private_origin(origin: &str, visit: &Visit) -> bool {
             visit.policy.check(&target, port).is_ok()
                 && !policy::is_public(visit.public_ports, &target, port)
         }
+        Ok(Route::Name { name, .. }) => !visit.public_names.contains(&name),
         Err(_) => false,
     }
 }
@@ -353,6 +356,7 @@ mod tests {
             public_port: false,
             public_ports: &[PublicPort::Local(9000)],
             policy: POLICY.get_or_init(open_policy),
+            public_names: &[],
             path: "/",
             method,
             scheme: "https",
@@ -488,6 +492,7 @@ mod tests {
         let auth = Auth::new(TOKEN).unwrap();
         let sessions = Sessions::open(None);
         let cookie = signed_in(&auth, &sessions);
+        let public_names = ["hooks".to_string()];
         let bearer = format!("Bearer {TOKEN}");
         let (get, post, options) = (Method::GET, Method::POST, Method::OPTIONS);
         let pass = |cors: Option<&str>, privileged| Action::Pass {
@@ -671,6 +676,29 @@ mod tests {
                 vec![
                     ("cookie", &cookie),
                     ("origin", "http://8000.dev.example.com"),
+                ],
+                true,
+                pass(None, true),
+            ),
+            (
+                "CORS from a name",
+                v("dev.example.com", remote(), &get),
+                vec![
+                    ("cookie", &cookie),
+                    ("origin", "https://shop-web.dev.example.com"),
+                ],
+                true,
+                pass(Some("https://shop-web.dev.example.com"), true),
+            ),
+            (
+                "no CORS for a public port's name",
+                Visit {
+                    public_names: &public_names,
+                    ..v("dev.example.com", remote(), &get)
+                },
+                vec![
+                    ("cookie", &cookie),
+                    ("origin", "https://hooks.dev.example.com"),
                 ],
                 true,
                 pass(None, true),
@@ -911,6 +939,8 @@ mod tests {
             // As the glue decides it (proxy::admit).
             let (domain, dashboard, public_port, this_machine) = match &route {
                 Route::Dashboard { domain } => (domain.clone(), true, false, None),
+                // A name that points at no port now (one that does is checked as its port).
+                Route::Name { domain, .. } => (domain.clone(), false, false, None),
                 Route::Forward { domain, target, port } => (
                     domain.clone(),
                     false,
@@ -925,6 +955,7 @@ mod tests {
                 public_port,
                 public_ports: &public_ports,
                 policy: &open_policy(),
+                public_names: &[],
                 path: &path,
                 method: &method,
                 scheme: "https",

@@ -13,6 +13,7 @@ pub mod form;
 pub mod gate;
 pub mod hosts;
 pub mod metrics;
+pub mod names;
 pub mod paths;
 pub mod policy;
 pub mod port_links;

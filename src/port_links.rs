@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::names::Table;
 use crate::policy;
 use crate::ports::Holder;
 use crate::route::Target;
@@ -26,10 +27,11 @@ pub fn origin(config: &Config, sub: Option<&str>, domain: &str) -> String {
     }
 }
 
-/// `port`'s URL under the first domain, as the running setup serves it.
-pub fn port_url(config: &Config, port: u16) -> String {
+/// The URL of a port or a name (`5173`, `shop-web`) under the first domain, as the running
+/// setup serves it.
+pub fn port_url(config: &Config, label: &str) -> String {
     let domain = &config.settings.domains[0];
-    format!("{}/", origin(config, Some(&port.to_string()), domain))
+    format!("{}/", origin(config, Some(label), domain))
 }
 
 /// A listening port as the dashboard and the 502 page show it.
@@ -37,6 +39,15 @@ pub fn port_url(config: &Config, port: u16) -> String {
 pub struct PortLink {
     pub port: u16,
     pub url: String,
+    /// The name that reaches it (`shop-web`), see `names`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `https://shop-web.localhost/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_url: Option<String>,
+    /// Another project claims the same name: the name answers a page listing both.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub clash: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// Why this port would be refused, if it would.
@@ -58,23 +69,29 @@ pub struct PortLink {
 impl PortLink {
     /// The rows the dashboard, `/api/ports` and `portproxy ls` show: every listening port but
     /// portproxy's and Caddy's own, with its label, process and title, whether it is public
-    /// and why it would be refused; `url` is each port's link.
+    /// and why it would be refused, and its name; `url` is the link for a port or a name.
     pub fn rows(
         config: &Config,
-        listening: Vec<u16>,
-        mut holders: HashMap<u16, Holder>,
+        listening: &[u16],
+        holders: &HashMap<u16, Holder>,
+        names: &Table,
         mut titles: HashMap<u16, String>,
-        url: impl Fn(u16) -> String,
+        url: impl Fn(&str) -> String,
     ) -> Vec<PortLink> {
         let settings = &config.settings;
         listening
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|port| !config.policy.own_ports.contains(port))
             .map(|port| {
                 let public = policy::is_public(&settings.public_ports, &Target::Localhost, port);
+                let name = names.name_of(port);
                 PortLink {
                     port,
-                    url: url(port),
+                    url: url(&port.to_string()),
+                    name: name.map(|(name, _)| name.to_string()),
+                    name_url: name.map(|(name, _)| url(name)),
+                    clash: name.is_some_and(|(_, clash)| clash),
                     label: settings.labels.get(&port).cloned(),
                     refused: config
                         .policy
@@ -82,7 +99,7 @@ impl PortLink {
                         .err()
                         .map(|r| r.to_string()),
                     public,
-                    process: holders.remove(&port),
+                    process: holders.get(&port).cloned(),
                     title: titles.remove(&port),
                     visibility: match public {
                         true => Visibility::Public,

@@ -9,6 +9,9 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+use crate::names;
 
 /// Ports with a listener on a loopback or wildcard address, sorted, each once.
 pub fn listening() -> Vec<u16> {
@@ -19,6 +22,22 @@ pub fn listening() -> Vec<u16> {
 pub fn listening_and_holders() -> (Vec<u16>, HashMap<u16, Holder>) {
     let listeners = listeners();
     (loopback_ports(&listeners), holders(&listeners))
+}
+
+/// The listening ports, their holders and the names they answer to, from one look; `own`
+/// (portproxy's and Caddy's ports) get no name.
+pub fn listening_and_names(
+    rules: &names::Rules,
+    own: &[u16],
+) -> (Vec<u16>, HashMap<u16, Holder>, names::Table) {
+    let (listening, holders) = listening_and_holders();
+    let found: Vec<_> = listening
+        .iter()
+        .filter(|port| !own.contains(port))
+        .map(|port| (*port, holders.get(port).and_then(|h| h.found.clone())))
+        .collect();
+    let table = names::Table::build(&found, rules);
+    (listening, holders, table)
 }
 
 fn loopback_ports(listeners: &[Listener]) -> Vec<u16> {
@@ -183,10 +202,31 @@ pub struct Holder {
     /// not on this machine.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub command: String,
-    /// The project it runs in: the name in `package.json`, `Cargo.toml` or `pyproject.toml`
-    /// of its working directory, else the directory (`~/src/my-app`).
+    /// The project it runs in: its manifest's name, else its directory (`~/src/my-app`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// What names it (`names::Table`).
+    #[serde(skip)]
+    pub found: Option<names::Project>,
+}
+
+impl Holder {
+    fn new(
+        pid: u32,
+        name: String,
+        command: String,
+        cwd: Option<&Path>,
+        home: Option<&Path>,
+    ) -> Self {
+        let found = cwd.map(|dir| project(dir, home));
+        Holder {
+            pid,
+            name,
+            command,
+            project: found.as_ref().map(|p| project_label(p, home)),
+            found,
+        }
+    }
 }
 
 /// Who listens on `port`, as `caddy (pid 812)`, when this user may see it.
@@ -205,7 +245,7 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
         .map(|l| (format!("socket:[{}]", l.inode), l.port))
         .collect();
     let mut found = HashMap::new();
-    let home = std::env::var("HOME").ok();
+    let home = std::env::var_os("HOME").map(PathBuf::from);
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return found;
     };
@@ -235,12 +275,13 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
         let cwd = std::fs::read_link(entry.path().join("cwd")).ok();
-        let holder = Holder {
+        let holder = Holder::new(
             pid,
-            name: String::from_utf8_lossy(&read("comm")).trim().to_string(),
-            command: redact(&args),
-            project: cwd.map(|dir| project_name(&dir, home.as_deref())),
-        };
+            String::from_utf8_lossy(&read("comm")).trim().to_string(),
+            redact(&args),
+            cwd.as_deref(),
+            home.as_deref(),
+        );
         for port in ports {
             found.entry(port).or_insert_with(|| holder.clone());
         }
@@ -253,7 +294,7 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
 /// process has no arguments or directory to show (macOS refuses), only a name.
 #[cfg(target_os = "macos")]
 fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
-    let home = std::env::var("HOME").ok();
+    let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut found = HashMap::new();
     for listener in listeners {
         let Some(&pid) = listener.pids.first() else {
@@ -268,12 +309,13 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
         let args = macos::arguments(pid).unwrap_or_default();
         found.insert(
             listener.port,
-            Holder {
+            Holder::new(
                 pid,
                 name,
-                command: redact(&args),
-                project: macos::directory(pid).map(|dir| project_name(&dir, home.as_deref())),
-            },
+                redact(&args),
+                macos::directory(pid).as_deref(),
+                home.as_deref(),
+            ),
         );
     }
     found
@@ -403,9 +445,9 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
             .with_cmd(UpdateKind::Always)
             .with_cwd(UpdateKind::Always),
     );
-    let home = std::env::var("HOME")
-        .or_else(|_| std::env::var("USERPROFILE"))
-        .ok();
+    let home = std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from);
     let mut found = HashMap::new();
     for (port, pid) in owners {
         let Some(process) = system.process(Pid::from_u32(pid)) else {
@@ -416,11 +458,14 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        found.entry(port).or_insert_with(|| Holder {
-            pid,
-            name: process.name().to_string_lossy().into_owned(),
-            command: redact(&args),
-            project: process.cwd().map(|dir| project_name(dir, home.as_deref())),
+        found.entry(port).or_insert_with(|| {
+            Holder::new(
+                pid,
+                process.name().to_string_lossy().into_owned(),
+                redact(&args),
+                process.cwd(),
+                home.as_deref(),
+            )
         });
     }
     found
@@ -506,29 +551,67 @@ fn hide_url_password(arg: &str) -> String {
     }
 }
 
-/// The project a directory holds: its manifest's name, else the path with `~` for home.
-pub fn project_name(dir: &std::path::Path, home: Option<&str>) -> String {
-    let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok();
-    let from_toml = |text: String, table: &str| {
-        let value: toml::Value = toml::from_str(&text).ok()?;
-        Some(value.get(table)?.get("name")?.as_str()?.to_string())
-    };
-    let named = read("package.json")
-        .and_then(|text| {
-            let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-            Some(value.get("name")?.as_str()?.to_string())
-        })
-        .or_else(|| read("Cargo.toml").and_then(|t| from_toml(t, "package")))
-        .or_else(|| read("pyproject.toml").and_then(|t| from_toml(t, "project")));
-    if let Some(name) = named {
-        return name;
-    }
-    let shown = dir.display().to_string();
-    match home {
-        Some(home) if !home.is_empty() && shown.starts_with(home) => {
-            format!("~{}", &shown[home.len()..])
+/// The project a process works in, from the files at and above its working directory: the
+/// nearest manifest (`names::MANIFESTS`), the git work tree (a linked worktree's branch, and
+/// the main checkout's directory for its name), else the directory itself. The walk stops
+/// below `home` and `/`: a stray `package.json` or dotfiles repository there is nobody's
+/// project, and neither directory is ever a name.
+pub fn project(cwd: &Path, home: Option<&Path>) -> names::Project {
+    let read = |path: PathBuf| std::fs::read_to_string(path).ok();
+    let mut manifest = None;
+    let mut git = None;
+    for dir in cwd.ancestors().take(32) {
+        if Some(dir) == home || dir.parent().is_none() {
+            break;
         }
-        _ => shown,
+        if manifest.is_none() {
+            manifest = names::MANIFESTS.iter().find_map(|file| {
+                let name = names::manifest_name(file, &read(dir.join(file))?)?;
+                Some((dir.to_path_buf(), name))
+            });
+        }
+        let dot_git = dir.join(".git");
+        if dot_git.is_dir() {
+            git = Some((dir.to_path_buf(), dir.to_path_buf(), None));
+        } else if let Some(gitdir) = read(dot_git).and_then(|t| names::gitdir_of(&t, dir)) {
+            // `MAIN/.git/worktrees/ID`: the main checkout names the project.
+            let main = gitdir.ancestors().nth(3).unwrap_or(dir).to_path_buf();
+            let branch = read(gitdir.join("HEAD")).and_then(|h| names::branch_of(&h));
+            git = Some((dir.to_path_buf(), main, branch));
+        }
+        if git.is_some() {
+            break;
+        }
+    }
+    let file_name = |dir: &Path| {
+        (Some(dir) != home && dir.parent().is_some())
+            .then(|| dir.file_name()?.to_str().map(str::to_string))
+            .flatten()
+    };
+    let branch = git.as_ref().and_then(|(_, _, branch)| branch.clone());
+    let (root, name, from_manifest) = match (manifest, git) {
+        (Some((dir, name)), _) => (dir, Some(name), true),
+        (None, Some((top, main, _))) => (top, file_name(&main), false),
+        (None, None) => (cwd.to_path_buf(), file_name(cwd), false),
+    };
+    names::Project {
+        cwd: cwd.to_path_buf(),
+        root,
+        name,
+        branch,
+        from_manifest,
+    }
+}
+
+/// The project as the dashboard shows it: its manifest's name, else its directory with `~`
+/// for home.
+fn project_label(project: &names::Project, home: Option<&Path>) -> String {
+    match &project.name {
+        Some(name) if project.from_manifest => name.clone(),
+        _ => match home.and_then(|home| project.root.strip_prefix(home).ok()) {
+            Some(rest) => format!("~/{}", rest.display()),
+            None => project.root.display().to_string(),
+        },
     }
 }
 
@@ -697,16 +780,47 @@ mod tests {
     }
 
     #[test]
-    fn projects_are_named_by_their_manifest() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().display().to_string();
-        let app = dir.path().join("src/my-app");
-        std::fs::create_dir_all(&app).unwrap();
-        assert_eq!(project_name(&app, Some(&home)), "~/src/my-app");
-        std::fs::write(app.join("pyproject.toml"), "[project]\nname = \"api\"\n").unwrap();
-        assert_eq!(project_name(&app, Some(&home)), "api");
-        std::fs::write(app.join("package.json"), "{\"name\": \"web\"}").unwrap();
-        assert_eq!(project_name(&app, None), "web");
+    fn projects_from_manifests_git_and_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path();
+        let write = |path: &str, text: &str| {
+            let path = home.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        let of = |dir: &str| project(&home.join(dir), Some(home));
+        // A stray manifest in home names nothing.
+        write("package.json", r#"{"name": "home-junk"}"#);
+        std::fs::create_dir_all(home.join("src/my-app")).unwrap();
+        let app = of("src/my-app");
+        assert_eq!(app.name.as_deref(), Some("my-app"));
+        assert_eq!(project_label(&app, Some(home)), "~/src/my-app");
+        // The nearest manifest at or above the working directory.
+        write("src/shop/package.json", r#"{"name": "@acme/shop-web"}"#);
+        std::fs::create_dir_all(home.join("src/shop/.git")).unwrap();
+        std::fs::create_dir_all(home.join("src/shop/src/pages")).unwrap();
+        let shop = of("src/shop/src/pages");
+        assert_eq!(shop.name.as_deref(), Some("shop-web"));
+        assert_eq!(shop.root, home.join("src/shop"));
+        assert_eq!(shop.branch, None);
+        assert_eq!(project_label(&shop, Some(home)), "shop-web");
+        // Without a manifest, the git work tree's top directory.
+        std::fs::create_dir_all(home.join("src/tool/.git")).unwrap();
+        std::fs::create_dir_all(home.join("src/tool/bin")).unwrap();
+        assert_eq!(of("src/tool/bin").name.as_deref(), Some("tool"));
+        // A linked worktree: its branch, and the main checkout's name.
+        let gitdir = home.join("src/tool/.git/worktrees/tool-login");
+        std::fs::create_dir_all(&gitdir).unwrap();
+        std::fs::write(gitdir.join("HEAD"), "ref: refs/heads/feature/login\n").unwrap();
+        write(
+            "wt/tool-login/.git",
+            &format!("gitdir: {}\n", gitdir.display()),
+        );
+        let linked = of("wt/tool-login");
+        assert_eq!(linked.name.as_deref(), Some("tool"));
+        assert_eq!(linked.branch.as_deref(), Some("feature/login"));
+        // Home itself is no project name.
+        assert_eq!(project(home, Some(home)).name, None);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum Route {
         port: u16,
         domain: String,
     },
+    /// A name (`shop-web`, `feature-login.shop-web`): the port it points at now is looked up
+    /// in `names::Table`.
+    Name { name: String, domain: String },
 }
 
 /// The machine a route points at, as the user wrote it.
@@ -182,14 +185,25 @@ pub fn parse<S: AsRef<str>>(host: &str, domains: &[S]) -> Result<Route, RouteErr
         });
     }
     let labels = &name[..name.len() - domain.len() - 1];
-    let (target, port) =
-        match labels.rsplit_once("--") {
-            Some((target, port)) => (parse_target(target).map_err(malformed)?, port),
-            None if labels.contains('.') => return Err(malformed(
-                "expected PORT or TARGET--PORT before the domain, e.g. `5173` or `localhost--5173`",
-            )),
-            None => (Target::Localhost, labels),
-        };
+    let (target, port) = match labels.rsplit_once("--") {
+        Some((target, port)) => (parse_target(target).map_err(malformed)?, port),
+        // `NAME` or `BRANCH.NAME`: labels that are no port and hold no `--`.
+        None if labels.split('.').count() <= 2 && labels.split('.').all(crate::names::is_name) => {
+            return Ok(Route::Name {
+                name: labels.to_string(),
+                domain: domain.to_string(),
+            })
+        }
+        None if labels.contains('.') => return Err(malformed(
+            "expected PORT, NAME, BRANCH.NAME or TARGET--PORT before the domain, e.g. `5173`, `shop-web` or `localhost--5173`",
+        )),
+        None if !labels.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(malformed(
+                "a name is letters, digits and single `-` inside, and not `localhost`",
+            ))
+        }
+        None => (Target::Localhost, labels),
+    };
     Ok(Route::Forward {
         target,
         port: parse_port(port)?,
@@ -281,6 +295,15 @@ mod tests {
         })
     }
 
+    const NOT_A_NAME: &str = "a name is letters, digits and single `-` inside, and not `localhost`";
+
+    fn named(name: &str, domain: &str) -> Result<Route, RouteError> {
+        Ok(Route::Name {
+            name: name.into(),
+            domain: domain.into(),
+        })
+    }
+
     fn bad_port(label: &str) -> Result<Route, RouteError> {
         Err(RouteError::BadPort {
             label: label.into(),
@@ -338,7 +361,6 @@ mod tests {
             ("65536.localhost", bad_port("65536")),
             ("05173.localhost", bad_port("05173")),
             ("99999999999.localhost", bad_port("99999999999")),
-            ("abc.localhost", bad_port("abc")),
             ("localhost--.localhost", bad_port("")),
             ("localhost--0.localhost", bad_port("0")),
             ("localhost--5173x.localhost", bad_port("5173x")),
@@ -351,9 +373,26 @@ mod tests {
                 "foo.5173.localhost",
                 malformed(
                     "foo.5173.localhost",
-                    "expected PORT or TARGET--PORT before the domain, e.g. `5173` or `localhost--5173`",
+                    "expected PORT, NAME, BRANCH.NAME or TARGET--PORT before the domain, e.g. `5173`, `shop-web` or `localhost--5173`",
                 ),
             ),
+            (
+                "a.b.web.localhost",
+                malformed(
+                    "a.b.web.localhost",
+                    "expected PORT, NAME, BRANCH.NAME or TARGET--PORT before the domain, e.g. `5173`, `shop-web` or `localhost--5173`",
+                ),
+            ),
+            // Names: one label, or BRANCH.NAME; never digits alone, `--` or `localhost`.
+            ("shop-web.localhost", named("shop-web", "localhost")),
+            ("abc.localhost", named("abc", "localhost")),
+            ("Shop-Web.localhost.:443", named("shop-web", "localhost")),
+            ("feature-login.shop-web.localhost", named("feature-login.shop-web", "localhost")),
+            ("shop-web.dev.example.com", named("shop-web", "dev.example.com")),
+            ("v2.localhost", named("v2", "localhost")),
+            ("localhost.localhost", malformed("localhost.localhost", NOT_A_NAME)),
+            ("-web.localhost", malformed("-web.localhost", NOT_A_NAME)),
+            ("web-.localhost", malformed("web-.localhost", NOT_A_NAME)),
             ("-a--80.localhost", malformed("-a--80.localhost", "a target label starts or ends with `-`")),
             // xn-- targets.
             (
@@ -443,6 +482,7 @@ mod tests {
                     prop_assert!(host.ends_with(&d));
                 }
                 Ok(Route::Dashboard { .. }) => prop_assert!(false, "a `--` host is never the dashboard"),
+                Ok(Route::Name { .. }) => prop_assert!(false, "a `--` host is never a name"),
                 Err(e) => prop_assert!(e.status() == 400 || e.status() == 404),
             }
         }

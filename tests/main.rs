@@ -18,6 +18,9 @@ mod hardening;
 mod install;
 mod layers;
 mod lifecycle;
+// Real dev servers in real project directories, found through /proc.
+#[cfg(target_os = "linux")]
+mod names;
 mod pages;
 mod public_mode;
 // Names resolve through a hosts file bind-mounted in a private namespace (unshare).

@@ -45,6 +45,11 @@ impl Paths {
         self.data.join("sessions")
     }
 
+    /// The names seen, for the "not running" page (`proxy::named`).
+    pub fn names(&self) -> PathBuf {
+        self.data.join("names.json")
+    }
+
     pub fn caddyfile(&self) -> PathBuf {
         self.data.join("Caddyfile")
     }

@@ -50,9 +50,15 @@ pub fn hosts(args: HostsArgs) -> Result<(), Error> {
 /// local domain, and the local domains other than `localhost` itself.
 pub fn served(config: &Config) -> Vec<String> {
     let (listening, holders) = ports::listening_and_holders();
-    let rows = PortLink::rows(config, listening, holders, Default::default(), |_| {
-        String::new()
-    });
+    let names = crate::names::Table::default();
+    let rows = PortLink::rows(
+        config,
+        &listening,
+        &holders,
+        &names,
+        Default::default(),
+        |_| String::new(),
+    );
     let ports: Vec<u16> = rows.iter().map(|row| row.port).collect();
     hosts::names_for(&config.settings.domains, &ports)
 }

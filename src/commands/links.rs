@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth;
 use crate::auth::sessions::{self, Book};
 use crate::caddy::Paths;
-use crate::cli::{LsArgs, PortArgs, SessionsArgs, TokenArgs};
+use crate::cli::{LsArgs, PortArgs, PortOrName, SessionsArgs, TokenArgs};
 use crate::config::process_env;
 use crate::control::{self, ControlError, Instance};
 use crate::error::Error;
@@ -30,7 +30,8 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
     // Titles come from whatever answers on a port, names from any package.json: no escape
     // sequence of theirs reaches the terminal.
     for row in &mut rows {
-        for text in [&mut row.label, &mut row.title].into_iter().flatten() {
+        let texts = [&mut row.name, &mut row.name_url, &mut row.label, &mut row.title];
+        for text in texts.into_iter().flatten() {
             *text = printable(text);
         }
         if let Some(process) = &mut row.process {
@@ -47,8 +48,8 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
         return Ok(());
     }
     println!(
-        "{:<6} {:<24} {:<16} {:<32} TITLE",
-        "PORT", "PROJECT", "PROCESS", "URL"
+        "{:<24} {:<6} {:<24} {:<16} {:<32} TITLE",
+        "NAME", "PORT", "PROJECT", "PROCESS", "URL"
     );
     for row in &rows {
         let project = row
@@ -60,12 +61,21 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
             Some(holder) => holder.name.as_str(),
             None => "(another user's)",
         };
+        let name = match (&row.name, row.clash) {
+            (Some(name), true) => format!("{name} (clash)"),
+            (Some(name), false) => name.clone(),
+            (None, _) => String::new(),
+        };
         println!(
-            "{:<6} {:<24} {:<16} {:<32} {}",
+            "{:<24} {:<6} {:<24} {:<16} {:<32} {}",
+            name,
             row.port,
             project,
             process,
-            row.url,
+            row.name_url
+                .as_ref()
+                .filter(|_| !row.clash)
+                .unwrap_or(&row.url),
             row.title.as_deref().unwrap_or("")
         );
     }
@@ -83,6 +93,12 @@ struct Listed {
 struct Row {
     port: u16,
     url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name_url: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    clash: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     label: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,9 +130,14 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-/// `port`'s URL as the running portproxy serves it.
+/// A port's or a name's URL as the running portproxy serves it.
 fn url_of(args: &PortArgs) -> Result<String, Error> {
-    let answer = running()?.request("GET", &format!("/control/url?port={}", args.port), None)?;
+    // A name is `[a-z0-9.-]` (`cli::port_or_name`): nothing to escape in the query.
+    let query = match &args.port {
+        PortOrName::Port(port) => format!("port={port}"),
+        PortOrName::Name(name) => format!("name={name}"),
+    };
+    let answer = running()?.request("GET", &format!("/control/url?{query}"), None)?;
     let served: serde_json::Value =
         serde_json::from_str(&answer).map_err(|e| not_understood(&e))?;
     match served["url"].as_str() {

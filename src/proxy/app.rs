@@ -1,18 +1,18 @@
 //! What the proxy's threads and the admin listener share: the settings in force (swapped
-//! whole on reload), the address families that answered, the sign-in limiter, the sessions
-//! and the titles.
+//! whole on reload), the address families that answered, the sign-in limiter, the sessions,
+//! the titles and the names.
 
 use std::sync::{Arc, RwLock};
 
 use super::dial::Families;
+use super::named::Names;
 use crate::auth::limiter::Limiter;
 use crate::auth::sessions::{self, Sessions};
 use crate::config::Config;
 use crate::gate;
 use crate::port_links::PortLink;
-use crate::ports;
 use crate::title::Titles;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What the proxy and the admin listener share.
 pub struct App {
@@ -27,22 +27,22 @@ pub struct App {
     pub(super) titles: Titles,
     /// Live share links and ports made public for a while (`share`).
     pub shares: Arc<crate::share::registry::Shares>,
+    /// Which port each name points at, and the names seen.
+    pub(crate) names: Names,
 }
 
 impl App {
     pub fn new(config: Config) -> Self {
+        // Without a home (refused at start) sessions and names live in memory only.
+        let paths = crate::caddy::Paths::from_env(&crate::config::process_env).ok();
         App {
             config: RwLock::new(Arc::new(config)),
             families: Families::default(),
             limiter: Limiter::default(),
-            // Without a home (refused at start) sessions live in memory only.
-            sessions: Sessions::open(
-                crate::caddy::Paths::from_env(&crate::config::process_env)
-                    .ok()
-                    .map(|paths| paths.sessions()),
-            ),
+            sessions: Sessions::open(paths.as_ref().map(|paths| paths.sessions())),
             titles: Titles::default(),
             shares: Arc::default(),
+            names: Names::new(paths.as_ref().map(|paths| paths.names())),
         }
     }
 
@@ -57,16 +57,23 @@ impl App {
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
     }
 
-    /// The listening ports, each linked by `url`, with the process holding each (its command
+    /// The listening ports, each linked by `url` (given a port or a name), with the process holding each (its command
     /// line only for `local`: it may hold a secret redaction misses) and who may open it now;
     /// portproxy's and Caddy's own are left out. Reading `/proc` is blocking work, so it runs
     /// off the proxy's threads. The dashboard, `/api/ports` and `portproxy ls` all read this.
-    pub async fn port_rows(&self, url: impl Fn(u16) -> String, local: bool) -> Vec<PortLink> {
-        let (listening, holders) = tokio::task::spawn_blocking(ports::listening_and_holders)
-            .await
-            .unwrap_or_default();
-        let titles = self.titles.of_listening(&listening);
-        let mut rows = PortLink::rows(&self.config(), listening, holders, titles, url);
+    pub async fn port_rows(&self, url: impl Fn(&str) -> String, local: bool) -> Vec<PortLink> {
+        let config = self.config();
+        // A list the user reads is always a new look (the dashboard polls it every 3 s).
+        let now = self.names.snapshot(&config, Duration::ZERO).await;
+        let titles = self.titles.of_listening(&now.listening);
+        let mut rows = PortLink::rows(
+            &config,
+            &now.listening,
+            &now.holders,
+            &now.names,
+            titles,
+            url,
+        );
         if !local {
             for process in rows.iter_mut().filter_map(|row| row.process.as_mut()) {
                 process.command.clear();

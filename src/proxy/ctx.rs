@@ -38,6 +38,8 @@ pub struct Ctx {
     pub(super) cors_origin: Option<String>,
     /// A local port's HTML response whose `<title>` is still to be read.
     pub(super) title: Option<(u16, Watch)>,
+    /// The name the client used (`shop-web`), when it named the port by name.
+    pub(super) name: Option<String>,
 }
 
 impl Ctx {
@@ -61,6 +63,7 @@ impl Ctx {
             hops: 0,
             cors_origin: None,
             title: None,
+            name: None,
         }
     }
 

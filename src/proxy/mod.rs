@@ -5,6 +5,7 @@ mod app;
 mod ctx;
 pub mod dial;
 pub mod headers;
+pub mod named;
 pub mod pages;
 mod routed;
 pub mod share;
@@ -328,7 +329,15 @@ impl ProxyHttp for PortProxy {
                         }
                     }
                     let base = base_authority(&ctx.host, &ctx.domain);
-                    *listening = routed::port_links(&self.0, ctx, &base).await;
+                    // The server behind a name stopped (or moved) since the last look: look
+                    // again next time, and say the name is not running, reloading.
+                    match ctx.name.clone() {
+                        Some(name) => {
+                            self.0.names.forget();
+                            page = routed::name_page(&self.0, ctx, name, None, &base).await;
+                        }
+                        None => *listening = routed::port_links(&self.0, ctx, &base).await,
+                    }
                 }
                 send_error_page(session, &page, ctx.format).await
             }

@@ -50,6 +50,17 @@ pub enum Page {
         domain: String,
         ports: Vec<PortLink>,
     },
+    /// A name two projects claim: each claim's number URL, page title and directory.
+    NameClash {
+        name: String,
+        claims: Vec<(String, Option<String>, crate::names::Claim)>,
+    },
+    /// A name no process holds now: where it was when last seen, and what listens now.
+    NameNotRunning {
+        name: String,
+        last: Option<crate::names::Claim>,
+        listening: Vec<PortLink>,
+    },
     /// The sign-in form on a public domain; `failed` after a wrong token.
     Login {
         domain: String,
@@ -106,9 +117,11 @@ pub struct Rendered {
 impl Page {
     pub fn status(&self) -> u16 {
         match self {
-            Page::NotListening { .. } | Page::UpstreamFailed { .. } | Page::Unresolvable { .. } => {
-                502
-            }
+            Page::NotListening { .. }
+            | Page::UpstreamFailed { .. }
+            | Page::Unresolvable { .. }
+            | Page::NameNotRunning { .. } => 502,
+            Page::NameClash { .. } => 300,
             Page::ConnectTimeout { .. } => 504,
             Page::BadHost { error, .. } => error.status(),
             Page::Refused { .. } | Page::LocalOnly { .. } => 403,
@@ -127,6 +140,8 @@ impl Page {
     pub fn kind(&self) -> &'static str {
         match self {
             Page::NotListening { .. } => "not_listening",
+            Page::NameClash { .. } => "name_clash",
+            Page::NameNotRunning { .. } => "name_not_running",
             Page::ConnectTimeout { .. } => "connect_timeout",
             Page::UpstreamFailed { .. } => "upstream_failed",
             Page::Unresolvable { .. } => "unresolvable",
@@ -150,6 +165,8 @@ impl Page {
     fn title(&self) -> String {
         match self {
             Page::NotListening { target, .. } => format!("Nothing is listening on {target} yet"),
+            Page::NameClash { name, .. } => format!("Several projects are called {name}"),
+            Page::NameNotRunning { name, .. } => format!("{name} is not running"),
             Page::ConnectTimeout { target } => format!("{target} did not answer in time"),
             Page::UpstreamFailed { target, .. } => format!("{target} dropped the connection"),
             Page::Unresolvable { name, .. } => format!("`{name}` could not be resolved"),
@@ -178,6 +195,18 @@ impl Page {
         match self {
             Page::NotListening { target, .. } => format!(
                 "Nothing is listening on {target} yet. Start your dev server; this page reloads by itself when it comes up."
+            ),
+            Page::NameClash { name, claims } => format!(
+                "{} listening ports belong to different projects called {name}; portproxy does not pick one. Open one by its number, or give one a label (`--label PORT=NAME`) or pin its directory to another name (`[names]`).",
+                claims.len()
+            ),
+            Page::NameNotRunning { name, last: Some(last), .. } => format!(
+                "Nothing runs as {name} right now{}; it was on port {} when portproxy last saw it. Start it again (on any port); this page reloads by itself when it comes up.",
+                last.dir.as_ref().map(|d| format!(" (the project in {})", d.display())).unwrap_or_default(),
+                last.port
+            ),
+            Page::NameNotRunning { name, last: None, .. } => format!(
+                "No listening port is called {name}. A port is named after its project (package.json, Cargo.toml, pyproject.toml, go.mod, composer.json or deno.json, else its git work tree or directory) or a label; this page reloads by itself when one comes up."
             ),
             Page::ConnectTimeout { target } => {
                 format!("Connecting to {target} timed out (504). Is the machine up and the port open?")
@@ -236,7 +265,9 @@ impl Page {
 
     fn ports(&self) -> Option<&[PortLink]> {
         match self {
-            Page::NotListening { listening, .. } => Some(listening),
+            Page::NotListening { listening, .. } | Page::NameNotRunning { listening, .. } => {
+                Some(listening)
+            }
             Page::Dashboard { ports, .. } => Some(ports),
             _ => None,
         }
@@ -270,10 +301,19 @@ impl Page {
                         json!({ "error": self.kind(), "status": status, "message": self.message() })
                     }
                 };
-                if let (Page::NotListening { listening, .. }, Some(map)) =
-                    (self, body.as_object_mut())
-                {
+                if let (Some(listening), Some(map)) = (
+                    self.ports()
+                        .filter(|_| !matches!(self, Page::Dashboard { .. })),
+                    body.as_object_mut(),
+                ) {
                     map.insert("listening".into(), json!(listening));
+                }
+                if let (Page::NameClash { claims, .. }, Some(map)) = (self, body.as_object_mut()) {
+                    let claims: Vec<_> = claims
+                        .iter()
+                        .map(|(url, title, claim)| json!({ "port": claim.port, "url": url, "title": title, "dir": claim.dir }))
+                        .collect();
+                    map.insert("claims".into(), json!(claims));
                 }
                 Rendered {
                     status,
@@ -286,7 +326,21 @@ impl Page {
                 let mut body = format!("{status} {}\n", self.message());
                 if let Some(ports) = self.ports() {
                     for p in ports {
-                        body.push_str(&format!("  {}  {}\n", p.port, p.url));
+                        body.push_str(&format!("  {}  {}", p.port, p.url));
+                        if let Some(name_url) = &p.name_url {
+                            body.push_str(&format!("  {name_url}"));
+                        }
+                        body.push('\n');
+                    }
+                }
+                if let Page::NameClash { claims, .. } = self {
+                    for (url, _, claim) in claims {
+                        let dir = claim.dir.as_ref().map(|d| d.display().to_string());
+                        body.push_str(&format!(
+                            "  {}  {url}  {}\n",
+                            claim.port,
+                            dir.unwrap_or_default()
+                        ));
                     }
                 }
                 Rendered {
@@ -312,10 +366,21 @@ impl Page {
             escape(&self.message())
         );
         if let Some(ports) = self.ports() {
-            main.push_str(&ports_table(
-                ports,
-                matches!(self, Page::NotListening { .. }),
-            ));
+            main.push_str(&ports_table(ports, !matches!(self, Page::Dashboard { .. })));
+        }
+        if let Page::NameClash { claims, .. } = self {
+            main.push_str("<table><tr><th>Port</th><th>Project directory</th><th>Page title</th><th>URL</th></tr>\n");
+            for (url, title, claim) in claims {
+                let dir = claim.dir.as_ref().map(|d| d.display().to_string());
+                main.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{3}\">{3}</a></td></tr>\n",
+                    claim.port,
+                    escape(&dir.unwrap_or_default()),
+                    escape(title.as_deref().unwrap_or("")),
+                    escape(url)
+                ));
+            }
+            main.push_str("</table>\n");
         }
         if let Page::Login { next, .. } = self {
             main.push_str(&format!(
@@ -333,7 +398,10 @@ impl Page {
         let retry = if matches!(self, Page::Dashboard { .. }) {
             // Servers come and go, titles are learnt: reload when the list changes.
             "<script>var seen=null;setInterval(function(){fetch('/api/ports',{cache:'no-store'}).then(function(r){return r.json()}).then(function(d){var now=JSON.stringify(d.ports.map(function(p){return [p.port,p.process&&p.process.pid,p.title]}));if(seen!==null&&now!==seen)location.reload();seen=now}).catch(function(){})},3000)</script>\n"
-        } else if matches!(self, Page::NotListening { .. }) {
+        } else if matches!(
+            self,
+            Page::NotListening { .. } | Page::NameNotRunning { .. }
+        ) {
             "<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>\n<script>setInterval(function(){fetch(location.href,{method:'HEAD',cache:'no-store'}).then(function(r){if(r.status!==502)location.reload()}).catch(function(){})},2000)</script>\n"
         } else {
             ""
@@ -353,7 +421,7 @@ td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ea}\
 a{color:#0b5fff}form{display:grid;gap:1rem}input[type=password]{width:100%;padding:.6rem;font:inherit;border:1px solid #c5cbd3;border-radius:8px;box-sizing:border-box}\
 button{padding:.6rem 1.2rem;font:inherit;border:0;border-radius:8px;background:#0b5fff;color:#fff;cursor:pointer;justify-self:start}\
 .public{color:#087f5b;font-size:.85rem;margin-left:.5rem}.shared{color:#9c36b5;font-size:.85rem;margin-left:.5rem}footer{margin-top:2rem;color:#8a93a0;font-size:.85rem}\
-.note{color:#a14;font-size:.9rem}@media(prefers-color-scheme:dark){body{background:#111418;color:#dde3ea}\
+.note{color:#a14;font-size:.9rem}.number{font-size:.85rem;margin-left:.5rem;color:#8a93a0}@media(prefers-color-scheme:dark){body{background:#111418;color:#dde3ea}\
 main{background:#1b2027}td,th{border-color:#2b323c}a{color:#7aa7ff}}";
 
 fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
@@ -367,17 +435,30 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
     };
     let mut rows = String::new();
     for p in ports {
-        let link = match &p.refused {
-            Some(why) => format!("<span class=\"note\">refused: {}</span>", escape(why)),
-            None if p.public => format!(
-                "<a href=\"{0}\">{0}</a><span class=\"public\">public</span>",
-                escape(&p.url)
-            ),
-            None if p.visibility == Visibility::Shared => format!(
-                "<a href=\"{0}\">{0}</a><span class=\"shared\">shared</span>",
+        // By name first, the number beside it.
+        let links = match &p.name_url {
+            Some(name_url) => format!(
+                "<a href=\"{0}\">{0}</a> <a class=\"number\" href=\"{1}\">{1}</a>",
+                escape(name_url),
                 escape(&p.url)
             ),
             None => format!("<a href=\"{0}\">{0}</a>", escape(&p.url)),
+        };
+        let link = match &p.refused {
+            Some(why) => format!("<span class=\"note\">refused: {}</span>", escape(why)),
+            None if p.public => format!("{links}<span class=\"public\">public</span>"),
+            None if p.visibility == Visibility::Shared => {
+                format!("{links}<span class=\"shared\">shared</span>")
+            }
+            None => links,
+        };
+        let name = match (&p.name, p.clash) {
+            (Some(name), true) => format!(
+                "{}<span class=\"note\" title=\"another project has this name too\"> clash</span>",
+                escape(name)
+            ),
+            (Some(name), false) => escape(name),
+            (None, _) => String::new(),
         };
         let (project, command) = match &p.process {
             Some(h) => (
@@ -391,7 +472,8 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
             None => ("", "<span class=\"note\">another user's</span>".to_string()),
         };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            name,
             p.port,
             escape(p.label.as_deref().unwrap_or("")),
             escape(project),
@@ -400,7 +482,7 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
             link
         ));
     }
-    format!("{heading}<table><tr><th>Port</th><th>Label</th><th>Project</th><th>Process</th><th>Page title</th><th>URL</th></tr>\n{rows}</table>\n")
+    format!("{heading}<table><tr><th>Name</th><th>Port</th><th>Label</th><th>Project</th><th>Process</th><th>Page title</th><th>URL</th></tr>\n{rows}</table>\n")
 }
 
 fn escape(text: &str) -> String {
@@ -419,6 +501,9 @@ mod tests {
         PortLink {
             port,
             url: format!("http://{port}.localhost:24306/"),
+            name: None,
+            name_url: None,
+            clash: false,
             label: None,
             refused: None,
             public: false,
@@ -428,6 +513,7 @@ mod tests {
                 name: "node".into(),
                 command: "node /home/me/web/node_modules/.bin/vite".into(),
                 project: Some("web".into()),
+                found: None,
             }),
             title: Some("Vite <App> & co".into()),
         }

@@ -9,13 +9,15 @@ use super::app::App;
 use super::ctx::{base_authority, Ctx};
 use super::dial::{self, Forward};
 use super::headers;
+use super::named::{self, Lookup};
 use super::pages::{Format, Page};
 use super::signin;
 use crate::config::Config;
 use crate::gate::{self, Action};
+use crate::names::Claim;
 use crate::policy;
 use crate::port_links::PortLink;
-use crate::route::{self, Route};
+use crate::route::{self, Route, Target};
 
 /// Where `route` left a request.
 pub enum Routed {
@@ -36,8 +38,47 @@ pub(super) async fn port_links(app: &App, ctx: &Ctx, base: &str) -> Vec<PortLink
     if !ctx.privileged {
         return Vec::new();
     }
-    let url = |port| format!("{}://{port}.{base}/", ctx.scheme);
+    let url = |label: &str| format!("{}://{label}.{base}/", ctx.scheme);
     app.port_rows(url, ctx.client.local).await
+}
+
+/// The answer for a name that points at no one port now: its claims (a clash), or where
+/// it was and what listens now (not running). Directories only for privileged clients.
+pub(super) async fn name_page(
+    app: &App,
+    ctx: &Ctx,
+    name: String,
+    lookup: Option<Lookup>,
+    base: &str,
+) -> Page {
+    let url = |port: u16| format!("{}://{port}.{base}/", ctx.scheme);
+    let private = |claim: Claim| Claim {
+        dir: claim.dir.filter(|_| ctx.privileged),
+        ..claim
+    };
+    match lookup {
+        Some(Lookup::Clash(claims)) => {
+            let links = port_links(app, ctx, base).await;
+            let title = |port| {
+                links
+                    .iter()
+                    .find(|l| l.port == port)
+                    .and_then(|l| l.title.clone())
+            };
+            Page::NameClash {
+                name,
+                claims: claims
+                    .into_iter()
+                    .map(|claim| (url(claim.port), title(claim.port), private(claim)))
+                    .collect(),
+            }
+        }
+        _ => Page::NameNotRunning {
+            last: app.names.last_seen(&name).map(private),
+            name,
+            listening: port_links(app, ctx, base).await,
+        },
+    }
 }
 
 /// The loop guard, the host grammar, the gate, then the dashboard or the target decision.
@@ -67,12 +108,38 @@ pub(super) async fn route(
             return refuse(session, ctx, page).await;
         }
     };
+    // A name is served exactly like the number it points at now (the gate included:
+    // public when its port is public), so it is looked up before the gate.
+    let (route, lookup) = match route {
+        Route::Name { name, domain } => match app.names.lookup(config, &name).await {
+            Lookup::Port(port) => {
+                ctx.name = Some(name);
+                let target = Target::Localhost;
+                (
+                    Route::Forward {
+                        target,
+                        port,
+                        domain,
+                    },
+                    None,
+                )
+            }
+            lookup => (Route::Name { name, domain }, Some(lookup)),
+        },
+        route => (route, None),
+    };
     if !admit(app, session, ctx, config, &route).await? {
         return Ok(Routed::Answered);
     }
     match route {
         Route::Dashboard { domain } => {
             dashboard(app, session, ctx, domain).await?;
+            Ok(Routed::Answered)
+        }
+        Route::Name { name, domain } => {
+            let base = base_authority(&ctx.host, &domain);
+            let page = name_page(app, ctx, name, lookup, &base).await;
+            send_page(session, &page, ctx.format).await?;
             Ok(Routed::Answered)
         }
         Route::Forward { target, port, .. } => {
@@ -96,6 +163,8 @@ async fn admit(
     let public_ports = &config.settings.public_ports;
     let (domain, dashboard, public_port) = match route {
         Route::Dashboard { domain } => (domain.as_str(), true, false),
+        // Only a name that points at no port gets here: nothing public behind it.
+        Route::Name { domain, .. } => (domain.as_str(), false, false),
         Route::Forward {
             domain,
             target,
@@ -108,6 +177,17 @@ async fn admit(
                     && app.shares.is_public(*port, std::time::SystemTime::now())),
         ),
     };
+    // Names of public ports are public origins (no credentialed CORS for their pages).
+    let public_names: Vec<String> = if public_ports.is_empty() {
+        Vec::new()
+    } else {
+        let now = app.names.snapshot(config, named::FRESH).await;
+        now.names
+            .ports()
+            .filter(|(_, port)| policy::is_public(public_ports, &Target::Localhost, *port))
+            .map(|(name, _)| name.to_string())
+            .collect()
+    };
     let req = session.req_header();
     let visit = gate::Visit {
         domain,
@@ -116,6 +196,7 @@ async fn admit(
         public_port,
         public_ports,
         policy: &config.policy,
+        public_names: &public_names,
         path: req.uri.path(),
         method: &req.method,
         scheme: ctx.scheme,
