@@ -438,7 +438,7 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
         // By name first, the number beside it.
         let links = match &p.name_url {
             Some(name_url) => format!(
-                "<a href=\"{0}\">{0}</a> <a class=\"number\" href=\"{1}\">{1}</a>",
+                "<a href=\"{0}\">{0}</a> <a href=\"{1}\" class=\"number\">{1}</a>",
                 escape(name_url),
                 escape(&p.url)
             ),
