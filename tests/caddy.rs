@@ -12,7 +12,7 @@ use crate::harness::proxy::free_addr;
 use crate::harness::{Backend, Proxy, Running, WsBackend};
 
 /// `portproxy run` with Caddy on two free ports.
-async fn run_with_caddy(extra: &[&str]) -> (Running, u16, u16) {
+pub(crate) async fn run_with_caddy(extra: &[&str]) -> (Running, u16, u16) {
     let (http, https) = (free_addr().port(), free_addr().port());
     let mut proxy = Proxy::run(http, https);
     for arg in extra {
@@ -27,7 +27,7 @@ fn https_addr(port: u16) -> std::net::SocketAddr {
     format!("127.0.0.1:{port}").parse().unwrap()
 }
 
-async fn https_conn(proxy: &Running, https: u16, host: &str) -> Conn {
+pub(crate) async fn https_conn(proxy: &Running, https: u16, host: &str) -> Conn {
     Conn::over(tls(https_addr(https), host, &proxy.caddy_root()).await)
 }
 

@@ -216,13 +216,11 @@ async fn a_project_is_served_by_its_name_across_restarts_and_port_changes() {
     assert_eq!(proxy.get(&proxy.host(port), "/").await.status, 502);
 }
 
-/// A linked git worktree on `feature/login` is `feature-login.NAME`, beside the main
-/// checkout's `NAME`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_linked_worktree_is_named_by_its_branch() {
-    let root = tempfile::tempdir().unwrap();
+/// A git checkout of `@acme/shop-web-…` in `ROOT/shop-web`, and a linked worktree of it on
+/// `feature/login` in `ROOT/shop-login`: the project's name and both directories.
+fn shop_with_a_worktree(root: &Path) -> (String, PathBuf, PathBuf) {
     let name = format!("shop-web-{}", unique());
-    let main = project(root.path(), "shop-web", &format!("@acme/{name}"));
+    let main = project(root, "shop-web", &format!("@acme/{name}"));
     git(&main, &["init", "-q", "-b", "main"]);
     git(&main, &["add", "package.json"]);
     git(&main, &["commit", "-q", "-m", "start"]);
@@ -237,7 +235,15 @@ async fn a_linked_worktree_is_named_by_its_branch() {
             "../shop-login",
         ],
     );
-    let linked = root.path().join("shop-login");
+    (name, main, root.join("shop-login"))
+}
+
+/// A linked git worktree on `feature/login` is `feature-login.NAME`, beside the main
+/// checkout's `NAME`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_worktree_is_named_by_its_branch() {
+    let root = tempfile::tempdir().unwrap();
+    let (name, main, linked) = shop_with_a_worktree(root.path());
     let proxy = Proxy::new().start().await;
     let on_main = DevServer::start(&main).await;
     let on_branch = DevServer::start(&linked).await;
@@ -367,4 +373,53 @@ async fn learning_can_be_turned_off() {
     let resp = proxy.get(&host(&proxy, &name), "/").await;
     assert_eq!(resp.status, 502, "{}", resp.text());
     assert_eq!(proxy.get(&host(&proxy, &label), "/").await.status, 200);
+}
+
+/// `portproxy run`: `https://NAME.localhost/` through Caddy on both Caddies, with a
+/// certificate of its own, redirects back to the name's HTTPS URL; and a worktree's
+/// `feature-login.NAME.localhost`, two labels under `localhost`, gets its certificate on
+/// demand too (a `*.localhost` site alone matches one label: the handshake failed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_through_run_with_caddy_over_https() {
+    let root = tempfile::tempdir().unwrap();
+    let (name, main, linked) = shop_with_a_worktree(root.path());
+    let on_main = DevServer::start(&main).await;
+    let on_branch = DevServer::start(&linked).await;
+    for caddy in crate::caddy::caddies() {
+        let (proxy, _, https) = crate::caddy::run_with_caddy(&["--caddy", &caddy]).await;
+        for (name, server, dir) in [
+            (name.clone(), &on_main, &main),
+            (format!("feature-login.{name}"), &on_branch, &linked),
+        ] {
+            let host = format!("{name}.localhost");
+            let authority = format!("{host}:{https}");
+            let mut conn = crate::caddy::https_conn(&proxy, https, &host).await;
+            let resp = conn.get(&authority, "/x", &[]).await;
+            assert_eq!(resp.status, 200, "{caddy} {host}: {}", resp.text());
+            let seen = resp.json();
+            assert_eq!(seen["cwd"], dir.display().to_string(), "{caddy} {host}");
+            assert_eq!(seen["host"], format!("localhost:{}", server.port));
+            let go = conn.get(&authority, "/go", &[]).await;
+            assert_eq!(go.status, 302, "{caddy} {host}");
+            assert_eq!(
+                go.header("location"),
+                Some(format!("https://{authority}/landed").as_str()),
+                "{caddy} {host}"
+            );
+        }
+        // A name nobody holds: a certificate too (local names need no ask), then the page
+        // that waits for it.
+        let host = format!("nobody-{name}.localhost");
+        let resp = crate::caddy::https_conn(&proxy, https, &host)
+            .await
+            .get(&format!("{host}:{https}"), "/", &[])
+            .await;
+        assert_eq!(resp.status, 502, "{caddy}: {}", resp.text());
+        assert!(
+            resp.text()
+                .contains(&format!("No listening port is called nobody-{name}")),
+            "{}",
+            resp.text()
+        );
+    }
 }

@@ -147,7 +147,17 @@ pub fn render(front: &Front) -> String {
 
     for site in &front.sites {
         let d = &site.domain;
-        let _ = writeln!(out, "\n{d}, *.{d} {{");
+        // `*.` matches one label; a worktree's name (`feature-login.shop-web`) and an
+        // allowed host's port (`db.internal--5432`) are two. One DNS-challenge wildcard
+        // certificate covers one label only, so a DNS site serves one.
+        match site.tls {
+            Tls::Dns { .. } => {
+                let _ = writeln!(out, "\n{d}, *.{d} {{");
+            }
+            _ => {
+                let _ = writeln!(out, "\n{d}, *.{d}, *.*.{d} {{");
+            }
+        }
         match &site.tls {
             Tls::Internal => out.push_str("\ttls internal {\n\t\ton_demand\n\t}\n"),
             Tls::OnDemand => out.push_str("\ttls {\n\t\ton_demand\n\t}\n"),
@@ -236,7 +246,9 @@ mod tests {
         assert!(text.contains("\tdefault_bind 127.0.0.1 [::1]\n"));
         assert!(text.contains("\tskip_install_trust\n"));
         assert!(text.contains("\tgrace_period 5s\n"));
-        assert!(text.contains("localhost, *.localhost {\n\ttls internal {\n\t\ton_demand\n\t}\n"));
+        assert!(text.contains(
+            "localhost, *.localhost, *.*.localhost {\n\ttls internal {\n\t\ton_demand\n\t}\n"
+        ));
         assert!(text.contains("\tredir https://{host}{uri} 308\n"));
         assert!(
             !text.contains("on_demand_tls"),
@@ -292,13 +304,13 @@ mod tests {
         let text = render(&front);
         assert!(text.contains("\ton_demand_tls {\n\t\task http://127.0.0.1:24307/caddy/ask\n\t}\n"));
         assert!(
-            text.contains("dev.example.com, *.dev.example.com {\n\ttls {\n\t\ton_demand\n\t}\n")
+            text.contains("dev.example.com, *.dev.example.com, *.*.dev.example.com {\n\ttls {\n\t\ton_demand\n\t}\n")
         );
         assert!(text.contains("box.example.org, *.box.example.org {\n\ttls {\n\t\tdns cloudflare {env.PORTPROXY_DNS_TOKEN}\n\t}\n"));
         assert!(text.contains("\tredir https://{host}:8443{uri} 308\n"));
         assert!(!text.contains("default_bind"));
         assert!(text.contains("\tservers {\n\t\tstrict_sni_host on\n\t}\n"));
-        assert!(text.contains("localhost, *.localhost {\n\ttls internal {\n\t\ton_demand\n\t}\n\t@remote not remote_ip 127.0.0.0/8 ::1\n\trespond @remote \"localhost is served only to this machine\" 403\n"));
+        assert!(text.contains("localhost, *.localhost, *.*.localhost {\n\ttls internal {\n\t\ton_demand\n\t}\n\t@remote not remote_ip 127.0.0.0/8 ::1\n\trespond @remote \"localhost is served only to this machine\" 403\n"));
         assert_eq!(
             text.matches("@remote").count(),
             2,
