@@ -12,8 +12,8 @@ use crate::auth::TOKEN;
 use crate::harness::proxy::free_addr;
 use crate::harness::{Proxy, Running};
 
-/// A dev server: answers every GET with JSON of what it saw (its directory, the Host, the
-/// path), and `/go` with a redirect to its own `http://localhost:PORT/`.
+/// A dev server: answers every GET with JSON of what it saw (its directory, the path, the
+/// Host, Cookie and Authorization headers), and `/go` with a redirect to its own `http://localhost:PORT/`.
 const SERVER: &str = r#"
 import http.server, json, os, sys
 port = int(sys.argv[1])
@@ -25,7 +25,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        seen = {"cwd": os.getcwd(), "host": self.headers.get("host"), "path": self.path}
+        seen = {"cwd": os.getcwd(), "path": self.path}
+        for header in ("host", "cookie", "authorization"):
+            seen[header] = self.headers.get(header)
         body = json.dumps(seen).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -309,10 +311,13 @@ async fn a_clash_lists_both_and_a_label_names_a_port() {
     assert_eq!(resp.json()["host"], format!("localhost:{}", docs.port));
 }
 
-/// On a public domain a name needs sign-in exactly like its number, and `/caddy/ask`
-/// approves it only while it exists.
+/// On a public domain a name needs sign-in exactly like its number (the same 401, the same
+/// login redirect back to the name, the same session, no credential reaching the app), a
+/// public port's name is public like its number, and `/caddy/ask` approves a name only while
+/// it exists.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_on_a_public_domain_needs_sign_in_like_its_number() {
+    use crate::auth::{login, session_from, BROWSER};
     let root = tempfile::tempdir().unwrap();
     let name = format!("shop-web-{}", unique());
     let dir = project(root.path(), "shop-web", &name);
@@ -325,14 +330,38 @@ async fn a_name_on_a_public_domain_needs_sign_in_like_its_number() {
     for host in [&named, &number] {
         let anonymous = proxy.get_with(host, "/", &[remote]).await;
         assert_eq!(anonymous.status, 401, "{host}: {}", anonymous.text());
+        assert_eq!(
+            anonymous.header("www-authenticate"),
+            Some("Bearer realm=\"portproxy\"")
+        );
+        let browser = proxy.get_with(host, "/app?x=1", &[remote, BROWSER]).await;
+        assert_eq!(browser.status, 302, "{host}: {}", browser.text());
+        let next = format!("http%3A%2F%2F{host}%2Fapp%3Fx%3D1");
+        assert_eq!(
+            browser.header("location"),
+            Some(format!("http://dev.example.com/login?next={next}").as_str()),
+            "{host}"
+        );
+
         let signed_in = proxy
             .get_with(host, "/", &[remote, ("Authorization", &bearer)])
             .await;
         assert_eq!(signed_in.status, 200, "{host}: {}", signed_in.text());
-        assert_eq!(
-            signed_in.json()["host"],
-            format!("localhost:{}", server.port)
-        );
+        let seen = signed_in.json();
+        assert_eq!(seen["host"], format!("localhost:{}", server.port));
+        assert_eq!(seen["authorization"], serde_json::Value::Null, "{host}");
+
+        // The login form sends the browser back to the name; its session opens it.
+        let target = format!("http://{host}/app");
+        let ok = login(&proxy, TOKEN, &target, &[remote]).await;
+        assert_eq!(ok.status, 303, "{host}: {}", ok.text());
+        assert_eq!(ok.header("location"), Some(target.as_str()));
+        let cookie = format!("theme=dark; {}", session_from(&ok));
+        let resp = proxy
+            .get_with(host, "/app", &[remote, ("Cookie", &cookie)])
+            .await;
+        assert_eq!(resp.status, 200, "{host}: {}", resp.text());
+        assert_eq!(resp.json()["cookie"], "theme=dark", "{host}");
     }
     // A local name stays local, whatever it is called.
     let local = proxy
@@ -351,6 +380,22 @@ async fn a_name_on_a_public_domain_needs_sign_in_like_its_number() {
     };
     assert_eq!(ask(named.clone()).await, 200);
     assert_eq!(ask(format!("nothing-{name}.dev.example.com")).await, 403);
+
+    // A public port's name is public, as its number is: no sign-in.
+    let open = crate::auth::public(&["--public-port", &server.port.to_string()]).await;
+    for host in [&named, &number] {
+        let resp = open.get_with(host, "/", &[remote]).await;
+        assert_eq!(resp.status, 200, "{host}: {}", resp.text());
+        assert_eq!(resp.json()["host"], format!("localhost:{}", server.port));
+    }
+    assert_eq!(
+        open.get_with("dev.example.com", "/api/ports", &[remote])
+            .await
+            .status,
+        401,
+        "the dashboard stays behind sign-in"
+    );
+
     drop(server);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(ask(named).await, 403, "a stopped name gets no certificate");
