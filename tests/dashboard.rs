@@ -167,8 +167,10 @@ fn assert_screenshot(path: &std::path::Path) {
 }
 
 /// The dashboard and the 502 page as a real browser renders them: a real dev server (Python's
-/// http.server, in its own process) opened through the proxy, then the dashboard naming its
-/// port, process and page title, and a closed port's self-retrying page.
+/// http.server, in its own process, in a project whose `package.json` names it) opened
+/// through the proxy by its name, then the dashboard linking it by name first and showing
+/// its port, process and page title, and a closed port's self-retrying page. The screenshots
+/// stay in `target/tmp/` (`dashboard.png`, `502.png`) to be looked at.
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_renders_the_dashboard_and_the_502_page() {
@@ -182,6 +184,13 @@ async fn chromium_renders_the_dashboard_and_the_502_page() {
     )
     .unwrap();
     let port = crate::harness::proxy::free_addr().port();
+    // Named after its port: no other test run on this machine holds the same name now.
+    let name = format!("shop-web-{port}");
+    std::fs::write(
+        site.join("package.json"),
+        format!("{{\"name\": \"@acme/{name}\", \"private\": true}}"),
+    )
+    .unwrap();
     let _server = Killed(
         std::process::Command::new("python3")
             .args(["-m", "http.server", "--bind", "127.0.0.1"])
@@ -203,9 +212,11 @@ async fn chromium_renders_the_dashboard_and_the_502_page() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let profile = dir.path().join("profile");
-    let app = format!("http://{}/", proxy.host(port));
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let app = format!("http://{name}.localhost:{}/", proxy.addr.port());
     let dom = chromium(&profile, &["--dump-dom"], &app);
     assert!(dom.contains("<h1 id=\"app\">the shop</h1>"), "{dom}");
+    let number = format!("http://{}/", proxy.host(port));
 
     let dashboard = format!("http://localhost:{}/", proxy.addr.port());
     let dom = chromium(&profile, &["--dump-dom"], &dashboard);
@@ -213,10 +224,18 @@ async fn chromium_renders_the_dashboard_and_the_502_page() {
         .lines()
         .find(|l| l.contains(&format!("<td>{port}</td>")))
         .unwrap_or_else(|| panic!("port {port} is not on the dashboard: {dom}"));
-    for shown in ["python3", "Shop &amp; Admin", &app, "http.server"] {
+    assert!(row.starts_with(&format!("<tr><td>{name}</td>")), "{row}");
+    for shown in ["python3", "Shop &amp; Admin", "http.server"] {
         assert!(row.contains(shown), "{shown} is not in {row}");
     }
-    let shot = dir.path().join("dashboard.png");
+    let by_name = row
+        .find(&format!("href=\"{app}\""))
+        .expect("a link by name");
+    let by_number = row
+        .find(&format!("href=\"{number}\""))
+        .expect("and by number");
+    assert!(by_name < by_number, "the name first: {row}");
+    let shot = shots.join("dashboard.png");
     chromium(
         &profile,
         &[&format!("--screenshot={}", shot.display())],
@@ -235,7 +254,7 @@ async fn chromium_renders_the_dashboard_and_the_502_page() {
         dom.contains(&format!("<td>{port}</td>")),
         "lists what listens: {dom}"
     );
-    let shot = dir.path().join("502.png");
+    let shot = shots.join("502.png");
     chromium(
         &profile,
         &[&format!("--screenshot={}", shot.display())],
