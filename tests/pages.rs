@@ -149,8 +149,10 @@ async fn dashboard_lists_listening_ports() {
     let html = proxy.get_with(&base, "/", &[BROWSER]).await;
     assert_eq!(html.status, 200);
     let body = html.text();
+    // The link by number, beside the name when the port has one (the test binary's ports
+    // are named after this checkout).
     assert!(
-        body.contains(&format!("<a href=\"http://{}/\">", proxy.host(app.port()))),
+        body.contains(&format!("href=\"http://{}/\"", proxy.host(app.port()))),
         "{body}"
     );
     // portproxy's own ports are not dev servers: not listed.
