@@ -93,6 +93,7 @@ FORMS = [
     ("https://PORT.localhost", "run (Caddy)"),
     ("http://PORT.dev.test", "serve, signed in"),
     ("https://PORT.dev.test", "run --tls internal, signed in"),
+    ("https://NAME.localhost", "run (Caddy), by the name portproxy learnt for the port"),
 ]
 
 
@@ -317,6 +318,25 @@ def http_ok(url, timeout=5):
 
 # ---------------------------------------------------------------------------------------
 # portproxy
+
+
+def learnt_name(proxy, port, timeout=10):
+    """The name `proxy` gives `port` (its project's, learnt from the dev server's directory),
+    as its /api/ports says; None when it has none within `timeout` seconds."""
+    request = urllib.request.Request(f"http://127.0.0.1:{proxy.listen}/api/ports",
+                                     headers={"Host": f"localhost:{proxy.listen}"})
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=5) as r:
+                rows = json.load(r)["ports"]
+            name = next((row.get("name") for row in rows if row["port"] == port), None)
+            if name or time.time() > deadline:
+                return name
+        except (OSError, ValueError, KeyError):
+            if time.time() > deadline:
+                return None
+        time.sleep(0.25)
 
 
 def portproxy_binary():
@@ -641,6 +661,14 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
     if public:
         forms.append({"form": FORMS[3][0], "url": public.url("https", "dev.test", port),
                       "token": TOKEN})
+    name = learnt_name(local, port)
+    if name:
+        forms.append({"form": FORMS[4][0],
+                      "url": f"https://{name}.localhost:{local.https_port}/"})
+    else:
+        rows += [[spec["title"], version, FORMS[4][0], check, "FAIL",
+                  f"portproxy gave port {port} no name (dev server in {app})"]
+                 for check in spec["checks"]]
     config = {
         "framework": name,
         "checks": spec["checks"],
@@ -670,7 +698,7 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
                      "pass" if r["ok"] else "FAIL", r.get("detail", "")])
     for form, _ in FORMS:
         for check in spec["checks"]:
-            if (form, check) in seen:
+            if (form, check) in seen or (form == FORMS[4][0] and not name):
                 continue
             if form == FORMS[3][0] and not public:
                 rows.append([spec["title"], version, form, check, "SKIPPED",

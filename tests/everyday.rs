@@ -134,17 +134,23 @@ async fn ls_lists_the_ports_and_who_holds_them() {
     let url = format!("http://{port}.localhost:{}/", proxy.addr.port());
     assert_eq!(entry["url"], url);
     assert_eq!(entry["label"], "docs");
+    // The label names the port too.
+    let by_name = format!("http://docs.localhost:{}/", proxy.addr.port());
+    assert_eq!(entry["name"], "docs");
+    assert_eq!(entry["name_url"], by_name);
     assert_eq!(entry["visibility"], "private");
     assert_eq!(entry["process"]["pid"], std::process::id());
     // The URL answers: it is the app.
     let answered = proxy.get(&proxy.host(app.port()), "/").await;
     assert_eq!(answered.status, 200);
     let table = stdout(&proxy.command(&["ls"]));
+    assert!(table.starts_with("NAME "), "names first: {table}");
+    // The port is a column of its own; the name column before it may be empty.
     let line = table
         .lines()
-        .find(|l| l.starts_with(&format!("{port} ")))
+        .find(|l| l.split_whitespace().any(|word| word == port))
         .unwrap_or_else(|| panic!("{table}"));
-    assert!(line.contains("docs") && line.contains(&url), "{line}");
+    assert!(line.starts_with("docs ") && line.contains(&by_name), "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
