@@ -661,10 +661,10 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
     if public:
         forms.append({"form": FORMS[3][0], "url": public.url("https", "dev.test", port),
                       "token": TOKEN})
-    name = learnt_name(local, port)
-    if name:
+    learnt = learnt_name(local, port)
+    if learnt:
         forms.append({"form": FORMS[4][0],
-                      "url": f"https://{name}.localhost:{local.https_port}/"})
+                      "url": f"https://{learnt}.localhost:{local.https_port}/"})
     else:
         rows += [[spec["title"], version, FORMS[4][0], check, "FAIL",
                   f"portproxy gave port {port} no name (dev server in {app})"]
@@ -698,7 +698,7 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
                      "pass" if r["ok"] else "FAIL", r.get("detail", "")])
     for form, _ in FORMS:
         for check in spec["checks"]:
-            if (form, check) in seen or (form == FORMS[4][0] and not name):
+            if (form, check) in seen or (form == FORMS[4][0] and not learnt):
                 continue
             if form == FORMS[3][0] and not public:
                 rows.append([spec["title"], version, form, check, "SKIPPED",
