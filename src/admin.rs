@@ -122,7 +122,10 @@ impl Admin {
             Lookup::Port(_) => (
                 200,
                 "application/json",
-                format!("{}\n", serde_json::json!({ "url": port_url(&config, name) })),
+                format!(
+                    "{}\n",
+                    serde_json::json!({ "url": port_url(&config, name) })
+                ),
             ),
             Lookup::Clash(claims) => {
                 let ports: Vec<String> = claims.iter().map(|c| c.port.to_string()).collect();

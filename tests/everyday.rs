@@ -150,7 +150,10 @@ async fn ls_lists_the_ports_and_who_holds_them() {
         .lines()
         .find(|l| l.split_whitespace().any(|word| word == port))
         .unwrap_or_else(|| panic!("{table}"));
-    assert!(line.starts_with("docs ") && line.contains(&by_name), "{line}");
+    assert!(
+        line.starts_with("docs ") && line.contains(&by_name),
+        "{line}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -167,6 +167,21 @@ async fn a_project_is_served_by_its_name_across_restarts_and_port_changes() {
         .unwrap_or_else(|| panic!("{api}"));
     assert_eq!(row["name"], name.as_str());
     assert_eq!(row["name_url"], format!("http://{named}/"));
+    // `portproxy url NAME` asks the running portproxy (it announces itself in the data dir).
+    let data_home = [("XDG_DATA_HOME", data.to_str().unwrap())];
+    let url = proxy.command_with(&["url", &name], &data_home);
+    assert_eq!(
+        String::from_utf8_lossy(&url.stdout),
+        format!("http://{named}/\n"),
+        "{url:?}"
+    );
+    let unknown = proxy.command_with(&["url", "never-seen-here"], &data_home);
+    assert!(!unknown.status.success(), "{unknown:?}");
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr)
+            .contains("no listening port is called `never-seen-here`"),
+        "{unknown:?}"
+    );
 
     // Stopped: the "not running" page, naming the port it had, reloading itself.
     let old_port = first.port;

@@ -30,7 +30,12 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
     // Titles come from whatever answers on a port, names from any package.json: no escape
     // sequence of theirs reaches the terminal.
     for row in &mut rows {
-        let texts = [&mut row.name, &mut row.name_url, &mut row.label, &mut row.title];
+        let texts = [
+            &mut row.name,
+            &mut row.name_url,
+            &mut row.label,
+            &mut row.title,
+        ];
         for text in texts.into_iter().flatten() {
             *text = printable(text);
         }
