@@ -190,7 +190,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__caddyfile)
-            opts="-y -h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
+            opts="-y -h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --names --name --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,7 +304,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__doctor)
-            opts="-y -h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
+            opts="-y -h --json --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --names --name --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -800,7 +800,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__run)
-            opts="-y -h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
+            opts="-y -h --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --names --name --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1144,7 +1144,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__token)
-            opts="-y -h --rotate --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
+            opts="-y -h --rotate --config --listen --admin --domain --allow-host --deny-port --preserve-host --preserve-host-port --threads --auth-token --no-auth --public-port --trusted-proxy --label --names --name --http-port --https-port --caddy --tls --no-caddy --yes --no-trust --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
