@@ -17,7 +17,8 @@ use crate::names::Table;
 use crate::policy;
 use crate::port_links::port_url;
 use crate::proxy::named::Lookup;
-use crate::proxy::share::open;
+use crate::ports;
+use crate::proxy::share::{open_off_thread, read_json};
 use crate::proxy::App;
 use crate::route::{self, Route, Target};
 use crate::share::{self, registry::Which};
@@ -189,12 +190,9 @@ impl Admin {
                     Ok(request) => request,
                     Err(message) => return (400, "text/plain", message),
                 };
-                let app = self.app.clone();
-                let opened = tokio::task::spawn_blocking(move || open(&app, &request)).await;
-                match opened {
-                    Ok(Ok(live)) => json(201, serde_json::json!(live.listed(SystemTime::now()))),
-                    Ok(Err(e)) => (e.status(), "text/plain", format!("{e}\n")),
-                    Err(e) => (500, "text/plain", format!("{e}\n")),
+                match open_off_thread(self.app.clone(), request).await {
+                    Ok(listed) => json(201, serde_json::json!(listed)),
+                    Err(e) => (e.status(), "text/plain", format!("{e}\n")),
                 }
             }
             ("POST", "/control/public") => {
@@ -216,25 +214,14 @@ impl Admin {
                 json(200, self.shares_now())
             }
             ("DELETE", "/control/shares") => {
-                let which = match (form::param(&query, "id"), form::param(&query, "port")) {
-                    (Some(id), _) => Which::Id(id),
-                    (None, Some(port)) => match port.parse() {
-                        Ok(port) => Which::Port(port),
-                        Err(_) => return (400, "text/plain", format!("`{port}` is not a port\n")),
-                    },
-                    (None, None) => Which::All,
+                let which = match Which::from_query(&query) {
+                    Ok(which) => which,
+                    Err(message) => return (400, "text/plain", format!("{message}\n")),
                 };
-                if let Which::Id(id) = &which {
-                    if shares.get(id).is_none() {
-                        return (
-                            404,
-                            "text/plain",
-                            format!("no share {id}; `portproxy share --list` shows them\n"),
-                        );
-                    }
+                match shares.revoke(&which, SystemTime::now()) {
+                    Ok(ended) => json(200, serde_json::json!({ "ended": ended })),
+                    Err(message) => (404, "text/plain", format!("{message}\n")),
                 }
-                let ended = shares.end(&which, share::Ended::Revoked, SystemTime::now());
-                json(200, serde_json::json!({ "ended": ended }))
             }
             (method, path) => (
                 404,
@@ -253,24 +240,6 @@ impl Admin {
             "public": shares.public_ports(now),
         })
     }
-}
-
-/// A JSON request body (at most 64 KiB).
-async fn read_json<T: serde::de::DeserializeOwned>(
-    session: &mut ServerSession,
-) -> Result<T, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) = session
-        .read_request_body()
-        .await
-        .map_err(|e| format!("could not read the body: {e}\n"))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > 64 << 10 {
-            return Err("body too large\n".into());
-        }
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("bad request body: {e}\n"))
 }
 
 /// Whether Caddy may obtain a certificate for `name`. Each approval on a public domain is a

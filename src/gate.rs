@@ -299,6 +299,76 @@ fn private_origin(origin: &str, visit: &Visit) -> bool {
     }
 }
 
+/// The header the dashboard's page sends its token in (a cross-origin form can't set it).
+pub const DASHBOARD_TOKEN_HEADER: &str = "x-portproxy-dashboard";
+
+/// Why the dashboard may not make or end a share for this request (403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActRefusal {
+    /// Not this machine: a signed-in session elsewhere sees the dashboard but makes no shares.
+    NotThisMachine,
+    /// Another origin (another port's page, another site) or no `Origin` on a change.
+    CrossOrigin,
+    /// Without the page's token.
+    NoToken,
+}
+
+impl ActRefusal {
+    pub fn kind(self) -> &'static str {
+        match self {
+            ActRefusal::NotThisMachine => "not_this_machine",
+            ActRefusal::CrossOrigin => "cross_origin",
+            ActRefusal::NoToken => "no_token",
+        }
+    }
+}
+
+impl std::fmt::Display for ActRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ActRefusal::NotThisMachine => "shares are made and ended only on this machine: run `portproxy share PORT` there (over ssh, say)",
+            ActRefusal::CrossOrigin => "share actions are taken only by the dashboard's own page (same origin)",
+            ActRefusal::NoToken => "share actions need the dashboard page's token: reload the dashboard",
+        })
+    }
+}
+
+/// May this request, already past the gate to the dashboard, list, make or end shares? Only
+/// this machine's user: a share outlives the session that made it (it survives sign-out and a
+/// new token) and opens the port to the LAN or a tunnel, which a remote session can't reach
+/// and should not widen. Only the dashboard's own page: a sibling port's page may read the
+/// dashboard with credentials (CORS on public domains), so `Origin` must be exactly `own`
+/// (`http://localhost:24306`), a browser's `Sec-Fetch-Site` must say same-origin, a change
+/// (not GET) must carry `Origin`, and the page's `token` must come in its header.
+pub fn may_act(
+    client: Client,
+    method: &Method,
+    own: &str,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<(), ActRefusal> {
+    if !client.local {
+        return Err(ActRefusal::NotThisMachine);
+    }
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    match header(ORIGIN.as_str()) {
+        Some(origin) if !origin.eq_ignore_ascii_case(own) => return Err(ActRefusal::CrossOrigin),
+        None if method != Method::GET => return Err(ActRefusal::CrossOrigin),
+        _ => {}
+    }
+    if header("sec-fetch-site").is_some_and(|site| site != "same-origin") {
+        return Err(ActRefusal::CrossOrigin);
+    }
+    let given = header(DASHBOARD_TOKEN_HEADER).unwrap_or("");
+    let matches = !token.is_empty()
+        && given.len() == token.len()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), token.as_bytes()));
+    if !matches {
+        return Err(ActRefusal::NoToken);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -970,5 +1040,64 @@ mod tests {
                 prop_assert!(public_ports.contains(&PublicPort::Local(port)));
             }
         }
+    }
+
+    #[test]
+    fn only_the_dashboard_page_on_this_machine_acts() {
+        const OWN: &str = "http://localhost:24306";
+        const TOKEN: &str = "f00d";
+        let local = Client {
+            ip: Some(std::net::Ipv4Addr::LOCALHOST.into()),
+            local: true,
+        };
+        let remote = Client {
+            ip: Some("203.0.113.9".parse().unwrap()),
+            local: false,
+        };
+        let page = [
+            ("origin", OWN),
+            ("sec-fetch-site", "same-origin"),
+            (DASHBOARD_TOKEN_HEADER, TOKEN),
+        ];
+        let without = |name: &str| -> Vec<(&str, &str)> {
+            page.iter().copied().filter(|(n, _)| *n != name).collect()
+        };
+        let with = |name: &'static str, value: &'static str| -> Vec<(&'static str, &'static str)> {
+            let mut h: Vec<_> = page.iter().copied().filter(|(n, _)| *n != name).collect();
+            h.push((name, value));
+            h
+        };
+        use ActRefusal::*;
+        let rows: Vec<(Client, Method, Vec<(&str, &str)>, Result<(), ActRefusal>)> = vec![
+            (local, Method::POST, page.to_vec(), Ok(())),
+            (local, Method::DELETE, page.to_vec(), Ok(())),
+            (local, Method::GET, without("origin"), Ok(())),
+            (local, Method::POST, with("origin", "HTTP://LOCALHOST:24306"), Ok(())),
+            (local, Method::POST, without("sec-fetch-site"), Ok(())),
+            (remote, Method::POST, page.to_vec(), Err(NotThisMachine)),
+            (remote, Method::GET, page.to_vec(), Err(NotThisMachine)),
+            (local, Method::POST, without("origin"), Err(CrossOrigin)),
+            (local, Method::POST, with("origin", "http://5173.localhost:24306"), Err(CrossOrigin)),
+            (local, Method::GET, with("origin", "http://5173.localhost:24306"), Err(CrossOrigin)),
+            (local, Method::POST, with("origin", "null"), Err(CrossOrigin)),
+            (local, Method::POST, with("sec-fetch-site", "same-site"), Err(CrossOrigin)),
+            (local, Method::GET, with("sec-fetch-site", "cross-site"), Err(CrossOrigin)),
+            (local, Method::POST, without(DASHBOARD_TOKEN_HEADER), Err(NoToken)),
+            (local, Method::POST, with(DASHBOARD_TOKEN_HEADER, "f00e"), Err(NoToken)),
+            (local, Method::POST, with(DASHBOARD_TOKEN_HEADER, "f00"), Err(NoToken)),
+        ];
+        for (client, method, headers, want) in rows {
+            assert_eq!(
+                may_act(client, &method, OWN, &map(&headers), TOKEN),
+                want,
+                "{client:?} {method} {headers:?}"
+            );
+        }
+        // An empty token (none could be made) never matches.
+        let empty = with(DASHBOARD_TOKEN_HEADER, "");
+        assert_eq!(
+            may_act(local, &Method::POST, OWN, &map(&empty), ""),
+            Err(NoToken)
+        );
     }
 }

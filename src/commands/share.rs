@@ -1,9 +1,6 @@
 //! `portproxy share PORT` (`--list`, `--revoke ID|all`) and `portproxy unshare PORT`: asked of
 //! the running instance over the control channel, which owns the shares.
 
-use qrcode::render::unicode::Dense1x2;
-use qrcode::QrCode;
-
 use crate::cli::ShareArgs;
 use crate::config::process_env;
 use crate::control::{self, Instance};
@@ -80,7 +77,7 @@ pub fn share(args: ShareArgs) -> Result<(), Error> {
             "this is plain HTTP on your LAN: anyone on the network who sees the link can open it"
         );
     }
-    eprint!("{}", qr(&link));
+    eprint!("{}", share::qr::terminal(&link));
     for other in listed.links.iter().skip(1) {
         eprintln!("also: {other}");
     }
@@ -167,22 +164,6 @@ fn table(shares: &[Listed], public: &[(u16, u64)]) -> String {
     out
 }
 
-/// The link as a QR code in the terminal (two rows per line), for a phone's camera.
-fn qr(link: &str) -> String {
-    match QrCode::new(link.as_bytes()) {
-        Ok(code) => {
-            let mut text = code
-                .render::<Dense1x2>()
-                .dark_color(Dense1x2::Light)
-                .light_color(Dense1x2::Dark)
-                .build();
-            text.push('\n');
-            text
-        }
-        Err(_) => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,12 +196,5 @@ mod tests {
         );
         assert!(lines[2].starts_with("public    8000   anyone, on the public domains"));
         assert_eq!(table(&[], &[]), "no shares\n");
-    }
-
-    #[test]
-    fn the_qr_code_is_drawn_with_half_blocks() {
-        let code = qr("http://192.168.1.20:41234/?portproxy-share=0123");
-        assert!(code.lines().count() > 10);
-        assert!(code.contains('▀') || code.contains('▄'));
     }
 }

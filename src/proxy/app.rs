@@ -29,6 +29,9 @@ pub struct App {
     pub shares: Arc<crate::share::registry::Shares>,
     /// Which port each name points at, and the names seen.
     pub(crate) names: Names,
+    /// What the dashboard's page sends with its share actions (`gate::may_act`): fresh each
+    /// start, empty (no action allowed) if the system gave no randomness.
+    pub(super) dashboard_token: String,
 }
 
 impl App {
@@ -43,6 +46,7 @@ impl App {
             titles: Titles::default(),
             shares: Arc::default(),
             names: Names::new(paths.as_ref().map(|paths| paths.names())),
+            dashboard_token: crate::auth::generate_token().unwrap_or_default(),
         }
     }
 

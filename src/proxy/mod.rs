@@ -3,6 +3,7 @@
 mod answer;
 mod app;
 mod ctx;
+mod dashboard;
 pub mod dial;
 pub mod headers;
 pub mod named;

@@ -46,9 +46,12 @@ pub enum Page {
     Loop {
         hops: u32,
     },
+    /// `token` is what the page's share actions send; None (no Share buttons) for clients
+    /// that are not this machine.
     Dashboard {
         domain: String,
         ports: Vec<PortLink>,
+        token: Option<String>,
     },
     /// A name two projects claim: each claim's number URL, page title and directory.
     NameClash {
@@ -294,7 +297,7 @@ impl Page {
         match format {
             Format::Json => {
                 let mut body = match self {
-                    Page::Dashboard { domain, ports } => {
+                    Page::Dashboard { domain, ports, .. } => {
                         json!({ "domain": domain, "ports": ports })
                     }
                     _ => {
@@ -365,8 +368,13 @@ impl Page {
             escape(&self.title()),
             escape(&self.message())
         );
+        let token = match self {
+            Page::Dashboard { token, .. } => token.as_deref(),
+            _ => None,
+        };
         if let Some(ports) = self.ports() {
-            main.push_str(&ports_table(ports, !matches!(self, Page::Dashboard { .. })));
+            let dashboard = matches!(self, Page::Dashboard { .. });
+            main.push_str(&ports_table(ports, !dashboard, dashboard, token.is_some()));
         }
         if let Page::NameClash { claims, .. } = self {
             main.push_str("<table><tr><th>Port</th><th>Project directory</th><th>Page title</th><th>URL</th></tr>\n");
@@ -395,19 +403,22 @@ impl Page {
             ));
         }
         // Poll rather than meta-refresh, so the page doesn't flash while waiting.
-        let retry = if matches!(self, Page::Dashboard { .. }) {
-            // Servers come and go, titles are learnt: reload when the list changes.
-            "<script>var seen=null;setInterval(function(){fetch('/api/ports',{cache:'no-store'}).then(function(r){return r.json()}).then(function(d){var now=JSON.stringify(d.ports.map(function(p){return [p.port,p.process&&p.process.pid,p.title]}));if(seen!==null&&now!==seen)location.reload();seen=now}).catch(function(){})},3000)</script>\n"
+        let script = if matches!(self, Page::Dashboard { .. }) {
+            format!("<script>{DASHBOARD_SCRIPT}</script>\n")
         } else if matches!(
             self,
             Page::NotListening { .. } | Page::NameNotRunning { .. }
         ) {
-            "<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>\n<script>setInterval(function(){fetch(location.href,{method:'HEAD',cache:'no-store'}).then(function(r){if(r.status!==502)location.reload()}).catch(function(){})},2000)</script>\n"
+            "<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>\n<script>setInterval(function(){fetch(location.href,{method:'HEAD',cache:'no-store'}).then(function(r){if(r.status!==502)location.reload()}).catch(function(){})},2000)</script>\n".into()
         } else {
-            ""
+            String::new()
+        };
+        let after = match token {
+            Some(token) => share_dialog(token),
+            None => String::new(),
         };
         format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>{title}</title>\n{retry}<style>{STYLE}</style></head>\n<body><main>\n{main}<footer>portproxy {version}</footer>\n</main></body></html>\n",
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>{title}</title>\n<style>{STYLE}</style></head>\n<body><main>\n{main}<footer>portproxy {version}</footer>\n</main>\n{after}{script}</body></html>\n",
             title = escape(&self.title()),
             version = env!("CARGO_PKG_VERSION"),
         )
@@ -415,18 +426,30 @@ impl Page {
 }
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}\
-main{max-width:60rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}\
+main{max-width:68rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}\
 h1{font-size:1.4rem;margin-top:0}table{border-collapse:collapse;width:100%}\
-td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ea}\
-a{color:#0b5fff}form{display:grid;gap:1rem}input[type=password]{width:100%;padding:.6rem;font:inherit;border:1px solid #c5cbd3;border-radius:8px;box-sizing:border-box}\
+td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ea}td a{overflow-wrap:anywhere}\
+a{color:#0b5fff}form{display:grid;gap:1rem}input[type=password],select,input.link{width:100%;padding:.6rem;font:inherit;border:1px solid #c5cbd3;border-radius:8px;box-sizing:border-box}\
 button{padding:.6rem 1.2rem;font:inherit;border:0;border-radius:8px;background:#0b5fff;color:#fff;cursor:pointer;justify-self:start}\
-.public{color:#087f5b;font-size:.85rem;margin-left:.5rem}.shared{color:#9c36b5;font-size:.85rem;margin-left:.5rem}footer{margin-top:2rem;color:#8a93a0;font-size:.85rem}\
-.note{color:#a14;font-size:.9rem}.number{font-size:.85rem;margin-left:.5rem;color:#8a93a0}@media(prefers-color-scheme:dark){body{background:#111418;color:#dde3ea}\
-main{background:#1b2027}td,th{border-color:#2b323c}a{color:#7aa7ff}}";
+td button{padding:.3rem .7rem;font-size:.9rem;margin:.1rem 0}button.plain,button.copy{background:#e8ecf2;color:#1d2430}\
+button:focus-visible,a:focus-visible,select:focus-visible{outline:3px solid #f59f00;outline-offset:2px}\
+.tag{font-size:.85rem;margin-left:.5rem}.public{color:#087f5b}.shared{color:#9c36b5}.private{color:#5c6570}.actions{white-space:nowrap}\
+.hidden{position:absolute;left:-9999px}footer{margin-top:2rem;color:#8a93a0;font-size:.85rem}\
+dialog{border:0;border-radius:12px;padding:1.5rem;width:min(30rem,calc(100vw - 3rem));box-shadow:0 4px 24px #0004}\
+dialog h2{margin-top:0;font-size:1.2rem}dialog label{display:grid;gap:.3rem}.buttons{display:flex;gap:.5rem;flex-wrap:wrap}\
+.link-item{border:1px solid #e3e6ea;border-radius:8px;padding:.8rem;margin-bottom:1rem;display:grid;gap:.5rem}\
+.qr svg{width:180px;height:180px;display:block}\
+.note{color:#a14;font-size:.9rem}.number{font-size:.85rem;margin-left:.5rem;color:#8a93a0}@media(max-width:40rem){main{margin:0;padding:1rem;border-radius:0}\
+table,tbody,tr,td{display:block}tr.head{display:none}tr{padding:.6rem 0;border-bottom:1px solid #e3e6ea}\
+td{border:0;padding:.1rem 0}td:empty{display:none}td:first-child{font-weight:600}\
+.actions{white-space:normal;padding-top:.4rem}}@media(prefers-color-scheme:dark){body{background:#111418;color:#dde3ea}\
+main,dialog{background:#1b2027;color:#dde3ea}td,th,tr{border-color:#2b323c}a{color:#7aa7ff}\
+button.plain,button.copy{background:#2b323c;color:#dde3ea}}";
 
-fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
+fn ports_table(ports: &[PortLink], other_ports: bool, dashboard: bool, sharing: bool) -> String {
     if ports.is_empty() {
-        return "<p>No TCP ports are listening on loopback right now.</p>\n".into();
+        return "<div id=\"ports\"><p>No TCP ports are listening on loopback right now.</p></div>\n"
+            .into();
     }
     let heading = if other_ports {
         "<h2>Listening now</h2>\n"
@@ -446,10 +469,11 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
         };
         let link = match &p.refused {
             Some(why) => format!("<span class=\"note\">refused: {}</span>", escape(why)),
-            None if p.public => format!("{links}<span class=\"public\">public</span>"),
-            None if p.visibility == Visibility::Shared => {
-                format!("{links}<span class=\"shared\">shared</span>")
-            }
+            // The dashboard has a column for it; other lists tag the link.
+            None if !dashboard && p.visibility != Visibility::Private => format!(
+                "{links}<span class=\"tag {0}\">{0}</span>",
+                visibility_word(p.visibility)
+            ),
             None => links,
         };
         let name = match (&p.name, p.clash) {
@@ -471,8 +495,8 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
             ),
             None => ("", "<span class=\"note\">another user's</span>".to_string()),
         };
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        let mut row = format!(
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
             name,
             p.port,
             escape(p.label.as_deref().unwrap_or("")),
@@ -480,10 +504,74 @@ fn ports_table(ports: &[PortLink], other_ports: bool) -> String {
             command,
             escape(p.title.as_deref().unwrap_or("")),
             link
-        ));
+        );
+        if dashboard {
+            row.push_str(&format!(
+                "<td class=\"who\"><span class=\"{0}\">{0}</span></td>",
+                visibility_word(p.visibility)
+            ));
+            let mut actions = format!(
+                "<button type=\"button\" class=\"copy\" data-url=\"{0}\" aria-label=\"Copy the URL of port {1}\">Copy URL</button>",
+                escape(p.name_url.as_deref().unwrap_or(&p.url)),
+                p.port
+            );
+            if sharing && p.refused.is_none() {
+                actions.push_str(&format!(
+                    " <button type=\"button\" class=\"share\" id=\"share-{0}\" data-port=\"{0}\" aria-label=\"Share port {0}\">Share…</button>",
+                    p.port
+                ));
+            }
+            row.push_str(&format!("<td class=\"actions\">{actions}</td>"));
+        }
+        rows.push_str(&format!("<tr>{row}</tr>\n"));
     }
-    format!("{heading}<table><tr><th>Name</th><th>Port</th><th>Label</th><th>Project</th><th>Process</th><th>Page title</th><th>URL</th></tr>\n{rows}</table>\n")
+    let extra = if dashboard {
+        "<th>Who</th><th><span class=\"hidden\">Actions</span></th>"
+    } else {
+        ""
+    };
+    format!("{heading}<div id=\"ports\"><table><tr class=\"head\"><th>Name</th><th>Port</th><th>Label</th><th>Project</th><th>Process</th><th>Page title</th><th>URL</th>{extra}</tr>\n{rows}</table></div>\n")
 }
+
+fn visibility_word(visibility: Visibility) -> &'static str {
+    match visibility {
+        Visibility::Private => "private",
+        Visibility::Shared => "shared",
+        Visibility::Public => "public",
+    }
+}
+
+/// The dialog the Share buttons open: the port's live links (each with its QR code and a
+/// Revoke button, filled in by the script) and a form for a new one.
+fn share_dialog(token: &str) -> String {
+    format!(
+        "<dialog id=\"share\" data-token=\"{}\" aria-labelledby=\"share-title\">\n\
+<h2 id=\"share-title\">Share port <span id=\"share-port\"></span></h2>\n\
+<div id=\"share-list\" aria-live=\"polite\"></div>\n\
+<form id=\"share-form\">\n\
+<label>Who can open it<select name=\"reach\">\n\
+<option value=\"lan\">Phones and computers on this network (plain HTTP)</option>\n\
+<option value=\"loopback\">Only this machine (for a tunnel of your own)</option>\n\
+<option value=\"cloudflared\">Anyone with the link, through cloudflared</option>\n\
+<option value=\"tailscale\">Your tailnet, through tailscale serve</option>\n\
+<option value=\"ngrok\">Anyone with the link, through ngrok</option>\n\
+</select></label>\n\
+<label>For<select name=\"for\">\n\
+<option value=\"900\">15 minutes</option>\n\
+<option value=\"3600\" selected>1 hour</option>\n\
+<option value=\"28800\">8 hours</option>\n\
+<option value=\"86400\">1 day</option>\n\
+<option value=\"604800\">7 days</option>\n\
+</select></label>\n\
+<p id=\"share-error\" class=\"note\" role=\"alert\"></p>\n\
+<div class=\"buttons\"><button type=\"submit\" id=\"share-create\">Create link</button> <button type=\"button\" id=\"share-close\" class=\"plain\">Close</button></div>\n\
+</form>\n</dialog>\n",
+        escape(token)
+    )
+}
+
+/// The dashboard's script: live rows without reloads, Copy, and the Share dialog.
+const DASHBOARD_SCRIPT: &str = include_str!("dashboard.js");
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")

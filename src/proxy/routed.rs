@@ -1,6 +1,8 @@
 //! What a request gets before anything is dialled: the loop guard, the host grammar, the
 //! gate (and the sign-in answers it asks for), the dashboard, or a checked `Forward`.
 
+use std::sync::Arc;
+
 use pingora::proxy::Session;
 use pingora::Result;
 
@@ -83,7 +85,7 @@ pub(super) async fn name_page(
 
 /// The loop guard, the host grammar, the gate, then the dashboard or the target decision.
 pub(super) async fn route(
-    app: &App,
+    app: &Arc<App>,
     session: &mut Session,
     ctx: &mut Ctx,
     config: &Config,
@@ -232,15 +234,31 @@ async fn admit(
     }
 }
 
-/// The dashboard: the page, or `/api/ports` as JSON.
-async fn dashboard(app: &App, session: &mut Session, ctx: &Ctx, domain: String) -> Result<()> {
-    let format = if session.req_header().uri.path() == "/api/ports" {
+/// The dashboard: the page, `/api/ports` as JSON, or the share actions (`/api/shares`).
+async fn dashboard(
+    app: &Arc<App>,
+    session: &mut Session,
+    ctx: &Ctx,
+    domain: String,
+) -> Result<()> {
+    let path = session.req_header().uri.path();
+    if path == "/api/shares" {
+        return super::dashboard::shares(app, session, ctx).await;
+    }
+    let format = if path == "/api/ports" {
         Format::Json
     } else {
         ctx.format
     };
     let ports = port_links(app, ctx, &base_authority(&ctx.host, &domain)).await;
-    send_page(session, &Page::Dashboard { domain, ports }, format).await
+    // The page carries the token its share actions need only for this machine's user.
+    let token = ctx.client.local.then(|| app.dashboard_token.clone());
+    let page = Page::Dashboard {
+        domain,
+        ports,
+        token,
+    };
+    send_page(session, &page, format).await
 }
 
 fn public_side<'a>(session: &Session, ctx: &Ctx, domain: &'a str) -> signin::Public<'a> {

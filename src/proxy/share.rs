@@ -28,7 +28,7 @@ use crate::policy;
 use crate::route::Target;
 use crate::share::registry::Live;
 use crate::share::tunnel::{self, TunnelError};
-use crate::share::{self, Reach, Request, Share, Verdict};
+use crate::share::{self, Listed, Reach, Request, Share, Verdict};
 use headers::Forwarding;
 
 /// Why a share could not be opened.
@@ -38,6 +38,8 @@ pub enum OpenError {
     Refused(policy::Refusal),
     /// `--lan` on a machine without a LAN address.
     NoLan,
+    /// No time, or more than `share::MAX_FOR`.
+    BadDuration(u64),
     Io(std::io::Error),
     Tunnel(TunnelError),
 }
@@ -46,6 +48,7 @@ impl OpenError {
     pub fn status(&self) -> u16 {
         match self {
             OpenError::Refused(_) => 403,
+            OpenError::BadDuration(_) => 400,
             OpenError::NoLan | OpenError::Tunnel(_) => 424,
             OpenError::Io(_) => 500,
         }
@@ -57,6 +60,11 @@ impl std::fmt::Display for OpenError {
         match self {
             OpenError::Refused(refusal) => write!(f, "this port can't be shared: {refusal}"),
             OpenError::NoLan => f.write_str("this machine has no LAN address (no IPv4 interface other than loopback) to share on"),
+            OpenError::BadDuration(secs) => write!(
+                f,
+                "a share lasts from 1 second to {}, not {secs} s",
+                share::human(share::MAX_FOR.as_secs())
+            ),
             OpenError::Io(e) => write!(f, "could not open the share's listener: {e}"),
             OpenError::Tunnel(e) => e.fmt(f),
         }
@@ -66,6 +74,9 @@ impl std::fmt::Display for OpenError {
 /// Opens a share: its listener(s), its tunnel, one log line. Blocking (a tunnel takes
 /// seconds to say its URL): call it off the proxy's threads.
 pub fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenError> {
+    if request.for_secs == 0 || request.for_secs > share::MAX_FOR.as_secs() {
+        return Err(OpenError::BadDuration(request.for_secs));
+    }
     let config = app.config();
     config
         .policy
@@ -90,7 +101,7 @@ pub fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenError> {
         port: request.port,
         secret: crate::auth::generate_token().map_err(OpenError::Io)?,
         created: now,
-        expires: now + Duration::from_secs(request.for_secs).min(share::MAX_FOR),
+        expires: now + Duration::from_secs(request.for_secs),
         reach,
         via: request.via,
     };
@@ -142,6 +153,32 @@ pub fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenError> {
             .join(", ")
     );
     Ok(live)
+}
+
+/// `open` off the proxy's threads, as the control channel and the dashboard both ask for it.
+pub async fn open_off_thread(app: Arc<App>, request: Request) -> Result<Listed, OpenError> {
+    match tokio::task::spawn_blocking(move || open(&app, &request)).await {
+        Ok(opened) => opened.map(|live| live.listed(SystemTime::now())),
+        Err(e) => Err(OpenError::Io(std::io::Error::other(e))),
+    }
+}
+
+/// A JSON request body (at most 64 KiB), for the control channel and the dashboard.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    session: &mut pingora::protocols::http::ServerSession,
+) -> Result<T, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = session
+        .read_request_body()
+        .await
+        .map_err(|e| format!("could not read the body: {e}\n"))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > 64 << 10 {
+            return Err("body too large\n".into());
+        }
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("bad request body: {e}\n"))
 }
 
 /// The listener(s): an ephemeral loopback port, or one port on every LAN address (the

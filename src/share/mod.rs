@@ -8,6 +8,7 @@
 //! the share listener does with a request; `registry` keeps the live shares, `tunnel` runs
 //! the user's tunnel tool.
 
+pub mod qr;
 pub mod registry;
 pub mod tunnel;
 

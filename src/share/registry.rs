@@ -24,6 +24,20 @@ pub enum Which {
     All,
 }
 
+impl Which {
+    /// From a query: `id=ID`, `port=PORT`, or neither (all).
+    pub fn from_query(query: &str) -> Result<Which, String> {
+        match (crate::form::param(query, "id"), crate::form::param(query, "port")) {
+            (Some(id), _) => Ok(Which::Id(id)),
+            (None, Some(port)) => port
+                .parse()
+                .map(Which::Port)
+                .map_err(|_| format!("`{port}` is not a port")),
+            (None, None) => Ok(Which::All),
+        }
+    }
+}
+
 /// The shares of this instance, and the ports made public for a while.
 #[derive(Default)]
 pub struct Shares {
@@ -108,6 +122,18 @@ impl Shares {
                 l.listed(now)
             })
             .collect()
+    }
+
+    /// Revokes the matching shares: what was ended, or why nothing could be (an unknown id).
+    pub fn revoke(&self, which: &Which, now: SystemTime) -> Result<Vec<Listed>, String> {
+        if let Which::Id(id) = which {
+            if self.get(id).is_none() {
+                return Err(format!(
+                    "no share {id}; `portproxy share --list` shows them"
+                ));
+            }
+        }
+        Ok(self.end(which, Ended::Revoked, now))
     }
 
     /// Ends shares whose time is up; forgets those ended more than `LINGER` ago (their

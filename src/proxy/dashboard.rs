@@ -1,0 +1,106 @@
+//! The dashboard's share actions, `/api/shares` on the main listener: list a port's live
+//! shares, make one, revoke one. Only for the dashboard's own page on this machine
+//! (`gate::may_act`), and through the same `share::open` and registry as the control
+//! channel; each share comes with its QR code as SVG.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use pingora::http::ResponseHeader;
+use pingora::proxy::Session;
+use pingora::Result;
+use serde_json::{json, Value};
+
+use super::app::App;
+use super::ctx::Ctx;
+use super::share::{open_off_thread, read_json};
+use crate::gate;
+use crate::share::registry::Which;
+use crate::share::{qr, Listed, Request};
+
+/// Answers a request to `/api/shares` (already past the gate to the dashboard).
+pub(super) async fn shares(app: &Arc<App>, session: &mut Session, ctx: &Ctx) -> Result<()> {
+    let req = session.req_header();
+    let own = format!("{}://{}", ctx.scheme, ctx.host);
+    let (status, body) = match gate::may_act(
+        ctx.client,
+        &req.method,
+        &own,
+        &req.headers,
+        &app.dashboard_token,
+    ) {
+        Err(refusal) => (403, error(refusal.kind(), &refusal.to_string())),
+        Ok(()) => act(app, session).await,
+    };
+    let body = Bytes::from(format!("{body}\n"));
+    let mut resp = ResponseHeader::build(status, Some(4))?;
+    resp.insert_header("content-type", "application/json")?;
+    resp.insert_header("content-length", body.len().to_string())?;
+    resp.insert_header("cache-control", "no-store")?;
+    session.write_response_header(Box::new(resp), false).await?;
+    session.write_response_body(Some(body), true).await
+}
+
+/// `GET /api/shares[?port=P]`, `POST /api/shares` (a `share::Request`), `DELETE
+/// /api/shares?id=ID`.
+async fn act(app: &Arc<App>, session: &mut Session) -> (u16, Value) {
+    let req = session.req_header();
+    let query = req.uri.query().unwrap_or("").to_string();
+    let now = SystemTime::now();
+    match req.method.as_str() {
+        "GET" => {
+            let port = crate::form::param(&query, "port").and_then(|p| p.parse::<u16>().ok());
+            let live: Vec<Value> = app
+                .shares
+                .list(now)
+                .into_iter()
+                .filter(|s| s.ended.is_none() && port.is_none_or(|p| p == s.port))
+                .map(with_qr)
+                .collect();
+            (200, json!({ "shares": live }))
+        }
+        "POST" => {
+            let request: Request = match read_json(session).await {
+                Ok(request) => request,
+                Err(message) => return (400, error("bad_request", message.trim_end())),
+            };
+            match open_off_thread(app.clone(), request).await {
+                Ok(listed) => (201, json!({ "share": with_qr(listed) })),
+                Err(e) => (e.status(), error("not_shared", &e.to_string())),
+            }
+        }
+        "DELETE" => {
+            let which = match Which::from_query(&query) {
+                Ok(which @ Which::Id(_)) => which,
+                Ok(_) => return (400, error("bad_request", "which share? `?id=ID`")),
+                Err(message) => return (400, error("bad_request", &message)),
+            };
+            match app.shares.revoke(&which, now) {
+                Ok(ended) => (200, json!({ "ended": ended })),
+                Err(message) => (404, error("no_such_share", &message)),
+            }
+        }
+        method => (
+            405,
+            error(
+                "method_not_allowed",
+                &format!("{method} /api/shares: use GET, POST or DELETE"),
+            ),
+        ),
+    }
+}
+
+/// A share as the dashboard shows it: as listed, with its first link's QR code.
+fn with_qr(listed: Listed) -> Value {
+    let svg = listed.links.first().map(|link| qr::svg(link));
+    let mut value = json!(listed);
+    if let (Some(map), Some(svg)) = (value.as_object_mut(), svg) {
+        map.insert("qr".into(), json!(svg));
+    }
+    value
+}
+
+fn error(kind: &str, message: &str) -> Value {
+    json!({ "error": kind, "message": message })
+}
