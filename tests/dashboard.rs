@@ -144,7 +144,7 @@ fn chromium(profile: &std::path::Path, args: &[&str], url: &str) -> String {
 
 /// A PNG of the window's size with more in it than an empty page (about 3.6 KB here).
 #[cfg(target_os = "linux")]
-fn assert_screenshot(path: &std::path::Path) {
+fn assert_screenshot(path: &std::path::Path, size: (u32, u32)) {
     let png = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(
         &png[..8],
@@ -155,7 +155,7 @@ fn assert_screenshot(path: &std::path::Path) {
     let dimension = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
     assert_eq!(
         (dimension(16), dimension(20)),
-        (1100, 800),
+        size,
         "the window's size"
     );
     assert!(
@@ -176,41 +176,20 @@ fn assert_screenshot(path: &std::path::Path) {
 async fn chromium_renders_the_dashboard_and_the_502_page() {
     use crate::harness::closed_port;
     let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site");
-    std::fs::create_dir(&site).unwrap();
-    std::fs::write(
-        site.join("index.html"),
+    let (_server, port) = python_site(
+        dir.path(),
         "<!doctype html><title>Shop &amp; Admin</title><h1 id=app>the shop</h1>",
     )
-    .unwrap();
-    let port = crate::harness::proxy::free_addr().port();
-    // Named after its port: no other test run on this machine holds the same name now.
+    .await;
+    // Named after its port: no other test run on this machine holds the same name now. Written
+    // before portproxy starts, so its first look at the ports finds the project's name.
     let name = format!("shop-web-{port}");
     std::fs::write(
-        site.join("package.json"),
+        dir.path().join("site/package.json"),
         format!("{{\"name\": \"@acme/{name}\", \"private\": true}}"),
     )
     .unwrap();
-    let _server = Killed(
-        std::process::Command::new("python3")
-            .args(["-m", "http.server", "--bind", "127.0.0.1"])
-            .arg(port.to_string())
-            .current_dir(&site)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3"),
-    );
     let proxy = Proxy::new().start().await;
-    for _ in 0..250 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let profile = dir.path().join("profile");
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let app = format!("http://{name}.localhost:{}/", proxy.addr.port());
@@ -241,7 +220,7 @@ async fn chromium_renders_the_dashboard_and_the_502_page() {
         &[&format!("--screenshot={}", shot.display())],
         &dashboard,
     );
-    assert_screenshot(&shot);
+    assert_screenshot(&shot, (1100, 800));
 
     let closed = closed_port();
     let missing = format!("http://{}/", proxy.host(closed));
@@ -260,7 +239,207 @@ async fn chromium_renders_the_dashboard_and_the_502_page() {
         &[&format!("--screenshot={}", shot.display())],
         &missing,
     );
-    assert_screenshot(&shot);
+    assert_screenshot(&shot, (1100, 800));
+}
+
+/// The dashboard as its user acts from it, in Chromium driven over DevTools: the Share button
+/// reached by keyboard, a link made with an expiry, shown with its QR code, the row turning
+/// "shared" without a reload, the link opening the app, Revoke, and the link then 410; at
+/// 1280 and 390 px (no column cut off on the phone). Screenshots stay in target/tmp.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_shares_a_port_from_the_dashboard_and_revokes_it() {
+    use crate::harness::browser::Browser;
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = python_site(
+        dir.path(),
+        "<!doctype html><title>Shop &amp; Admin</title><h1 id=app>the shop</h1>",
+    )
+    .await;
+    let proxy = Proxy::new().start().await;
+    let dashboard = format!("http://localhost:{}/", proxy.addr.port());
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let mut browser = Browser::start(1280, 800).await;
+    browser.goto(&dashboard).await;
+    let button = format!("share-{port}");
+    let row = format!("document.getElementById('{button}').closest('tr')");
+    browser
+        .wait_for(&format!("!!document.getElementById('{button}')"), "the Share button")
+        .await;
+    assert_eq!(
+        browser.eval(&format!("{row}.querySelector('.who').textContent")).await,
+        "private"
+    );
+
+    // Keyboard only: Tab to the row's Share button, Enter opens the dialog.
+    let mut presses = 0;
+    while browser.eval("document.activeElement.id").await != button.as_str() {
+        browser.press("Tab").await;
+        presses += 1;
+        assert!(presses < 60, "Tab never reached #{button}");
+    }
+    browser.press("Enter").await;
+    browser
+        .wait_for("document.getElementById('share').open", "the Share dialog")
+        .await;
+    // A mark that a reload would wipe: the rows must change in place.
+    browser.eval("window.stayed = true").await;
+    browser
+        .eval(
+            "const f = document.getElementById('share-form'); \
+             f.elements.reach.value = 'loopback'; f.elements['for'].value = '900'; \
+             document.getElementById('share-create').click()",
+        )
+        .await;
+    let link = browser
+        .wait_for(
+            "document.querySelector('#share-list input.link')?.value",
+            "the new link",
+        )
+        .await;
+    let link = link.as_str().unwrap().to_string();
+    assert!(
+        link.starts_with("http://127.0.0.1:") && link.contains("/?portproxy-share="),
+        "{link}"
+    );
+    let item = browser
+        .eval("document.querySelector('#share-list .link-item').innerText")
+        .await;
+    assert!(
+        item.as_str().unwrap().contains("this machine, with the link")
+            && item.as_str().unwrap().contains("14m left"),
+        "{item}"
+    );
+    assert_eq!(
+        browser
+            .eval("document.querySelectorAll('#share-list .qr svg path').length > 0")
+            .await,
+        true,
+        "a QR code is drawn"
+    );
+    browser
+        .wait_for(
+            &format!("{row}.querySelector('.who').textContent === 'shared'"),
+            "the row to say shared",
+        )
+        .await;
+    assert_eq!(browser.eval("window.stayed").await, true, "no reload");
+    let wide = shots.join("dashboard-share-1280.png");
+    browser.screenshot(&wide).await;
+    assert_screenshot(&wide, (1280, 800));
+
+    // The link opens the app (the secret traded for a cookie, then gone from the address bar).
+    let listed = proxy.get(&format!("localhost:{}", proxy.addr.port()), "/api/ports").await;
+    let entry = listed.json()["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["port"] == port)
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["visibility"], "shared");
+    browser.goto(&link).await;
+    browser
+        .wait_for("document.getElementById('app')?.textContent === 'the shop'", "the app")
+        .await;
+    assert!(!browser
+        .eval("location.href")
+        .await
+        .as_str()
+        .unwrap()
+        .contains("portproxy-share"));
+    let origin = link.split("/?").next().unwrap().to_string();
+
+    // Back on the dashboard, Revoke ends it: the row is private again, the link 410.
+    browser.goto(&dashboard).await;
+    browser
+        .eval(&format!("document.getElementById('{button}').click()"))
+        .await;
+    browser
+        .wait_for("document.querySelector('#share-list button.revoke')", "the live link")
+        .await;
+    browser
+        .eval("document.querySelector('#share-list button.revoke').click()")
+        .await;
+    browser
+        .wait_for(
+            "document.querySelector('#share-list') && !document.querySelector('#share-list .link-item')",
+            "the link to go",
+        )
+        .await;
+    browser
+        .wait_for(
+            &format!("{row}.querySelector('.who').textContent === 'private'"),
+            "the row to say private",
+        )
+        .await;
+    browser.press("Escape").await;
+    browser
+        .wait_for("!document.getElementById('share').open", "the dialog to close")
+        .await;
+    assert_eq!(
+        browser.eval("document.activeElement.id").await,
+        button.as_str(),
+        "focus returns to the Share button"
+    );
+    browser.goto(&format!("{origin}/")).await;
+    let gone = browser.eval("document.body.innerText").await;
+    assert!(
+        gone.as_str().unwrap().contains("This link was revoked"),
+        "{gone}"
+    );
+    let addr: std::net::SocketAddr = origin.trim_start_matches("http://").parse().unwrap();
+    let path = link.trim_start_matches(&origin).to_string();
+    let after = crate::harness::http::get(addr, &addr.to_string(), &path, &[]).await;
+    assert_eq!(after.status, 410, "{}", after.text());
+
+    // A phone's width: every column stacked inside the screen, the buttons in reach.
+    browser.size(390, 844).await;
+    browser.goto(&dashboard).await;
+    browser
+        .wait_for(&format!("!!document.getElementById('{button}')"), "the Share button")
+        .await;
+    let fits = browser
+        .eval(
+            "document.documentElement.scrollWidth <= 390 && \
+             [...document.querySelectorAll('#ports td, #ports button')] \
+               .every(e => e.getBoundingClientRect().right <= 390)",
+        )
+        .await;
+    assert_eq!(fits, true, "something is cut off at 390 px");
+    let narrow = shots.join("dashboard-390.png");
+    browser.screenshot(&narrow).await;
+    assert_screenshot(&narrow, (390, 844));
+}
+
+/// A real dev server: Python's http.server, in its own process, serving `index` from a
+/// folder under `dir`; listening when this returns.
+#[cfg(target_os = "linux")]
+async fn python_site(dir: &std::path::Path, index: &str) -> (Killed, u16) {
+    let site = dir.join("site");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(site.join("index.html"), index).unwrap();
+    let port = crate::harness::proxy::free_addr().port();
+    let server = Killed(
+        std::process::Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(port.to_string())
+            .current_dir(&site)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3"),
+    );
+    for _ in 0..250 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (server, port)
 }
 
 /// A child process killed when the test ends, passed or not.

@@ -16,9 +16,12 @@
     return fetch(location.pathname, { cache: 'no-store', headers: { accept: 'text/html' } })
       .then(function (r) { return r.text(); })
       .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('ports');
+        var doc = new DOMParser().parseFromString(html, 'text/html');
+        var fresh = doc.getElementById('ports');
         var old = document.getElementById('ports');
         if (!fresh || !old) return;
+        var count = doc.querySelector('main > p');
+        if (count) document.querySelector('main > p').textContent = count.textContent;
         var focused = document.activeElement;
         var again = focused && old.contains(focused) && focused.id;
         old.replaceWith(fresh);
@@ -67,7 +70,6 @@
   }
 
   var dialog = document.getElementById('share');
-  var opener = null;
 
   document.addEventListener('click', function (event) {
     var button = event.target.closest('button');
@@ -147,7 +149,6 @@
   }
 
   function open(button) {
-    opener = button;
     dialog.dataset.port = button.dataset.port;
     document.getElementById('share-port').textContent = button.dataset.port;
     problem.textContent = '';
@@ -192,5 +193,9 @@
   }
 
   document.getElementById('share-close').addEventListener('click', function () { dialog.close(); });
-  dialog.addEventListener('close', function () { if (opener) opener.focus(); });
+  // Back to the row's Share button (by id: the rows may have been swapped meanwhile).
+  dialog.addEventListener('close', function () {
+    var back = document.getElementById('share-' + dialog.dataset.port);
+    if (back) back.focus();
+  });
 })();

@@ -1,6 +1,8 @@
 //! What the black-box tests stand on: the real binary, real backends, a raw HTTP client.
 
 pub mod backend;
+#[cfg(target_os = "linux")]
+pub mod browser;
 pub mod http;
 pub mod proxy;
 #[cfg(target_os = "linux")]
