@@ -362,7 +362,10 @@ pub fn may_act(
     let given = header(DASHBOARD_TOKEN_HEADER).unwrap_or("");
     let matches = !token.is_empty()
         && given.len() == token.len()
-        && bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), token.as_bytes()));
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            given.as_bytes(),
+            token.as_bytes(),
+        ));
     if !matches {
         return Err(ActRefusal::NoToken);
     }
@@ -1072,19 +1075,64 @@ mod tests {
             (local, Method::POST, page.to_vec(), Ok(())),
             (local, Method::DELETE, page.to_vec(), Ok(())),
             (local, Method::GET, without("origin"), Ok(())),
-            (local, Method::POST, with("origin", "HTTP://LOCALHOST:24306"), Ok(())),
+            (
+                local,
+                Method::POST,
+                with("origin", "HTTP://LOCALHOST:24306"),
+                Ok(()),
+            ),
             (local, Method::POST, without("sec-fetch-site"), Ok(())),
             (remote, Method::POST, page.to_vec(), Err(NotThisMachine)),
             (remote, Method::GET, page.to_vec(), Err(NotThisMachine)),
             (local, Method::POST, without("origin"), Err(CrossOrigin)),
-            (local, Method::POST, with("origin", "http://5173.localhost:24306"), Err(CrossOrigin)),
-            (local, Method::GET, with("origin", "http://5173.localhost:24306"), Err(CrossOrigin)),
-            (local, Method::POST, with("origin", "null"), Err(CrossOrigin)),
-            (local, Method::POST, with("sec-fetch-site", "same-site"), Err(CrossOrigin)),
-            (local, Method::GET, with("sec-fetch-site", "cross-site"), Err(CrossOrigin)),
-            (local, Method::POST, without(DASHBOARD_TOKEN_HEADER), Err(NoToken)),
-            (local, Method::POST, with(DASHBOARD_TOKEN_HEADER, "f00e"), Err(NoToken)),
-            (local, Method::POST, with(DASHBOARD_TOKEN_HEADER, "f00"), Err(NoToken)),
+            (
+                local,
+                Method::POST,
+                with("origin", "http://5173.localhost:24306"),
+                Err(CrossOrigin),
+            ),
+            (
+                local,
+                Method::GET,
+                with("origin", "http://5173.localhost:24306"),
+                Err(CrossOrigin),
+            ),
+            (
+                local,
+                Method::POST,
+                with("origin", "null"),
+                Err(CrossOrigin),
+            ),
+            (
+                local,
+                Method::POST,
+                with("sec-fetch-site", "same-site"),
+                Err(CrossOrigin),
+            ),
+            (
+                local,
+                Method::GET,
+                with("sec-fetch-site", "cross-site"),
+                Err(CrossOrigin),
+            ),
+            (
+                local,
+                Method::POST,
+                without(DASHBOARD_TOKEN_HEADER),
+                Err(NoToken),
+            ),
+            (
+                local,
+                Method::POST,
+                with(DASHBOARD_TOKEN_HEADER, "f00e"),
+                Err(NoToken),
+            ),
+            (
+                local,
+                Method::POST,
+                with(DASHBOARD_TOKEN_HEADER, "f00"),
+                Err(NoToken),
+            ),
         ];
         for (client, method, headers, want) in rows {
             assert_eq!(

@@ -153,11 +153,7 @@ fn assert_screenshot(path: &std::path::Path, size: (u32, u32)) {
         path.display()
     );
     let dimension = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
-    assert_eq!(
-        (dimension(16), dimension(20)),
-        size,
-        "the window's size"
-    );
+    assert_eq!((dimension(16), dimension(20)), size, "the window's size");
     assert!(
         png.len() > 12_000,
         "{} looks empty: {} bytes",
@@ -264,10 +260,15 @@ async fn chromium_shares_a_port_from_the_dashboard_and_revokes_it() {
     let button = format!("share-{port}");
     let row = format!("document.getElementById('{button}').closest('tr')");
     browser
-        .wait_for(&format!("!!document.getElementById('{button}')"), "the Share button")
+        .wait_for(
+            &format!("!!document.getElementById('{button}')"),
+            "the Share button",
+        )
         .await;
     assert_eq!(
-        browser.eval(&format!("{row}.querySelector('.who').textContent")).await,
+        browser
+            .eval(&format!("{row}.querySelector('.who').textContent"))
+            .await,
         "private"
     );
 
@@ -306,7 +307,9 @@ async fn chromium_shares_a_port_from_the_dashboard_and_revokes_it() {
         .eval("document.querySelector('#share-list .link-item').innerText")
         .await;
     assert!(
-        item.as_str().unwrap().contains("this machine, with the link")
+        item.as_str()
+            .unwrap()
+            .contains("this machine, with the link")
             && item.as_str().unwrap().contains("14m left"),
         "{item}"
     );
@@ -329,7 +332,9 @@ async fn chromium_shares_a_port_from_the_dashboard_and_revokes_it() {
     assert_screenshot(&wide, (1280, 800));
 
     // The link opens the app (the secret traded for a cookie, then gone from the address bar).
-    let listed = proxy.get(&format!("localhost:{}", proxy.addr.port()), "/api/ports").await;
+    let listed = proxy
+        .get(&format!("localhost:{}", proxy.addr.port()), "/api/ports")
+        .await;
     let entry = listed.json()["ports"]
         .as_array()
         .unwrap()
@@ -340,7 +345,10 @@ async fn chromium_shares_a_port_from_the_dashboard_and_revokes_it() {
     assert_eq!(entry["visibility"], "shared");
     browser.goto(&link).await;
     browser
-        .wait_for("document.getElementById('app')?.textContent === 'the shop'", "the app")
+        .wait_for(
+            "document.getElementById('app')?.textContent === 'the shop'",
+            "the app",
+        )
         .await;
     assert!(!browser
         .eval("location.href")
@@ -356,7 +364,10 @@ async fn chromium_shares_a_port_from_the_dashboard_and_revokes_it() {
         .eval(&format!("document.getElementById('{button}').click()"))
         .await;
     browser
-        .wait_for("document.querySelector('#share-list button.revoke')", "the live link")
+        .wait_for(
+            "document.querySelector('#share-list button.revoke')",
+            "the live link",
+        )
         .await;
     browser
         .eval("document.querySelector('#share-list button.revoke').click()")
@@ -375,7 +386,10 @@ async fn chromium_shares_a_port_from_the_dashboard_and_revokes_it() {
         .await;
     browser.press("Escape").await;
     browser
-        .wait_for("!document.getElementById('share').open", "the dialog to close")
+        .wait_for(
+            "!document.getElementById('share').open",
+            "the dialog to close",
+        )
         .await;
     assert_eq!(
         browser.eval("document.activeElement.id").await,
@@ -397,7 +411,10 @@ async fn chromium_shares_a_port_from_the_dashboard_and_revokes_it() {
     browser.size(390, 844).await;
     browser.goto(&dashboard).await;
     browser
-        .wait_for(&format!("!!document.getElementById('{button}')"), "the Share button")
+        .wait_for(
+            &format!("!!document.getElementById('{button}')"),
+            "the Share button",
+        )
         .await;
     let fits = browser
         .eval(
@@ -452,4 +469,237 @@ impl Drop for Killed {
         self.0.kill().ok();
         self.0.wait().ok();
     }
+}
+
+/// A request to the dashboard's `/api/shares` with these headers and JSON body.
+async fn shares_api(
+    proxy: &Running,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> crate::harness::http::Response {
+    let length = body.map(|b| b.len().to_string());
+    let mut extra = headers.to_vec();
+    if let Some(length) = &length {
+        extra.push(("Content-Type", "application/json"));
+        extra.push(("Content-Length", length));
+    }
+    let mut raw = crate::harness::http::request(method, host, path, &extra);
+    raw.push_str(body.unwrap_or(""));
+    let mut conn = crate::harness::http::Conn::open(proxy.addr).await;
+    conn.send(raw.as_bytes()).await;
+    tokio::time::timeout(Duration::from_secs(30), conn.read_response())
+        .await
+        .expect("an answer within 30 s")
+}
+
+/// The token the dashboard page carries for its share actions, if it carries one.
+fn page_token(page: &str) -> Option<String> {
+    let at = page.find("data-token=\"")? + "data-token=\"".len();
+    Some(page[at..].split('"').next()?.to_string())
+}
+
+/// Only the dashboard's own page on this machine lists, makes and ends shares: another
+/// port's page (a sibling origin), a request without `Origin` or without the page's token,
+/// and a signed-in session from elsewhere get 403 and open nothing; bad input gets one clear
+/// error; a good request makes a share that the same registry as `portproxy share` knows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_dashboard_page_on_this_machine_makes_shares() {
+    let app = Backend::echo().await;
+    let port = app.port();
+    let proxy = Proxy::new().start().await;
+    let host = format!("localhost:{}", proxy.addr.port());
+    let own = format!("http://{host}");
+    let page = proxy.get_with(&host, "/", &[BROWSER]).await.text();
+    let token = page_token(&page).expect("this machine's page carries a token");
+    assert!(page.contains(&format!("id=\"share-{port}\"")), "{page}");
+    let body = format!(r#"{{"port":{port},"for_secs":600,"lan":false,"via":null}}"#);
+    let good = [
+        ("Origin", own.as_str()),
+        ("Sec-Fetch-Site", "same-origin"),
+        ("X-Portproxy-Dashboard", token.as_str()),
+    ];
+    let sibling = format!("http://{}", proxy.host(port));
+    let refused: [(&str, Vec<(&str, &str)>, &str); 5] = [
+        ("no token", good[..2].to_vec(), "no_token"),
+        (
+            "a wrong token",
+            vec![good[0], ("X-Portproxy-Dashboard", "0000")],
+            "no_token",
+        ),
+        ("no Origin", good[1..].to_vec(), "cross_origin"),
+        (
+            "another port's page",
+            vec![("Origin", sibling.as_str()), good[2]],
+            "cross_origin",
+        ),
+        (
+            "a same-site page",
+            vec![good[0], ("Sec-Fetch-Site", "same-site"), good[2]],
+            "cross_origin",
+        ),
+    ];
+    for (why, headers, error) in &refused {
+        let resp = shares_api(&proxy, &host, "POST", "/api/shares", headers, Some(&body)).await;
+        assert_eq!(resp.status, 403, "{why}: {}", resp.text());
+        assert_eq!(resp.json()["error"], *error, "{why}");
+    }
+    let list = shares_api(&proxy, &host, "GET", "/api/shares", &good, None).await;
+    assert_eq!(
+        list.json()["shares"],
+        serde_json::json!([]),
+        "nothing opened"
+    );
+    let sneaky = shares_api(&proxy, &host, "GET", "/api/shares", &refused[3].1, None).await;
+    assert_eq!(
+        sneaky.status, 403,
+        "another page can't read the links either"
+    );
+
+    let bad: [(&str, &str, String, u16, &str); 6] = [
+        (
+            "POST",
+            "/api/shares",
+            "nonsense".into(),
+            400,
+            "bad request body",
+        ),
+        (
+            "POST",
+            "/api/shares",
+            body.replace("600", "0"),
+            400,
+            "a share lasts from 1 second to 30d",
+        ),
+        (
+            "POST",
+            "/api/shares",
+            body.replace(&port.to_string(), "22"),
+            403,
+            "this port can't be shared: port 22 is on the deny list",
+        ),
+        (
+            "DELETE",
+            "/api/shares?id=nope",
+            String::new(),
+            404,
+            "no share nope",
+        ),
+        ("DELETE", "/api/shares", String::new(), 400, "which share?"),
+        (
+            "PUT",
+            "/api/shares",
+            String::new(),
+            405,
+            "use GET, POST or DELETE",
+        ),
+    ];
+    for (method, path, body, status, message) in &bad {
+        let body = (!body.is_empty()).then_some(body.as_str());
+        let resp = shares_api(&proxy, &host, method, path, &good, body).await;
+        assert_eq!(
+            resp.status,
+            *status,
+            "{method} {path} {body:?}: {}",
+            resp.text()
+        );
+        let said = resp.json()["message"].as_str().unwrap().to_string();
+        assert!(said.contains(message), "{method} {path}: {said}");
+    }
+
+    let made = shares_api(&proxy, &host, "POST", "/api/shares", &good, Some(&body)).await;
+    assert_eq!(made.status, 201, "{}", made.text());
+    let share = made.json()["share"].clone();
+    let link = share["links"][0].as_str().unwrap().to_string();
+    assert!(share["qr"].as_str().unwrap().starts_with("<svg"), "{share}");
+    let listed = shares_api(
+        &proxy,
+        &host,
+        "GET",
+        &format!("/api/shares?port={port}"),
+        &good,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(listed["shares"][0]["id"], share["id"]);
+    assert_eq!(entry(&proxy, port).await.unwrap()["visibility"], "shared");
+    let cli = proxy.command(&["share", "--list"]);
+    assert!(
+        String::from_utf8_lossy(&cli.stdout).contains(share["id"].as_str().unwrap()),
+        "`share --list` knows it: {cli:?}"
+    );
+    let id = share["id"].as_str().unwrap();
+    let revoked = shares_api(
+        &proxy,
+        &host,
+        "DELETE",
+        &format!("/api/shares?id={id}"),
+        &good,
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text());
+    assert_eq!(revoked.json()["ended"][0]["id"], id);
+    let (origin, path) = link.trim_start_matches("http://").split_once('/').unwrap();
+    let addr: std::net::SocketAddr = origin.parse().unwrap();
+    let gone = crate::harness::http::get(addr, origin, &format!("/{path}"), &[]).await;
+    assert_eq!(gone.status, 410, "{}", gone.text());
+    assert_eq!(entry(&proxy, port).await.unwrap()["visibility"], "private");
+}
+
+/// A signed-in session from elsewhere sees the dashboard and each port's visibility, but no
+/// Share button, no token, and `/api/shares` answers it 403: a share would outlive its session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_session_sees_visibility_but_makes_no_shares() {
+    use crate::auth::{public, TOKEN};
+    let app = Backend::echo().await;
+    let port = app.port();
+    let proxy = public(&[]).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let remote = [
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("Authorization", bearer.as_str()),
+    ];
+    let page = proxy
+        .get_with("dev.example.com", "/", &[remote[0], remote[1], BROWSER])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let page = page.text();
+    assert!(page.contains(&format!("<td>{port}</td>")), "{page}");
+    assert!(page.contains("<span class=\"private\">private</span>"));
+    assert!(page.contains("Copy URL"));
+    assert_eq!(page_token(&page), None, "{page}");
+    assert!(!page.contains("id=\"share-"), "no Share buttons");
+    let body = format!(r#"{{"port":{port},"for_secs":600,"lan":false,"via":null}}"#);
+    let headers = [
+        remote[0],
+        remote[1],
+        ("Origin", "http://dev.example.com"),
+        ("X-Portproxy-Dashboard", "guess"),
+    ];
+    let resp = shares_api(
+        &proxy,
+        "dev.example.com",
+        "POST",
+        "/api/shares",
+        &headers,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(resp.status, 403, "{}", resp.text());
+    assert_eq!(resp.json()["error"], "not_this_machine");
+    assert!(resp.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("portproxy share PORT"));
+
+    // The same page on this machine (signed in) may act.
+    let local = proxy
+        .get_with("dev.example.com", "/", &[remote[1], BROWSER])
+        .await
+        .text();
+    assert!(page_token(&local).is_some(), "{local}");
 }

@@ -235,12 +235,7 @@ async fn admit(
 }
 
 /// The dashboard: the page, `/api/ports` as JSON, or the share actions (`/api/shares`).
-async fn dashboard(
-    app: &Arc<App>,
-    session: &mut Session,
-    ctx: &Ctx,
-    domain: String,
-) -> Result<()> {
+async fn dashboard(app: &Arc<App>, session: &mut Session, ctx: &Ctx, domain: String) -> Result<()> {
     let path = session.req_header().uri.path();
     if path == "/api/shares" {
         return super::dashboard::shares(app, session, ctx).await;

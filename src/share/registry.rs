@@ -27,7 +27,10 @@ pub enum Which {
 impl Which {
     /// From a query: `id=ID`, `port=PORT`, or neither (all).
     pub fn from_query(query: &str) -> Result<Which, String> {
-        match (crate::form::param(query, "id"), crate::form::param(query, "port")) {
+        match (
+            crate::form::param(query, "id"),
+            crate::form::param(query, "port"),
+        ) {
             (Some(id), _) => Ok(Which::Id(id)),
             (None, Some(port)) => port
                 .parse()

@@ -12,9 +12,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-type Socket = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub struct Browser {
     child: Child,
@@ -28,8 +27,8 @@ pub struct Browser {
 impl Browser {
     /// Starts Chromium with one blank page of `width` × `height` CSS pixels.
     pub async fn start(width: u32, height: u32) -> Browser {
-        let path = std::env::var("PORTPROXY_TEST_CHROMIUM")
-            .unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let path =
+            std::env::var("PORTPROXY_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         assert!(
             Path::new(&path).exists(),
             "no Chromium at {path}: install Debian's (`apt-get install chromium`) or set \
@@ -38,7 +37,11 @@ impl Browser {
         let profile = tempfile::tempdir().unwrap();
         let mut child = Command::new(&path)
             .args(["--headless", "--no-sandbox", "--disable-gpu"])
-            .args(["--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars"])
+            .args([
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--hide-scrollbars",
+            ])
             .arg("--remote-debugging-port=0")
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
@@ -50,7 +53,10 @@ impl Browser {
         let (tx, rx) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
                 if let Some(at) = line.find("ws://") {
                     tx.send(line[at..].trim().to_string()).ok();
                 }
@@ -87,7 +93,10 @@ impl Browser {
         browser.session = attached["sessionId"].as_str().unwrap().to_string();
         // A headless page has no window focus unless emulated: Tab and :focus need it.
         browser
-            .call("Emulation.setFocusEmulationEnabled", json!({ "enabled": true }))
+            .call(
+                "Emulation.setFocusEmulationEnabled",
+                json!({ "enabled": true }),
+            )
             .await;
         browser.size(width, height).await;
         browser
@@ -141,8 +150,11 @@ impl Browser {
     /// Opens `url` and waits for its load.
     pub async fn goto(&mut self, url: &str) {
         self.call("Page.navigate", json!({ "url": url })).await;
-        self.wait_for("document.readyState === 'complete'", &format!("{url} to load"))
-            .await;
+        self.wait_for(
+            "document.readyState === 'complete'",
+            &format!("{url} to load"),
+        )
+        .await;
     }
 
     /// The value of a JavaScript expression (promises awaited); an exception fails the test.
@@ -171,7 +183,9 @@ impl Browser {
                 return value;
             }
             if Instant::now() > deadline {
-                let body = self.eval("document.body ? document.body.innerText : ''").await;
+                let body = self
+                    .eval("document.body ? document.body.innerText : ''")
+                    .await;
                 panic!("waited 15 s for {what} ({expression}); the page says: {body}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
