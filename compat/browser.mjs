@@ -140,8 +140,19 @@ async function signIn(page, form) {
   ])
 }
 
+// A share link's first visit trades its secret for the share's cookie and lands on the app
+// without the secret in the address bar; the checks then browse the link's origin.
+async function openShare(page, form) {
+  const resp = await page.goto(form.link)
+  if (!resp || resp.status() >= 400) throw new Error(`the share link: HTTP ${resp?.status()}`)
+  if (page.url().includes('portproxy-share=')) throw new Error(`the secret stayed in ${page.url()}`)
+  const cookies = await page.context().cookies()
+  if (!cookies.some((c) => c.name.startsWith('portproxy-share-'))) throw new Error('no share cookie')
+}
+
 async function open(page, form, rec) {
   if (form.token) await signIn(page, form)
+  if (form.link) await openShare(page, form)
   const resp = await page.goto(form.url)
   if (!resp) throw new Error('no response')
   if (resp.status() >= 400) {

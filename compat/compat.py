@@ -94,6 +94,7 @@ FORMS = [
     ("http://PORT.dev.test", "serve, signed in"),
     ("https://PORT.dev.test", "run --tls internal, signed in"),
     ("https://NAME.localhost", "run (Caddy), by the name portproxy learnt for the port"),
+    ("share link", "serve, `portproxy share PORT --for 1h`: the link's first visit, then its cookie"),
 ]
 
 
@@ -371,6 +372,7 @@ class Portproxy:
         self.data = tmp / name / "data"
         env = dict(os.environ, XDG_CONFIG_HOME=str(tmp / name / "config"),
                    XDG_DATA_HOME=str(self.data), RUST_LOG="info")
+        self.env = env
         cmd = [command, "--listen", f"127.0.0.1:{self.listen}",
                "--admin", f"127.0.0.1:{self.admin}", *args]
         if https:
@@ -392,6 +394,25 @@ class Portproxy:
     def url(self, scheme, host, port):
         p = self.https_port if scheme == "https" else self.listen
         return f"{scheme}://{port}.{host}:{p}/"
+
+    def command(self, *args):
+        """A command (`share`, `unshare`) that talks to this instance; its stdout."""
+        out = subprocess.run([binary_path(), *args], env=self.env, capture_output=True,
+                             text=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"portproxy {' '.join(args)}: {out.stderr.strip()}")
+        return out.stdout.strip()
+
+
+def share_gone(link):
+    """After `unshare`, the link (and its origin) must answer 410."""
+    try:
+        urllib.request.urlopen(link, timeout=10)
+        return False, "the link still opens"
+    except urllib.error.HTTPError as e:
+        return e.code == 410, f"HTTP {e.code}"
+    except OSError as e:
+        return False, str(e)
 
 
 _BINARY = None
@@ -669,6 +690,13 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
         rows += [[spec["title"], version, FORMS[4][0], check, "FAIL",
                   f"portproxy gave port {port} no name (dev server in {app})"]
                  for check in spec["checks"]]
+    # A share link: the browser's first visit carries the secret, the rest its cookie.
+    link = None
+    try:
+        link = serve.command("share", str(port), "--for", "1h")
+        forms.append({"form": FORMS[5][0], "url": link.split("?")[0], "link": link})
+    except RuntimeError as e:
+        say(f"could not share {name}: {e}")
     config = {
         "framework": name,
         "checks": spec["checks"],
@@ -686,6 +714,11 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
         ["node", str(COMPAT / "browser.mjs"), json.dumps(config)],
         stdout=subprocess.PIPE, text=True, env=node_env(), timeout=900,
     )
+    if link:
+        serve.command("unshare", str(port))
+        ok, detail = share_gone(link)
+        rows.append([spec["title"], version, FORMS[5][0], "link gone after unshare (410)",
+                     "pass" if ok else "FAIL", detail])
     procs.stop(dev)
     seen = set()
     for line in out.stdout.splitlines():
