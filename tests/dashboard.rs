@@ -558,7 +558,14 @@ async fn only_the_dashboard_page_on_this_machine_makes_shares() {
         "another page can't read the links either"
     );
 
-    let bad: [(&str, &str, String, u16, &str); 6] = [
+    let bad: [(&str, &str, String, u16, &str); 7] = [
+        (
+            "GET",
+            "/api/shares?port=x",
+            String::new(),
+            400,
+            "takes a port",
+        ),
         (
             "POST",
             "/api/shares",

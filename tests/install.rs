@@ -1006,6 +1006,7 @@ fn the_crate_package_holds_the_sources_and_nothing_else() {
     for want in [
         "src/main.rs",
         "src/lib.rs",
+        "src/proxy/dashboard.js",
         "build.rs",
         "Cargo.lock",
         "README.md",

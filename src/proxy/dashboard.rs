@@ -50,7 +50,11 @@ async fn act(app: &Arc<App>, session: &mut Session) -> (u16, Value) {
     let now = SystemTime::now();
     match req.method.as_str() {
         "GET" => {
-            let port = crate::form::param(&query, "port").and_then(|p| p.parse::<u16>().ok());
+            let port = match crate::form::param(&query, "port").map(|p| p.parse::<u16>()) {
+                None => None,
+                Some(Ok(port)) => Some(port),
+                Some(Err(_)) => return (400, error("bad_request", "`?port=` takes a port")),
+            };
             let live: Vec<Value> = app
                 .shares
                 .list(now)
