@@ -1071,7 +1071,8 @@ mod tests {
             h
         };
         use ActRefusal::*;
-        let rows: Vec<(Client, Method, Vec<(&str, &str)>, Result<(), ActRefusal>)> = vec![
+        type Headers<'a> = Vec<(&'a str, &'a str)>;
+        let rows: Vec<(Client, Method, Headers, Result<(), ActRefusal>)> = vec![
             (local, Method::POST, page.to_vec(), Ok(())),
             (local, Method::DELETE, page.to_vec(), Ok(())),
             (local, Method::GET, without("origin"), Ok(())),

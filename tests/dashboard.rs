@@ -522,7 +522,8 @@ async fn only_the_dashboard_page_on_this_machine_makes_shares() {
         ("X-Portproxy-Dashboard", token.as_str()),
     ];
     let sibling = format!("http://{}", proxy.host(port));
-    let refused: [(&str, Vec<(&str, &str)>, &str); 5] = [
+    type Headers<'a> = Vec<(&'a str, &'a str)>;
+    let refused: [(&str, Headers, &str); 5] = [
         ("no token", good[..2].to_vec(), "no_token"),
         (
             "a wrong token",
