@@ -17,7 +17,6 @@ use crate::names::Table;
 use crate::policy;
 use crate::port_links::port_url;
 use crate::proxy::named::Lookup;
-use crate::ports;
 use crate::proxy::share::{open_off_thread, read_json};
 use crate::proxy::App;
 use crate::route::{self, Route, Target};

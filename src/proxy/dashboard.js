@@ -7,7 +7,7 @@
 
   function signature(d) {
     return JSON.stringify(d.ports.map(function (p) {
-      return [p.port, p.process && p.process.pid, p.title, p.visibility, p.refused];
+      return [p.port, p.process && p.process.pid, p.title, p.visibility, p.refused, p.name, p.clash];
     }));
   }
 
