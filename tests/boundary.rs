@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::auth::{expect_cors, login, public, session_from, BROWSER, TOKEN};
 use crate::harness::http::{request, Conn};
-use crate::harness::proxy::free_addr;
+use crate::harness::proxy::free_pair;
 use crate::harness::{closed_port, Backend, Proxy};
 
 /// Runs `tests/remote/scenario.sh` in a fresh network namespace where 192.0.2.1 plays a
@@ -298,7 +298,8 @@ async fn finding_8_guesses_are_limited_per_client_and_per_64() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_3_a_reload_never_repoints_caddy() {
-    let (http, https) = (free_addr().port(), free_addr().port());
+    let (http, https) = free_pair();
+    let (http, https) = (http.port(), https.port());
     let proxy = Proxy::run(http, https).config("").start().await;
     proxy.wait_for_caddy(https).await;
     // On Unix Caddy reaches the proxy over its sockets, elsewhere on `listen`.
@@ -308,7 +309,7 @@ async fn finding_3_a_reload_never_repoints_caddy() {
         .find(|l| l.trim_start().starts_with("reverse_proxy "))
         .expect("a reverse_proxy line")
         .to_string();
-    let (elsewhere, admin) = (free_addr(), free_addr());
+    let (elsewhere, admin) = free_pair();
     std::fs::write(
         proxy.config_file(),
         format!("listen = \"{elsewhere}\"\nadmin = \"{admin}\"\nlabels = {{ 7000 = \"docs\" }}\n"),
@@ -331,7 +332,8 @@ async fn finding_3_a_reload_never_repoints_caddy() {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_9_settings_caddy_rejects_change_nothing() {
-    let (http, https) = (free_addr().port(), free_addr().port());
+    let (http, https) = free_pair();
+    let (http, https) = (http.port(), https.port());
     let proxy = Proxy::run(http, https).config("").start().await;
     proxy.wait_for_caddy(https).await;
     let before = proxy.caddyfile();

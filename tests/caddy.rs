@@ -8,12 +8,13 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::harness::backend::EVENT_GAP;
 use crate::harness::http::{request, tls, Conn};
-use crate::harness::proxy::free_addr;
+use crate::harness::proxy::{free_addr, free_pair};
 use crate::harness::{Backend, Proxy, Running, WsBackend};
 
 /// `portproxy run` with Caddy on two free ports.
 pub(crate) async fn run_with_caddy(extra: &[&str]) -> (Running, u16, u16) {
-    let (http, https) = (free_addr().port(), free_addr().port());
+    let (http, https) = free_pair();
+    let (http, https) = (http.port(), https.port());
     let mut proxy = Proxy::run(http, https);
     for arg in extra {
         proxy = proxy.arg(*arg);
@@ -581,7 +582,8 @@ async fn https_with_a_current_caddy() {
 
 #[test]
 fn a_caddy_startup_failure_is_reported_once() {
-    let (http, https) = (free_addr().port(), free_addr().port());
+    let (http, https) = free_pair();
+    let (http, https) = (http.port(), https.port());
     // Debian's Caddy has no DNS provider plugins, so this config cannot load.
     let out = Proxy::run(http, https)
         .domain("dev.example.com")

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::harness::proxy::free_addr;
+use crate::harness::proxy::{free_addr, free_pair};
 use crate::harness::release::{assert_said, said};
 use crate::harness::{Backend, Proxy};
 
@@ -33,7 +33,8 @@ fn at_home(proxy: Proxy, home: &Path) -> Proxy {
 
 /// `portproxy run` with Caddy on free ports, at this home.
 fn run(home: &Path, extra: &[&str]) -> Proxy {
-    let mut proxy = at_home(Proxy::run(free_addr().port(), free_addr().port()), home);
+    let (http, https) = free_pair();
+    let mut proxy = at_home(Proxy::run(http.port(), https.port()), home);
     for arg in extra {
         proxy = proxy.arg(*arg);
     }

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 use crate::harness::http::{tls, Conn};
-use crate::harness::proxy::free_addr;
+use crate::harness::proxy::free_pair;
 use crate::harness::release::{
     self, archive, assert_said, network_address, next_binary, said, sums_line, version_of, Noexec,
 };
@@ -228,7 +228,8 @@ async fn updates_to_the_newest_release_while_portproxy_run_keeps_serving() {
     let github = FakeGitHub::serve(&releases);
     let (_dir, exe) = installed(&this_binary());
     let backend = Backend::echo().await;
-    let (http, https) = (free_addr().port(), free_addr().port());
+    let (http, https) = free_pair();
+    let (http, https) = (http.port(), https.port());
     let proxy = Proxy::run(http, https).binary(&exe).start().await;
     proxy.wait_for_caddy(https).await;
     let through_caddy = || async {

@@ -1,9 +1,10 @@
 //! Which port a name points at now, without a look at `/proc` per request.
 //!
 //! One snapshot of the listening ports, their holders and the `names::Table` built from them
-//! is shared by every request for a second; a name the snapshot lacks refreshes it at once
-//! (a server just restarted on another port is found by the first request), at most every
-//! quarter second, so unknown names cannot make every request scan `/proc`. The scan runs on
+//! is shared by every request for a second; a name the snapshot lacks is looked up in one
+//! taken after the request came (a server just restarted on another port is found by the
+//! first request), with looks at most every quarter second, so unknown names cannot make
+//! every request scan `/proc`. The scan runs on
 //! a blocking thread, never on the proxy's. Names seen are remembered in the data dir, so the
 //! "not running" page can say what a bookmark was, also after a restart of portproxy.
 
@@ -85,6 +86,27 @@ impl Names {
         if let Some(snapshot) = self.fresh(max_age) {
             return snapshot;
         }
+        self.refresh(config).await
+    }
+
+    /// A snapshot taken after `asked`, for a name the shared one lacks: a server restarted on
+    /// another port is found by the first request after it listens. Looks come at most every
+    /// `MISS` (a later one waits for its turn), so unknown names can't keep `/proc` busy.
+    async fn snapshot_after(&self, config: &Config, asked: Instant) -> Arc<Snapshot> {
+        let _one = self.refreshing.lock().await;
+        let taken = {
+            let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+            if current.0 >= asked {
+                return current.1.clone();
+            }
+            current.0
+        };
+        tokio::time::sleep(MISS.saturating_sub(taken.elapsed())).await;
+        self.refresh(config).await
+    }
+
+    /// One look at the ports, off the proxy's threads; the caller holds `refreshing`.
+    async fn refresh(&self, config: &Config) -> Arc<Snapshot> {
         let (rules, own) = (config.names.clone(), config.policy.own_ports.clone());
         let seen = self.seen.clone();
         let snapshot = tokio::task::spawn_blocking(move || {
@@ -117,9 +139,10 @@ impl Names {
 
     /// Where `name` points now.
     pub async fn lookup(&self, config: &Config, name: &str) -> Lookup {
+        let asked = Instant::now();
         let mut snapshot = self.snapshot(config, FRESH).await;
         if snapshot.names.get(name).is_none() {
-            snapshot = self.snapshot(config, MISS).await;
+            snapshot = self.snapshot_after(config, asked).await;
         }
         match snapshot.names.get(name) {
             Some(Entry::Port(port)) => Lookup::Port(*port),

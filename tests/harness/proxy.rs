@@ -184,7 +184,7 @@ impl Proxy {
     /// The command line with the listen and admin addresses (on the command line, or in the
     /// config file of `Proxy::config`).
     fn listening(&self, dir: &tempfile::TempDir) -> (Command, SocketAddr, SocketAddr) {
-        let (listen, admin) = (free_addr(), free_addr());
+        let (listen, admin) = free_pair();
         let mut cmd = self.command_line(dir);
         if let Some(toml) = &self.file {
             let path = dir.path().join("config.toml");
@@ -287,6 +287,14 @@ fn spawn(cmd: &mut Command) -> Child {
 pub fn free_addr() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap()
+}
+
+/// Two different free loopback addresses: both held while the second is picked, so the
+/// kernel can't hand out the first one again.
+pub fn free_pair() -> (SocketAddr, SocketAddr) {
+    let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let second = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (first.local_addr().unwrap(), second.local_addr().unwrap())
 }
 
 /// A running proxy.
