@@ -108,6 +108,9 @@ impl Shares {
             Which::All => lock(&self.public).clear(),
             Which::Id(_) => {}
         }
+        // Those whose time is up end as expired, whatever ends them (the reaper runs every
+        // quarter second; a revoke may come first).
+        self.reap(now);
         let matching: Vec<Arc<Live>> = lock(&self.live)
             .iter()
             .filter(|l| match which {
