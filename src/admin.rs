@@ -15,7 +15,6 @@ use crate::form;
 use crate::metrics::METRICS;
 use crate::names::Table;
 use crate::policy;
-use crate::port_links::port_url;
 use crate::proxy::named::Lookup;
 use crate::proxy::share::{open_off_thread, read_json};
 use crate::proxy::App;
@@ -124,7 +123,7 @@ impl Admin {
                 "application/json",
                 format!(
                     "{}\n",
-                    serde_json::json!({ "url": port_url(&config, name) })
+                    serde_json::json!({ "url": config.served_url(name) })
                 ),
             ),
             Lookup::Clash(claims) => {
@@ -165,7 +164,7 @@ impl Admin {
                 let config = self.app.config();
                 let rows = self
                     .app
-                    .port_rows(|label| port_url(&config, label), true)
+                    .port_rows(|label| config.served_url(label), true)
                     .await;
                 json(200, serde_json::json!({ "ports": rows }))
             }
@@ -174,7 +173,7 @@ impl Admin {
                 None => match form::param(&query, "port").map(|p| p.parse::<u16>()) {
                     Some(Ok(port)) if port != 0 => json(
                         200,
-                        serde_json::json!({ "url": port_url(&self.app.config(), &port.to_string()) }),
+                        serde_json::json!({ "url": self.app.config().served_url(&port.to_string()) }),
                     ),
                     _ => (
                         400,

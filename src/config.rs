@@ -346,6 +346,28 @@ impl Config {
         }
     }
 
+    /// Where users reach `domain` (`sub.domain` when given) on this setup: HTTPS through
+    /// Caddy on the port it listens on (no port for 443), else the proxy's own HTTP on its
+    /// listen port. The one place the URLs users get are made: `run`'s start lines, `url`, `ls`.
+    pub fn served_origin(&self, sub: Option<&str>, domain: &str) -> String {
+        let host = match sub {
+            Some(sub) => format!("{sub}.{domain}"),
+            None => domain.to_string(),
+        };
+        match self.front {
+            Some(front) if front.https_port == 443 => format!("https://{host}"),
+            Some(front) => format!("https://{host}:{}", front.https_port),
+            None => format!("http://{host}:{}", self.settings.listen.port()),
+        }
+    }
+
+    /// The URL of a port or a name (`5173`, `shop-web`) under the first domain, as this setup
+    /// serves it.
+    pub fn served_url(&self, label: &str) -> String {
+        let domain = &self.settings.domains[0];
+        format!("{}/", self.served_origin(Some(label), domain))
+    }
+
     /// Caddy's ports: the ones it binds in front, else the settings'.
     pub fn caddy_ports(&self) -> CaddyPorts {
         self.front.unwrap_or(CaddyPorts {

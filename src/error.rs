@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::caddy::locate::{self, Missing};
 use crate::caddy::supervise::StartError;
+use crate::caddy::trust::TrustError;
 use crate::config::ConfigError;
 use crate::paths::NoHome;
 use crate::update::UpdateError;
@@ -49,11 +50,8 @@ pub enum Error {
     Unhealthy {
         problems: usize,
     },
-    /// `trust` could not install the CA.
-    Trust {
-        reason: String,
-        help: String,
-    },
+    /// `trust` could not install (or remove) the CA.
+    Trust(TrustError),
     /// `self-update` could not update.
     Update(UpdateError),
     /// No home directory to keep portproxy's files in.
@@ -116,7 +114,7 @@ impl Error {
                 crate::auth::MIN_TOKEN
             )),
             Error::Unhealthy { .. } => None,
-            Error::Trust { help, .. } => Some(help.clone()),
+            Error::Trust(e) => Some(e.help.clone()),
             Error::Update(e) => e.help(),
             Error::NoHome(_) if cfg!(windows) => Some("run portproxy as a user with a profile".into()),
             Error::NoHome(missing) => Some(format!(
@@ -162,7 +160,7 @@ impl fmt::Display for Error {
             Error::Usage { message, .. } => f.write_str(message),
             Error::Token { path, reason } => write!(f, "{}: {reason}", path.display()),
             Error::Unhealthy { problems } => write!(f, "{problems} problem(s) found"),
-            Error::Trust { reason, .. } => f.write_str(reason),
+            Error::Trust(e) => f.write_str(&e.reason),
             Error::Update(e) => e.fmt(f),
             Error::NoHome(e) => e.fmt(f),
             Error::Control(e) => e.fmt(f),
@@ -194,6 +192,12 @@ pub fn free_port_help(key: &str, holder: &str) -> String {
         format!("another portproxy is running: stop it, or choose another with --{key}")
     } else {
         format!("stop {holder}, or choose another with --{key}")
+    }
+}
+
+impl From<TrustError> for Error {
+    fn from(e: TrustError) -> Self {
+        Error::Trust(e)
     }
 }
 

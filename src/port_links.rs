@@ -12,28 +12,6 @@ use crate::ports::Holder;
 use crate::route::Target;
 use crate::share::Visibility;
 
-/// Where users reach `domain` (`sub.domain` when given) on this setup: HTTPS through Caddy
-/// on the port it listens on (no port for 443), else the proxy's own HTTP on its listen port.
-/// The one place the URLs users get are made: `run`'s start lines, `portproxy url`/`ls`.
-pub fn origin(config: &Config, sub: Option<&str>, domain: &str) -> String {
-    let host = match sub {
-        Some(sub) => format!("{sub}.{domain}"),
-        None => domain.to_string(),
-    };
-    match config.front {
-        Some(front) if front.https_port == 443 => format!("https://{host}"),
-        Some(front) => format!("https://{host}:{}", front.https_port),
-        None => format!("http://{host}:{}", config.settings.listen.port()),
-    }
-}
-
-/// The URL of a port or a name (`5173`, `shop-web`) under the first domain, as the running
-/// setup serves it.
-pub fn port_url(config: &Config, label: &str) -> String {
-    let domain = &config.settings.domains[0];
-    format!("{}/", origin(config, Some(label), domain))
-}
-
 /// A listening port as the dashboard and the 502 page show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortLink {

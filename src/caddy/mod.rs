@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{CaddyPorts, Config, Key, Settings, Source, TlsChoice};
 use crate::paths::{self, NoHome};
-use crate::port_links::origin;
 use crate::route::is_local;
 use caddyfile::{Front, Site, Tls};
 
@@ -242,7 +241,8 @@ pub fn urls(config: &Config) -> Vec<String> {
         .domains
         .iter()
         .map(|d| {
-            let (sites, dashboard) = (origin(config, Some("PORT"), d), origin(config, None, d));
+            let sites = config.served_origin(Some("PORT"), d);
+            let dashboard = config.served_origin(None, d);
             format!("{sites}/ (dashboard: {dashboard}/)")
         })
         .collect()

@@ -10,7 +10,13 @@ use std::process::Command;
 use std::process::Stdio;
 
 use crate::caddy::Paths;
-use crate::error::Error;
+
+/// Why the CA could not go into (or out of) a trust store, and the one thing to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustError {
+    pub reason: String,
+    pub help: String,
+}
 
 /// The CA's nickname in the browsers' NSS databases.
 #[cfg(target_os = "linux")]
@@ -117,10 +123,7 @@ pub fn offer_on_start(paths: &Paths, may_ask: bool) {
             Some(Answer::Yes) => {
                 remember(paths, Answer::Yes);
                 if let Err(e) = trust(paths) {
-                    eprintln!("error: {e}");
-                    if let Some(help) = e.help() {
-                        eprintln!("help: {help}");
-                    }
+                    eprintln!("error: {}\nhelp: {}", e.reason, e.help);
                 }
             }
             Some(Answer::No) => {
@@ -150,10 +153,10 @@ fn ask() -> Option<Answer> {
 }
 
 /// `portproxy trust`, and a yes to the question: adds the CA to every store, one line each.
-pub fn trust(paths: &Paths) -> Result<(), Error> {
+pub fn trust(paths: &Paths) -> Result<(), TrustError> {
     let root = paths.root_cert();
     if !root.is_file() {
-        return Err(Error::Trust {
+        return Err(TrustError {
             reason: format!("Caddy has not created its local CA yet ({} does not exist)", root.display()),
             help: "start `portproxy` once (Caddy makes the CA at its first start), then run `portproxy trust` again".into(),
         });
@@ -172,7 +175,7 @@ pub fn trust(paths: &Paths) -> Result<(), Error> {
 }
 
 /// `portproxy trust --uninstall`: takes the CA out of every store portproxy put it in.
-pub fn untrust(paths: &Paths) -> Result<(), Error> {
+pub fn untrust(paths: &Paths) -> Result<(), TrustError> {
     let removed = uninstall(&paths.root_cert())?;
     if removed.is_empty() {
         eprintln!("portproxy's local CA is in no trust store portproxy knows of");
@@ -358,7 +361,7 @@ fn java_has() -> bool {
 }
 
 #[cfg(target_os = "linux")]
-fn install(root: &Path) -> Result<Vec<String>, Error> {
+fn install(root: &Path) -> Result<Vec<String>, TrustError> {
     let mut stores = browsers_add(root);
     let java_before = java_has();
     let text = root.display().to_string();
@@ -371,7 +374,7 @@ fn install(root: &Path) -> Result<Vec<String>, Error> {
         privileged("update-ca-trust", &["extract"])?;
         REDHAT_ANCHOR
     } else {
-        return Err(Error::Trust {
+        return Err(TrustError {
             reason: "neither update-ca-certificates nor update-ca-trust is installed".into(),
             help: format!("add {text} to your system's trust store by hand"),
         });
@@ -386,7 +389,7 @@ fn install(root: &Path) -> Result<Vec<String>, Error> {
 /// Takes the CA out of the system store (its anchor, then a fresh rebuild, which also drops
 /// the links and bundle lines made from it), Java's keystore and the browsers' databases.
 #[cfg(target_os = "linux")]
-pub fn uninstall(_root: &Path) -> Result<Vec<String>, Error> {
+pub fn uninstall(_root: &Path) -> Result<Vec<String>, TrustError> {
     let mut removed = Vec::new();
     let java = java_has();
     if Path::new(DEBIAN_ANCHOR).exists() {
@@ -425,7 +428,7 @@ pub fn uninstall(_root: &Path) -> Result<Vec<String>, Error> {
 const SYSTEM_KEYCHAIN: &str = "/Library/Keychains/System.keychain";
 
 #[cfg(target_os = "macos")]
-fn install(root: &Path) -> Result<Vec<String>, Error> {
+fn install(root: &Path) -> Result<Vec<String>, TrustError> {
     let root = root.display().to_string();
     privileged(
         "security",
@@ -443,7 +446,7 @@ fn install(root: &Path) -> Result<Vec<String>, Error> {
 }
 
 #[cfg(target_os = "macos")]
-pub fn uninstall(root: &Path) -> Result<Vec<String>, Error> {
+pub fn uninstall(root: &Path) -> Result<Vec<String>, TrustError> {
     let Some(sha1) = fingerprint(root) else {
         return Ok(Vec::new());
     };
@@ -466,7 +469,7 @@ pub fn uninstall(root: &Path) -> Result<Vec<String>, Error> {
 }
 
 #[cfg(windows)]
-fn install(root: &Path) -> Result<Vec<String>, Error> {
+fn install(root: &Path) -> Result<Vec<String>, TrustError> {
     // The current user's Root store needs no administrator; Windows asks for confirmation.
     privileged(
         "certutil",
@@ -476,7 +479,7 @@ fn install(root: &Path) -> Result<Vec<String>, Error> {
 }
 
 #[cfg(windows)]
-pub fn uninstall(root: &Path) -> Result<Vec<String>, Error> {
+pub fn uninstall(root: &Path) -> Result<Vec<String>, TrustError> {
     let Some(sha1) = fingerprint(root) else {
         return Ok(Vec::new());
     };
@@ -494,15 +497,15 @@ pub fn uninstall(root: &Path) -> Result<Vec<String>, Error> {
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-fn install(root: &Path) -> Result<Vec<String>, Error> {
-    Err(Error::Trust {
+fn install(root: &Path) -> Result<Vec<String>, TrustError> {
+    Err(TrustError {
         reason: "this OS has no known trust store tool".into(),
         help: format!("add {} to your trust store by hand", root.display()),
     })
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-pub fn uninstall(_root: &Path) -> Result<Vec<String>, Error> {
+pub fn uninstall(_root: &Path) -> Result<Vec<String>, TrustError> {
     Ok(Vec::new())
 }
 
@@ -537,7 +540,7 @@ fn pem_sha1(pem: &str) -> Option<String> {
 }
 
 /// Runs a command (through sudo when we are not root), letting it prompt on the terminal.
-fn privileged(program: &str, args: &[&str]) -> Result<(), Error> {
+fn privileged(program: &str, args: &[&str]) -> Result<(), TrustError> {
     #[cfg(unix)]
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
@@ -551,14 +554,14 @@ fn privileged(program: &str, args: &[&str]) -> Result<(), Error> {
         sudo
     };
     cmd.args(args);
-    let status = cmd.status().map_err(|e| Error::Trust {
+    let status = cmd.status().map_err(|e| TrustError {
         reason: format!("could not run {program}: {e}"),
         help: "install it, or add the CA by hand (see docs/https.md)".into(),
     })?;
     if status.success() {
         Ok(())
     } else {
-        Err(Error::Trust {
+        Err(TrustError {
             reason: format!("{program} failed ({status})"),
             help: "run it again with the rights to change the system trust store".into(),
         })

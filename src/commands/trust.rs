@@ -9,9 +9,9 @@ use crate::error::Error;
 pub fn trust(args: TrustArgs) -> Result<(), Error> {
     let paths = Paths::from_env(&process_env)?;
     if args.uninstall {
-        trust::untrust(&paths)
+        Ok(trust::untrust(&paths)?)
     } else {
-        trust::trust(&paths)
+        Ok(trust::trust(&paths)?)
     }
 }
 

@@ -93,16 +93,23 @@ impl Names {
     /// another port is found by the first request after it listens. Looks come at most every
     /// `MISS` (a later one waits for its turn), so unknown names can't keep `/proc` busy.
     async fn snapshot_after(&self, config: &Config, asked: Instant) -> Arc<Snapshot> {
-        let _one = self.refreshing.lock().await;
-        let taken = {
-            let current = self.current.read().unwrap_or_else(|e| e.into_inner());
-            if current.0 >= asked {
-                return current.1.clone();
-            }
-            current.0
+        let taken = |names: &Names| {
+            let current = names.current.read().unwrap_or_else(|e| e.into_inner());
+            (current.0 >= asked)
+                .then(|| current.1.clone())
+                .ok_or(current.0)
         };
-        tokio::time::sleep(MISS.saturating_sub(taken.elapsed())).await;
-        self.refresh(config).await
+        let last = match taken(self) {
+            Ok(snapshot) => return snapshot,
+            Err(last) => last,
+        };
+        // Waits outside the lock: requests for names the snapshot has are not held up.
+        tokio::time::sleep(MISS.saturating_sub(last.elapsed())).await;
+        let _one = self.refreshing.lock().await;
+        match taken(self) {
+            Ok(snapshot) => snapshot,
+            Err(_) => self.refresh(config).await,
+        }
     }
 
     /// One look at the ports, off the proxy's threads; the caller holds `refreshing`.
