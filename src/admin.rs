@@ -114,16 +114,17 @@ impl Admin {
         approves(domain, &config, &now.listening, &now.names)
     }
 
-    /// `/control/url?name=NAME`: the name's URL while one listening port answers to it.
+    /// `/control/url?name=NAME`: the name's URL and port while one listening port answers to
+    /// it.
     async fn name_url(&self, name: &str) -> (u16, &'static str, String) {
         let config = self.app.config();
         match self.app.names.lookup(&config, name).await {
-            Lookup::Port(_) => (
+            Lookup::Port(port) => (
                 200,
                 "application/json",
                 format!(
                     "{}\n",
-                    serde_json::json!({ "url": config.served_url(name) })
+                    serde_json::json!({ "url": config.served_url(name), "port": port })
                 ),
             ),
             Lookup::Clash(claims) => {
@@ -173,7 +174,10 @@ impl Admin {
                 None => match form::param(&query, "port").map(|p| p.parse::<u16>()) {
                     Some(Ok(port)) if port != 0 => json(
                         200,
-                        serde_json::json!({ "url": self.app.config().served_url(&port.to_string()) }),
+                        serde_json::json!({
+                            "url": self.app.config().served_url(&port.to_string()),
+                            "port": port,
+                        }),
                     ),
                     _ => (
                         400,

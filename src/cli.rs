@@ -73,10 +73,10 @@ pub enum Command {
     /// link opens that port and nothing else. `--list` shows live shares, `--revoke ID|all`
     /// ends them.
     Share(ShareArgs),
-    /// End every share of PORT and make it private again.
+    /// End every share of PORT (or NAME's port) and make it private again.
     Unshare {
-        #[arg(value_name = "PORT", value_parser = port)]
-        port: u16,
+        #[arg(value_name = "PORT|NAME", value_parser = port_or_name)]
+        port: PortOrName,
     },
     /// Start `portproxy run` at login and restart it on failure (systemd user unit, launchd
     /// agent, Scheduled Task).
@@ -107,9 +107,9 @@ pub struct PortArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ShareArgs {
-    /// The port to share, e.g. 5173.
-    #[arg(value_name = "PORT", value_parser = port, required_unless_present_any = ["list", "revoke"])]
-    pub port: Option<u16>,
+    /// The port to share (5173), or a name (shop-web): the link opens the port the name has now.
+    #[arg(value_name = "PORT|NAME", value_parser = port_or_name, required_unless_present_any = ["list", "revoke"])]
+    pub port: Option<PortOrName>,
     /// How long the link works: 30m, 2h, 1h30m, 1d (at most 30d).
     #[arg(long = "for", value_name = "DURATION", value_parser = crate::share::parse_for, default_value = "1h")]
     pub duration: std::time::Duration,
@@ -132,11 +132,7 @@ pub struct ShareArgs {
     pub revoke: Option<String>,
 }
 
-fn port(text: &str) -> Result<u16, String> {
-    crate::route::parse_port(text.trim()).map_err(|e| e.to_string())
-}
-
-/// What `url` and `open` were given.
+/// What `url`, `open`, `share` and `unshare` were given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortOrName {
     Port(u16),

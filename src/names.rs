@@ -5,7 +5,8 @@
 //! the `[names]` setting pins its directory to; its project's manifest name (an npm scope
 //! dropped); the top directory of its git work tree; its working directory's own name. In a
 //! linked git worktree on branch `B` the name is `B.NAME`. Several ports of one project: the
-//! lowest. Two projects of one name: a clash, never a silent pick.
+//! lowest of those whose process no other port's process started (Jupyter's kernels listen on
+//! ZMQ ports below the server's). Two projects of one name: a clash, never a silent pick.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,9 @@ pub struct Project {
     pub branch: Option<String>,
     /// `name` is the manifest's (not a directory's).
     pub from_manifest: bool,
+    /// The process and the processes that started it, nearest first (pids), as far as the OS
+    /// tells: a port whose process another port's process started never names the project.
+    pub lineage: Vec<u32>,
 }
 
 /// What decides names, from the settings.
@@ -70,11 +74,13 @@ impl Table {
     /// The names of `ports` (the listening ones, with their projects where known).
     ///
     /// Labels win over learned names (the user chose them); among learned names, one project
-    /// holding several ports is named by its lowest, and two projects are a clash.
+    /// holding several ports is named by its lowest that a process of its own started (not
+    /// a child's: a kernel, a worker), and two projects are a clash.
     pub fn build(ports: &[(u16, Option<Project>)], rules: &Rules) -> Table {
         let mut labelled: BTreeMap<String, Vec<Claim>> = BTreeMap::new();
         let mut learned: BTreeMap<String, Vec<Claim>> = BTreeMap::new();
         let mut claims = BTreeMap::new();
+        let started_by_another = started_by_another(ports);
         // Labels name their port whether or not it listens yet (the 502 page waits for it).
         for (port, label) in &rules.labels {
             if let Some(name) = normalise(label) {
@@ -93,6 +99,9 @@ impl Table {
             let Some(name) = learned_name(project, &rules.pins) else {
                 continue;
             };
+            if started_by_another.contains(port) {
+                continue;
+            }
             claims.insert(*port, (name.clone(), Some(project.root.clone())));
             learned.entry(name).or_default().push(Claim {
                 port: *port,
@@ -144,6 +153,24 @@ impl Table {
             (name, Claim { port, dir })
         })
     }
+}
+
+/// The ports whose process a process holding another port of the same project started.
+fn started_by_another(ports: &[(u16, Option<Project>)]) -> Vec<u16> {
+    let projects: Vec<&Project> = ports.iter().filter_map(|(_, p)| p.as_ref()).collect();
+    ports
+        .iter()
+        .filter_map(|(port, project)| {
+            let project = project.as_ref()?;
+            let ancestors = project.lineage.get(1..)?;
+            projects
+                .iter()
+                .filter(|other| other.root == project.root)
+                .filter_map(|other| other.lineage.first())
+                .any(|pid| ancestors.contains(pid))
+                .then_some(*port)
+        })
+        .collect()
 }
 
 /// A learned name: the pinned one, else the project's, with the worktree's branch in front.
@@ -267,6 +294,14 @@ mod tests {
             name: Some(name.into()),
             branch: branch.map(str::to_string),
             from_manifest: true,
+            lineage: Vec::new(),
+        })
+    }
+
+    fn started(project: Option<Project>, lineage: &[u32]) -> Option<Project> {
+        project.map(|p| Project {
+            lineage: lineage.to_vec(),
+            ..p
         })
     }
 
@@ -438,6 +473,41 @@ mod tests {
                 ("shop", 4000),
                 ("shop-web", 5173)
             ]
+        );
+    }
+
+    /// Found by the compatibility suite: JupyterLab by name answered 502, the name pointing
+    /// at one of the ZMQ ports its kernel (a child of the server) listens on, below the
+    /// server's.
+    #[test]
+    fn a_port_of_a_process_the_project_started_never_names_it() {
+        let lab = project("/src/notes", "notes", None);
+        let ports = vec![
+            (48888, started(lab.clone(), &[100, 1])),
+            (41000, started(lab.clone(), &[200, 100, 1])),
+            (41001, started(lab.clone(), &[200, 100, 1])),
+            // Started through a shell the server ran: still the server's.
+            (41002, started(lab.clone(), &[300, 250, 100, 1])),
+            // A kernel of another project's server doesn't count against this one.
+            (
+                3000,
+                started(project("/src/other", "other", None), &[400, 1]),
+            ),
+            (
+                3001,
+                started(project("/src/other", "other", None), &[500, 100, 1]),
+            ),
+        ];
+        let table = Table::build(&ports, &learning());
+        assert_eq!(table.get("notes"), Some(&Entry::Port(48888)));
+        assert_eq!(table.name_of(48888), Some(("notes", false)));
+        assert_eq!(table.name_of(41000), None);
+        assert_eq!(table.get("other"), Some(&Entry::Port(3000)));
+        // Without lineage (an OS that doesn't tell): the lowest, as before.
+        let unknown = vec![(48888, lab.clone()), (41000, lab)];
+        assert_eq!(
+            Table::build(&unknown, &learning()).get("notes"),
+            Some(&Entry::Port(41000))
         );
     }
 

@@ -211,14 +211,19 @@ pub struct Holder {
 }
 
 impl Holder {
+    /// `lineage`: `pid` and the processes that started it, nearest first.
     fn new(
-        pid: u32,
+        lineage: Vec<u32>,
         name: String,
         command: String,
         cwd: Option<&Path>,
         home: Option<&Path>,
     ) -> Self {
-        let found = cwd.map(|dir| project(dir, home));
+        let pid = lineage.first().copied().unwrap_or_default();
+        let found = cwd.map(|dir| names::Project {
+            lineage,
+            ..project(dir, home)
+        });
         Holder {
             pid,
             name,
@@ -276,7 +281,7 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
             .collect();
         let cwd = std::fs::read_link(entry.path().join("cwd")).ok();
         let holder = Holder::new(
-            pid,
+            linux::lineage(pid),
             String::from_utf8_lossy(&read("comm")).trim().to_string(),
             redact(&args),
             cwd.as_deref(),
@@ -287,6 +292,33 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
         }
     }
     found
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    /// `pid` and its ancestors from `/proc/PID/stat`, nearest first, up to init.
+    pub(super) fn lineage(pid: u32) -> Vec<u32> {
+        let mut lineage = vec![pid];
+        let mut next = pid;
+        while lineage.len() < 32 {
+            let stat = std::fs::read_to_string(format!("/proc/{next}/stat")).unwrap_or_default();
+            match super::parent_in_stat(&stat) {
+                Some(parent) if parent > 1 && !lineage.contains(&parent) => {
+                    lineage.push(parent);
+                    next = parent;
+                }
+                _ => break,
+            }
+        }
+        lineage
+    }
+}
+
+/// The parent pid in a `/proc/PID/stat` line: the second field after the command, which is
+/// in parentheses and may itself hold spaces and parentheses.
+pub fn parent_in_stat(stat: &str) -> Option<u32> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The holders of every listening port, from the sockets' pids: the name, path and working
@@ -310,7 +342,7 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
         found.insert(
             listener.port,
             Holder::new(
-                pid,
+                macos::lineage(pid),
                 name,
                 redact(&args),
                 macos::directory(pid).as_deref(),
@@ -395,6 +427,36 @@ mod macos {
         (!path.is_empty()).then(|| PathBuf::from(path))
     }
 
+    /// `pid` and its ancestors from libproc's BSD info, nearest first, up to launchd.
+    pub(super) fn lineage(pid: u32) -> Vec<u32> {
+        let mut lineage = vec![pid];
+        let size = std::mem::size_of::<libc::proc_bsdinfo>() as c_int;
+        while lineage.len() < 32 {
+            let mut info = std::mem::MaybeUninit::<libc::proc_bsdinfo>::zeroed();
+            let next = *lineage.last().unwrap_or(&pid);
+            // SAFETY: as in `directory`: libproc fills at most `size` bytes of `info`, and a
+            // zeroed `proc_bsdinfo` is valid (plain integers and characters).
+            let parent = unsafe {
+                let n = libc::proc_pidinfo(
+                    next as c_int,
+                    libc::PROC_PIDTBSDINFO,
+                    0,
+                    info.as_mut_ptr().cast(),
+                    size,
+                );
+                if n != size {
+                    break;
+                }
+                info.assume_init().pbi_ppid
+            };
+            if parent <= 1 || lineage.contains(&parent) {
+                break;
+            }
+            lineage.push(parent);
+        }
+        lineage
+    }
+
     fn as_bytes(chars: &[c_char]) -> &[u8] {
         // SAFETY: c_char and u8 have the same size and alignment.
         unsafe { std::slice::from_raw_parts(chars.as_ptr().cast(), chars.len()) }
@@ -459,8 +521,12 @@ fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         found.entry(port).or_insert_with(|| {
+            // sysinfo knows only the processes refreshed here: the parent, not its ancestors.
+            let lineage = std::iter::once(pid)
+                .chain(process.parent().map(|p| p.as_u32()))
+                .collect();
             Holder::new(
-                pid,
+                lineage,
                 process.name().to_string_lossy().into_owned(),
                 redact(&args),
                 process.cwd(),
@@ -600,6 +666,7 @@ pub fn project(cwd: &Path, home: Option<&Path>) -> names::Project {
         name,
         branch,
         from_manifest,
+        lineage: Vec::new(),
     }
 }
 
@@ -821,6 +888,32 @@ mod tests {
         assert_eq!(linked.branch.as_deref(), Some("feature/login"));
         // Home itself is no project name.
         assert_eq!(project(home, Some(home)).name, None);
+    }
+
+    #[test]
+    fn reads_the_parent_from_proc_stat() {
+        for (stat, parent) in [
+            ("4242 (node) S 4100 4242 4100 0 -1", Some(4100)),
+            // A command with spaces and parentheses: the last `)` ends it.
+            ("77 (ipykernel (x) y) S 76 77 77 0", Some(76)),
+            ("1 (systemd) S 0 1 1 0", Some(0)),
+            ("77 (cut", None),
+            ("", None),
+        ] {
+            assert_eq!(parent_in_stat(stat), parent, "{stat}");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn knows_who_started_a_process() {
+        let lineage = linux::lineage(std::process::id());
+        assert_eq!(lineage[0], std::process::id());
+        let parent = std::os::unix::process::parent_id();
+        assert!(
+            parent <= 1 || lineage.get(1) == Some(&parent),
+            "{lineage:?}"
+        );
     }
 
     #[test]

@@ -326,6 +326,66 @@ async fn a_clash_lists_both_and_a_label_names_a_port() {
     assert_eq!(resp.json()["host"], format!("localhost:{}", docs.port));
 }
 
+/// A Jupyter kernel's stand-in: listens on `argv[1]`, hangs up on every connection (as a
+/// ZMQ socket does to an HTTP request), and ends with the server that started it.
+const KERNEL: &str = r#"
+import os, socket, sys
+parent = os.getppid()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+s.settimeout(0.2)
+while os.getppid() == parent:
+    try:
+        s.accept()[0].close()
+    except socket.timeout:
+        pass
+"#;
+
+/// Found by the compatibility suite (JupyterLab by name: 502): a server that starts a child
+/// listening on a lower port that speaks no HTTP (a Jupyter kernel's ZMQ sockets) keeps the
+/// project's name; the child's port is reachable by its number only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_keeps_its_name_when_a_child_it_started_listens_lower() {
+    let root = tempfile::tempdir().unwrap();
+    let name = format!("notes-{}", unique());
+    let dir = project(root.path(), "notes", &name);
+    let mut pair = [free_addr().port(), free_addr().port()];
+    pair.sort();
+    let [kernel, server] = pair;
+    let starter = format!(
+        "import os, subprocess, sys\n\
+         subprocess.Popen([sys.executable, '-c', os.environ['KERNEL'], '{kernel}'])\n\
+         sys.argv = ['server', '{server}']\n{SERVER}"
+    );
+    let mut lab = Command::new("python3")
+        .arg("-c")
+        .arg(starter)
+        .env("KERNEL", KERNEL)
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("python3");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for port in [kernel, server] {
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "port {port} did not listen");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let proxy = Proxy::new().start().await;
+
+    let resp = wait_for(&proxy, &host(&proxy, &name), 200).await;
+    let _ = lab.kill();
+    let _ = lab.wait();
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.json()["host"], format!("localhost:{server}"));
+}
+
 /// On a public domain a name needs sign-in exactly like its number (the same 401, the same
 /// login redirect back to the name, the same session, no credential reaching the app), a
 /// public port's name is public like its number, and `/caddy/ask` approves a name only while

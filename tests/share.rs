@@ -312,6 +312,51 @@ async fn unshare_ends_every_link_of_the_port() {
     }
 }
 
+/// A name is shared as the port it has now, and `unshare NAME` ends its links; a name no
+/// port has is refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_is_shared_and_unshared_like_its_port() {
+    let app = Backend::echo().await;
+    let name = format!("demo-{}", app.port());
+    let proxy = Proxy::new()
+        .arg("--label")
+        .arg(format!("{}={name}", app.port()))
+        .start()
+        .await;
+    let out = share(&proxy, &[&name, "--for", "2h"]);
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.starts_with(&format!(
+            "sharing {name} (port {}) for 2h 0m with ",
+            app.port()
+        )),
+        "{said}"
+    );
+    let link = Link::parse(&text(&out.stdout));
+    let cookie = link.open().await;
+    let (host, _) = seen(&link.get("/", &[("Cookie", &cookie)]).await);
+    assert_eq!(host, format!("localhost:{}", app.port()));
+
+    let out = proxy.command(&["unshare", &name]);
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{name} (port {}) is private: 1 share link(s) ended\n",
+            app.port()
+        )
+    );
+    assert_eq!(link.get("/", &[("Cookie", &cookie)]).await.status, 410);
+
+    let unknown = share(&proxy, &["no-such-name"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("no listening port is called `no-such-name`"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn share_needs_a_running_portproxy_and_a_shareable_port() {
     let proxy = Proxy::new().start().await;

@@ -17,7 +17,7 @@ use crate::ports::Holder;
 use crate::start;
 
 /// The running instance of this user (`portproxy is not running` when there is none).
-fn running() -> Result<Instance, Error> {
+pub(crate) fn running() -> Result<Instance, Error> {
     Ok(control::find(&paths::data_dir(&process_env)?)?)
 }
 
@@ -114,7 +114,7 @@ struct Row {
     rest: serde_json::Map<String, serde_json::Value>,
 }
 
-fn not_understood(error: &serde_json::Error) -> Error {
+pub(crate) fn not_understood(error: &serde_json::Error) -> Error {
     Error::Control(ControlError::Refused {
         status: 200,
         message: format!(
@@ -135,20 +135,30 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-/// A port's or a name's URL as the running portproxy serves it.
-fn url_of(args: &PortArgs) -> Result<String, Error> {
+/// Where a port or a name is served now, as the running portproxy says.
+#[derive(Deserialize)]
+pub(crate) struct Served {
+    pub url: String,
+    pub port: u16,
+}
+
+/// A port's or a name's URL and port as `instance` serves it.
+pub(crate) fn served(instance: &Instance, target: &PortOrName) -> Result<Served, Error> {
     // A name is `[a-z0-9.-]` (`cli::port_or_name`): nothing to escape in the query.
-    let query = match &args.port {
+    let query = match target {
         PortOrName::Port(port) => format!("port={port}"),
         PortOrName::Name(name) => format!("name={name}"),
     };
-    let answer = running()?.request("GET", &format!("/control/url?{query}"), None)?;
-    let served: serde_json::Value =
-        serde_json::from_str(&answer).map_err(|e| not_understood(&e))?;
-    match served["url"].as_str() {
-        Some(url) => Ok(printable(url)),
-        None => Err(not_understood(&serde::de::Error::missing_field("url"))),
-    }
+    let answer = instance.request("GET", &format!("/control/url?{query}"), None)?;
+    let served: Served = serde_json::from_str(&answer).map_err(|e| not_understood(&e))?;
+    Ok(Served {
+        url: printable(&served.url),
+        ..served
+    })
+}
+
+fn url_of(args: &PortArgs) -> Result<String, Error> {
+    Ok(served(&running()?, &args.port)?.url)
 }
 
 /// `portproxy url PORT`: the URL alone on stdout, for scripts.

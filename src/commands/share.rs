@@ -1,18 +1,30 @@
-//! `portproxy share PORT` (`--list`, `--revoke ID|all`) and `portproxy unshare PORT`: asked of
-//! the running instance over the control channel, which owns the shares.
+//! `portproxy share PORT|NAME` (`--list`, `--revoke ID|all`) and `portproxy unshare
+//! PORT|NAME`: asked of the running instance over the control channel, which owns the shares.
+//! A name is shared as the port it has when asked: the link is a capability for that port.
 
-use crate::cli::ShareArgs;
-use crate::config::process_env;
-use crate::control::{self, Instance};
+use crate::cli::{PortOrName, ShareArgs};
+use crate::commands::links::{not_understood, running, served};
 use crate::error::Error;
 use crate::share::{self, human, Listed, Request};
 
-fn instance() -> Result<Instance, Error> {
-    Ok(control::find(&crate::paths::data_dir(&process_env)?)?)
+/// `5173`, or `shop-web (port 5173)`: what the user gave, and the port it is.
+fn shown(target: &PortOrName, port: u16) -> String {
+    match target {
+        PortOrName::Port(_) => format!("port {port}"),
+        PortOrName::Name(name) => format!("{name} (port {port})"),
+    }
+}
+
+/// The port `target` is now: a port as given, a name as the running instance has it.
+fn port_of(instance: &crate::control::Instance, target: &PortOrName) -> Result<u16, Error> {
+    match target {
+        PortOrName::Port(port) => Ok(*port),
+        PortOrName::Name(_) => Ok(served(instance, target)?.port),
+    }
 }
 
 pub fn share(args: ShareArgs) -> Result<(), Error> {
-    let instance = instance()?;
+    let instance = running()?;
     if args.list {
         let body = instance.request("GET", "/control/shares", None)?;
         let (shares, public) = read_list(&body)?;
@@ -34,12 +46,14 @@ pub fn share(args: ShareArgs) -> Result<(), Error> {
         }
         return Ok(());
     }
-    let Some(port) = args.port else {
+    let Some(target) = args.port else {
         return Err(Error::Usage {
             message: "which port? e.g. `portproxy share 5173`".into(),
             help: "`portproxy share --list` shows the live shares".into(),
         });
     };
+    let port = port_of(&instance, &target)?;
+    let what = shown(&target, port);
     let request = Request {
         port,
         for_secs: args.duration.as_secs(),
@@ -54,7 +68,7 @@ pub fn share(args: ShareArgs) -> Result<(), Error> {
     if args.public && args.via.is_none() && !args.lan {
         instance.request("POST", "/control/public", Some(&body))?;
         eprintln!(
-            "port {port} is public for {}: anyone reaches it on your public domains without signing in",
+            "{what} is public for {}: anyone reaches it on your public domains without signing in",
             human(request.for_secs)
         );
         eprintln!("make it private again: portproxy unshare {port}");
@@ -65,10 +79,10 @@ pub fn share(args: ShareArgs) -> Result<(), Error> {
     }
     let listed: Listed =
         serde_json::from_str(&instance.request("POST", "/control/shares", Some(&body))?)
-            .map_err(|e| bad_answer(&e))?;
+            .map_err(|e| not_understood(&e))?;
     let link = listed.links.first().cloned().unwrap_or_default();
     eprintln!(
-        "sharing port {port} for {} with {}",
+        "sharing {what} for {} with {}",
         human(request.for_secs),
         listed.who
     );
@@ -86,21 +100,17 @@ pub fn share(args: ShareArgs) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn unshare(port: u16) -> Result<(), Error> {
-    let body = instance()?.request("DELETE", &format!("/control/shares?port={port}"), None)?;
+pub fn unshare(target: PortOrName) -> Result<(), Error> {
+    let instance = running()?;
+    let port = port_of(&instance, &target)?;
+    let body = instance.request("DELETE", &format!("/control/shares?port={port}"), None)?;
     let ended = read_ended(&body)?;
     eprintln!(
-        "port {port} is private: {} share link(s) ended",
+        "{} is private: {} share link(s) ended",
+        shown(&target, port),
         ended.len()
     );
     Ok(())
-}
-
-fn bad_answer(e: &serde_json::Error) -> Error {
-    Error::Control(control::ControlError::Refused {
-        status: 200,
-        message: format!("an answer portproxy can't read: {e}"),
-    })
 }
 
 /// The ports public for a while, with the seconds each has left.
@@ -112,7 +122,7 @@ fn read_list(body: &str) -> Result<(Vec<Listed>, PublicPorts), Error> {
         shares: Vec<Listed>,
         public: std::collections::BTreeMap<u16, u64>,
     }
-    let answer: Answer = serde_json::from_str(body).map_err(|e| bad_answer(&e))?;
+    let answer: Answer = serde_json::from_str(body).map_err(|e| not_understood(&e))?;
     Ok((answer.shares, answer.public.into_iter().collect()))
 }
 
@@ -121,7 +131,7 @@ fn read_ended(body: &str) -> Result<Vec<Listed>, Error> {
     struct Answer {
         ended: Vec<Listed>,
     }
-    let answer: Answer = serde_json::from_str(body).map_err(|e| bad_answer(&e))?;
+    let answer: Answer = serde_json::from_str(body).map_err(|e| not_understood(&e))?;
     Ok(answer.ended)
 }
 
