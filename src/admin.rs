@@ -16,7 +16,7 @@ use crate::metrics::METRICS;
 use crate::names::Table;
 use crate::policy;
 use crate::proxy::named::Lookup;
-use crate::proxy::share::{open_off_thread, read_json};
+use crate::proxy::share::{make_public, open_off_thread, read_json};
 use crate::proxy::App;
 use crate::route::{self, Route, Target};
 use crate::share::{self, registry::Which};
@@ -202,18 +202,10 @@ impl Admin {
                     Ok(request) => request,
                     Err(message) => return (400, "text/plain", message),
                 };
-                let config = self.app.config();
-                if let Err(refusal) = config.policy.check(&Target::Localhost, request.port) {
-                    return (
-                        403,
-                        "text/plain",
-                        format!("this port can't be made public: {refusal}\n"),
-                    );
+                match make_public(&self.app, &request) {
+                    Ok(()) => json(200, self.shares_now()),
+                    Err(message) => (403, "text/plain", format!("{message}\n")),
                 }
-                let now = SystemTime::now();
-                let until = now + Duration::from_secs(request.for_secs).min(share::MAX_FOR);
-                shares.publish(request.port, until, now);
-                json(200, self.shares_now())
             }
             ("DELETE", "/control/shares") => {
                 let which = match Which::from_query(&query) {

@@ -34,6 +34,9 @@ pub struct PortLink {
     /// Reachable without signing in (`public_ports`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub public: bool,
+    /// Where anyone opens it while it is public: on the first public domain, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     /// The process listening on it, where this user may see it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<Holder>,
@@ -77,6 +80,7 @@ impl PortLink {
                         .err()
                         .map(|r| r.to_string()),
                     public,
+                    public_url: None,
                     process: holders.get(&port).cloned(),
                     title: titles.remove(&port),
                     visibility: match public {

@@ -658,6 +658,158 @@ async fn only_the_dashboard_page_on_this_machine_makes_shares() {
     assert_eq!(entry(&proxy, port).await.unwrap()["visibility"], "private");
 }
 
+/// Visibility at runtime from the dashboard (issue 21 §2): with a public domain, the share
+/// dialog offers "public"; one request makes this machine's port public for a while (a
+/// visitor from elsewhere then opens it on the public domain without signing in, and the
+/// row shows the public URL), and "Make private" ends it. Without a public domain the dialog
+/// doesn't offer it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_makes_a_port_public_for_a_while_and_private_again() {
+    let app = Backend::echo().await;
+    let port = app.port();
+    let proxy = crate::auth::public(&[]).await;
+    let host = format!("localhost:{}", proxy.addr.port());
+    let own = format!("http://{host}");
+    let page = proxy.get_with(&host, "/", &[BROWSER]).await.text();
+    assert!(
+        page.contains(
+            "<option value=\"public\">Anyone, on dev.example.com without signing in</option>"
+        ),
+        "{page}"
+    );
+    let token = page_token(&page).expect("a token");
+    let good = [
+        ("Origin", own.as_str()),
+        ("Sec-Fetch-Site", "same-origin"),
+        ("X-Portproxy-Dashboard", token.as_str()),
+    ];
+    let public_host = format!("{port}.dev.example.com");
+    let stranger = [("X-Forwarded-For", "203.0.113.9")];
+    let before = proxy.get_with(&public_host, "/", &stranger).await;
+    assert_eq!(before.status, 401, "private first: {}", before.text());
+
+    let body = format!(r#"{{"port":{port},"for_secs":600,"lan":false,"via":null,"public":true}}"#);
+    let made = shares_api(&proxy, &host, "POST", "/api/shares", &good, Some(&body)).await;
+    assert_eq!(made.status, 200, "{}", made.text());
+    assert_eq!(made.json()["public_for"], 600);
+    let row = entry(&proxy, port).await.unwrap();
+    assert_eq!(row["visibility"], "public", "{row}");
+    let public_url = format!("http://{public_host}:{}/", proxy.addr.port());
+    assert_eq!(row["public_url"], public_url.as_str(), "{row}");
+    let page = proxy.get_with(&host, "/", &[BROWSER]).await.text();
+    assert!(
+        page.contains(&format!("<a href=\"{public_url}\"")),
+        "{page}"
+    );
+    let open = proxy.get_with(&public_host, "/", &stranger).await;
+    assert_eq!(open.status, 200, "public now: {}", open.text());
+    let listed = shares_api(
+        &proxy,
+        &host,
+        "GET",
+        &format!("/api/shares?port={port}"),
+        &good,
+        None,
+    )
+    .await
+    .json();
+    let left = listed["public_for"].as_u64().expect("public_for");
+    assert!((590..=600).contains(&left), "{listed}");
+
+    let private = shares_api(
+        &proxy,
+        &host,
+        "DELETE",
+        &format!("/api/shares?port={port}"),
+        &good,
+        None,
+    )
+    .await;
+    assert_eq!(private.status, 200, "{}", private.text());
+    assert_eq!(entry(&proxy, port).await.unwrap()["visibility"], "private");
+    let after = proxy.get_with(&public_host, "/", &stranger).await;
+    assert_eq!(after.status, 401, "private again: {}", after.text());
+
+    let denied = body.replace(&format!("\"port\":{port}"), "\"port\":22");
+    let refused = shares_api(&proxy, &host, "POST", "/api/shares", &good, Some(&denied)).await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert_eq!(refused.json()["error"], "not_public");
+
+    let local_only = Proxy::new().start().await;
+    let page = local_only
+        .get_with(
+            &format!("localhost:{}", local_only.addr.port()),
+            "/",
+            &[BROWSER],
+        )
+        .await
+        .text();
+    assert!(page.contains("id=\"share-form\""), "{page}");
+    assert!(
+        !page.contains("value=\"public\""),
+        "no public domain, no offer: {page}"
+    );
+}
+
+/// The same in Chromium, two clicks each way: Share… → "Anyone, on dev.example.com" →
+/// Create makes the port public (the row says so and links the public URL), Make private
+/// ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_makes_a_port_public_from_the_dashboard() {
+    use crate::harness::browser::Browser;
+    let app = Backend::echo().await;
+    let port = app.port();
+    let proxy = crate::auth::public(&[]).await;
+    let dashboard = format!("http://localhost:{}/", proxy.addr.port());
+    let mut browser = Browser::start(1280, 800).await;
+    browser.goto(&dashboard).await;
+    let button = format!("share-{port}");
+    let who = format!("document.getElementById('{button}')?.closest('tr').querySelector('.who')");
+    browser
+        .wait_for(
+            &format!("{who}?.textContent === 'private'"),
+            "a private row",
+        )
+        .await;
+    browser
+        .eval(&format!("document.getElementById('{button}').click()"))
+        .await;
+    browser
+        .wait_for("document.getElementById('share').open", "the Share dialog")
+        .await;
+    browser
+        .eval(
+            "const f = document.getElementById('share-form'); \
+             f.elements.reach.value = 'public'; f.elements['for'].value = '3600'; \
+             document.getElementById('share-create').click()",
+        )
+        .await;
+    browser
+        .wait_for(
+            "document.querySelector('#share-list button.private-again')",
+            "the public state in the dialog",
+        )
+        .await;
+    let public_url = format!("http://{port}.dev.example.com:{}/", proxy.addr.port());
+    browser
+        .wait_for(
+            &format!("{who}.textContent === 'public {public_url}'"),
+            "the row to say public, with the public URL",
+        )
+        .await;
+    let stranger = [("X-Forwarded-For", "203.0.113.9")];
+    let host = format!("{port}.dev.example.com");
+    assert_eq!(proxy.get_with(&host, "/", &stranger).await.status, 200);
+
+    browser
+        .eval("document.querySelector('#share-list button.private-again').click()")
+        .await;
+    browser
+        .wait_for(&format!("{who}.textContent === 'private'"), "private again")
+        .await;
+    assert_eq!(proxy.get_with(&host, "/", &stranger).await.status, 401);
+}
+
 /// A signed-in session from elsewhere sees the dashboard and each port's visibility, but no
 /// Share button, no token, and `/api/shares` answers it 403: a share would outlive its session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,9 +84,16 @@ impl App {
             }
         }
         let now = std::time::SystemTime::now();
+        let public_domain = config.settings.public_domain();
         for row in &mut rows {
             row.visibility = self.shares.visibility(row.port, row.public, now);
             row.public = row.visibility == crate::share::Visibility::Public;
+            row.public_url = public_domain.filter(|_| row.public).map(|domain| {
+                format!(
+                    "{}/",
+                    config.served_origin(Some(&row.port.to_string()), domain)
+                )
+            });
         }
         rows
     }

@@ -76,7 +76,7 @@
     if (!button) return;
     if (button.classList.contains('copy')) copy(button.dataset.url, button);
     if (button.classList.contains('share') && dialog) open(button);
-    if (button.classList.contains('revoke')) revoke(button);
+    if (button.classList.contains('revoke') || button.classList.contains('private-again')) revoke(button);
   });
 
   if (!dialog) return;
@@ -114,8 +114,18 @@
     return e;
   }
 
-  function show(shares) {
+  function show(shares, publicFor) {
     list.replaceChildren();
+    if (publicFor) {
+      var publicItem = element('div', 'link-item');
+      publicItem.appendChild(element('div', 'public', 'Public: anyone opens it without signing in · ' + human(publicFor) + ' left'));
+      var privateButton = element('button', 'private-again', 'Make private');
+      privateButton.type = 'button';
+      var row = element('div', 'buttons');
+      row.appendChild(privateButton);
+      publicItem.appendChild(row);
+      list.appendChild(publicItem);
+    }
     shares.forEach(function (s) {
       var item = element('div', 'link-item');
       item.dataset.id = s.id;
@@ -145,7 +155,7 @@
   }
 
   function load() {
-    return api('GET', '?port=' + dialog.dataset.port).then(function (d) { show(d.shares); });
+    return api('GET', '?port=' + dialog.dataset.port).then(function (d) { show(d.shares, d.public_for); });
   }
 
   function open(button) {
@@ -162,14 +172,14 @@
     var reach = form.elements.reach.value;
     var create = document.getElementById('share-create');
     create.disabled = true;
-    create.textContent = reach === 'lan' || reach === 'loopback' ? 'Creating…' : 'Starting the tunnel…';
+    create.textContent = ['lan', 'loopback', 'public'].indexOf(reach) >= 0 ? 'Creating…' : 'Starting the tunnel…';
     problem.textContent = '';
     api('POST', '', {
       port: Number(dialog.dataset.port),
       for_secs: Number(form.elements['for'].value),
       lan: reach === 'lan',
       via: ['cloudflared', 'tailscale', 'ngrok'].indexOf(reach) >= 0 ? reach : null,
-      public: false,
+      public: reach === 'public',
     })
       .then(load)
       .then(function () {
@@ -184,9 +194,11 @@
       });
   });
 
+  // Revoke one link, or (Make private) every link of the port and its public time.
   function revoke(button) {
     button.disabled = true;
-    api('DELETE', '?id=' + encodeURIComponent(button.dataset.id))
+    var which = button.dataset.id ? '?id=' + encodeURIComponent(button.dataset.id) : '?port=' + dialog.dataset.port;
+    api('DELETE', which)
       .then(load)
       .then(refresh)
       .catch(function (e) { problem.textContent = e.message; button.disabled = false; });

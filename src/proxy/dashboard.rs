@@ -1,7 +1,8 @@
 //! The dashboard's share actions, `/api/shares` on the main listener: list a port's live
-//! shares, make one, revoke one. Only for the dashboard's own page on this machine
-//! (`gate::may_act`), and through the same `share::open` and registry as the control
-//! channel; each share comes with its QR code as SVG.
+//! shares, make one, revoke one, make the port public for a while or private again. Only for
+//! the dashboard's own page on this machine (`gate::may_act`), and through the same
+//! `share::open`, `make_public` and registry as the control channel; each share comes with
+//! its QR code as SVG.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -14,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::app::App;
 use super::ctx::Ctx;
-use super::share::{open_off_thread, read_json};
+use super::share::{make_public, open_off_thread, read_json};
 use crate::gate;
 use crate::share::registry::Which;
 use crate::share::{qr, Listed, Request};
@@ -42,8 +43,9 @@ pub(super) async fn shares(app: &Arc<App>, session: &mut Session, ctx: &Ctx) -> 
     session.write_response_body(Some(body), true).await
 }
 
-/// `GET /api/shares[?port=P]`, `POST /api/shares` (a `share::Request`), `DELETE
-/// /api/shares?id=ID`.
+/// `GET /api/shares[?port=P]` (with `public_for`, the seconds `P` stays public), `POST
+/// /api/shares` (a `share::Request`; `public` without `lan` or `via` makes the port public),
+/// `DELETE /api/shares?id=ID` (one share) or `?port=P` (every share of `P`, and public no more).
 async fn act(app: &Arc<App>, session: &mut Session) -> (u16, Value) {
     let req = session.req_header();
     let query = req.uri.query().unwrap_or("").to_string();
@@ -62,13 +64,20 @@ async fn act(app: &Arc<App>, session: &mut Session) -> (u16, Value) {
                 .filter(|s| s.ended.is_none() && port.is_none_or(|p| p == s.port))
                 .map(with_qr)
                 .collect();
-            (200, json!({ "shares": live }))
+            let public_for = port.and_then(|p| app.shares.public_ports(now).get(&p).copied());
+            (200, json!({ "shares": live, "public_for": public_for }))
         }
         "POST" => {
             let request: Request = match read_json(session).await {
                 Ok(request) => request,
                 Err(message) => return (400, error("bad_request", message.trim_end())),
             };
+            if request.public && request.via.is_none() && !request.lan {
+                return match make_public(app, &request) {
+                    Ok(()) => (200, json!({ "public_for": request.for_secs })),
+                    Err(message) => (403, error("not_public", &message)),
+                };
+            }
             match open_off_thread(app.clone(), request).await {
                 Ok(listed) => (201, json!({ "share": with_qr(listed) })),
                 Err(e) => (e.status(), error("not_shared", &e.to_string())),
@@ -76,8 +85,13 @@ async fn act(app: &Arc<App>, session: &mut Session) -> (u16, Value) {
         }
         "DELETE" => {
             let which = match Which::from_query(&query) {
-                Ok(which @ Which::Id(_)) => which,
-                Ok(_) => return (400, error("bad_request", "which share? `?id=ID`")),
+                Ok(Which::All) => {
+                    return (
+                        400,
+                        error("bad_request", "which share? `?id=ID` or `?port=P`"),
+                    )
+                }
+                Ok(which) => which,
                 Err(message) => return (400, error("bad_request", &message)),
             };
             match app.shares.revoke(&which, now) {

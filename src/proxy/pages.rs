@@ -52,6 +52,8 @@ pub enum Page {
         domain: String,
         ports: Vec<PortLink>,
         token: Option<String>,
+        /// The first public domain: the share dialog offers to make a port public there.
+        public_domain: Option<String>,
     },
     /// A name two projects claim: each claim's number URL, page title and directory.
     NameClash {
@@ -413,9 +415,11 @@ impl Page {
         } else {
             String::new()
         };
-        let after = match token {
-            Some(token) => share_dialog(token),
-            None => String::new(),
+        let after = match (token, self) {
+            (Some(token), Page::Dashboard { public_domain, .. }) => {
+                share_dialog(token, public_domain.as_deref())
+            }
+            _ => String::new(),
         };
         format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>{title}</title>\n<style>{STYLE}</style></head>\n<body><main>\n{main}<footer>portproxy {version}</footer>\n</main>\n{after}{script}</body></html>\n",
@@ -506,8 +510,11 @@ fn ports_table(ports: &[PortLink], other_ports: bool, dashboard: bool, sharing: 
             link
         );
         if dashboard {
+            let public_link = p.public_url.as_ref().map_or(String::new(), |url| {
+                format!(" <a href=\"{0}\" class=\"number\">{0}</a>", escape(url))
+            });
             row.push_str(&format!(
-                "<td class=\"who\"><span class=\"{0}\">{0}</span></td>",
+                "<td class=\"who\"><span class=\"{0}\">{0}</span>{public_link}</td>",
                 visibility_word(p.visibility)
             ));
             let mut actions = format!(
@@ -542,8 +549,15 @@ fn visibility_word(visibility: Visibility) -> &'static str {
 }
 
 /// The dialog the Share buttons open: the port's live links (each with its QR code and a
-/// Revoke button, filled in by the script) and a form for a new one.
-fn share_dialog(token: &str) -> String {
+/// Revoke button, filled in by the script), whether it is public, and a form for a new link
+/// (or, with a public domain, to make the port public there for a while).
+fn share_dialog(token: &str, public_domain: Option<&str>) -> String {
+    let public = public_domain.map_or(String::new(), |domain| {
+        format!(
+            "<option value=\"public\">Anyone, on {} without signing in</option>\n",
+            escape(domain)
+        )
+    });
     format!(
         "<dialog id=\"share\" data-token=\"{}\" aria-labelledby=\"share-title\">\n\
 <h2 id=\"share-title\">Share port <span id=\"share-port\"></span></h2>\n\
@@ -555,7 +569,7 @@ fn share_dialog(token: &str) -> String {
 <option value=\"cloudflared\">Anyone with the link, through cloudflared</option>\n\
 <option value=\"tailscale\">Your tailnet, through tailscale serve</option>\n\
 <option value=\"ngrok\">Anyone with the link, through ngrok</option>\n\
-</select></label>\n\
+{}</select></label>\n\
 <label>For<select name=\"for\">\n\
 <option value=\"900\">15 minutes</option>\n\
 <option value=\"3600\" selected>1 hour</option>\n\
@@ -566,7 +580,8 @@ fn share_dialog(token: &str) -> String {
 <p id=\"share-error\" class=\"note\" role=\"alert\"></p>\n\
 <div class=\"buttons\"><button type=\"submit\" id=\"share-create\">Create link</button> <button type=\"button\" id=\"share-close\" class=\"plain\">Close</button></div>\n\
 </form>\n</dialog>\n",
-        escape(token)
+        escape(token),
+        public
     )
 }
 

@@ -252,6 +252,7 @@ async fn dashboard(app: &Arc<App>, session: &mut Session, ctx: &Ctx, domain: Str
         domain,
         ports,
         token,
+        public_domain: app.config().settings.public_domain().map(str::to_string),
     };
     send_page(session, &page, format).await
 }

@@ -163,6 +163,23 @@ pub async fn open_off_thread(app: Arc<App>, request: Request) -> Result<Listed, 
     }
 }
 
+/// Makes `request.port` public for `request.for_secs` (at most `share::MAX_FOR`), as the
+/// control channel (`share PORT --public`) and the dashboard both ask for it; refused for a
+/// port the policy refuses. Always this machine's port, never another host's.
+pub fn make_public(app: &App, request: &Request) -> Result<(), String> {
+    let config = app.config();
+    if let Err(refusal) = config
+        .policy
+        .check(&crate::route::Target::Localhost, request.port)
+    {
+        return Err(format!("this port can't be made public: {refusal}"));
+    }
+    let now = SystemTime::now();
+    let until = now + Duration::from_secs(request.for_secs).min(crate::share::MAX_FOR);
+    app.shares.publish(request.port, until, now);
+    Ok(())
+}
+
 /// A JSON request body (at most 64 KiB), for the control channel and the dashboard.
 pub async fn read_json<T: serde::de::DeserializeOwned>(
     session: &mut pingora::protocols::http::ServerSession,
