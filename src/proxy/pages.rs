@@ -610,6 +610,7 @@ mod tests {
             label: None,
             refused: None,
             public: false,
+            public_url: None,
             visibility: Visibility::Private,
             process: Some(crate::ports::Holder {
                 pid: 4242,
