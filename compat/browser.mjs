@@ -140,11 +140,15 @@ async function signIn(page, form) {
   ])
 }
 
-// A share link's first visit trades its secret for the share's cookie and lands on the app
-// without the secret in the address bar; the checks then browse the link's origin.
+// A share link's first visit trades its secret for the share's cookie (portproxy's 303) and
+// lands on the app's `/` without the secret in the address bar; the checks then browse the
+// link's origin. What `/` answers is the app's own business (Django's project has no `/`: 404).
 async function openShare(page, form) {
   const resp = await page.goto(form.link)
-  if (!resp || resp.status() >= 400) throw new Error(`the share link: HTTP ${resp?.status()}`)
+  const first = resp?.request().redirectedFrom()
+  const traded = first && (await first.response())?.status()
+  if (traded !== 303) throw new Error(`the share link: HTTP ${traded ?? resp?.status()}, not 303 to the app`)
+  if (resp.status() >= 500) throw new Error(`the share link landed on HTTP ${resp.status()}`)
   if (page.url().includes('portproxy-share=')) throw new Error(`the secret stayed in ${page.url()}`)
   const cookies = await page.context().cookies()
   if (!cookies.some((c) => c.name.startsWith('portproxy-share-'))) throw new Error('no share cookie')
