@@ -49,12 +49,14 @@ FRAMEWORKS = {
         "npm": ["vite"],
         "module": True,
         "checks": ["page", "HMR over WebSocket", "HMR after idle"],
+        "phone": True,
     },
     "next": {
         "title": "Next.js",
         "npm": ["next", "react", "react-dom"],
         "module": False,
         "checks": ["page", "Fast Refresh", "Server Action", "Route Handler POST", "form POST"],
+        "phone": True,
     },
     "sveltekit": {
         "title": "SvelteKit",
@@ -96,6 +98,10 @@ FORMS = [
     ("https://PORT.dev.test", "run --tls internal, signed in"),
     ("https://NAME.localhost", "run (Caddy), by the name portproxy learnt for the port"),
     ("share link", "serve, `portproxy share PORT --for 1h`: the link's first visit, then its cookie"),
+    ("LAN share link, second machine",
+     "the dev server and `serve` in a network namespace of their own, `portproxy share PORT --lan`; "
+     "Chromium in a second namespace joined by a veth pair opens the link (frameworks marked "
+     "`phone`)"),
 ]
 
 
@@ -452,6 +458,14 @@ def copy_fixture(name, dest):
 
 def start_dev_server(procs, name, port, tmp):
     """Start `name` as its docs say; returns (process, app folder, extra for the browser)."""
+    cmd, app, env, extra = dev_command(name, port, tmp)
+    proc = procs.start(name, cmd, cwd=app, env=env)
+    return proc, app, extra
+
+
+def dev_command(name, port, tmp):
+    """How `name` starts as its docs say, its project set up: (command, app folder,
+    environment, extra for the browser)."""
     py = CACHE / "py" / "bin"
     env = node_env()
     extra = {}
@@ -511,8 +525,7 @@ def start_dev_server(procs, name, port, tmp):
         cmd = [py / "uvicorn", "main:app", "--port", port]
     else:
         raise ValueError(name)
-    proc = procs.start(name, cmd, cwd=app, env=env)
-    return proc, app, extra
+    return cmd, app, env, extra
 
 
 # ---------------------------------------------------------------------------------------
@@ -745,7 +758,7 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
         seen.add((r["form"], r["check"]))
         rows.append([spec["title"], version, r["form"], r["check"],
                      "pass" if r["ok"] else "FAIL", r.get("detail", "")])
-    for form, _ in FORMS:
+    for form, _ in FORMS[:6]:
         for check in spec["checks"]:
             if (form, check) in seen or (form == FORMS[4][0] and not learnt):
                 continue
@@ -757,6 +770,56 @@ def run_framework(name, spec, version, procs, tmp, home, serve, local, public):
                              f"no result (browser driver exit {out.returncode})"])
     if any(r[4] == "FAIL" for r in rows):
         say(f"{name} log:\n{procs.log_tail(name, 60)}")
+    if spec.get("phone"):
+        rows += run_phone(name, spec, version, tmp, home)
+    return rows
+
+
+def run_phone(name, spec, version, tmp, home):
+    """The LAN form: a second machine opens `share PORT --lan` (compat/phone.sh)."""
+    form = FORMS[6][0]
+    missing = [tool for tool in ("unshare", "ip") if not shutil.which(tool)]
+    if os.geteuid() != 0 or missing:
+        why = f"needs root and {', '.join(missing) or 'network namespaces'} for the second machine"
+        return [[spec["title"], version, form, check, "SKIPPED", why] for check in spec["checks"]]
+    port = free_port()
+    cmd, app, env, extra = dev_command(name, port, tmp)
+    config = {
+        "framework": name, "checks": spec["checks"],
+        "forms": [{"form": form, "url": "@ORIGIN@/", "link": "@LINK@"}],
+        "devPort": port, "app": str(app), "home": str(home),
+        "shots": str(tmp / f"screenshot-{name}-phone"),
+        "idleSecs": int(os.environ.get("PORTPROXY_COMPAT_IDLE_SECS", "70")),
+        "extra": extra, "chromium": CHROMIUM,
+    }
+    config_file = tmp / f"phone-{name}.json"
+    config_file.write_text(json.dumps(config))
+    say(f"browsing {spec['title']} from a second machine (network namespaces)")
+    out = subprocess.run(
+        ["unshare", "--net", "sh", str(COMPAT / "phone.sh"), str(binary_path()), str(config_file),
+         str(port), str(app), str(tmp), "--", *map(str, cmd)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=1500,
+    )
+    rows, seen = [], set()
+    for line in out.stdout.splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        if "gone" in r:
+            rows.append([spec["title"], version, form, "link gone after unshare (410)",
+                         "pass" if r["gone"] == 410 else "FAIL", f"HTTP {r['gone']}"])
+            continue
+        seen.add(r["check"])
+        rows.append([spec["title"], version, form, r["check"], "pass" if r["ok"] else "FAIL",
+                     r.get("detail", "")])
+    why = out.stderr.strip().splitlines()[-3:] if out.stderr.strip() else []
+    for check in spec["checks"]:
+        if check not in seen:
+            rows.append([spec["title"], version, form, check, "FAIL",
+                         f"no result (phone.sh exit {out.returncode}): {' / '.join(why)}"])
+    if out.returncode != 0 or any(r[4] == "FAIL" for r in rows):
+        say(f"{name} from the second machine:\n{out.stderr[-3000:]}")
     return rows
 
 
