@@ -18,6 +18,7 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
             "auth/sessions.rs",
             "caddy/caddyfile.rs",
             "config.rs",
+            "dns/mod.rs",
             "edit.rs",
             "form.rs",
             "gate.rs",
@@ -47,6 +48,7 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
             "caddy/supervise.rs",
             "caddy/trust.rs",
             "control.rs",
+            "dns/responder.rs",
             "error.rs",
             "share/registry.rs",
             "share/tunnel.rs",
@@ -61,6 +63,7 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
         "the proxy",
         &[
             "admin.rs",
+            "hosts_sync.rs",
             "proxy/answer.rs",
             "proxy/app.rs",
             "proxy/ctx.rs",
