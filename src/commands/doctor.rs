@@ -367,7 +367,13 @@ fn names_fix() -> String {
     #[cfg(windows)]
     return "from an Administrator prompt: `portproxy hosts --sync` (names of the ports listening now)".into();
     #[cfg(target_os = "macos")]
-    return "`sudo portproxy hosts --resolver` (every name, answered by the running portproxy), or `sudo portproxy hosts --sync` (names listening now)".into();
+    return crate::dns::macos_fix(
+        std::fs::read_to_string(
+            std::path::Path::new(crate::dns::RESOLVER_DIR).join(crate::dns::ZONE),
+        )
+        .ok()
+        .as_deref(),
+    );
     #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
     return "`sudo portproxy hosts --sync` (names of the ports listening now)".into();
 }

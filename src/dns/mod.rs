@@ -110,6 +110,23 @@ pub fn resolver_file(listen: SocketAddr) -> String {
     )
 }
 
+/// `doctor`'s fix on macOS where programs don't resolve `*.localhost`, given the resolver
+/// file's text (None: there is none): install it, or start the portproxy it points at.
+pub fn macos_fix(resolver: Option<&str>) -> String {
+    let hosts = "or `sudo portproxy hosts --sync` (names listening now)";
+    match resolver {
+        Some(text) if text.starts_with(RESOLVER_MARK) => format!(
+            "{RESOLVER_DIR}/{ZONE} sends *.{ZONE} to portproxy, which is not answering: start it (`portproxy`, or `portproxy service install`), {hosts}"
+        ),
+        Some(_) => format!(
+            "{RESOLVER_DIR}/{ZONE} is not portproxy's: move it away, then `sudo portproxy hosts --resolver` (every name, answered by the running portproxy), {hosts}"
+        ),
+        None => format!(
+            "`sudo portproxy hosts --resolver` (every name, answered by the running portproxy), {hosts}"
+        ),
+    }
+}
+
 /// Writes `DIR/localhost` (the resolver file for `listen`) unless it already says that;
 /// whether it wrote. A file of the user's own (without `RESOLVER_MARK`) is left alone and
 /// named in the error.
@@ -304,6 +321,27 @@ mod tests {
              # portproxy answers *.localhost with this machine's addresses here.\n\
              nameserver 127.0.0.1\nport 24353\n"
         );
+    }
+
+    #[test]
+    fn the_macos_fix_follows_the_resolver_file() {
+        let ours = resolver_file(LISTEN);
+        let rows = [
+            (None, "`sudo portproxy hosts --resolver` (every name"),
+            (Some(ours.as_str()), "which is not answering: start it"),
+            (
+                Some("nameserver 10.0.0.1\n"),
+                "/etc/resolver/localhost is not portproxy's: move it away",
+            ),
+        ];
+        for (file, expected) in rows {
+            let fix = macos_fix(file);
+            assert!(fix.starts_with(expected) || fix.contains(expected), "{fix}");
+            assert!(
+                fix.ends_with("or `sudo portproxy hosts --sync` (names listening now)"),
+                "{fix}"
+            );
+        }
     }
 
     #[test]
