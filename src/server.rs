@@ -127,8 +127,9 @@ pub fn start(plan: Plan) -> Result<(), Error> {
     prepare_socket_dir(&sockets)?;
     let app = Arc::new(App::new(config));
     crate::hosts_sync::spawn(app.clone());
+    // macOS: what /etc/resolver/localhost (`hosts --resolver`) sends *.localhost queries to.
     #[cfg(target_os = "macos")]
-    answer_names();
+    crate::dns::responder::start(crate::dns::LISTEN);
     for service in proxy_services(&server, &app, listen, threads, &sockets) {
         server.add_service(service);
     }
@@ -186,20 +187,6 @@ pub fn start(plan: Plan) -> Result<(), Error> {
     shares.stop();
     drop(published);
     Ok(())
-}
-
-/// macOS: the DNS responder `/etc/resolver/localhost` points at (`hosts --resolver`), so
-/// every program resolves every `*.localhost`. Taken (another portproxy runs), it only says so.
-#[cfg(target_os = "macos")]
-fn answer_names() {
-    let started = crate::dns::responder::Responder::bind(crate::dns::LISTEN)
-        .and_then(|responder| responder.spawn());
-    if let Err(e) = started {
-        warn!(
-            "names: no DNS answers for *.localhost on {} ({e}): programs other than browsers resolve only the hosts file's names",
-            crate::dns::LISTEN
-        );
-    }
 }
 
 /// The sockets' directory, private to this user (0700): the proxy trusts whatever comes over

@@ -4,6 +4,16 @@
 
 use std::net::{SocketAddr, UdpSocket};
 
+/// Answers on `addr` for as long as the process runs; when it can't (another portproxy
+/// answers there), says so once.
+pub fn start(addr: SocketAddr) {
+    if let Err(e) = Responder::bind(addr).and_then(Responder::spawn) {
+        log::warn!(
+            "names: no DNS answers for *.localhost on {addr} ({e}): programs other than browsers resolve only the hosts file's names"
+        );
+    }
+}
+
 /// A bound responder, not answering yet.
 pub struct Responder {
     socket: UdpSocket,
@@ -22,10 +32,11 @@ impl Responder {
     }
 
     /// Answers queries on a thread of its own for as long as the process runs.
-    pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
+    pub fn spawn(self) -> std::io::Result<()> {
         std::thread::Builder::new()
             .name("dns".into())
             .spawn(move || self.run())
+            .map(drop)
     }
 
     fn run(self) {
@@ -39,6 +50,7 @@ impl Responder {
                 // interrupted calls are not the socket's end.
                 Err(e) => {
                     log::debug!("dns: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(10));
                     continue;
                 }
             };
