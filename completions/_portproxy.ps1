@@ -32,7 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Trust Caddy''s local CA (system store, browsers'' databases), so browsers accept https://*.localhost; --uninstall takes it out of every store again')
             [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Print the exports that make Node and Python trust the local CA (`eval "$(portproxy env)"`)')
             [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Undo what portproxy did to this machine: trust, the login service, its state. Keeps the settings and the token unless --all')
-            [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'The hosts file''s portproxy block, so curl, Node, Python and Safari resolve the names of the ports listening now: printed, written (--sync, needs root) or taken out (--remove)')
+            [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'The hosts file''s portproxy block, so curl, Node, Python and Safari resolve the names of the ports and projects listening now: printed, written (--sync, needs root; a running portproxy then keeps it) or taken out (--remove). macOS: --resolver, every name')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'The dashboard''s table in the terminal, from the running portproxy: ports, projects, processes, URLs')
             [CompletionResult]::new('url', 'url', [CompletionResultType]::ParameterValue, 'Print the URL of PORT or NAME as the running portproxy serves it (for scripts; exit 4 when none runs)')
             [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open the URL of PORT or NAME in the browser (prints it where there is no browser)')
@@ -176,7 +176,8 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
         'portproxy;hosts' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (TOML), for the domains. Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'Write the block into the hosts file (needs root or an Administrator prompt)')
-            [CompletionResult]::new('--remove', '--remove', [CompletionResultType]::ParameterName, 'Take the block out of the hosts file')
+            [CompletionResult]::new('--remove', '--remove', [CompletionResultType]::ParameterName, 'Take the block out of the hosts file (and, on macOS, the resolver file)')
+            [CompletionResult]::new('--resolver', '--resolver', [CompletionResultType]::ParameterName, 'macOS: write /etc/resolver/localhost (needs root), so every program asks the running portproxy for every *.localhost name')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -319,7 +320,7 @@ Register-ArgumentCompleter -Native -CommandName 'portproxy' -ScriptBlock {
             [CompletionResult]::new('trust', 'trust', [CompletionResultType]::ParameterValue, 'Trust Caddy''s local CA (system store, browsers'' databases), so browsers accept https://*.localhost; --uninstall takes it out of every store again')
             [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Print the exports that make Node and Python trust the local CA (`eval "$(portproxy env)"`)')
             [CompletionResult]::new('clean', 'clean', [CompletionResultType]::ParameterValue, 'Undo what portproxy did to this machine: trust, the login service, its state. Keeps the settings and the token unless --all')
-            [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'The hosts file''s portproxy block, so curl, Node, Python and Safari resolve the names of the ports listening now: printed, written (--sync, needs root) or taken out (--remove)')
+            [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'The hosts file''s portproxy block, so curl, Node, Python and Safari resolve the names of the ports and projects listening now: printed, written (--sync, needs root; a running portproxy then keeps it) or taken out (--remove). macOS: --resolver, every name')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'The dashboard''s table in the terminal, from the running portproxy: ports, projects, processes, URLs')
             [CompletionResult]::new('url', 'url', [CompletionResultType]::ParameterValue, 'Print the URL of PORT or NAME as the running portproxy serves it (for scripts; exit 4 when none runs)')
             [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Open the URL of PORT or NAME in the browser (prints it where there is no browser)')

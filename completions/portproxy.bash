@@ -740,7 +740,7 @@ _portproxy() {
             return 0
             ;;
         portproxy__subcmd__hosts)
-            opts="-h --sync --remove --config --help"
+            opts="-h --sync --remove --resolver --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

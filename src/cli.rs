@@ -57,7 +57,8 @@ pub enum Command {
     /// the settings and the token unless --all.
     Clean(CleanArgs),
     /// The hosts file's portproxy block, so curl, Node, Python and Safari resolve the names of
-    /// the ports listening now: printed, written (--sync, needs root) or taken out (--remove).
+    /// the ports and projects listening now: printed, written (--sync, needs root; a running
+    /// portproxy then keeps it) or taken out (--remove). macOS: --resolver, every name.
     Hosts(HostsArgs),
     /// The dashboard's table in the terminal, from the running portproxy: ports, projects, processes, URLs.
     Ls(LsArgs),
@@ -173,9 +174,13 @@ pub struct HostsArgs {
     /// Write the block into the hosts file (needs root or an Administrator prompt).
     #[arg(long, conflicts_with = "remove")]
     pub sync: bool,
-    /// Take the block out of the hosts file.
+    /// Take the block out of the hosts file (and, on macOS, the resolver file).
     #[arg(long)]
     pub remove: bool,
+    /// macOS: write /etc/resolver/localhost (needs root), so every program asks the running
+    /// portproxy for every *.localhost name.
+    #[arg(long, conflicts_with = "remove")]
+    pub resolver: bool,
     /// Config file (TOML), for the domains. Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -103,7 +103,7 @@ impl Error {
                 Some(if cfg!(windows) {
                     "run it again from an Administrator prompt".into()
                 } else {
-                    "the hosts file is root's: run it again with sudo".into()
+                    "the file is root's: run it again with sudo".into()
                 })
             }
             Error::Hosts { .. } => None,

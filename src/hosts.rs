@@ -9,8 +9,15 @@ use std::path::PathBuf;
 pub const BEGIN: &str = "# BEGIN portproxy";
 pub const END: &str = "# END portproxy";
 
-/// The system's hosts file.
+/// Another hosts file than the system's, for tests (a running portproxy keeps the block in a
+/// temporary file there instead of /etc/hosts).
+pub const FILE_ENV: &str = "PORTPROXY_HOSTS_FILE";
+
+/// The system's hosts file (or `PORTPROXY_HOSTS_FILE`'s, for tests).
 pub fn path() -> PathBuf {
+    if let Some(file) = std::env::var_os(FILE_ENV).filter(|f| !f.is_empty()) {
+        return PathBuf::from(file);
+    }
     if cfg!(windows) {
         let root = std::env::var_os("SystemRoot").unwrap_or_else(|| "C:\\Windows".into());
         PathBuf::from(root).join("System32\\drivers\\etc\\hosts")
@@ -19,22 +26,48 @@ pub fn path() -> PathBuf {
     }
 }
 
-/// The names to write for `ports` under the local domains among `domains`: `PORT.DOMAIN`
-/// each, and each local domain but `localhost` (which every hosts file has).
-pub fn names_for(domains: &[String], ports: &[u16]) -> Vec<String> {
+/// The names to write for `ports` and the project `names` (`shop-web`,
+/// `feature-login.shop-web`) under the local domains among `domains`: `PORT.DOMAIN` and
+/// `NAME.DOMAIN` each, and each local domain but `localhost` (which every hosts file has).
+pub fn names_for(domains: &[String], ports: &[u16], project: &[&str]) -> Vec<String> {
     let local: Vec<&String> = domains
         .iter()
         .filter(|d| crate::route::is_local(d))
         .collect();
-    let mut names: Vec<String> = local
+    let mut out: Vec<String> = local
         .iter()
         .filter(|d| **d != "localhost")
         .map(|d| d.to_string())
         .collect();
-    for port in ports {
-        names.extend(local.iter().map(|d| format!("{port}.{d}")));
+    let labels = ports.iter().map(u16::to_string);
+    for label in labels.chain(project.iter().map(|n| n.to_string())) {
+        for domain in &local {
+            let name = format!("{label}.{domain}");
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
     }
-    names
+    out
+}
+
+/// The names of the ports listening now and of their projects (`names::Table`), portproxy's
+/// and Caddy's own ports left out: what `hosts --sync` writes and a running portproxy keeps.
+pub fn served(
+    config: &crate::config::Config,
+    listening: &[u16],
+    table: &crate::names::Table,
+) -> Vec<String> {
+    let ports: Vec<u16> = listening
+        .iter()
+        .copied()
+        .filter(|port| !config.policy.own_ports.contains(port))
+        .collect();
+    let project: Vec<&str> = ports
+        .iter()
+        .filter_map(|port| table.name_of(*port).map(|(name, _)| name))
+        .collect();
+    names_for(&config.settings.domains, &ports, &project)
 }
 
 /// The block for `names`, each to both loopback addresses (dev servers bind `::1` or
@@ -45,7 +78,7 @@ pub fn names_for(domains: &[String], ports: &[u16]) -> Vec<String> {
 /// `# BEGIN portproxy …\n127.0.0.1 5173.localhost\n::1 5173.localhost\n# END portproxy\n`.
 pub fn render(names: &[String], newline: &str) -> String {
     let mut block = format!(
-        "{BEGIN} (kept by `portproxy hosts --sync`; `portproxy hosts --remove` takes it out){newline}"
+        "{BEGIN} (kept by `portproxy hosts --sync` and a running portproxy; `portproxy hosts --remove` takes it out){newline}"
     );
     for name in names {
         block.push_str(&format!("127.0.0.1 {name}{newline}::1 {name}{newline}"));
@@ -146,6 +179,25 @@ pub fn update(path: &std::path::Path, names: Option<&[String]>) -> std::io::Resu
     Ok(Change::Written)
 }
 
+/// Whether the hosts file at `path` holds portproxy's block: the user asked for it.
+pub fn asked(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| find(&text).is_some())
+}
+
+/// Keeps the block of the hosts file at `path` naming `names`, for a running portproxy —
+/// only where the user asked for the block (`portproxy hosts --sync` wrote it): a file
+/// without one is not touched (None). Writes only when the names change.
+pub fn follow(path: &std::path::Path, names: &[String]) -> std::io::Result<Option<Change>> {
+    let text = match std::fs::read_to_string(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        read => read?,
+    };
+    if find(&text).is_none() {
+        return Ok(None);
+    }
+    update(path, Some(names)).map(Some)
+}
+
 /// Takes portproxy's block out of the system hosts file, for `portproxy clean`.
 pub fn remove() -> std::io::Result<Change> {
     update(&path(), None)
@@ -213,16 +265,29 @@ mod tests {
     fn names_are_ports_under_local_domains() {
         let domains = names(&["localhost", "dev.test", "app.localhost"]);
         assert_eq!(
-            names_for(&domains, &[5173, 8000]),
+            names_for(
+                &domains,
+                &[5173, 8000],
+                &["shop-web", "feature-login.shop-web"]
+            ),
             names(&[
                 "app.localhost",
                 "5173.localhost",
                 "5173.app.localhost",
                 "8000.localhost",
-                "8000.app.localhost"
+                "8000.app.localhost",
+                "shop-web.localhost",
+                "shop-web.app.localhost",
+                "feature-login.shop-web.localhost",
+                "feature-login.shop-web.app.localhost",
             ])
         );
-        assert!(names_for(&names(&["dev.test"]), &[5173]).is_empty());
+        assert!(names_for(&names(&["dev.test"]), &[5173], &["shop-web"]).is_empty());
+        // A name given twice (two ports of one clashing name) is written once.
+        assert_eq!(
+            names_for(&names(&["localhost"]), &[3000], &["api", "api"]),
+            names(&["3000.localhost", "api.localhost"])
+        );
     }
 
     #[test]
@@ -232,7 +297,7 @@ mod tests {
         let merged = merge(text, Some(&block));
         assert_eq!(
             merged,
-            "127.0.0.1 localhost\r\n# BEGIN portproxy (kept by `portproxy hosts --sync`; `portproxy hosts --remove` takes it out)\r\n127.0.0.1 3000.localhost\r\n::1 3000.localhost\r\n# END portproxy\r\n"
+            "127.0.0.1 localhost\r\n# BEGIN portproxy (kept by `portproxy hosts --sync` and a running portproxy; `portproxy hosts --remove` takes it out)\r\n127.0.0.1 3000.localhost\r\n::1 3000.localhost\r\n# END portproxy\r\n"
         );
         assert_eq!(merge(&merged, None), text);
         assert_eq!(super::names(&merged), names(&["3000.localhost"]));
@@ -266,6 +331,27 @@ mod tests {
         let missing = dir.path().join("none");
         assert_eq!(update(&missing, None).unwrap(), Change::Unchanged);
         assert!(!missing.exists());
+    }
+
+    #[test]
+    fn a_running_portproxy_follows_only_a_block_the_user_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hosts");
+        let list = names(&["5173.localhost", "shop-web.localhost"]);
+        assert_eq!(follow(&file, &list).unwrap(), None, "no file: nothing made");
+        assert!(!file.exists());
+        std::fs::write(&file, DEBIAN).unwrap();
+        assert_eq!(follow(&file, &list).unwrap(), None, "no block: not touched");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), DEBIAN);
+        update(&file, Some(&[])).unwrap();
+        assert_eq!(follow(&file, &list).unwrap(), Some(Change::Written));
+        assert_eq!(follow(&file, &list).unwrap(), Some(Change::Unchanged));
+        assert_eq!(super::names(&std::fs::read_to_string(&file).unwrap()), list);
+        assert_eq!(follow(&file, &[]).unwrap(), Some(Change::Written));
+        assert!(super::names(&std::fs::read_to_string(&file).unwrap()).is_empty());
+        update(&file, None).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), DEBIAN);
+        assert_eq!(follow(&file, &list).unwrap(), None, "removed: consent gone");
     }
 
     proptest! {

@@ -126,6 +126,10 @@ pub fn start(plan: Plan) -> Result<(), Error> {
         .unwrap_or_default();
     prepare_socket_dir(&sockets)?;
     let app = Arc::new(App::new(config));
+    crate::hosts_sync::spawn(app.clone());
+    // macOS: what /etc/resolver/localhost (`hosts --resolver`) sends *.localhost queries to.
+    #[cfg(target_os = "macos")]
+    crate::dns::responder::start(crate::dns::LISTEN);
     for service in proxy_services(&server, &app, listen, threads, &sockets) {
         server.add_service(service);
     }

@@ -19,6 +19,7 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
             "caddy/caddyfile.rs",
             "config.rs",
             "control/proof.rs",
+            "dns/mod.rs",
             "edit.rs",
             "form.rs",
             "gate.rs",
@@ -53,6 +54,7 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
             "caddy/trust.rs",
             "control/client.rs",
             "control/mod.rs",
+            "dns/responder.rs",
             "error.rs",
             "share/registry.rs",
             "share/tunnel.rs",
@@ -67,6 +69,7 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
         "the proxy",
         &[
             "admin.rs",
+            "hosts_sync.rs",
             "proxy/answer.rs",
             "proxy/app.rs",
             "proxy/ctx.rs",

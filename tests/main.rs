@@ -12,8 +12,13 @@ mod boundary;
 mod caddy;
 mod control;
 mod dashboard;
+// The macOS DNS responder, run here on a free loopback UDP port.
+mod dns;
 mod everyday;
 mod hardening;
+// Project names of real dev servers, found through /proc.
+#[cfg(target_os = "linux")]
+mod hosts;
 #[cfg(target_os = "linux")]
 mod install;
 mod layers;

@@ -40,14 +40,14 @@ http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
 "#;
 
 /// A running dev server; killed on drop.
-struct DevServer {
+pub(crate) struct DevServer {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl DevServer {
     /// Starts the server in `dir` on a free port and waits until it accepts.
-    async fn start(dir: &Path) -> DevServer {
+    pub(crate) async fn start(dir: &Path) -> DevServer {
         let port = free_addr().port();
         let child = Command::new("python3")
             .arg("-c")
@@ -78,12 +78,12 @@ impl Drop for DevServer {
 }
 
 /// A unique suffix for this test's project names.
-fn unique() -> String {
+pub(crate) fn unique() -> String {
     format!("{}{}", std::process::id(), free_addr().port())
 }
 
 /// A project directory whose `package.json` says `name`.
-fn project(root: &Path, dir: &str, name: &str) -> PathBuf {
+pub(crate) fn project(root: &Path, dir: &str, name: &str) -> PathBuf {
     let path = root.join(dir);
     std::fs::create_dir_all(&path).unwrap();
     std::fs::write(
@@ -235,7 +235,7 @@ async fn a_project_is_served_by_its_name_across_restarts_and_port_changes() {
 
 /// A git checkout of `@acme/shop-web-…` in `ROOT/shop-web`, and a linked worktree of it on
 /// `feature/login` in `ROOT/shop-login`: the project's name and both directories.
-fn shop_with_a_worktree(root: &Path) -> (String, PathBuf, PathBuf) {
+pub(crate) fn shop_with_a_worktree(root: &Path) -> (String, PathBuf, PathBuf) {
     let name = format!("shop-web-{}", unique());
     let main = project(root, "shop-web", &format!("@acme/{name}"));
     git(&main, &["init", "-q", "-b", "main"]);

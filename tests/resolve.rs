@@ -1,6 +1,7 @@
 //! Names resolve outside the browser (issue 20, §3): after `portproxy hosts --sync`, the
-//! name of a listening port resolves for glibc (`getent`), Python and Node, and not before;
-//! `--remove` gives the hosts file back byte for byte. Runs in a private mount and network
+//! name of a listening port and its project's name resolve for glibc (`getent`), Python and
+//! Node, and not before; a running portproxy then adds a server that starts later and takes
+//! it out when it stops; `--remove` gives the hosts file back byte for byte. Runs in a private mount and network
 //! namespace with its own /etc/hosts and /etc/nsswitch.conf (tests/resolve/hosts.sh).
 
 use std::process::Command;
@@ -25,15 +26,20 @@ fn hosts_sync_makes_names_resolve_for_programs_and_remove_undoes_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     let seen: Vec<(&str, &str)> = stdout.lines().filter_map(|l| l.split_once(' ')).collect();
-    let mut expected = Vec::new();
+    let mut expected: Vec<(String, &str)> = Vec::new();
+    let programs = |expected: &mut Vec<(String, &str)>, stage: &str, resolves| {
+        for program in ["getent", "python", "node"] {
+            expected.push((format!("{stage}-{program}"), resolves));
+        }
+    };
     for (stage, resolves, doctor) in [
         ("before", "no", "fail"),
         ("after", "yes", "warn"),
         ("removed", "no", "fail"),
     ] {
-        for program in ["getent", "python", "node", "fetch"] {
-            expected.push((format!("{stage}-{program}"), resolves));
-        }
+        programs(&mut expected, stage, resolves);
+        programs(&mut expected, &format!("{stage}-project"), resolves);
+        expected.push((format!("{stage}-fetch"), resolves));
         expected.push((format!("{stage}-doctor"), doctor));
         if stage == "before" {
             expected.extend([
@@ -42,8 +48,12 @@ fn hosts_sync_makes_names_resolve_for_programs_and_remove_undoes_it() {
             ]);
         }
         if stage == "after" {
+            expected.push(("again-says".to_string(), "yes"));
+            expected.push(("live-added".to_string(), "yes"));
+            programs(&mut expected, "live", "yes");
+            programs(&mut expected, "live-project", "yes");
             expected.extend([
-                ("again-says".to_string(), "yes"),
+                ("live-removed".to_string(), "yes"),
                 ("remove-status".to_string(), "0"),
                 ("restored".to_string(), "yes"),
             ]);

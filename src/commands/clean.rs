@@ -1,5 +1,6 @@
 //! `portproxy clean [--all]`: undoes what portproxy did to this machine — its CA in the trust
-//! stores, the login service, the hosts file's block, its state (Caddy's certificates and CA,
+//! stores, the login service, the hosts file's block (and with it the consent a running
+//! portproxy keeps it by), macOS's resolver file, its state (Caddy's certificates and CA,
 //! the Caddyfile, the remembered answers) — and lists what it removed. The settings and the access token stay
 //! unless `--all`. The binary and an installer's Caddy are `install.sh --uninstall`'s.
 
@@ -34,6 +35,17 @@ pub fn clean(args: CleanArgs) -> Result<(), Error> {
         Err(e) => eprintln!(
             "could not take portproxy's block out of {} ({e}): run `sudo portproxy hosts --remove`",
             crate::hosts::path().display()
+        ),
+    }
+    match super::hosts::remove_resolver() {
+        Ok(true) => removed.push(format!(
+            "the resolver file ({}/{})",
+            crate::dns::RESOLVER_DIR,
+            crate::dns::ZONE
+        )),
+        Ok(false) => {}
+        Err(e) => eprintln!(
+            "could not remove the resolver file ({e}): run `sudo portproxy hosts --remove`"
         ),
     }
     let mut remove = |path: PathBuf, what: &str| -> Result<(), Error> {

@@ -347,7 +347,7 @@ fn check_names(config: &Config, domain: &str) -> Check {
                 "names: programs resolve the names of the ports listening now ({}) through the hosts file, not other *.{domain}",
                 served.join(", ")
             ),
-            format!("after a new port listens, run `portproxy hosts --sync` again; for every name: {fix}"),
+            format!("a running portproxy adds new names where it may write the hosts file (else run `sudo portproxy hosts --sync` again); for every name: {fix}"),
         ),
         unresolved => fail(
             "names",
@@ -366,6 +366,14 @@ fn names_fix() -> String {
     return resolver::linux_fix(&resolver::read_nss());
     #[cfg(windows)]
     return "from an Administrator prompt: `portproxy hosts --sync` (names of the ports listening now)".into();
-    #[cfg(not(any(target_os = "linux", windows)))]
+    #[cfg(target_os = "macos")]
+    return crate::dns::macos_fix(
+        std::fs::read_to_string(
+            std::path::Path::new(crate::dns::RESOLVER_DIR).join(crate::dns::ZONE),
+        )
+        .ok()
+        .as_deref(),
+    );
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
     return "`sudo portproxy hosts --sync` (names of the ports listening now)".into();
 }

@@ -157,9 +157,11 @@ impl Proxy {
                 cmd.env_remove(key);
             }
         }
-        // Never read the developer's own config file or touch their data.
+        // Never read the developer's own config file or touch their data, nor their hosts
+        // file: where they ran `hosts --sync`, every test's portproxy would keep it.
         cmd.env("XDG_CONFIG_HOME", dir.path())
             .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("PORTPROXY_HOSTS_FILE", dir.path().join("hosts"))
             .env("RUST_LOG", "info");
         for (k, v) in &self.env {
             cmd.env(k, v);
@@ -346,6 +348,8 @@ impl Running {
                 cmd.env_remove(key);
             }
         }
+        // As the instance's: never the developer's hosts file.
+        cmd.env("PORTPROXY_HOSTS_FILE", self._dir.path().join("hosts"));
         cmd.envs(env.iter().copied());
         let child = spawn(&mut cmd);
         child.wait_with_output().unwrap()
