@@ -191,7 +191,7 @@ fn browser(url: &str) -> Result<(), String> {
 /// `portproxy token [--rotate]`: the access token for public domains. Once `run` starts at
 /// login, the token it generated would otherwise live only in a journal.
 pub fn token(args: TokenArgs) -> Result<(), Error> {
-    let settings = args.run.settings(&process_env)?;
+    let settings = args.config.settings(&process_env)?;
     if let Some(token) = &settings.auth_token {
         if args.rotate {
             return Err(Error::Usage {

@@ -31,7 +31,7 @@ pub enum Routed {
 
 /// Writes a refusal for this request; it is then answered.
 async fn refuse(session: &mut Session, ctx: &Ctx, page: Page) -> Result<Routed> {
-    answer::refuse(session, &ctx.host, ctx.format, page).await?;
+    answer::refuse(session, &ctx.host, ctx.format, page, ctx.config.as_deref()).await?;
     Ok(Routed::Answered)
 }
 
