@@ -23,7 +23,7 @@ pub const VERSION: &str = concat!(
 );
 
 /// The exit statuses, as `--help` ends (docs/commands.md lists them too).
-pub const EXIT_CODES: &str = "Exit status: 0 success; 1 `doctor` found problems; 2 usage, settings or start-up error (including a failed `self-update`, `trust` or Caddy start); 3 `self-update --check` found a newer release; 101 a bug (a panic: please report it)";
+pub const EXIT_CODES: &str = "Exit status: 0 success; 1 `doctor` found problems; 2 usage, settings or start-up error (including a failed `self-update`, `trust`, `service install` or Caddy start); 3 `self-update --check` found a newer release; 4 no portproxy of this user is running (`ls`, `url`, `open`, `share`, `unshare`); 101 a bug (a panic: please report it)";
 
 /// Every local port of a dev box at its own URL.
 ///

@@ -2,7 +2,6 @@
 //! asks of a running setup. `ls`, `url` and `open` ask the running portproxy over the control
 //! channel, so they print what it serves, not what a start with today's settings would.
 
-use log::warn;
 use serde::{Deserialize, Serialize};
 
 use crate::auth;
@@ -163,7 +162,7 @@ pub fn open(args: PortArgs) -> Result<(), Error> {
     match browser(&url) {
         Ok(()) => eprintln!("opened {url}"),
         Err(why) => {
-            warn!("no browser to open it ({why}); the URL:");
+            eprintln!("no browser to open it ({why}); the URL:");
             println!("{url}");
         }
     }

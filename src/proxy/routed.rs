@@ -106,7 +106,14 @@ pub(super) async fn route(
             } else {
                 Vec::new()
             };
-            let page = Page::BadHost { error, domains };
+            let domain = route::normalize(&ctx.host).ok().and_then(|name| {
+                route::domain_of(&name, &config.settings.domains).map(String::from)
+            });
+            let page = Page::BadHost {
+                error,
+                domain,
+                domains,
+            };
             return refuse(session, ctx, page).await;
         }
     };
