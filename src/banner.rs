@@ -33,10 +33,7 @@ pub fn render(config: &Config, https: &Https) -> String {
     let served = |domain: &str| {
         let port = format!("{}/", config.served_origin(Some("PORT"), domain));
         match names {
-            true => format!(
-                "{port} and {}/",
-                config.served_origin(Some("NAME"), domain)
-            ),
+            true => format!("{port} and {}/", config.served_origin(Some("NAME"), domain)),
             false => port,
         }
     };

@@ -167,7 +167,10 @@ pub fn start(plan: Plan) -> Result<(), Error> {
             Some((Arc::new(supervisor), plan.caddyfile))
         }
         None => {
-            eprint!("{}", banner::render(&app.config(), &Https::Off { why: alone }));
+            eprint!(
+                "{}",
+                banner::render(&app.config(), &Https::Off { why: alone })
+            );
             None
         }
     };

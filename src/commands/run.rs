@@ -3,10 +3,10 @@
 
 use log::{info, warn};
 
+use crate::banner::DETAIL;
 use crate::caddy::locate::{self, Missing};
 use crate::caddy::supervise::Launch;
 use crate::caddy::{self, caddyfile, Admin, Paths};
-use crate::banner::DETAIL;
 use crate::cli::RunCommand;
 use crate::commands::serve::{proxy_alone, reload};
 use crate::config::{process_env, Config};

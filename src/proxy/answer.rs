@@ -18,10 +18,10 @@ pub async fn refuse(
     host: &str,
     format: Format,
     page: Page,
-    config: Option<&Config>,
+    config: &Config,
 ) -> Result<()> {
     METRICS.refused();
-    if !super::logs_access(config) {
+    if !super::logs_access(Some(config)) {
         return send_page(session, &page, format).await;
     }
     info!(
