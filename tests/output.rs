@@ -319,6 +319,23 @@ fn service_install_refuses_without_systemd() {
     assert!(status.starts_with("not installed ("), "{status}");
 }
 
+/// Every check of `doctor --json` has an id of its own (Caddy's ports are checked on
+/// 127.0.0.1 and [::1]: they were both `port.https-port`).
+#[test]
+fn doctor_json_ids_are_unique() {
+    let out = Proxy::command(&["doctor", "--json"]).output();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().expect("every check has an id"))
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert!(ids.contains(&"port.https-port.ipv6"), "{ids:?}");
+}
+
 /// The exit statuses `--help` and docs/commands.md list.
 #[test]
 fn exit_statuses_are_as_documented() {
