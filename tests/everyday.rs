@@ -239,7 +239,7 @@ fn service_install_and_uninstall_round_trip() {
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
-    assert!(!text.contains("github.com"), "{text}");
+    assert!(!text.contains("OWNER"), "{text}");
     let status = service("status");
     assert_eq!(
         String::from_utf8_lossy(&status.stderr),

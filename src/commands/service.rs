@@ -18,7 +18,7 @@ pub fn systemd_unit(binary: &Path) -> String {
     format!(
         "[Unit]\n\
          Description=portproxy: every local port at its own URL\n\
-         Documentation=man:portproxy(1)\n\
+         {}\
          After=network-online.target\n\
          \n\
          [Service]\n\
@@ -28,8 +28,20 @@ pub fn systemd_unit(binary: &Path) -> String {
          \n\
          [Install]\n\
          WantedBy=default.target\n",
+        documentation(env!("CARGO_PKG_REPOSITORY")),
         binary.display()
     )
+}
+
+/// The unit's `Documentation=` line: the project's README, but none while Cargo.toml's
+/// repository is still the placeholder (`https://github.com/OWNER/portproxy`), which would
+/// send `systemctl status` readers nowhere. (`man:portproxy(1)` is no better:
+/// `systemd-analyze verify` fails where the man page is not installed.)
+fn documentation(repository: &str) -> String {
+    match crate::update::owner_and_name(repository) {
+        Some(("OWNER", _)) | None => String::new(),
+        Some(_) => format!("Documentation={repository}#readme\n"),
+    }
 }
 
 /// The launchd agent for `binary`, logging to `logs`.
@@ -343,9 +355,13 @@ mod tests {
         assert!(unit.contains("ExecStart=\"/home/me/.local/bin/portproxy\" run\n"));
         assert!(unit.contains("Restart=on-failure\n"));
         assert!(unit.contains("WantedBy=default.target\n"));
-        // The man page the installers put in place, not Cargo.toml's placeholder repository.
-        assert!(unit.contains("Documentation=man:portproxy(1)\n"), "{unit}");
-        assert!(!unit.contains("github.com"), "{unit}");
+        // Not Cargo.toml's placeholder repository; the real one once it is set.
+        assert!(!unit.contains("OWNER"), "{unit}");
+        assert_eq!(documentation("https://github.com/OWNER/portproxy"), "");
+        assert_eq!(
+            documentation("https://github.com/acme/portproxy"),
+            "Documentation=https://github.com/acme/portproxy#readme\n"
+        );
         let plist = launchd_plist(bin, Path::new("/Users/me/Library/Logs/portproxy"));
         assert!(plist.contains("<string>dev.portproxy</string>"));
         assert!(plist.contains("<string>run</string>"));
