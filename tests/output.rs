@@ -7,13 +7,13 @@
 
 use std::time::Duration;
 
-use crate::harness::proxy::free_pair;
 use crate::harness::{Backend, Proxy};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+#[cfg(unix)]
 fn banner_head(origin: &str) -> String {
     format!(
         "portproxy {} — serving {origin}//PORT.localhost{port}/ and {origin}//NAME.localhost{port}/",
@@ -115,7 +115,7 @@ async fn run_says_https_and_trust_and_keeps_caddy_quiet() {
     for caddy in crate::caddy::caddies() {
         for verbose in [false, true] {
             let app = Backend::echo().await;
-            let (http, https) = free_pair();
+            let (http, https) = crate::harness::proxy::free_pair();
             let https = https.port();
             let mut proxy = Proxy::run(http.port(), https)
                 .arg("--caddy")
