@@ -66,9 +66,11 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l caddy -d 'Th
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l access-log -d 'Log a line per request and per refusal (method, host, path, target, status, bytes, time); -v shows them too'
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -s y -l yes -d 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it'
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -l no-trust -d 'Don\'t offer to trust the local CA (print the command instead)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand run" -s v -l verbose -d 'Show access lines and Pingora\'s and Caddy\'s own logs; -vv adds debug detail (RUST_LOG, when set, decides instead)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand run" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
@@ -86,6 +88,8 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l names -d '
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l name -d 'Pin a directory (and everything under it) to a name, for a project whose manifest says something else, e.g. ~/src/shop=shop; repeatable (in the config file: a `[names]` table of `"~/src/shop" = "shop"`)' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -l access-log -d 'Log a line per request and per refusal (method, host, path, target, status, bytes, time); -v shows them too'
+complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -s v -l verbose -d 'Show access lines and Pingora\'s and Caddy\'s own logs; -vv adds debug detail (RUST_LOG, when set, decides instead)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
@@ -107,9 +111,8 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l caddy 
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l access-log -d 'Log a line per request and per refusal (method, host, path, target, status, bytes, time); -v shows them too'
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
-complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -s y -l yes -d 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it'
-complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -l no-trust -d 'Don\'t offer to trust the local CA (print the command instead)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand caddyfile" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
@@ -132,16 +135,15 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l tls -d 'C
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l json -d 'One JSON object on stdout (`problems`, and `checks` with `status` ok/warn/fail, `check`, `fix`), for scripts; the exit status is the same'
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
+complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l access-log -d 'Log a line per request and per refusal (method, host, path, target, status, bytes, time); -v shows them too'
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
-complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -s y -l yes -d 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it'
-complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -l no-trust -d 'Don\'t offer to trust the local CA (print the command instead)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -l uninstall -d 'Take the CA out of every store `trust` put it in'
 complete -c portproxy -n "__fish_portproxy_using_subcommand trust" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand env" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand clean" -l all -d 'Remove the settings and the access token too'
 complete -c portproxy -n "__fish_portproxy_using_subcommand clean" -s h -l help -d 'Print help'
-complete -c portproxy -n "__fish_portproxy_using_subcommand hosts" -l config -d 'Config file (TOML), for the domains. Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
+complete -c portproxy -n "__fish_portproxy_using_subcommand hosts" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
 complete -c portproxy -n "__fish_portproxy_using_subcommand hosts" -l sync -d 'Write the block into the hosts file (needs root or an Administrator prompt)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand hosts" -l remove -d 'Take the block out of the hosts file (and, on macOS, the resolver file)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand hosts" -l resolver -d 'macOS: write /etc/resolver/localhost (needs root), so every program asks the running portproxy for every *.localhost name'
@@ -151,29 +153,7 @@ complete -c portproxy -n "__fish_portproxy_using_subcommand ls" -s h -l help -d 
 complete -c portproxy -n "__fish_portproxy_using_subcommand url" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand open" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l config -d 'Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists' -r -F
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l listen -d 'Address the proxy listens on [default: 127.0.0.1:24306]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l admin -d 'Loopback address of the admin listener (/healthz, /metrics, /caddy/ask) [default: 127.0.0.1:24307]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l domain -d 'Base domain whose subdomains name ports; repeatable [default: localhost]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l allow-host -d 'Allow a non-loopback target: a name, *.suffix, an IP or a CIDR; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l deny-port -d 'Refuse a port or range (e.g. 9000-9100); repeatable; replaces the default list; `none` clears it [default: 22, 2019, 2375-2376, 9222, 9229-9230]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l preserve-host-port -d 'Pass the Host through unchanged for this port only; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l threads -d 'Worker threads [default: the number of CPUs]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l auth-token -d 'The access token for public domains (at least 16 characters); on the command line it shows in `ps` to every local user, so prefer the generated token file or the config file [default: generated on first run and stored in the config directory]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l public-port -d 'A port of this machine anyone may reach on public domains, without signing in (webhooks, demos); another host\'s port only as an exact HOST:PORT; repeatable' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l trusted-proxy -d 'A proxy of your own in front of portproxy whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed: an IP or a CIDR; repeatable. Anyone else\'s are not, so no local process speaks for the internet (Caddy under `run` needs no entry)' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l label -d 'A name for a port on the dashboard, e.g. 5173=web; repeatable (in the config file: a `[labels]` table, `5173 = "web"`)' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l names -d 'Give each port its project\'s name (`shop-web.localhost`, learned from its manifest, git work tree or directory); `false` leaves only labels as names [default: true]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l name -d 'Pin a directory (and everything under it) to a name, for a project whose manifest says something else, e.g. ~/src/shop=shop; repeatable (in the config file: a `[names]` table of `"~/src/shop" = "shop"`)' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l http-port -d 'Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l https-port -d 'Port Caddy serves HTTPS on [default: 443]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l caddy -d 'The Caddy binary [default: `caddy` on PATH]' -r
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l tls -d 'Certificates for public domains: `on-demand` (one per name, gated by /caddy/ask), `dns:PROVIDER` (one wildcard via the DNS challenge; token in PORTPROXY_DNS_TOKEN) or `internal` (Caddy\'s local CA, for LAN and tailnet names) [default: on-demand]' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l rotate -d 'Replace the generated token with a new one and end every session; a running portproxy takes the new token when it reloads (SIGHUP) or restarts'
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l preserve-host -d 'Pass Host, Origin, Referer, Location and cookies through unchanged, for every port'
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l no-auth -d 'Serve public domains without authentication (logged as a warning at every start)'
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l no-caddy -d 'Don\'t start Caddy: serve the proxy alone, like `serve`'
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -s y -l yes -d 'Ask nothing: where the local CA is not trusted yet, print the command that trusts it'
-complete -c portproxy -n "__fish_portproxy_using_subcommand token" -l no-trust -d 'Don\'t offer to trust the local CA (print the command instead)'
 complete -c portproxy -n "__fish_portproxy_using_subcommand token" -s h -l help -d 'Print help'
 complete -c portproxy -n "__fish_portproxy_using_subcommand sessions" -l revoke -d 'End the session whose key starts with KEY (as listed), or `all` of them; a running portproxy refuses it within a second' -r
 complete -c portproxy -n "__fish_portproxy_using_subcommand sessions" -s h -l help -d 'Print help'

@@ -23,7 +23,7 @@ pub const VERSION: &str = concat!(
 );
 
 /// The exit statuses, as `--help` ends (docs/commands.md lists them too).
-pub const EXIT_CODES: &str = "Exit status: 0 success; 1 `doctor` found problems; 2 usage, settings or start-up error (including a failed `self-update`, `trust` or Caddy start); 3 `self-update --check` found a newer release; 101 a bug (a panic: please report it)";
+pub const EXIT_CODES: &str = "Exit status: 0 success; 1 `doctor` found problems; 2 usage, settings or start-up error (including a failed `self-update`, `trust`, `service install` or Caddy start); 3 `self-update --check` found a newer release; 4 no portproxy of this user is running (`ls`, `url`, `open`, `share`, `unshare`); 101 a bug (a panic: please report it)";
 
 /// Every local port of a dev box at its own URL.
 ///
@@ -40,9 +40,9 @@ pub struct Cli {
 pub enum Command {
     /// The proxy with Caddy in front for HTTPS (the default command). Without Caddy on PATH
     /// it serves the proxy alone and says how to add HTTPS.
-    Run(RunArgs),
+    Run(RunCommand),
     /// Run the proxy alone, without Caddy in front.
-    Serve(ServeArgs),
+    Serve(ServeCommand),
     /// Print the Caddyfile that `run` would use.
     Caddyfile(RunArgs),
     /// Check Caddy, ports, DNS, the config and the local CA; say how to fix what is wrong.
@@ -181,12 +181,19 @@ pub struct HostsArgs {
     /// portproxy for every *.localhost name.
     #[arg(long, conflicts_with = "remove")]
     pub resolver: bool,
-    /// Config file (TOML), for the domains. Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists.
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+/// `--config` alone, for commands that read the settings but take none of them as flags.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ConfigArg {
+    /// Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
 
-impl HostsArgs {
+impl ConfigArg {
     /// The settings of the config file and the environment.
     pub fn settings(
         &self,
@@ -223,7 +230,7 @@ pub struct TokenArgs {
     #[arg(long)]
     pub rotate: bool,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub config: ConfigArg,
 }
 
 /// `sessions`' flags.
@@ -290,6 +297,13 @@ pub struct RunArgs {
     /// Don't start Caddy: serve the proxy alone, like `serve`.
     #[arg(long)]
     pub no_caddy: bool,
+}
+
+/// `run`: its settings, and how it talks while it runs.
+#[derive(Debug, Default, Clone, Args)]
+pub struct RunCommand {
+    #[command(flatten)]
+    pub run: RunArgs,
 
     /// Ask nothing: where the local CA is not trusted yet, print the command that trusts it.
     #[arg(long, short = 'y')]
@@ -298,6 +312,28 @@ pub struct RunArgs {
     /// Don't offer to trust the local CA (print the command instead).
     #[arg(long)]
     pub no_trust: bool,
+
+    #[command(flatten)]
+    pub output: Verbosity,
+}
+
+/// `serve`: its settings, and how it talks while it runs.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ServeCommand {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    #[command(flatten)]
+    pub output: Verbosity,
+}
+
+/// `-v` for the commands that keep running (`run`, `serve`).
+#[derive(Debug, Default, Clone, Copy, Args)]
+pub struct Verbosity {
+    /// Show access lines and Pingora's and Caddy's own logs; -vv adds debug detail
+    /// (RUST_LOG, when set, decides instead).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
 }
 
 impl RunArgs {

@@ -149,6 +149,11 @@ settings! {
     NamePins => name_pins: BTreeMap<PathBuf, String> = BTreeMap::new();
         Proxy List, flag "name" "DIR=NAME", parse name_pins,
         expects "DIR=NAME with a name of letters, digits and `-`, e.g. ~/src/shop=shop (in the config file: a [names] table of \"~/src/shop\" = \"shop\")";
+    /// Log a line per request and per refusal (method, host, path, target, status, bytes,
+    /// time); -v shows them too.
+    AccessLog => access_log: bool = false;
+        Proxy Switch, flag "access-log" "", parse one(parse_bool),
+        expects "true or false";
     /// Port Caddy serves plain HTTP on (it redirects to HTTPS) [default: 80].
     HttpPort => http_port: u16 = 80;
         Caddy One, flag "http-port" "PORT", parse one(parse_port),

@@ -41,6 +41,11 @@ pub enum Error {
         message: String,
         help: String,
     },
+    /// `service` could not register the login service (no service manager to ask).
+    Service {
+        reason: String,
+        help: String,
+    },
     /// The stored access token is unusable (empty after a crash, too short).
     Token {
         path: PathBuf,
@@ -107,7 +112,7 @@ impl Error {
                 })
             }
             Error::Hosts { .. } => None,
-            Error::Usage { help, .. } => Some(help.clone()),
+            Error::Usage { help, .. } | Error::Service { help, .. } => Some(help.clone()),
             Error::Token { path, .. } => Some(format!(
                 "delete {} to have a new token made at the next start (it ends every session), or write a token of at least {} printable characters into it",
                 path.display(),
@@ -158,6 +163,7 @@ impl fmt::Display for Error {
                 write!(f, "{}: {error}", path.display())
             }
             Error::Usage { message, .. } => f.write_str(message),
+            Error::Service { reason, .. } => f.write_str(reason),
             Error::Token { path, reason } => write!(f, "{}: {reason}", path.display()),
             Error::Unhealthy { problems } => write!(f, "{problems} problem(s) found"),
             Error::Trust(e) => f.write_str(&e.reason),

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod banner;
 pub mod caddy;
 pub mod cli;
 pub mod commands;
@@ -41,10 +42,12 @@ use commands::Exit;
 /// portproxy decides how the process exits.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = Cli::parse_from(args);
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_target(false)
-        .init();
     let command = cli.command.unwrap_or(Command::Run(Default::default()));
+    init_log(match &command {
+        Command::Run(run) => run.output.verbose,
+        Command::Serve(serve) => serve.output.verbose,
+        _ => 0,
+    });
     let result = commands::execute(command);
     match result {
         Ok(Exit::Success) => ExitCode::SUCCESS,
@@ -57,4 +60,32 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// By default the log is portproxy's own events and everyone's warnings, as plain lines
+/// (`warning: …`); Pingora's and Caddy's internals (Caddy's lines are relayed as target
+/// `caddy`) and access lines come with -v, as timestamped records. RUST_LOG, when set,
+/// decides instead (and keeps the records).
+fn init_log(verbose: u8) {
+    use std::io::Write;
+    let mut builder = env_logger::Builder::new();
+    builder.format_target(false);
+    match std::env::var("RUST_LOG") {
+        Ok(filter) => {
+            builder.parse_filters(&filter);
+        }
+        Err(_) if verbose == 0 => {
+            builder
+                .parse_filters(&format!("warn,portproxy=info,{}=warn", banner::DETAIL))
+                .format(|out, record| match record.level() {
+                    log::Level::Error => writeln!(out, "error: {}", record.args()),
+                    log::Level::Warn => writeln!(out, "warning: {}", record.args()),
+                    _ => writeln!(out, "{}", record.args()),
+                });
+        }
+        Err(_) => {
+            builder.parse_filters(if verbose == 1 { "info" } else { "debug" });
+        }
+    }
+    builder.init();
 }

@@ -159,16 +159,10 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-pub fn parse<S: AsRef<str>>(host: &str, domains: &[S]) -> Result<Route, RouteError> {
-    let name = normalize(host)?;
-    let malformed = |reason| RouteError::Malformed {
-        host: name.clone(),
-        reason,
-    };
-    check_name(&name).map_err(malformed)?;
-
-    // Longest matching domain wins, so `a.dev.example.com` picks `dev.example.com` over `example.com`.
-    let domain = domains
+/// The domain a normalized `name` is, or is under; the longest wins, so
+/// `a.dev.example.com` is under `dev.example.com` rather than `example.com`.
+pub fn domain_of<'a, S: AsRef<str>>(name: &str, domains: &'a [S]) -> Option<&'a str> {
+    domains
         .iter()
         .map(AsRef::as_ref)
         .filter(|d| {
@@ -178,6 +172,17 @@ pub fn parse<S: AsRef<str>>(host: &str, domains: &[S]) -> Result<Route, RouteErr
                     && name.as_bytes()[name.len() - d.len() - 1] == b'.')
         })
         .max_by_key(|d| d.len())
+}
+
+pub fn parse<S: AsRef<str>>(host: &str, domains: &[S]) -> Result<Route, RouteError> {
+    let name = normalize(host)?;
+    let malformed = |reason| RouteError::Malformed {
+        host: name.clone(),
+        reason,
+    };
+    check_name(&name).map_err(malformed)?;
+
+    let domain = domain_of(&name, domains)
         .ok_or_else(|| RouteError::UnknownDomain { host: name.clone() })?;
     if name == domain {
         return Ok(Route::Dashboard {
@@ -308,6 +313,21 @@ mod tests {
         Err(RouteError::BadPort {
             label: label.into(),
         })
+    }
+
+    #[test]
+    fn a_name_is_under_its_longest_domain() {
+        let domains = ["localhost", "example.com", "dev.example.com"];
+        for (name, domain) in [
+            ("5173.localhost", Some("localhost")),
+            ("localhost", Some("localhost")),
+            ("05173.dev.example.com", Some("dev.example.com")),
+            ("a.example.com", Some("example.com")),
+            ("xexample.com", None),
+            ("evil.com", None),
+        ] {
+            assert_eq!(domain_of(name, &domains), domain, "{name}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use pingora::server::{ExecutionPhase, RunArgs, Server};
 use pingora::services::listening::Service;
 
 use crate::admin::Admin;
+use crate::banner::{self, Https, DETAIL};
 use crate::caddy::supervise::{Launch, Supervisor};
 use crate::config::Config;
 use crate::control;
@@ -21,6 +22,9 @@ use crate::error::Error;
 use crate::metrics::METRICS;
 use crate::ports;
 use crate::proxy::{App, PortProxy};
+
+/// Set when the signal's line said `stopping: …`; otherwise `start` ends with `stopped`.
+static STOPPING_SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// In-flight requests get this long after SIGTERM/SIGINT; Pingora's own default is 300 s.
 const GRACE: Duration = Duration::from_secs(10);
@@ -32,6 +36,8 @@ pub struct Plan {
     pub config: Config,
     /// Caddy in front, for `run`.
     pub caddy: Option<CaddyPlan>,
+    /// Why there is no Caddy in front, for the start banner when `caddy` is None.
+    pub alone: String,
     /// Builds the settings afresh from the file, the environment and the flags, for a reload;
     /// what was fixed at start (listen, admin, threads, Caddy's ports) is taken from the
     /// running settings it is given.
@@ -44,8 +50,6 @@ pub struct CaddyPlan {
     pub caddyfile: String,
     /// The addresses Caddy will listen on, checked before anything starts.
     pub binds: Vec<(&'static str, SocketAddr)>,
-    /// What users type once Caddy is up.
-    pub urls: Vec<String>,
     /// Where Caddy's local CA lives, when a site uses it: `run` offers to trust it (or says
     /// how) once Caddy has made it.
     pub local_ca: Option<crate::caddy::Paths>,
@@ -73,6 +77,7 @@ pub fn start(plan: Plan) -> Result<(), Error> {
     let Plan {
         config,
         caddy,
+        alone,
         reload,
     } = plan;
     // Pingora panics in a service thread when a bind fails; say it properly, before starting.
@@ -116,7 +121,6 @@ pub fn start(plan: Plan) -> Result<(), Error> {
     let mut server = Server::new_with_opt_and_conf(Opt::default(), conf);
     server.bootstrap();
 
-    let domains = config.settings.domains.clone();
     let watched = config.settings.file.clone();
     let settings = &config.settings;
     let (listen, admin_addr, threads) = (settings.listen, settings.admin, settings.threads);
@@ -148,17 +152,17 @@ pub fn start(plan: Plan) -> Result<(), Error> {
     admin.threads = Some(1);
     server.add_service(admin);
 
-    let port = listen.port();
-    for domain in &domains {
-        info!("serving http://PORT.{domain}:{port}/ (dashboard: http://{domain}:{port}/)");
-    }
-    info!("admin on http://{admin_addr}/ (/healthz, /metrics, /caddy/ask)");
+    info!(target: DETAIL, "admin on http://{admin_addr}/ (/healthz, /metrics, /caddy/ask)");
     let front = match caddy {
         Some(plan) => {
             let supervisor = Supervisor::start(plan.launch).map_err(Error::CaddyStart)?;
-            for url in &plan.urls {
-                info!("ready: {url}");
-            }
+            let https = match &plan.local_ca {
+                Some(paths) => Https::LocalCa {
+                    trusted: crate::caddy::trust::is_trusted(paths),
+                },
+                None => Https::Public,
+            };
+            eprint!("{}", banner::render(&app.config(), &https));
             if let Some(paths) = plan.local_ca {
                 // Beside the proxy, which serves while the question waits for an answer.
                 let may_ask = plan.may_ask_trust;
@@ -166,7 +170,13 @@ pub fn start(plan: Plan) -> Result<(), Error> {
             }
             Some((Arc::new(supervisor), plan.caddyfile))
         }
-        None => None,
+        None => {
+            eprint!(
+                "{}",
+                banner::render(&app.config(), &Https::Off { why: alone })
+            );
+            None
+        }
     };
     let supervisor = front.as_ref().map(|(s, _)| s.clone());
     let shares = app.shares.clone();
@@ -186,6 +196,9 @@ pub fn start(plan: Plan) -> Result<(), Error> {
     // Tunnel tools must not outlive us.
     shares.stop();
     drop(published);
+    if !STOPPING_SAID.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("stopped");
+    }
     Ok(())
 }
 
@@ -435,11 +448,20 @@ impl pingora::server::ShutdownSignalWatch for Signals {
             _ = term.recv() => "SIGTERM",
             _ = int.recv() => "SIGINT",
         };
-        info!(
-            "{name}: not accepting new connections; waiting up to {}s for {} requests in flight",
-            GRACE.as_secs(),
-            METRICS.active()
-        );
+        // The one line a stop prints: this, or `stopped` once done when nothing was in flight
+        // (Pingora's own "SIGTERM received, gracefully exiting" and the rest are detail).
+        info!(target: DETAIL, "{name}: not accepting new connections");
+        match METRICS.active() {
+            0 => {}
+            n => {
+                STOPPING_SAID.store(true, std::sync::atomic::Ordering::Relaxed);
+                eprintln!(
+                    "stopping: waiting up to {}s for {n} {}",
+                    GRACE.as_secs(),
+                    if n == 1 { "request" } else { "requests" }
+                );
+            }
+        }
         pingora::server::ShutdownSignal::GracefulTerminate
     }
 }
@@ -450,7 +472,7 @@ fn drain() {
         std::thread::sleep(Duration::from_millis(25));
     }
     match METRICS.active() {
-        0 => info!("all requests finished; stopping"),
+        0 => info!(target: DETAIL, "all requests finished; stopping"),
         n => warn!("grace period over; cutting {n} requests still in flight"),
     }
 }

@@ -173,13 +173,16 @@ async fn open_without_a_browser_prints_the_url() {
 fn token_shows_and_rotates_the_stored_token() {
     let config = tempfile::tempdir().unwrap();
     let home = config.path().display().to_string();
-    let token = |args: &[&str]| {
+    let token_with = |args: &[&str], env: &[(&str, &str)]| {
         let mut all = vec!["token"];
         all.extend_from_slice(args);
-        Proxy::command(&all)
-            .env("XDG_CONFIG_HOME", home.clone())
-            .output()
+        let mut command = Proxy::command(&all).env("XDG_CONFIG_HOME", home.clone());
+        for (key, value) in env {
+            command = command.env(key, *value);
+        }
+        command.output()
     };
+    let token = |args: &[&str]| token_with(args, &[]);
     let first = stdout(&token(&[]));
     assert_eq!(first.trim().len(), 64, "{first}");
     assert_eq!(stdout(&token(&[])), first, "the same token again");
@@ -191,22 +194,26 @@ fn token_shows_and_rotates_the_stored_token() {
     let stored = std::fs::read_to_string(config.path().join("portproxy/token")).unwrap();
     assert_eq!(stored, stdout(&rotated));
     // A token from the settings is shown, not rotated.
-    let set = token(&["--auth-token", "settings-token-0123456789"]);
+    let from_settings = [("PORTPROXY_AUTH_TOKEN", "settings-token-0123456789")];
+    let set = token_with(&[], &from_settings);
     assert_eq!(stdout(&set), "settings-token-0123456789\n");
-    let refused = token(&["--rotate", "--auth-token", "settings-token-0123456789"]);
+    let refused = token_with(&["--rotate"], &from_settings);
     assert_eq!(refused.status.code(), Some(2));
 }
 
 /// `service install` writes a systemd user unit that systemd accepts, `status` finds it and
-/// `uninstall` removes it — here without a running systemd, as on CI.
+/// `uninstall` removes it — with a stand-in `systemctl` for the user session CI lacks
+/// (`output::service_install_refuses_without_systemd` is the same without it).
 #[cfg(target_os = "linux")]
 #[test]
 fn service_install_and_uninstall_round_trip() {
     let config = tempfile::tempdir().unwrap();
     let home = config.path().display().to_string();
+    let path = crate::harness::path_with(&crate::harness::fake_systemd_session(config.path()));
     let service = |action: &str| {
         Proxy::command(&["service", action])
             .env("XDG_CONFIG_HOME", home.clone())
+            .env("PATH", path.clone())
             .output()
     };
     let installed = service("install");
@@ -232,8 +239,15 @@ fn service_install_and_uninstall_round_trip() {
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
+    assert!(!text.contains("OWNER"), "{text}");
     let status = service("status");
-    assert!(String::from_utf8_lossy(&status.stderr).contains("installed:"));
+    assert_eq!(
+        String::from_utf8_lossy(&status.stderr),
+        format!(
+            "installed: {} (enabled, active)\nlogs: the journal: journalctl --user -u portproxy -f\n",
+            unit.display()
+        )
+    );
     assert!(service("uninstall").status.success());
     assert!(!unit.exists());
     assert!(String::from_utf8_lossy(&service("status").stderr).contains("not installed"));

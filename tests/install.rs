@@ -869,11 +869,13 @@ async fn uninstall_removes_what_install_and_the_service_added() {
     std::fs::write(home.join(".bashrc"), "alias ll='ls -l'\n").unwrap();
     let (out, bin) = install(&m, &tools, &["--yes"], &[]);
     assert!(out.status.success(), "{}", said(&out));
+    // A systemd user session, as on a desktop (`service install` refuses without one).
+    let systemd = crate::harness::fake_systemd_session(m.dir.path());
     let service = Command::new(bin.join("portproxy"))
         .args(["service", "install"])
         .env_clear()
         .env("HOME", &home)
-        .env("PATH", &tools)
+        .env("PATH", format!("{}:{}", systemd.display(), tools.display()))
         .output()
         .unwrap();
     let unit = home.join(".config/systemd/user/portproxy.service");

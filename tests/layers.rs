@@ -16,6 +16,7 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
             "auth/limiter.rs",
             "auth/mod.rs",
             "auth/sessions.rs",
+            "banner.rs",
             "caddy/caddyfile.rs",
             "config.rs",
             "control/proof.rs",

@@ -190,6 +190,13 @@ mod signals {
             tokio::net::TcpStream::connect(proxy.addr).await.is_err(),
             "still accepting"
         );
+        // The one line a stop with a request in flight prints (and no `stopped` after it).
+        let log = proxy.log();
+        assert!(
+            log.contains("\nstopping: waiting up to 10s for 1 request\n"),
+            "{log}"
+        );
+        assert!(!log.contains("\nstopped\n"), "{log}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

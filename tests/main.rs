@@ -23,6 +23,7 @@ mod hosts;
 mod install;
 mod layers;
 mod lifecycle;
+mod output;
 // Real dev servers in real project directories, found through /proc.
 #[cfg(target_os = "linux")]
 mod names;

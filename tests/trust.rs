@@ -12,7 +12,9 @@ use crate::harness::release::{assert_said, said};
 use crate::harness::{Backend, Proxy};
 
 const QUESTION: &str = "Trust portproxy's local CA so browsers accept https://*.localhost? [Y/n]";
-const HINT: &str = "until this machine trusts portproxy's local CA: run `portproxy trust` once";
+/// What `run` says when the local CA is not trusted: the banner's HTTPS line, or the hint after an
+/// unanswered question.
+const HINT: &str = "run `portproxy trust`";
 /// Caddy's start (and its CA's making) on a busy machine.
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -302,7 +304,15 @@ async fn clean_leaves_the_machine_as_it_was() {
         term.output()
     );
     term.stop().await;
-    let service = command(home.path(), &["service", "install"]);
+    // A systemd user session, as on a desktop (`service install` refuses without one).
+    let systemd = crate::harness::fake_systemd_session(home.path());
+    let service = Command::new(env!("CARGO_BIN_EXE_portproxy"))
+        .args(["service", "install"])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("PATH", crate::harness::path_with(&systemd))
+        .output()
+        .unwrap();
     let unit = home.path().join(".config/systemd/user/portproxy.service");
     assert!(unit.is_file(), "{}", said(&service));
     let settings = home.path().join(".config/portproxy/config.toml");

@@ -234,20 +234,6 @@ pub fn binds(config: &Config) -> Vec<(&'static str, std::net::SocketAddr)> {
         .collect()
 }
 
-/// What users type to reach port 5173 and the dashboard once Caddy is up.
-pub fn urls(config: &Config) -> Vec<String> {
-    config
-        .settings
-        .domains
-        .iter()
-        .map(|d| {
-            let sites = config.served_origin(Some("PORT"), d);
-            let dashboard = config.served_origin(None, d);
-            format!("{sites}/ (dashboard: {dashboard}/)")
-        })
-        .collect()
-}
-
 /// Writes the rendered Caddyfile where `run` points Caddy at it.
 pub fn write_caddyfile(paths: &Paths, text: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(&paths.data)?;

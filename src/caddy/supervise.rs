@@ -336,17 +336,25 @@ impl Relay {
     }
 }
 
-/// Warnings our Caddyfile causes on purpose; they would only alarm.
-const EXPECTED: [&str; 5] = [
+/// Warnings our Caddyfile causes on purpose, or that say nothing to a user; they would only
+/// alarm. Matched anywhere in the line: the reason may be in a field other than `msg`.
+const EXPECTED: [&str; 8] = [
     // On-demand TLS without `ask` is fine for the local CA (2.7+ agrees).
     "YOUR SERVER MAY BE VULNERABLE TO ABUSE",
     // `*.localhost` is a site address here; certificates are per name (on_demand).
     "second-level wildcard certificates",
-    // The local CA has no OCSP responder.
+    // The local CA has no OCSP responder: `"msg":"stapling OCSP","error":"no OCSP stapling
+    // for [5173.localhost]: no OCSP server specified in certificate"`.
     "no OCSP server specified",
     // The http:// site redirects by itself.
     "automatic HTTP->HTTPS redirects are disabled",
     "server is listening only on the HTTP port",
+    // Caddy 2.10+: the plain HTTP site has no HTTP/2 or HTTP/3 (it only redirects).
+    "skipped because it requires TLS",
+    // Caddy 2.10+: the admin API is a Unix socket of ours (0700 directory), not a TCP port.
+    "admin endpoint on open interface",
+    // Caddy's goodbye (a warning) when we stop it.
+    "exiting; byeee",
 ];
 
 /// One line of Caddy's stderr as a level and a message. Caddy logs JSON when stderr is not
@@ -363,7 +371,7 @@ pub fn relay_line(line: &str) -> (Level, String) {
     };
     let text = |key: &str| fields.get(key).and_then(|v| v.as_str()).unwrap_or("");
     let msg = text("msg");
-    if EXPECTED.iter().any(|expected| msg.contains(expected)) {
+    if EXPECTED.iter().any(|expected| line.contains(expected)) {
         return (Level::Debug, msg.to_string());
     }
     let level = match text("level") {
@@ -506,7 +514,18 @@ mod tests {
                 Level::Error,
                 "http.log.error: dial tcp 127.0.0.1:24306: connect: connection refused request=GET 5173.localhost/x status=502",
             ),
-            (r#"{"level":"warn","ts":1,"msg":"exiting; byeee!!"}"#, Level::Warn, "exiting; byeee!!"),
+            (r#"{"level":"warn","ts":1,"msg":"exiting; byeee!! 👋","signal":"SIGTERM"}"#, Level::Debug, "exiting; byeee!! 👋"),
+            (
+                r#"{"level":"warn","ts":1.5,"logger":"tls","msg":"stapling OCSP","error":"no OCSP stapling for [5173.localhost]: no OCSP server specified in certificate","identifiers":["5173.localhost"]}"#,
+                Level::Debug,
+                "stapling OCSP",
+            ),
+            (
+                r#"{"level":"warn","ts":1.5,"logger":"http","msg":"HTTP/2 skipped because it requires TLS","network":"tcp","addr":"127.0.0.1:80"}"#,
+                Level::Debug,
+                "HTTP/2 skipped because it requires TLS",
+            ),
+            (r#"{"level":"warn","ts":1,"msg":"something else"}"#, Level::Warn, "something else"),
             (
                 "Error: loading initial config: loading new config: http app module: start: listening on :80: listen tcp :80: bind: address already in use",
                 Level::Error,

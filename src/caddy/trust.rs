@@ -118,7 +118,8 @@ pub fn offer_on_start(paths: &Paths, may_ask: bool) {
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     match offer(is_trusted(paths), remembered(paths), terminal, may_ask) {
         Offer::Nothing => {}
-        Offer::Tell => eprintln!("{HINT}"),
+        // The start banner said it: `HTTPS      not trusted yet — run `portproxy trust``.
+        Offer::Tell => {}
         Offer::Ask => match ask() {
             Some(Answer::Yes) => {
                 remember(paths, Answer::Yes);

@@ -180,10 +180,17 @@ fn check_ports(config: &Config) -> Vec<Check> {
         ("admin", config.settings.admin),
     ];
     addrs.extend(caddy::binds(config));
+    // One id per check: Caddy binds a key on 127.0.0.1 and on [::1]; the second is
+    // `port.https-port.ipv6`.
+    let mut seen = std::collections::HashSet::new();
     addrs
         .into_iter()
         .map(|(key, addr)| {
-            let id = format!("port.{key}");
+            let id = match seen.insert(key) {
+                true => format!("port.{key}"),
+                false if addr.is_ipv6() => format!("port.{key}.ipv6"),
+                false => format!("port.{key}.{addr}"),
+            };
             match std::net::TcpListener::bind(addr) {
                 Ok(_) => pass(id, format!("port {addr} (`{key}`): free")),
                 Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {

@@ -33,7 +33,7 @@ pub fn hosts(args: HostsArgs) -> Result<(), Error> {
     if args.resolver {
         install_resolver()?;
     }
-    let settings = args.settings(&process_env)?;
+    let settings = args.config.settings(&process_env)?;
     let config = describe(settings, &Paths::from_env(&process_env)?)?.config;
     let names = served(&config);
     if !args.sync {

@@ -2,7 +2,6 @@
 //! asks of a running setup. `ls`, `url` and `open` ask the running portproxy over the control
 //! channel, so they print what it serves, not what a start with today's settings would.
 
-use log::warn;
 use serde::{Deserialize, Serialize};
 
 use crate::auth;
@@ -173,7 +172,7 @@ pub fn open(args: PortArgs) -> Result<(), Error> {
     match browser(&url) {
         Ok(()) => eprintln!("opened {url}"),
         Err(why) => {
-            warn!("no browser to open it ({why}); the URL:");
+            eprintln!("no browser to open it ({why}); the URL:");
             println!("{url}");
         }
     }
@@ -201,7 +200,7 @@ fn browser(url: &str) -> Result<(), String> {
 /// `portproxy token [--rotate]`: the access token for public domains. Once `run` starts at
 /// login, the token it generated would otherwise live only in a journal.
 pub fn token(args: TokenArgs) -> Result<(), Error> {
-    let settings = args.run.settings(&process_env)?;
+    let settings = args.config.settings(&process_env)?;
     if let Some(token) = &settings.auth_token {
         if args.rotate {
             return Err(Error::Usage {

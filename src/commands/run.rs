@@ -3,39 +3,35 @@
 
 use log::{info, warn};
 
+use crate::banner::DETAIL;
 use crate::caddy::locate::{self, Missing};
 use crate::caddy::supervise::Launch;
 use crate::caddy::{self, caddyfile, Admin, Paths};
-use crate::cli::RunArgs;
+use crate::cli::RunCommand;
 use crate::commands::serve::{proxy_alone, reload};
 use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::server::{self, CaddyPlan, Plan, Reloaded};
 use crate::start::{self, Moment};
 
-pub fn run(args: RunArgs) -> Result<(), Error> {
+pub fn run(command: RunCommand) -> Result<(), Error> {
+    let args = command.run;
     let settings = args.settings(&process_env)?;
     if args.no_caddy {
-        info!("--no-caddy: serving the proxy alone, without HTTPS");
-        return proxy_alone(args);
+        return proxy_alone(args, "`--no-caddy` serves the proxy alone".into());
     }
     let found = match locate::locate(settings.caddy.as_deref()) {
         Ok(found) => found,
         Err(Missing::NotOnPath) => {
-            warn!(
-                "Caddy is not on PATH, so there is no HTTPS: serving the proxy alone on http://PORT.{}:{}/",
-                settings.domains[0],
-                settings.listen.port()
-            );
-            warn!(
-                "for HTTPS, install Caddy ({}) and start portproxy again",
+            let why = format!(
+                "Caddy is not on PATH, so there is no HTTPS; install Caddy ({}) and start portproxy again",
                 locate::install_hint()
             );
-            return proxy_alone(args);
+            return proxy_alone(args, why);
         }
         Err(missing) => return Err(Error::Caddy(missing)),
     };
-    info!("using Caddy {} at {}", found.version, found.path.display());
+    info!(target: DETAIL, "using Caddy {} at {}", found.version, found.path.display());
     let paths = Paths::from_env(&process_env)?;
     let admin = prepare_admin(&paths)?;
     let (mut ports, fix) = caddy::ports(&settings, &found.path, &admin);
@@ -61,6 +57,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     let sockets = caddy::proxy_sockets(&paths, config.settings.threads).unwrap_or_default();
     if let Some(dir) = sockets.first().and_then(|s| s.parent()) {
         info!(
+            target: DETAIL,
             "Caddy reaches the proxy over Unix sockets in {}",
             dir.display()
         );
@@ -79,18 +76,18 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         },
         caddyfile: text,
         binds: caddy::binds(&config),
-        urls: caddy::urls(&config),
         local_ca: front
             .sites
             .iter()
             .any(|site| site.tls == caddyfile::Tls::Internal)
             .then(|| paths.clone()),
-        may_ask_trust: !(args.yes || args.no_trust),
+        may_ask_trust: !(command.yes || command.no_trust),
         sockets,
     };
     server::start(Plan {
         config,
         caddy: Some(plan),
+        alone: String::new(),
         reload: Box::new(move |running| {
             let (config, moved_start_settings) = reload(&args, running)?;
             let text = caddyfile::render(&caddy::front(&config, &paths, &admin));

@@ -18,7 +18,7 @@ pub fn systemd_unit(binary: &Path) -> String {
     format!(
         "[Unit]\n\
          Description=portproxy: every local port at its own URL\n\
-         Documentation={}#readme\n\
+         {}\
          After=network-online.target\n\
          \n\
          [Service]\n\
@@ -28,9 +28,20 @@ pub fn systemd_unit(binary: &Path) -> String {
          \n\
          [Install]\n\
          WantedBy=default.target\n",
-        env!("CARGO_PKG_REPOSITORY"),
+        documentation(env!("CARGO_PKG_REPOSITORY")),
         binary.display()
     )
+}
+
+/// The unit's `Documentation=` line: the project's README, but none while Cargo.toml's
+/// repository is still the placeholder (`https://github.com/OWNER/portproxy`), which would
+/// send `systemctl status` readers nowhere. (`man:portproxy(1)` is no better:
+/// `systemd-analyze verify` fails where the man page is not installed.)
+fn documentation(repository: &str) -> String {
+    match crate::update::owner_and_name(repository) {
+        Some(("OWNER", _)) | None => String::new(),
+        Some(_) => format!("Documentation={repository}#readme\n"),
+    }
 }
 
 /// The launchd agent for `binary`, logging to `logs`.
@@ -145,6 +156,19 @@ pub fn service(action: ServiceAction) -> Result<(), Error> {
         ServiceAction::Uninstall => uninstall(&env),
         ServiceAction::Status => {
             match definition_path(&env) {
+                Some(path) if path.is_file() && cfg!(target_os = "linux") => {
+                    match systemd_session() {
+                        Ok(()) => {
+                            let state = systemctl_says(&["is-enabled", "portproxy"]);
+                            let active = systemctl_says(&["is-active", "portproxy"]);
+                            eprintln!("installed: {} ({state}, {active})", path.display());
+                        }
+                        Err(why) => eprintln!(
+                            "not running as a service: {} exists, but there is no systemd user session here to start it ({why})",
+                            path.display()
+                        ),
+                    }
+                }
                 Some(path) if path.is_file() => eprintln!("installed: {}", path.display()),
                 Some(path) => eprintln!("not installed ({} does not exist)", path.display()),
                 None => {
@@ -182,6 +206,15 @@ fn install(binary: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(), Er
         message: "HOME is not set".into(),
         help: "set HOME (or XDG_CONFIG_HOME) and run `portproxy service install` again".into(),
     })?;
+    // Without a user manager to start it, a unit file would only look installed.
+    if !cfg!(target_os = "macos") {
+        if let Err(why) = systemd_session() {
+            return Err(Error::Service {
+                reason: format!("no systemd user session here, so nothing would start portproxy at login ({why})"),
+                help: "run `portproxy service install` in a login session with systemd (`systemctl --user` works there); elsewhere (a container, WSL without systemd) start `portproxy run` from your shell's profile or the container's entrypoint".into(),
+            });
+        }
+    }
     let text = if cfg!(target_os = "macos") {
         let logs = PathBuf::from(env("HOME").unwrap_or_default()).join("Library/Logs/portproxy");
         std::fs::create_dir_all(&logs).map_err(file_error(&logs))?;
@@ -196,13 +229,17 @@ fn install(binary: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<(), Er
     eprintln!("wrote {}", path.display());
     if cfg!(target_os = "macos") {
         manager("launchctl", &["load", "-w", &path.display().to_string()]);
-    } else if manager("systemctl", &["--user", "daemon-reload"]) {
-        manager("systemctl", &["--user", "enable", "--now", "portproxy"]);
+    } else if !(manager("systemctl", &["--user", "daemon-reload"])
+        && manager("systemctl", &["--user", "enable", "--now", "portproxy"]))
+    {
+        return Err(Error::Service {
+            reason: format!("systemd did not take {}", path.display()),
+            help: "see its reason above; `portproxy service uninstall` removes the unit".into(),
+        });
+    } else {
         eprintln!(
             "on a remote box, keep it running after you log out: loginctl enable-linger $USER"
         );
-    } else {
-        eprintln!("no systemd user session here: start it with `systemctl --user enable --now portproxy` once there is one");
     }
     eprintln!("logs: {}", log_place(env));
     Ok(())
@@ -235,6 +272,34 @@ pub fn remove(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, Er
         manager("systemctl", &["--user", "daemon-reload"]);
     }
     Ok(Some(path.display().to_string()))
+}
+
+/// Whether this user has a systemd user manager to talk to; the reason when not.
+fn systemd_session() -> Result<(), String> {
+    match Command::new("systemctl")
+        .args(["--user", "show-environment"])
+        .output()
+    {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!(
+            "systemctl --user: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(e) => Err(format!("systemctl: {e}")),
+    }
+}
+
+/// What `systemctl --user ARGS` prints (`enabled`, `active`, …), or `unknown`.
+fn systemctl_says(args: &[&str]) -> String {
+    let mut all = vec!["--user"];
+    all.extend_from_slice(args);
+    Command::new("systemctl")
+        .args(all)
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|said| !said.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Runs a service-manager command; false (with the reason said) when it can't.
@@ -290,6 +355,13 @@ mod tests {
         assert!(unit.contains("ExecStart=\"/home/me/.local/bin/portproxy\" run\n"));
         assert!(unit.contains("Restart=on-failure\n"));
         assert!(unit.contains("WantedBy=default.target\n"));
+        // Not Cargo.toml's placeholder repository; the real one once it is set.
+        assert!(!unit.contains("OWNER"), "{unit}");
+        assert_eq!(documentation("https://github.com/OWNER/portproxy"), "");
+        assert_eq!(
+            documentation("https://github.com/acme/portproxy"),
+            "Documentation=https://github.com/acme/portproxy#readme\n"
+        );
         let plist = launchd_plist(bin, Path::new("/Users/me/Library/Logs/portproxy"));
         assert!(plist.contains("<string>dev.portproxy</string>"));
         assert!(plist.contains("<string>run</string>"));

@@ -9,12 +9,23 @@ use pingora::proxy::Session;
 use pingora::{ErrorSource, ErrorType, Result};
 
 use super::pages::{self, Format, Page};
+use crate::config::Config;
 use crate::metrics::METRICS;
 
 /// Writes a refusal page for `host` and logs it.
-pub async fn refuse(session: &mut Session, host: &str, format: Format, page: Page) -> Result<()> {
+pub async fn refuse(
+    session: &mut Session,
+    host: &str,
+    format: Format,
+    page: Page,
+    config: &Config,
+) -> Result<()> {
     METRICS.refused();
+    if !super::logs_access(Some(config)) {
+        return send_page(session, &page, format).await;
+    }
     info!(
+        target: super::ACCESS,
         "refused {} {host}{}: {} ({})",
         session.req_header().method,
         session.req_header().uri.path(),

@@ -24,6 +24,7 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
+use crate::config::Config;
 use crate::gate::{self, Client};
 use crate::metrics::METRICS;
 use crate::route::Target;
@@ -71,6 +72,16 @@ fn is_websocket(req: &RequestHeader) -> bool {
         .get(http::header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// The log target of access lines and refusals.
+const ACCESS: &str = "portproxy::access";
+
+/// Whether requests and refusals get a line: opt-in with `access_log`, or with the log's
+/// internals (-v, or RUST_LOG at info), which the made-up target `access` stands for.
+fn logs_access(config: Option<&Config>) -> bool {
+    config.is_some_and(|c| c.settings.access_log)
+        || log::log_enabled!(target: "access", log::Level::Info)
 }
 
 impl PortProxy {
@@ -363,8 +374,8 @@ impl ProxyHttp for PortProxy {
         if ctx.tunnel {
             METRICS.tunnel_closed();
         }
-        // The access line is off under load (RUST_LOG=warn): build nothing for it then.
-        if !log::log_enabled!(log::Level::Info) {
+        // Off by default (and under load): build nothing for it then.
+        if !logs_access(ctx.config.as_deref()) {
             return;
         }
         let req = session.req_header();
@@ -376,6 +387,7 @@ impl ProxyHttp for PortProxy {
             .map(|e| format!(" error={}", e.etype().as_str()))
             .unwrap_or_default();
         info!(
+            target: ACCESS,
             "{} {}{} -> {target} {status} {}B {}ms{error}",
             req.method,
             request_host(req),

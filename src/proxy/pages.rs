@@ -30,9 +30,11 @@ pub enum Page {
         name: String,
         detail: String,
     },
-    /// `domains` is empty for clients who may not see the list.
+    /// `domains` is empty for clients who may not see the list; `domain` is the one the
+    /// host is under (the examples use it).
     BadHost {
         error: RouteError,
+        domain: Option<String>,
         domains: Vec<String>,
     },
     /// A local name (`*.localhost`) asked for by a client that is not on this machine.
@@ -222,13 +224,13 @@ impl Page {
             Page::Unresolvable { name, detail } => {
                 format!("Looking up `{name}` failed: {detail}.")
             }
-            Page::BadHost { error: error @ RouteError::UnknownDomain { .. }, domains } if domains.is_empty() => format!("{error}."),
-            Page::BadHost { error: error @ RouteError::UnknownDomain { .. }, domains } => format!(
+            Page::BadHost { error: error @ RouteError::UnknownDomain { .. }, domains, .. } if domains.is_empty() => format!("{error}."),
+            Page::BadHost { error: error @ RouteError::UnknownDomain { .. }, domains, .. } => format!(
                 "{error}. Domains served here: {}.",
                 domains.join(", ")
             ),
-            Page::BadHost { error, domains } => {
-                let domain = domains.first().map_or("DOMAIN", String::as_str);
+            Page::BadHost { error, domain, .. } => {
+                let domain = domain.as_deref().unwrap_or("DOMAIN");
                 format!(
                     "{error}. Use PORT.{domain} (e.g. 5173.{domain}) or TARGET--PORT.{domain} (e.g. localhost--8000.{domain})."
                 )
@@ -653,6 +655,7 @@ mod tests {
             (
                 Page::BadHost {
                     error: RouteError::BadPort { label: "0".into() },
+                    domain: Some("localhost".into()),
                     domains: vec!["localhost".into()],
                 },
                 400,
@@ -662,6 +665,7 @@ mod tests {
                     error: RouteError::UnknownDomain {
                         host: "evil.com".into(),
                     },
+                    domain: None,
                     domains: vec!["localhost".into()],
                 },
                 404,
@@ -720,12 +724,14 @@ mod tests {
             error: RouteError::BadPort {
                 label: "05173".into(),
             },
-            domains: vec!["dev.example.com".into()],
+            domain: Some("dev.example.com".into()),
+            domains: vec!["localhost".into(), "dev.example.com".into()],
         };
         let text = page.render(Format::Text).body;
         assert!(text.contains("`05173` is not a port"));
         assert!(text.contains("5173.dev.example.com"));
         assert!(text.contains("localhost--8000.dev.example.com"));
+        assert!(!text.contains(".localhost"), "{text}");
     }
 
     #[test]
@@ -734,6 +740,7 @@ mod tests {
             error: RouteError::UnknownDomain {
                 host: "<script>x</script>".into(),
             },
+            domain: None,
             domains: vec!["localhost".into()],
         };
         let html = page.render(Format::Html).body;

@@ -30,8 +30,8 @@ pub enum Routed {
 }
 
 /// Writes a refusal for this request; it is then answered.
-async fn refuse(session: &mut Session, ctx: &Ctx, page: Page) -> Result<Routed> {
-    answer::refuse(session, &ctx.host, ctx.format, page).await?;
+async fn refuse(session: &mut Session, ctx: &Ctx, config: &Config, page: Page) -> Result<Routed> {
+    answer::refuse(session, &ctx.host, ctx.format, page, config).await?;
     Ok(Routed::Answered)
 }
 
@@ -92,7 +92,7 @@ pub(super) async fn route(
 ) -> Result<Routed> {
     if ctx.hops >= headers::MAX_HOPS {
         let page = Page::Loop { hops: ctx.hops };
-        return refuse(session, ctx, page).await;
+        return refuse(session, ctx, config, page).await;
     }
     let route = match route::parse(&ctx.host, &config.settings.domains) {
         Ok(route) => route,
@@ -106,8 +106,15 @@ pub(super) async fn route(
             } else {
                 Vec::new()
             };
-            let page = Page::BadHost { error, domains };
-            return refuse(session, ctx, page).await;
+            let domain = route::normalize(&ctx.host).ok().and_then(|name| {
+                route::domain_of(&name, &config.settings.domains).map(String::from)
+            });
+            let page = Page::BadHost {
+                error,
+                domain,
+                domains,
+            };
+            return refuse(session, ctx, config, page).await;
         }
     };
     // A name is served exactly like the number it points at now (the gate included:
@@ -147,7 +154,7 @@ pub(super) async fn route(
         Route::Forward { target, port, .. } => {
             match dial::resolve(&config.policy, &app.families, target, port).await {
                 Ok(forward) => Ok(Routed::Forward(forward)),
-                Err(page) => refuse(session, ctx, page).await,
+                Err(page) => refuse(session, ctx, config, page).await,
             }
         }
     }
@@ -220,7 +227,7 @@ async fn admit(
             let page = Page::LocalOnly {
                 host: ctx.host.clone(),
             };
-            refuse(session, ctx, page).await?;
+            refuse(session, ctx, config, page).await?;
             Ok(false)
         }
         action => {

@@ -367,11 +367,11 @@ impl Running {
         std::fs::read_to_string(self._dir.path().join("data/portproxy/Caddyfile")).unwrap()
     }
 
-    /// Waits until `run` says Caddy is serving HTTPS on `https`.
+    /// Waits until `run`'s start banner says Caddy serves HTTPS on `https`.
     #[cfg(target_os = "linux")]
     pub async fn wait_for_caddy(&self, https: u16) {
         assert!(
-            self.log_contains(&format!("ready: https://PORT.localhost:{https}/"))
+            self.log_contains(&format!("https://PORT.localhost:{https}/"))
                 .await,
             "{}",
             self.log()

@@ -23,13 +23,13 @@ if [ "$mode" = serve ]; then
 		--admin 127.0.0.1:24307 --domain localhost --domain dev.test \
 		--auth-token "$token" 2>"$dir/log" &
 	proxy=$!
-	ready="serving http"
+	ready="  dashboard  http://localhost:24306/"
 else
 	XDG_CONFIG_HOME=$dir XDG_DATA_HOME=$dir "$binary" run --listen 127.0.0.1:24306 \
 		--admin 127.0.0.1:24307 --domain localhost --domain dev.test --tls internal \
-		--auth-token "$token" --http-port 8080 --https-port 8443 --caddy "$caddy" 2>"$dir/log" &
+		--auth-token "$token" --access-log --http-port 8080 --https-port 8443 --caddy "$caddy" 2>"$dir/log" &
 	proxy=$!
-	ready="ready: https"
+	ready="  dashboard  https://localhost:8443/"
 fi
 i=0
 until grep -q "$ready" "$dir/log" && python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8000), 1)' 2>/dev/null; do
