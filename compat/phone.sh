@@ -64,7 +64,8 @@ sed -e "s|@LINK@|$link|g" -e "s|@ORIGIN@|$origin|g" "$config" >"$dir/config.json
 ip netns exec "$phone" node "$(dirname "$0")/browser.mjs" "$(cat "$dir/config.json")"
 
 "$binary" unshare "$devport" >/dev/null 2>&1
-gone=$(ip netns exec "$phone" python3 - "$link" <<'EOF'
+gone=$(
+	ip netns exec "$phone" python3 - "$link" <<'EOF'
 import sys, urllib.error, urllib.request
 try:
     print(urllib.request.urlopen(sys.argv[1], timeout=10).status)

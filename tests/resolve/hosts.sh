@@ -10,7 +10,7 @@ binary=$1
 ip link set lo up
 dir=$(mktemp -d)
 trap 'kill "$app" "$live" "$proxy" 2>/dev/null; wait; rm -rf "$dir"' EXIT
-app= live= proxy=
+app='' live='' proxy=''
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$dir/hosts"
 cp "$dir/hosts" "$dir/hosts.before"
 printf 'hosts: files dns\n' >"$dir/nsswitch.conf"
