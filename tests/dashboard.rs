@@ -754,6 +754,7 @@ async fn the_dashboard_makes_a_port_public_for_a_while_and_private_again() {
 /// The same in Chromium, two clicks each way: Share… → "Anyone, on dev.example.com" →
 /// Create makes the port public (the row says so and links the public URL), Make private
 /// ends it.
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_makes_a_port_public_from_the_dashboard() {
     use crate::harness::browser::Browser;
