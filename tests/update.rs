@@ -6,9 +6,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::harness::github::{
-    asset_name, linux_target, repo_path, sha256_of, FakeGitHub, Published,
-};
+use crate::harness::github::{linux_target, repo_path, sha256_of, FakeGitHub, Published};
 use crate::harness::http::{tls, Conn};
 use crate::harness::proxy::free_pair;
 use crate::harness::release::{
@@ -23,7 +21,7 @@ fn target() -> String {
 }
 
 fn asset() -> String {
-    asset_name(&target())
+    format!("portproxy-{}.tar.gz", target())
 }
 
 /// A copy of `binary` as an installed portproxy (in its own writable directory).

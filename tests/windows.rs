@@ -1,14 +1,14 @@
 //! The Windows build (`x86_64-pc-windows-gnu`) under wine, against Linux-side backends on
 //! loopback: what a Windows user meets first. `scripts/platform` builds it, puts the
-//! `bcryptprimitives.dll` stand-in beside it (tests/wine/) and runs these with `--ignored`,
-//! naming the .exe in PORTPROXY_TEST_WINDOWS_EXE (and the next release's, for self-update, in
-//! PORTPROXY_TEST_NEXT_WINDOWS_EXE).
+//! `bcryptprimitives.dll` stand-in beside it and in the prefix's system32 (tests/wine/) and
+//! runs these with `--ignored`, naming the .exe in PORTPROXY_TEST_WINDOWS_EXE (and the next
+//! release's, for self-update, in PORTPROXY_TEST_NEXT_WINDOWS_EXE).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::github::{asset_name, FakeGitHub, Published};
+use crate::harness::github::{FakeGitHub, Published};
 use crate::harness::release::assert_said;
 use crate::harness::{closed_port, Backend, Proxy, WsBackend};
 use crate::streams::{echo_round_trip, sse_arrives_event_by_event, ws_connect};
@@ -208,7 +208,7 @@ fn windows_releases() -> (FakeGitHub, String, String) {
             },
         ],
     );
-    (github, next, asset_name(&target))
+    (github, next, format!("portproxy-{target}.zip"))
 }
 
 /// A copy of this build as an installed `portproxy.exe`, alone in its own directory.

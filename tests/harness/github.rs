@@ -15,16 +15,6 @@ pub fn linux_target() -> String {
     format!("{}-unknown-linux-gnu", std::env::consts::ARCH)
 }
 
-/// The release file holding `target`'s build: dist packs Windows builds as `.zip`.
-pub fn asset_name(target: &str) -> String {
-    let extension = if target.contains("windows") {
-        "zip"
-    } else {
-        "tar.gz"
-    };
-    format!("portproxy-{target}.{extension}")
-}
-
 /// `OWNER/NAME` of Cargo.toml's repository, as the API paths name it.
 pub fn repo_path() -> String {
     env!("CARGO_PKG_REPOSITORY")
@@ -80,13 +70,13 @@ impl FakeGitHub {
         api: IpAddr,
         files: IpAddr,
     ) -> FakeGitHub {
-        let asset = asset_name(target);
         let (fake, files_url) = Self::listen(api, files);
         let mut listing = Vec::new();
         for r in releases {
             let dir = fake.files.path().join(&r.version);
             std::fs::create_dir_all(&dir).unwrap();
             let archive = archive(&r.binary, target, &dir);
+            let asset = archive.file_name().unwrap().to_string_lossy().into_owned();
             let sums = sums_line(&archive);
             let mut assets = Vec::new();
             // The sidecar first: self_update's default matcher would pick it (its name
