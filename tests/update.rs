@@ -1,184 +1,27 @@
 //! `portproxy self-update` against a fake GitHub API on loopback, serving real release
 //! archives of this build and of a real next-version build.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::io::Write;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
 
+use crate::harness::github::{linux_target, repo_path, sha256_of, FakeGitHub, Published};
 use crate::harness::http::{tls, Conn};
 use crate::harness::proxy::free_pair;
 use crate::harness::release::{
-    self, archive, assert_said, network_address, next_binary, said, sums_line, version_of, Noexec,
+    self, assert_said, network_address, next_binary, said, version_of, Noexec,
 };
 use crate::harness::{Backend, Proxy};
 
 const CURRENT: &str = env!("CARGO_PKG_VERSION");
 
 fn target() -> String {
-    format!("{}-unknown-linux-gnu", std::env::consts::ARCH)
+    linux_target()
 }
 
 fn asset() -> String {
     format!("portproxy-{}.tar.gz", target())
-}
-
-fn repo_path() -> String {
-    env!("CARGO_PKG_REPOSITORY")
-        .strip_prefix("https://github.com/")
-        .unwrap()
-        .to_string()
-}
-
-/// A release to publish: its version and the binary its archive holds.
-struct Published {
-    version: String,
-    binary: PathBuf,
-}
-
-/// A GitHub API look-alike: the release endpoints self_update reads, and the assets.
-struct FakeGitHub {
-    url: String,
-    routes: Arc<Mutex<HashMap<String, Vec<u8>>>>,
-    requests: Arc<Mutex<Vec<String>>>,
-    files: tempfile::TempDir,
-}
-
-impl FakeGitHub {
-    /// Publishes `releases` (newest last), each with its archive, `.sha256` and `sha256.sum`.
-    fn serve(releases: &[Published]) -> FakeGitHub {
-        Self::serve_at(
-            releases,
-            Ipv4Addr::LOCALHOST.into(),
-            Ipv4Addr::LOCALHOST.into(),
-        )
-    }
-
-    /// The same on every interface, the API answering on `api` and listing the files on
-    /// `files` (each an address of this machine).
-    fn serve_at(releases: &[Published], api: IpAddr, files: IpAddr) -> FakeGitHub {
-        let (fake, files_url) = Self::listen(api, files);
-        let mut listing = Vec::new();
-        for r in releases {
-            let dir = fake.files.path().join(&r.version);
-            std::fs::create_dir_all(&dir).unwrap();
-            let archive = archive(&r.binary, &target(), &dir);
-            let sums = sums_line(&archive);
-            let mut assets = Vec::new();
-            // The sidecar first: self_update's default matcher would pick it (its name
-            // holds the target too).
-            for (name, bytes) in [
-                (format!("{}.sha256", asset()), sums.clone().into_bytes()),
-                (asset(), std::fs::read(&archive).unwrap()),
-                ("sha256.sum".to_string(), sums.into_bytes()),
-            ] {
-                let path = format!("/dl/v{}/{name}", r.version);
-                assets.push(serde_json::json!({
-                    "name": name,
-                    "url": format!("{files_url}{path}"),
-                    "digest": format!("sha256:{}", sha256_of(&bytes)),
-                }));
-                fake.set(&path, bytes);
-            }
-            let release = serde_json::json!({
-                "tag_name": format!("v{}", r.version),
-                "name": format!("v{}", r.version),
-                "created_at": "2026-12-01T00:00:00Z",
-                "assets": assets,
-            });
-            fake.set(
-                &format!("/repos/{}/releases/tags/v{}", repo_path(), r.version),
-                release.to_string().into_bytes(),
-            );
-            listing.insert(0, release);
-        }
-        if let Some(latest) = listing.first() {
-            fake.set(
-                &format!("/repos/{}/releases/latest", repo_path()),
-                latest.to_string().into_bytes(),
-            );
-        }
-        fake.set(
-            &format!("/repos/{}/releases?per_page=100", repo_path()),
-            serde_json::Value::Array(listing).to_string().into_bytes(),
-        );
-
-        fake
-    }
-
-    /// An empty fake answering on `api`, whose file URLs name `files`, and that URL.
-    fn listen(api: IpAddr, files: IpAddr) -> (FakeGitHub, String) {
-        let any = if api.is_loopback() && files.is_loopback() {
-            Ipv4Addr::LOCALHOST
-        } else {
-            Ipv4Addr::UNSPECIFIED
-        };
-        let listener = TcpListener::bind((any, 0)).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let fake = FakeGitHub {
-            url: format!("http://{api}:{port}"),
-            routes: Arc::default(),
-            requests: Arc::default(),
-            files: tempfile::tempdir().unwrap(),
-        };
-        let (routes, requests) = (fake.routes.clone(), fake.requests.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut reader = BufReader::new(stream);
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                requests.lock().unwrap().push(path.clone());
-                let body = routes.lock().unwrap().get(&path).cloned();
-                let (status, body) = match body {
-                    Some(body) => ("200 OK", body),
-                    None => ("404 Not Found", br#"{"message":"Not Found"}"#.to_vec()),
-                };
-                let mut stream = reader.into_inner();
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(&body);
-            }
-        });
-        (fake, format!("http://{files}:{port}"))
-    }
-
-    fn set(&self, path: &str, body: Vec<u8>) {
-        self.routes.lock().unwrap().insert(path.to_string(), body);
-    }
-
-    /// Replaces a published file's bytes (the JSON's digest stays the original's).
-    fn tamper(&self, path: &str, edit: impl FnOnce(&mut Vec<u8>)) {
-        let mut routes = self.routes.lock().unwrap();
-        edit(routes.get_mut(path).expect("published path"));
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
-
-    fn downloads(&self) -> Vec<String> {
-        self.requests()
-            .into_iter()
-            .filter(|p| p.starts_with("/dl/"))
-            .collect()
-    }
-}
-
-fn sha256_of(bytes: &[u8]) -> String {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), bytes).unwrap();
-    release::digest("sha256sum", file.path())
 }
 
 /// A copy of `binary` as an installed portproxy (in its own writable directory).
@@ -658,56 +501,6 @@ fn the_installers_caddy_follows_the_release_and_a_users_is_left_alone() {
             .collect();
         left.sort();
         assert_eq!(left, ["caddy", "portproxy"]);
-    }
-}
-
-impl FakeGitHub {
-    /// Publishes every file of a `dist build` output directory as release v`version`, at
-    /// GitHub's API paths and at github.com's release URLs (`download/vX/`, `latest/download/`),
-    /// the way a real release serves them.
-    fn serve_dist(version: &str, dist: &Path) -> FakeGitHub {
-        let (fake, files_url) =
-            Self::listen(Ipv4Addr::LOCALHOST.into(), Ipv4Addr::LOCALHOST.into());
-        let mut assets = Vec::new();
-        let mut names: Vec<_> = std::fs::read_dir(dist)
-            .unwrap()
-            .map(|e| e.unwrap())
-            .filter(|e| e.file_type().unwrap().is_file())
-            .map(|e| e.file_name().into_string().unwrap())
-            .filter(|n| !n.ends_with("dist-manifest.json"))
-            .collect();
-        names.sort();
-        for name in names {
-            let bytes = std::fs::read(dist.join(&name)).unwrap();
-            let download = format!("/{}/releases/download/v{version}/{name}", repo_path());
-            assets.push(serde_json::json!({
-                "name": name,
-                "url": format!("{files_url}{download}"),
-                "digest": format!("sha256:{}", sha256_of(&bytes)),
-            }));
-            fake.set(
-                &format!("/{}/releases/latest/download/{name}", repo_path()),
-                bytes.clone(),
-            );
-            fake.set(&download, bytes);
-        }
-        let release = serde_json::json!({
-            "tag_name": format!("v{version}"),
-            "name": format!("v{version}"),
-            "created_at": "2026-12-01T00:00:00Z",
-            "assets": assets,
-        });
-        fake.set(
-            &format!("/repos/{}/releases?per_page=100", repo_path()),
-            serde_json::json!([release]).to_string().into_bytes(),
-        );
-        for path in [format!("tags/v{version}"), "latest".into()] {
-            fake.set(
-                &format!("/repos/{}/releases/{path}", repo_path()),
-                release.to_string().into_bytes(),
-            );
-        }
-        fake
     }
 }
 

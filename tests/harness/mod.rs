@@ -3,6 +3,8 @@
 pub mod backend;
 #[cfg(target_os = "linux")]
 pub mod browser;
+#[cfg(target_os = "linux")]
+pub mod github;
 pub mod http;
 pub mod proxy;
 #[cfg(target_os = "linux")]

@@ -32,14 +32,27 @@ pub fn sums_line(file: &Path) -> String {
     format!("{} *{name}\n", digest("sha256sum", file))
 }
 
-/// Writes `portproxy-<target>.tar.gz` into `dir`: `portproxy-<target>/portproxy` (a copy of
-/// `binary`), the shipped Caddyfile, completions/ and man/, as `dist build` packs them.
+/// Writes the release archive of `binary` built for `target` into `dir`, as `dist build`
+/// packs it: the binary, the shipped Caddyfile, completions/ and man/. Unix targets get
+/// `portproxy-<target>.tar.gz` holding `portproxy-<target>/portproxy`; Windows targets a flat
+/// `portproxy-<target>.zip` holding `portproxy.exe` (Deflate; dist 0.34's tasks.rs: "we
+/// currently rely on zips being flat").
 pub fn archive(binary: &Path, target: &str, dir: &Path) -> PathBuf {
     let name = format!("portproxy-{target}");
+    let windows = target.contains("windows");
     let stage = tempfile::tempdir().unwrap();
-    let root = stage.path().join(&name);
+    let root = if windows {
+        stage.path().to_path_buf()
+    } else {
+        stage.path().join(&name)
+    };
     std::fs::create_dir_all(&root).unwrap();
-    std::fs::copy(binary, root.join("portproxy")).unwrap();
+    let exe = if windows {
+        "portproxy.exe"
+    } else {
+        "portproxy"
+    };
+    std::fs::copy(binary, root.join(exe)).unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(repo.join("Caddyfile"), root.join("Caddyfile")).unwrap();
     for dir in ["completions", "man"] {
@@ -48,6 +61,15 @@ pub fn archive(binary: &Path, target: &str, dir: &Path) -> PathBuf {
             let file = file.unwrap();
             std::fs::copy(file.path(), root.join(dir).join(file.file_name())).unwrap();
         }
+    }
+    if windows {
+        let archive = dir.join(format!("{name}.zip"));
+        run(Command::new("python3")
+            .arg("-c")
+            .arg(ZIP_DIR)
+            .arg(&root)
+            .arg(&archive));
+        return archive;
     }
     let archive = dir.join(format!("{name}.tar.gz"));
     run(Command::new("tar")
@@ -58,6 +80,19 @@ pub fn archive(binary: &Path, target: &str, dir: &Path) -> PathBuf {
         .arg(&name));
     archive
 }
+
+/// `python3 -c ZIP_DIR SRC OUT`: SRC's files and folders, relative to SRC, Deflated into OUT
+/// (what axoasset's `zip_dir` writes for dist; its fastest level, as a debug .exe is 250 MB).
+const ZIP_DIR: &str = r#"
+import os, sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+    for top, dirs, files in os.walk(src):
+        dirs.sort()
+        for name in dirs + sorted(files):
+            path = os.path.join(top, name)
+            z.write(path, os.path.relpath(path, src))
+"#;
 
 /// A real portproxy one minor version ahead of this one: this tree built with its version
 /// bumped (scripts/test builds it and sets PORTPROXY_TEST_NEXT_BINARY).
