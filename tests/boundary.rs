@@ -365,3 +365,37 @@ async fn finding_9_settings_caddy_rejects_change_nothing() {
         proxy.log()
     );
 }
+
+/// Found by CI behind Caddy (`finding_1_caddy_keeps_local_sites_to_this_machine` under load:
+/// 502 for the sign-in past the limit): a page portproxy answered without reading the request
+/// body closed the connection while the front was still writing that body, and Caddy met a
+/// broken pipe. The body is read away first, so the connection carries the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_post_whose_body_comes_late_leaves_the_connection_open() {
+    let app = Backend::echo().await;
+    let proxy = public(&[]).await;
+    let host = format!("{}.dev.example.com", app.port());
+    let mut conn = Conn::open(proxy.addr).await;
+    let head = request(
+        "POST",
+        &host,
+        "/",
+        &[("X-Forwarded-For", "203.0.113.9"), ("Content-Length", "5")],
+    );
+    conn.send(head.as_bytes()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    conn.send(b"hello").await;
+    let refused = conn.read_response().await;
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    let again = request("GET", &host, "/", &[("X-Forwarded-For", "203.0.113.9")]);
+    conn.send(again.as_bytes()).await;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(5), conn.next_response())
+        .await
+        .expect("an answer within 5 s");
+    assert_eq!(
+        next.map(|r| r.status),
+        Some(401),
+        "the connection carried the next request"
+    );
+    assert_eq!(app.connections(), 0, "nothing reached the app");
+}

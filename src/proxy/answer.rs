@@ -47,8 +47,30 @@ fn page_head(rendered: &pages::Rendered) -> Result<ResponseHeader> {
     Ok(resp)
 }
 
-/// Writes one of our own pages.
+/// At most this much of a request body is read away before one of our pages answers it.
+const DRAIN: usize = 64 << 10;
+
+/// Reads the rest of the request body (up to `DRAIN`, for at most 2 s) before one of our
+/// pages answers it, so the connection can carry the next request. Found by CI: answered
+/// unread, the connection closed while Caddy was still writing the body (a sign-in past the
+/// limit, a 401 to a POST), and Caddy answered 502 in place of our page. A longer or slower
+/// body: the connection closes after the page, as before.
+pub async fn drain(session: &mut Session) {
+    let read_away = async {
+        let mut read = 0;
+        while read <= DRAIN {
+            match session.read_request_body().await {
+                Ok(Some(chunk)) => read += chunk.len(),
+                _ => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), read_away).await;
+}
+
+/// Writes one of our own pages, the request body read away first.
 pub async fn send_page(session: &mut Session, page: &Page, format: Format) -> Result<()> {
+    drain(session).await;
     let rendered = page.render(format);
     let resp = page_head(&rendered)?;
     session.write_response_header(Box::new(resp), false).await?;

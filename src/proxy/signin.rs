@@ -8,7 +8,7 @@ use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use pingora::Result;
 
-use super::answer::send_page;
+use super::answer::{drain, send_page};
 use super::pages::{Format, Page};
 use crate::auth::limiter::Trier;
 use crate::auth::{cookie, cors};
@@ -169,6 +169,7 @@ async fn redirect(
     location: &str,
     cookie: Option<String>,
 ) -> Result<()> {
+    drain(session).await;
     let mut resp = ResponseHeader::build(status, Some(5))?;
     resp.insert_header("location", location)?;
     if let Some(cookie) = cookie {
