@@ -304,8 +304,10 @@ async fn clean_leaves_the_machine_as_it_was() {
         term.output()
     );
     term.stop().await;
-    // A systemd user session, as on a desktop (`service install` refuses without one).
-    let systemd = crate::harness::fake_systemd_session(home.path());
+    // A systemd user session, as on a desktop (`service install` refuses without one); the
+    // stand-in lives outside HOME, whose files the test compares.
+    let session = tempfile::tempdir().unwrap();
+    let systemd = crate::harness::fake_systemd_session(session.path());
     let service = Command::new(env!("CARGO_BIN_EXE_portproxy"))
         .args(["service", "install"])
         .env("HOME", home.path())
