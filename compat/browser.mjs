@@ -145,7 +145,10 @@ async function signIn(page, form) {
 // link's origin. What `/` answers is the app's own business (Django's project has no `/`: 404).
 async function openShare(page, form) {
   const resp = await page.goto(form.link)
-  const first = resp?.request().redirectedFrom()
+  // The link's own request: the first of the redirect chain (the app may redirect `/` too,
+  // as JupyterLab does to /lab).
+  let first = resp?.request()
+  while (first?.redirectedFrom()) first = first.redirectedFrom()
   const traded = first && (await first.response())?.status()
   if (traded !== 303) throw new Error(`the share link: HTTP ${traded ?? resp?.status()}, not 303 to the app`)
   if (resp.status() >= 500) throw new Error(`the share link landed on HTTP ${resp.status()}`)
