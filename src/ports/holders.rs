@@ -64,20 +64,25 @@ pub(super) fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
 mod linux {
     /// `pid` and its ancestors from `/proc/PID/stat`, nearest first, up to init.
     pub(super) fn lineage(pid: u32) -> Vec<u32> {
-        let mut lineage = vec![pid];
-        let mut next = pid;
-        while lineage.len() < 32 {
-            let stat = std::fs::read_to_string(format!("/proc/{next}/stat")).unwrap_or_default();
-            match super::parent_in_stat(&stat) {
-                Some(parent) if parent > 1 && !lineage.contains(&parent) => {
-                    lineage.push(parent);
-                    next = parent;
-                }
-                _ => break,
-            }
-        }
-        lineage
+        super::lineage(pid, |next| {
+            let stat = std::fs::read_to_string(format!("/proc/{next}/stat")).ok()?;
+            super::parent_in_stat(&stat)
+        })
     }
+}
+
+/// `pid` and the processes that started it, nearest first, as `parent` tells them; stops at
+/// init/launchd (pid 1), an unknown parent, a loop, or 32 generations.
+#[cfg_attr(windows, allow(dead_code))]
+fn lineage(pid: u32, parent: impl Fn(u32) -> Option<u32>) -> Vec<u32> {
+    let mut lineage = vec![pid];
+    while lineage.len() < 32 {
+        match parent(lineage[lineage.len() - 1]) {
+            Some(up) if up > 1 && !lineage.contains(&up) => lineage.push(up),
+            _ => break,
+        }
+    }
+    lineage
 }
 
 /// The parent pid in a `/proc/PID/stat` line: the second field after the command, which is
@@ -170,23 +175,8 @@ mod macos {
 
     /// The process's working directory.
     pub(super) fn directory(pid: u32) -> Option<PathBuf> {
-        let mut info = std::mem::MaybeUninit::<libc::proc_vnodepathinfo>::zeroed();
-        let size = std::mem::size_of::<libc::proc_vnodepathinfo>() as c_int;
-        // SAFETY: libproc fills at most `size` bytes of `info`, which outlives the call; a
-        // zeroed `proc_vnodepathinfo` is valid (plain integers and characters).
-        let info = unsafe {
-            let n = libc::proc_pidinfo(
-                pid as c_int,
-                libc::PROC_PIDVNODEPATHINFO,
-                0,
-                info.as_mut_ptr().cast(),
-                size,
-            );
-            if n != size {
-                return None;
-            }
-            info.assume_init()
-        };
+        // SAFETY: a zeroed `proc_vnodepathinfo` is valid (plain integers and characters).
+        let info: libc::proc_vnodepathinfo = unsafe { pidinfo(pid, libc::PROC_PIDVNODEPATHINFO)? };
         let path: &[c_char] = info.pvi_cdir.vip_path.as_flattened();
         let path = CStr::from_bytes_until_nul(as_bytes(path)).ok()?;
         use std::os::unix::ffi::OsStrExt;
@@ -196,32 +186,25 @@ mod macos {
 
     /// `pid` and its ancestors from libproc's BSD info, nearest first, up to launchd.
     pub(super) fn lineage(pid: u32) -> Vec<u32> {
-        let mut lineage = vec![pid];
-        let size = std::mem::size_of::<libc::proc_bsdinfo>() as c_int;
-        while lineage.len() < 32 {
-            let mut info = std::mem::MaybeUninit::<libc::proc_bsdinfo>::zeroed();
-            let next = *lineage.last().unwrap_or(&pid);
-            // SAFETY: as in `directory`: libproc fills at most `size` bytes of `info`, and a
-            // zeroed `proc_bsdinfo` is valid (plain integers and characters).
-            let parent = unsafe {
-                let n = libc::proc_pidinfo(
-                    next as c_int,
-                    libc::PROC_PIDTBSDINFO,
-                    0,
-                    info.as_mut_ptr().cast(),
-                    size,
-                );
-                if n != size {
-                    break;
-                }
-                info.assume_init().pbi_ppid
-            };
-            if parent <= 1 || lineage.contains(&parent) {
-                break;
-            }
-            lineage.push(parent);
-        }
-        lineage
+        super::lineage(pid, |next| {
+            // SAFETY: a zeroed `proc_bsdinfo` is valid (plain integers and characters).
+            let info: libc::proc_bsdinfo = unsafe { pidinfo(next, libc::PROC_PIDTBSDINFO)? };
+            Some(info.pbi_ppid)
+        })
+    }
+
+    /// libproc's `flavor` of information about `pid`, when it gives all of it.
+    ///
+    /// # Safety
+    /// A zeroed `T` must be valid, and `T` must be the struct `flavor` fills.
+    unsafe fn pidinfo<T>(pid: u32, flavor: c_int) -> Option<T> {
+        let mut info = std::mem::MaybeUninit::<T>::zeroed();
+        let size = std::mem::size_of::<T>() as c_int;
+        // SAFETY: libproc fills at most `size` bytes of `info`, which outlives the call.
+        let n =
+            unsafe { libc::proc_pidinfo(pid as c_int, flavor, 0, info.as_mut_ptr().cast(), size) };
+        // SAFETY: zeroed, then filled by libproc (the caller's promise).
+        (n == size).then(|| unsafe { info.assume_init() })
     }
 
     fn as_bytes(chars: &[c_char]) -> &[u8] {
