@@ -294,7 +294,7 @@ pub struct Config {
     /// the admin listener's and Caddy's), which are never a target.
     pub policy: Policy,
     /// Caddy in front (`run`), with the ports it really binds.
-    pub front: Option<CaddyPorts>,
+    pub caddy_in_front: Option<CaddyPorts>,
     /// The token public domains need; None where no domain needs one, or with `no_auth`.
     pub auth: Option<Auth>,
     /// What names ports: `names`, `labels` and `[names]`.
@@ -324,11 +324,15 @@ impl CaddyPorts {
 }
 
 impl Config {
-    pub fn new(settings: Settings, front: Option<CaddyPorts>, auth: Option<Auth>) -> Config {
+    pub fn new(
+        settings: Settings,
+        caddy_in_front: Option<CaddyPorts>,
+        auth: Option<Auth>,
+    ) -> Config {
         let mut own = vec![settings.listen.port(), settings.admin.port()];
-        if let Some(front) = front {
-            own.extend([front.http_port, front.https_port]);
-            own.extend(front.admin_port);
+        if let Some(caddy) = caddy_in_front {
+            own.extend([caddy.http_port, caddy.https_port]);
+            own.extend(caddy.admin_port);
         }
         own.sort_unstable();
         own.dedup();
@@ -345,7 +349,7 @@ impl Config {
         Config {
             settings,
             policy,
-            front,
+            caddy_in_front,
             auth,
             names,
         }
@@ -359,9 +363,9 @@ impl Config {
             Some(sub) => format!("{sub}.{domain}"),
             None => domain.to_string(),
         };
-        match self.front {
-            Some(front) if front.https_port == 443 => format!("https://{host}"),
-            Some(front) => format!("https://{host}:{}", front.https_port),
+        match self.caddy_in_front {
+            Some(caddy) if caddy.https_port == 443 => format!("https://{host}"),
+            Some(caddy) => format!("https://{host}:{}", caddy.https_port),
             None => format!("http://{host}:{}", self.settings.listen.port()),
         }
     }
@@ -375,7 +379,7 @@ impl Config {
 
     /// Caddy's ports: the ones it binds in front, else the settings'.
     pub fn caddy_ports(&self) -> CaddyPorts {
-        self.front.unwrap_or(CaddyPorts {
+        self.caddy_in_front.unwrap_or(CaddyPorts {
             http_port: self.settings.http_port,
             https_port: self.settings.https_port,
             admin_port: None,

@@ -18,6 +18,7 @@ pub mod hosts_sync;
 pub mod metrics;
 pub mod names;
 pub mod paths;
+pub mod plan;
 pub mod policy;
 pub mod port_links;
 pub mod ports;

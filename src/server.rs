@@ -15,11 +15,12 @@ use pingora::services::listening::Service;
 
 use crate::admin::Admin;
 use crate::banner::{self, Https, DETAIL};
+use crate::caddy;
 use crate::caddy::supervise::{Launch, Supervisor};
-use crate::config::Config;
 use crate::control;
 use crate::error::Error;
 use crate::metrics::METRICS;
+use crate::plan::{Plan, Reload};
 use crate::ports;
 use crate::proxy::{App, PortProxy};
 
@@ -31,60 +32,24 @@ const GRACE: Duration = Duration::from_secs(10);
 /// Caddy's own grace period is 5 s (set in the Caddyfile); then it is killed.
 const CADDY_GRACE: Duration = Duration::from_secs(8);
 
-/// What `serve` and `run` start.
-pub struct Plan {
-    pub config: Config,
-    /// Caddy in front, for `run`.
-    pub caddy: Option<CaddyPlan>,
-    /// Why there is no Caddy in front, for the start banner when `caddy` is None.
-    pub alone: String,
-    /// Builds the settings afresh from the file, the environment and the flags, for a reload;
-    /// what was fixed at start (listen, admin, threads, Caddy's ports) is taken from the
-    /// running settings it is given.
-    pub reload: Reload,
-}
-
-pub struct CaddyPlan {
-    pub launch: Launch,
-    /// The Caddyfile as written, to tell whether a reload changes it.
-    pub caddyfile: String,
-    /// The addresses Caddy will listen on, checked before anything starts.
-    pub binds: Vec<(&'static str, SocketAddr)>,
-    /// Where Caddy's local CA lives, when a site uses it: `run` offers to trust it (or says
-    /// how) once Caddy has made it.
-    pub local_ca: Option<crate::caddy::Paths>,
-    /// Whether that offer may be a question (not with `--yes` or `--no-trust`).
-    pub may_ask_trust: bool,
-    /// The Unix sockets Caddy reaches the proxy on, one per proxy thread (`caddy::proxy_sockets`);
-    /// empty when it uses the TCP listener.
-    pub sockets: Vec<PathBuf>,
-}
-
-/// Rebuilds the settings from the running ones (see `Plan::reload`).
-pub type Reload = Box<dyn Fn(&Config) -> Result<Reloaded, Error> + Send>;
-
-/// Settings rebuilt by a reload.
-pub struct Reloaded {
-    pub config: Config,
-    pub caddyfile: Option<String>,
-    /// The new settings tried to move something fixed at start (kept as it was).
-    pub moved_start_settings: bool,
-}
-
 /// Runs portproxy until SIGTERM or SIGINT; returns once requests in flight are done (or the
 /// grace period is over) and Caddy has stopped.
 pub fn start(plan: Plan) -> Result<(), Error> {
     let Plan {
         config,
+        paths,
+        admin: caddy_admin,
+        caddyfile,
         caddy,
-        alone,
         reload,
     } = plan;
     // Pingora panics in a service thread when a bind fails; say it properly, before starting.
     ensure_free("listen", config.settings.listen)?;
     ensure_free("admin", config.settings.admin)?;
-    for (key, addr) in caddy.iter().flat_map(|c| &c.binds) {
-        ensure_free_for_caddy(key, *addr)?;
+    if caddy.is_ok() {
+        for (key, addr) in caddy::binds(&config) {
+            ensure_free_for_caddy(key, addr)?;
+        }
     }
     if !config.settings.listen.ip().is_loopback() {
         warn!(
@@ -126,7 +91,7 @@ pub fn start(plan: Plan) -> Result<(), Error> {
     let (listen, admin_addr, threads) = (settings.listen, settings.admin, settings.threads);
     let sockets = caddy
         .as_ref()
-        .map(|plan| plan.sockets.clone())
+        .map(|front| front.sockets.clone())
         .unwrap_or_default();
     prepare_socket_dir(&sockets)?;
     let app = Arc::new(App::new(config));
@@ -154,27 +119,36 @@ pub fn start(plan: Plan) -> Result<(), Error> {
 
     info!(target: DETAIL, "admin on http://{admin_addr}/ (/healthz, /metrics, /caddy/ask)");
     let front = match caddy {
-        Some(plan) => {
-            let supervisor = Supervisor::start(plan.launch).map_err(Error::CaddyStart)?;
-            let https = match &plan.local_ca {
-                Some(paths) => Https::LocalCa {
-                    trusted: crate::caddy::trust::is_trusted(paths),
+        Ok(front) => {
+            let path =
+                crate::caddy::write_caddyfile(&paths, &caddyfile).map_err(|error| Error::File {
+                    path: paths.caddyfile(),
+                    error,
+                })?;
+            let launch = Launch {
+                caddy: front.found,
+                caddyfile: path,
+                admin: caddy_admin.address(),
+                env: paths.caddy_env(),
+            };
+            let supervisor = Supervisor::start(launch).map_err(Error::CaddyStart)?;
+            let https = match front.local_ca {
+                true => Https::LocalCa {
+                    trusted: crate::caddy::trust::is_trusted(&paths),
                 },
-                None => Https::Public,
+                false => Https::Public,
             };
             eprint!("{}", banner::render(&app.config(), &https));
-            if let Some(paths) = plan.local_ca {
+            if front.local_ca {
                 // Beside the proxy, which serves while the question waits for an answer.
-                let may_ask = plan.may_ask_trust;
+                let may_ask = front.may_ask_trust;
                 std::thread::spawn(move || crate::caddy::trust::offer_on_start(&paths, may_ask));
             }
-            Some((Arc::new(supervisor), plan.caddyfile))
+            Some((Arc::new(supervisor), caddyfile))
         }
-        None => {
-            eprint!(
-                "{}",
-                banner::render(&app.config(), &Https::Off { why: alone })
-            );
+        Err(absent) => {
+            let why = absent.to_string();
+            eprint!("{}", banner::render(&app.config(), &Https::Off { why }));
             None
         }
     };
@@ -285,12 +259,12 @@ fn watch_for_reload(
 /// Caddy rejects leaves both Caddy and the proxy on the running settings.
 fn apply_reload(
     app: &App,
-    reload: &dyn Fn(&Config) -> Result<Reloaded, Error>,
+    reload: &Reload,
     front: &mut Option<(Arc<Supervisor>, String)>,
     reason: &str,
 ) {
     let old = app.config();
-    let new = match reload(&old) {
+    let new = match reload.apply(&old) {
         Ok(new) => new,
         Err(e) => {
             return error!("{reason}: new settings rejected, the running ones stay: {e}");

@@ -57,6 +57,7 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
             "control/mod.rs",
             "dns/responder.rs",
             "error.rs",
+            "plan.rs",
             "share/registry.rs",
             "share/tunnel.rs",
             "start.rs",

@@ -1,6 +1,6 @@
 //! The Caddyfile that puts Caddy in front of the proxy.
 //!
-//! Pure: settings in, text out. The shipped top-level `Caddyfile` is `render(&Front::template())`
+//! Pure: settings in, text out. The shipped top-level `Caddyfile` is `render(&Caddyfile::template())`
 //! (a test keeps them identical), so the file users read is the file `run` writes. Every line
 //! parses on Caddy 2.6.2 (Debian 12, Ubuntu 24.04) as well as 2.11: `ask` rather than
 //! `permission`, no `persist_config`, no `stream_close_delay`. No `encode`: on 2.6-2.8 it
@@ -13,7 +13,7 @@ use crate::config::FRONT_HEADER;
 /// Everything the Caddyfile depends on. Values are already validated (domains are
 /// `[a-z0-9.-]`, provider names `[a-z0-9_]`), because Caddy substitutes text before parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Front {
+pub struct Caddyfile {
     pub sites: Vec<Site>,
     pub http_port: String,
     pub https_port: String,
@@ -64,10 +64,10 @@ pub enum Tls {
 /// The environment variable the DNS provider's token is read from.
 pub const DNS_TOKEN_ENV: &str = "PORTPROXY_DNS_TOKEN";
 
-impl Front {
+impl Caddyfile {
     /// The shipped `Caddyfile`: one domain, values from the environment with local defaults.
-    pub fn template() -> Front {
-        Front {
+    pub fn template() -> Caddyfile {
+        Caddyfile {
             sites: vec![Site {
                 domain: "{$PORTPROXY_DOMAIN:localhost}".into(),
                 tls: Tls::FromEnv,
@@ -85,10 +85,10 @@ impl Front {
     }
 }
 
-/// The Caddyfile for `front`, formatted as `caddy fmt` would.
-pub fn render(front: &Front) -> String {
+/// The text of `caddyfile`, formatted as `caddy fmt` would.
+pub fn render(caddyfile: &Caddyfile) -> String {
     let mut out = String::new();
-    let domains: Vec<&str> = front.sites.iter().map(|s| s.domain.as_str()).collect();
+    let domains: Vec<&str> = caddyfile.sites.iter().map(|s| s.domain.as_str()).collect();
     let _ = writeln!(
         out,
         "# portproxy's Caddyfile: HTTPS for every port of {}.",
@@ -98,7 +98,7 @@ pub fn render(front: &Front) -> String {
         "# Caddy terminates TLS and hands every request to portproxy, which routes it by name.\n",
     );
     if matches!(
-        front.sites.first(),
+        caddyfile.sites.first(),
         Some(Site {
             tls: Tls::FromEnv,
             ..
@@ -107,12 +107,12 @@ pub fn render(front: &Front) -> String {
         out.push_str(TEMPLATE_NOTES);
     }
     out.push_str("{\n");
-    let _ = writeln!(out, "\tadmin {}", front.admin);
-    if let Some(storage) = &front.storage {
+    let _ = writeln!(out, "\tadmin {}", caddyfile.admin);
+    if let Some(storage) = &caddyfile.storage {
         let _ = writeln!(out, "\tstorage file_system {storage}");
     }
-    let _ = writeln!(out, "\thttp_port {}", front.http_port);
-    let _ = writeln!(out, "\thttps_port {}", front.https_port);
+    let _ = writeln!(out, "\thttp_port {}", caddyfile.http_port);
+    let _ = writeln!(out, "\thttps_port {}", caddyfile.https_port);
     out.push_str("\tgrace_period 5s\n");
     out.push_str(
         "\t# `portproxy trust` installs the local CA when you ask; no sudo prompt mid-run.\n",
@@ -120,13 +120,13 @@ pub fn render(front: &Front) -> String {
     out.push_str("\tskip_install_trust\n");
     out.push_str("\t# The http:// site below redirects itself, on every bind address.\n");
     out.push_str("\tauto_https disable_redirects\n");
-    if let Some(bind) = &front.bind {
+    if let Some(bind) = &caddyfile.bind {
         let _ = writeln!(out, "\tdefault_bind {bind}");
     }
-    if let Some(ask) = &front.ask {
+    if let Some(ask) = &caddyfile.ask {
         let _ = writeln!(out, "\ton_demand_tls {{\n\t\task {ask}\n\t}}");
     }
-    if front.bind.is_none() {
+    if caddyfile.bind.is_none() {
         // Caddy routes by Host, not by the TLS name: a Host that differs from the name the
         // client's handshake asked for gets 421, so a certificate for one site can't carry
         // requests for another.
@@ -137,15 +137,15 @@ pub fn render(front: &Front) -> String {
     // An explicit http:// site gets default_bind (Caddy 2.6.2's automatic redirect server
     // does not, and then listens on [::1] only).
     out.push_str("http:// {\n");
-    let port = if front.https_port == "443" {
+    let port = if caddyfile.https_port == "443" {
         String::new()
     } else {
-        format!(":{}", front.https_port)
+        format!(":{}", caddyfile.https_port)
     };
     let _ = writeln!(out, "\tredir https://{{host}}{port}{{uri}} 308");
     out.push_str("}\n");
 
-    for site in &front.sites {
+    for site in &caddyfile.sites {
         let d = &site.domain;
         // `*.` matches one label; a worktree's name (`feature-login.shop-web`) and an
         // allowed host's port (`db.internal--5432`) are two. One DNS-challenge wildcard
@@ -178,8 +178,8 @@ pub fn render(front: &Front) -> String {
                 "\trespond @remote \"{d} is served only to this machine\" 403"
             );
         }
-        let _ = writeln!(out, "\treverse_proxy {} {{", front.upstream);
-        if let Some(secret) = &front.secret {
+        let _ = writeln!(out, "\treverse_proxy {} {{", caddyfile.upstream);
+        if let Some(secret) = &caddyfile.secret {
             let _ = writeln!(out, "\t\theader_up {FRONT_HEADER} {secret}");
         }
         out.push_str("\t\ttransport http {\n");
@@ -209,8 +209,8 @@ const TEMPLATE_NOTES: &str = "#
 mod tests {
     use super::*;
 
-    fn local() -> Front {
-        Front {
+    fn local() -> Caddyfile {
+        Caddyfile {
             sites: vec![Site {
                 domain: "localhost".into(),
                 tls: Tls::Internal,
@@ -231,7 +231,7 @@ mod tests {
     #[test]
     fn the_shipped_caddyfile_is_the_template() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/Caddyfile");
-        let rendered = render(&Front::template());
+        let rendered = render(&Caddyfile::template());
         if std::env::var_os("PORTPROXY_BLESS").is_some() {
             std::fs::write(path, &rendered).unwrap();
         }
@@ -262,7 +262,7 @@ mod tests {
     /// Finding 3 (issue 23): over TCP (Windows), Caddy proves it is the front `run` started.
     #[test]
     fn finding_3_over_tcp_caddy_sends_the_runs_secret() {
-        let front = Front {
+        let front = Caddyfile {
             upstream: "127.0.0.1:24306".into(),
             secret: Some("00112233445566778899aabbccddeeff".into()),
             ..local()
@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn public_and_dns_modes() {
-        let front = Front {
+        let front = Caddyfile {
             sites: vec![
                 Site {
                     domain: "localhost".into(),

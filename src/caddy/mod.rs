@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{CaddyPorts, Config, Key, Settings, Source, TlsChoice};
 use crate::paths::{self, NoHome};
 use crate::route::is_local;
-use caddyfile::{Front, Site, Tls};
+use caddyfile::{Caddyfile, Site, Tls};
 
 /// Where portproxy keeps Caddy's files: certificates and the local CA, the generated
 /// Caddyfile, the admin socket. Never the user's own Caddy directories.
@@ -77,33 +77,33 @@ impl Paths {
 /// Caddy's admin endpoint: a unix socket where there are unix sockets, else a loopback port
 /// chosen at start. Never the default `localhost:2019`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Admin {
+pub enum AdminAddress {
     Socket(PathBuf),
     Port(u16),
 }
 
-impl Admin {
-    pub fn for_paths(paths: &Paths) -> std::io::Result<Admin> {
+impl AdminAddress {
+    pub fn for_paths(paths: &Paths) -> std::io::Result<AdminAddress> {
         if cfg!(unix) {
-            Ok(Admin::Socket(paths.data.join("caddy-admin.sock")))
+            Ok(AdminAddress::Socket(paths.data.join("caddy-admin.sock")))
         } else {
             let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
-            Ok(Admin::Port(probe.local_addr()?.port()))
+            Ok(AdminAddress::Port(probe.local_addr()?.port()))
         }
     }
 
     /// As Caddy writes it: `unix//path` or `127.0.0.1:PORT`.
     pub fn address(&self) -> String {
         match self {
-            Admin::Socket(path) => format!("unix/{}", path.display()),
-            Admin::Port(port) => format!("127.0.0.1:{port}"),
+            AdminAddress::Socket(path) => format!("unix/{}", path.display()),
+            AdminAddress::Port(port) => format!("127.0.0.1:{port}"),
         }
     }
 
     pub fn port(&self) -> Option<u16> {
         match self {
-            Admin::Socket(_) => None,
-            Admin::Port(port) => Some(*port),
+            AdminAddress::Socket(_) => None,
+            AdminAddress::Port(port) => Some(*port),
         }
     }
 }
@@ -111,7 +111,11 @@ impl Admin {
 /// The ports Caddy will bind: the settings', or the unprivileged fallback when this user's
 /// Caddy can't bind the default 80/443 and the user set no ports, with the command that would
 /// allow the defaults. Ports the user set are kept (a Caddy that can't bind them is an error).
-pub fn ports(settings: &Settings, caddy: &Path, admin: &Admin) -> (CaddyPorts, Option<String>) {
+pub fn ports(
+    settings: &Settings,
+    caddy: &Path,
+    admin: &AdminAddress,
+) -> (CaddyPorts, Option<String>) {
     let mut ports = CaddyPorts {
         http_port: settings.http_port,
         https_port: settings.https_port,
@@ -150,8 +154,8 @@ pub fn proxy_sockets(paths: &Paths, threads: usize) -> Option<Vec<PathBuf>> {
         .then_some(sockets)
 }
 
-/// The Caddyfile settings for a config.
-pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
+/// The Caddyfile for a config: its sites, ports, the upstream, the admin endpoint.
+pub fn caddyfile_for(config: &Config, paths: &Paths, admin: &AdminAddress) -> Caddyfile {
     let public = config.settings.domains.iter().any(|d| !is_local(d));
     let sites: Vec<Site> = config
         .settings
@@ -183,7 +187,7 @@ pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
         }
         None => config.settings.listen.to_string(),
     };
-    Front {
+    Caddyfile {
         sites,
         http_port: config.caddy_ports().http_port.to_string(),
         https_port: config.caddy_ports().https_port.to_string(),
@@ -194,7 +198,7 @@ pub fn front(config: &Config, paths: &Paths, admin: &Admin) -> Front {
         admin: admin.address(),
         storage: Some(paths.storage().display().to_string()),
         bind: (!public).then(|| "127.0.0.1 [::1]".to_string()),
-        secret: config.front.and_then(|front| front.secret_text()),
+        secret: config.caddy_in_front.and_then(|ports| ports.secret_text()),
     }
 }
 

@@ -3,12 +3,12 @@
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
-use crate::caddy::{self, caddyfile, locate, Admin, Paths};
+use crate::caddy::{self, locate};
 use crate::cli::DoctorArgs;
 use crate::commands::hosts;
-use crate::commands::{describe, Described};
 use crate::config::{process_env, Config};
 use crate::error::Error;
+use crate::plan::{InFront, Plan, Purpose};
 use crate::ports;
 use crate::resolver;
 use crate::route;
@@ -79,15 +79,9 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
         }
     };
     if let Some(settings) = settings {
-        let paths = Paths::from_env(&process_env)?;
-        let Described {
-            config,
-            caddy: found,
-            admin,
-            fix,
-        } = describe(settings, &paths)?;
-        let config = &config;
-        if let Some(fix) = fix {
+        let plan = Plan::resolve(Box::new(move || Ok(settings.clone())), Purpose::Describe)?;
+        let (config, paths) = (&plan.config, &plan.paths);
+        if let Ok(InFront { fix: Some(fix), .. }) = &plan.caddy {
             checks.push(warn(
                 "ports",
                 format!(
@@ -98,17 +92,17 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
             ));
         }
         checks.extend(check_ports(config));
-        match found {
-            Ok(found) => {
+        match &plan.caddy {
+            Ok(InFront { found, .. }) => {
                 checks.push(pass(
                     "caddy",
                     format!("caddy: {} at {}", found.version, found.path.display()),
                 ));
-                checks.push(check_caddyfile(config, &paths, &admin, &found.path));
+                checks.push(check_caddyfile(&plan.caddyfile, &found.path));
             }
-            Err(missing) => checks.push(fail(
+            Err(absent) => checks.push(fail(
                 "caddy",
-                format!("caddy: {missing}"),
+                format!("caddy: {absent}"),
                 format!("install Caddy: {}", locate::install_hint()),
             )),
         }
@@ -124,7 +118,7 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
             checks.push(relay_warning(public, config.settings.listen));
         }
         if config.settings.domains.iter().any(|d| route::is_local(d)) {
-            checks.push(match crate::caddy::trust::is_trusted(&paths) {
+            checks.push(match crate::caddy::trust::is_trusted(paths) {
                 Some(true) => pass("local-ca", "local CA: trusted by the system"),
                 Some(false) if !paths.root_cert().is_file() => fail(
                     "local-ca",
@@ -222,14 +216,8 @@ fn is_ours(config: &Config) -> bool {
     std::net::TcpStream::connect(config.settings.admin).is_ok()
 }
 
-/// Renders the Caddyfile and lets this Caddy parse it.
-fn check_caddyfile(
-    config: &Config,
-    paths: &Paths,
-    admin: &Admin,
-    caddy_bin: &std::path::Path,
-) -> Check {
-    let text = caddyfile::render(&caddy::front(config, paths, admin));
+/// Lets this Caddy parse the Caddyfile `run` would give it.
+fn check_caddyfile(text: &str, caddy_bin: &std::path::Path) -> Check {
     // A directory of our own with a random name (0700), never a predictable path in the
     // shared temp dir that another user could have planted with a symlink.
     let output = tempfile::Builder::new()
@@ -237,7 +225,7 @@ fn check_caddyfile(
         .tempdir()
         .and_then(|dir| {
             let file = dir.path().join("Caddyfile");
-            std::fs::write(&file, &text)?;
+            std::fs::write(&file, text)?;
             std::process::Command::new(caddy_bin)
                 .args(["adapt", "--adapter", "caddyfile", "--config"])
                 .arg(&file)

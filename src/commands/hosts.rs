@@ -6,12 +6,11 @@
 //! running portproxy keeps the block in sync only after it; `--remove` (or `portproxy clean`)
 //! undoes both.
 
-use crate::caddy::Paths;
 use crate::cli::HostsArgs;
-use crate::commands::describe;
 use crate::config::{process_env, Config};
 use crate::error::Error;
 use crate::hosts::{self, Change};
+use crate::plan::{Plan, Purpose};
 use crate::ports;
 
 pub fn hosts(args: HostsArgs) -> Result<(), Error> {
@@ -34,7 +33,7 @@ pub fn hosts(args: HostsArgs) -> Result<(), Error> {
         install_resolver()?;
     }
     let settings = args.config.settings(&process_env)?;
-    let config = describe(settings, &Paths::from_env(&process_env)?)?.config;
+    let config = Plan::resolve(Box::new(move || Ok(settings.clone())), Purpose::Describe)?.config;
     let names = served(&config);
     if !args.sync {
         if !args.resolver {

@@ -13,11 +13,10 @@ pub mod service;
 pub mod share;
 pub mod trust;
 
-use crate::caddy::locate::{self, Missing};
-use crate::caddy::{self, Admin, Paths};
-use crate::cli::Command;
-use crate::config::{Config, Settings};
+use crate::cli::{Command, RunArgs};
+use crate::config::process_env;
 use crate::error::Error;
+use crate::plan::ReadSettings;
 
 /// How a command that didn't fail ends.
 pub enum Exit {
@@ -56,36 +55,7 @@ pub fn execute(command: Command) -> Result<Exit, Error> {
     Ok(Exit::Success)
 }
 
-/// What `run` would start with, for the commands that describe it without starting it
-/// (`caddyfile`, `doctor`, `ls`, `url`, `open`).
-pub struct Described {
-    /// Caddy's ports as `run` would pick them (fallback included) when a Caddy is found; no
-    /// token is resolved.
-    pub config: Config,
-    /// The Caddy `run` would start.
-    pub caddy: Result<locate::Caddy, Missing>,
-    pub admin: Admin,
-    /// How to get ports 80 and 443, where `run` would fall back.
-    pub fix: Option<String>,
-}
-
-pub fn describe(settings: Settings, paths: &Paths) -> Result<Described, Error> {
-    let admin = Admin::for_paths(paths).map_err(|error| Error::File {
-        path: paths.data.clone(),
-        error,
-    })?;
-    let caddy = locate::locate(settings.caddy.as_deref());
-    let (ports, fix) = match &caddy {
-        Ok(found) => {
-            let (ports, fix) = caddy::ports(&settings, &found.path, &admin);
-            (Some(ports), fix)
-        }
-        Err(_) => (None, None),
-    };
-    Ok(Described {
-        config: Config::new(settings, ports, None),
-        caddy,
-        admin,
-        fix,
-    })
+/// Reads the settings `args` make, now and again at each reload (`plan::Reload`).
+pub fn read_settings(args: RunArgs) -> ReadSettings {
+    Box::new(move || Ok(args.settings(&process_env)?))
 }

@@ -158,7 +158,7 @@ impl ProxyHttp for PortProxy {
         let req = session.req_header();
         ctx.format = Format::from_accept(req.headers.get("accept").and_then(|v| v.to_str().ok()));
         ctx.host = request_host(req).to_string();
-        let secret = config.front.and_then(|front| front.secret_text());
+        let secret = config.caddy_in_front.and_then(|caddy| caddy.secret_text());
         let front = gate::trusted_front(
             peer,
             &req.headers,
