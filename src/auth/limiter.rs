@@ -22,19 +22,21 @@ pub struct Limiter {
     state: Mutex<LimiterState>,
 }
 
+/// Where tries count: one IPv4 address, or one IPv6 /64 (a host has many addresses in its
+/// prefix, so its own /64 is one client).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Key {
+enum Network {
     V4(u32),
     V6Prefix(u64),
     Unknown,
 }
 
-impl Key {
-    fn of(ip: Option<IpAddr>) -> Key {
+impl Network {
+    fn of(ip: Option<IpAddr>) -> Network {
         match ip.map(|ip| ip.to_canonical()) {
-            Some(IpAddr::V4(v4)) => Key::V4(v4.into()),
-            Some(IpAddr::V6(v6)) => Key::V6Prefix((u128::from(v6) >> 64) as u64),
-            None => Key::Unknown,
+            Some(IpAddr::V4(v4)) => Network::V4(v4.into()),
+            Some(IpAddr::V6(v6)) => Network::V6Prefix((u128::from(v6) >> 64) as u64),
+            None => Network::Unknown,
         }
     }
 }
@@ -71,7 +73,7 @@ impl Bucket {
 }
 
 struct LimiterState {
-    clients: HashMap<Key, Bucket>,
+    clients: HashMap<Network, Bucket>,
     everyone: Option<Bucket>,
 }
 
@@ -97,13 +99,13 @@ impl Limiter {
     /// Takes one try for `who` at `now`, or says how long to wait (and takes nothing).
     pub fn attempt(&self, who: Trier, now: Instant) -> Result<(), Duration> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let key = Key::of(who.ip);
-        if !state.clients.contains_key(&key) && state.clients.len() >= MAX_CLIENTS {
+        let network = Network::of(who.ip);
+        if !state.clients.contains_key(&network) && state.clients.len() >= MAX_CLIENTS {
             state.forget_one(now);
         }
         let client = state
             .clients
-            .entry(key)
+            .entry(network)
             .or_insert_with(|| Bucket::full(now, BURST));
         if let Some(wait) = client.wait(now, BURST, REFILL) {
             return Err(wait);
@@ -117,7 +119,7 @@ impl Limiter {
             }
             everyone.tokens -= 1.0;
         }
-        if let Some(client) = state.clients.get_mut(&key) {
+        if let Some(client) = state.clients.get_mut(&network) {
             client.tokens -= 1.0;
         }
         Ok(())
@@ -126,7 +128,7 @@ impl Limiter {
     /// Gives back the try `attempt` took: the credential was right.
     pub fn refund(&self, who: Trier) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(client) = state.clients.get_mut(&Key::of(who.ip)) {
+        if let Some(client) = state.clients.get_mut(&Network::of(who.ip)) {
             client.give_back(BURST);
         }
         if !who.local {
