@@ -122,7 +122,7 @@ pub fn load(
         })?;
         let source = Source::File(path.clone());
         for (key, values) in file_values(&text, &path)? {
-            settings.set(key, &values, &source)?;
+            set(&mut settings, key, &values, &source)?;
         }
         settings.file = Some(path);
     }
@@ -139,10 +139,10 @@ pub fn load(
                 .collect(),
             Shape::One | Shape::Switch => vec![value],
         };
-        settings.set(key, &values, &Source::Env)?;
+        set(&mut settings, key, &values, &Source::Env)?;
     }
     for (key, values) in flags {
-        settings.set(*key, values, &Source::Flag)?;
+        set(&mut settings, *key, values, &Source::Flag)?;
     }
 
     let (listen, admin) = (settings.listen, settings.admin);
@@ -154,6 +154,21 @@ pub fn load(
         return Err(ConfigError::SamePort { listen });
     }
     Ok(settings)
+}
+
+fn set(
+    settings: &mut Settings,
+    key: Key,
+    values: &[String],
+    source: &Source,
+) -> Result<(), ConfigError> {
+    settings
+        .set(key, values, source)
+        .map_err(|value| ConfigError::Invalid {
+            key,
+            value,
+            source: source.clone(),
+        })
 }
 
 /// The config file's values as text, per setting: a list may mix numbers and strings

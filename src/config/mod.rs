@@ -7,7 +7,8 @@ mod parse;
 mod settings;
 
 pub use load::{default_file, load, process_env, ConfigError, Given};
-pub use settings::{Group, Key, Row, Settings, Shape, Source, TlsChoice};
+pub use parse::TlsChoice;
+pub use settings::{Group, Key, Row, Settings, Shape, Source};
 
 use crate::auth::Auth;
 use crate::policy::Policy;

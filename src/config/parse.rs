@@ -5,9 +5,19 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use super::settings::TlsChoice;
 use crate::policy::PortRange;
 use crate::route;
+
+/// Where public domains get certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsChoice {
+    OnDemand,
+    /// Caddy's own CA for every domain: LAN and tailnet names that can't get public certificates.
+    Internal,
+    Dns {
+        provider: String,
+    },
+}
 
 pub(super) fn addr(text: &str) -> SocketAddr {
     text.parse().expect("a default address")

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use super::load::ConfigError;
 use super::parse::*;
 use crate::policy::{AllowRule, Cidr, PortRange, PublicPort, DEFAULT_DENY_PORTS};
 use crate::route;
@@ -217,17 +216,6 @@ impl Key {
     }
 }
 
-/// Where public domains get certificates.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsChoice {
-    OnDemand,
-    /// Caddy's own CA for every domain: LAN and tailnet names that can't get public certificates.
-    Internal,
-    Dns {
-        provider: String,
-    },
-}
-
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -271,18 +259,15 @@ impl Settings {
         moved
     }
 
+    /// Sets `key` from the values given and remembers where they came from; Err holds the
+    /// value that was refused.
     pub(super) fn set(
         &mut self,
         key: Key,
         values: &[String],
         source: &Source,
-    ) -> Result<(), ConfigError> {
-        self.parse(key, values)
-            .map_err(|value| ConfigError::Invalid {
-                key,
-                value,
-                source: source.clone(),
-            })?;
+    ) -> Result<(), String> {
+        self.parse(key, values)?;
         self.origins[key as usize] = source.clone();
         Ok(())
     }
