@@ -86,7 +86,9 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
             "proxy/share/mod.rs",
             "proxy/share/open.rs",
             "proxy/signin.rs",
-            "server.rs",
+            "server/mod.rs",
+            "server/reload.rs",
+            "server/stop.rs",
         ],
     ),
     (
