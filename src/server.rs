@@ -166,7 +166,9 @@ pub fn start(plan: Plan) -> Result<(), Error> {
             if let Some(paths) = plan.local_ca {
                 // Beside the proxy, which serves while the question waits for an answer.
                 let may_ask = plan.may_ask_trust;
-                std::thread::spawn(move || crate::caddy::trust::offer_on_start(&paths, may_ask));
+                std::thread::spawn(move || {
+                    crate::caddy::trust::first_run::offer_on_start(&paths, may_ask)
+                });
             }
             Some((Arc::new(supervisor), plan.caddyfile))
         }
