@@ -96,7 +96,11 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
         4,
         "commands",
         &[
-            "cli.rs",
+            "cli/access.rs",
+            "cli/machine.rs",
+            "cli/mod.rs",
+            "cli/ports.rs",
+            "cli/settings.rs",
             "commands/caddyfile.rs",
             "commands/clean.rs",
             "commands/completions.rs",
