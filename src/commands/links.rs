@@ -143,7 +143,7 @@ pub(crate) struct Served {
 
 /// A port's or a name's URL and port as `instance` serves it.
 pub(crate) fn served(instance: &Instance, target: &PortOrName) -> Result<Served, Error> {
-    // A name is `[a-z0-9.-]` (`cli::port_or_name`): nothing to escape in the query.
+    // A name is `[a-z0-9.-]` (`cli::ports::port_or_name`): nothing to escape in the query.
     let query = match target {
         PortOrName::Port(port) => format!("port={port}"),
         PortOrName::Name(name) => format!("name={name}"),

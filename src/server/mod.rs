@@ -191,7 +191,7 @@ impl Caddy {
         if front.local_ca {
             // Beside the proxy, which serves while the question waits for an answer.
             let may_ask = front.may_ask_trust;
-            std::thread::spawn(move || caddy::trust::offer_on_start(&paths, may_ask));
+            std::thread::spawn(move || caddy::trust::first_run::offer_on_start(&paths, may_ask));
         }
         Ok((Arc::new(supervisor), caddyfile))
     }
