@@ -26,6 +26,16 @@ pub struct Client {
     pub local: bool,
 }
 
+/// As the log says who: the address, or "an unknown address".
+impl std::fmt::Display for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip {
+            Some(ip) => ip.fmt(f),
+            None => f.write_str("an unknown address"),
+        }
+    }
+}
+
 impl Client {
     /// `front`: the peer is a proxy we trust to say who its client was (our own Caddy, or a
     /// `trusted_proxies` one): the hop it appended last to `X-Forwarded-For` (Caddy replaces

@@ -1,8 +1,9 @@
-//! The answers portproxy writes itself on the proxy's connections: one of `pages`' pages,
-//! a refusal (logged and counted), or the page in place of a response a failed upstream
-//! didn't give. The glue and `signin` call down into this; it calls nothing of theirs.
+//! The answers portproxy writes itself on the proxy's connections: a `Reply` (one of `pages`'
+//! pages, a refusal, logged and counted, a redirect, a preflight, the dashboard's JSON), or the
+//! page in place of a response a failed upstream didn't give. The glue calls down into this.
 
 use bytes::Bytes;
+use http::HeaderName;
 use log::{info, warn};
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
@@ -12,17 +13,73 @@ use super::pages::{self, Format, Page};
 use crate::config::Config;
 use crate::metrics::METRICS;
 
-/// Writes a refusal page for `host` and logs it.
-pub async fn refuse(
-    session: &mut Session,
-    host: &str,
-    format: Format,
-    page: Page,
-    config: &Config,
-) -> Result<()> {
+/// An answer portproxy writes itself, decided before anything is written: `route` and the
+/// sign-in and dashboard answers it asks for return one, and the glue writes it (`send`).
+#[derive(Debug)]
+pub enum Reply {
+    /// One of `pages`' pages.
+    Page(Page, Format),
+    /// A page that refuses the request: counted, and logged with the access lines.
+    Refusal(Page, Format),
+    Redirect {
+        status: u16,
+        location: String,
+        cookie: Option<String>,
+    },
+    /// A CORS preflight's 204 with these headers.
+    Preflight(Vec<(HeaderName, String)>),
+    /// The dashboard's share actions.
+    Json { status: u16, body: String },
+    /// A bare status: our own failure.
+    Status(u16),
+}
+
+/// Writes `reply`, the request body read away first.
+pub async fn send(session: &mut Session, reply: Reply, host: &str, config: &Config) -> Result<()> {
+    drain(session).await;
+    match reply {
+        Reply::Page(page, format) => write_page(session, &page, format).await,
+        Reply::Refusal(page, format) => {
+            log_refusal(session, host, &page, config);
+            write_page(session, &page, format).await
+        }
+        Reply::Redirect {
+            status,
+            location,
+            cookie,
+        } => {
+            let mut resp = ResponseHeader::build(status, Some(5))?;
+            resp.insert_header("location", location)?;
+            if let Some(cookie) = cookie {
+                resp.insert_header("set-cookie", cookie)?;
+            }
+            send_empty(session, resp).await
+        }
+        Reply::Preflight(headers) => {
+            let mut resp = ResponseHeader::build(204, Some(8))?;
+            for (name, value) in headers {
+                resp.insert_header(name, value)?;
+            }
+            send_empty(session, resp).await
+        }
+        Reply::Json { status, body } => {
+            let body = Bytes::from(format!("{body}\n"));
+            let mut resp = ResponseHeader::build(status, Some(4))?;
+            resp.insert_header("content-type", "application/json")?;
+            resp.insert_header("content-length", body.len().to_string())?;
+            resp.insert_header("cache-control", "no-store")?;
+            session.write_response_header(Box::new(resp), false).await?;
+            session.write_response_body(Some(body), true).await
+        }
+        Reply::Status(status) => session.respond_error(status).await,
+    }
+}
+
+/// Counts a refusal and, with access lines on, logs it.
+fn log_refusal(session: &Session, host: &str, page: &Page, config: &Config) {
     METRICS.refused();
     if !super::logs_access(Some(config)) {
-        return send_page(session, &page, format).await;
+        return;
     }
     info!(
         target: super::ACCESS,
@@ -32,7 +89,13 @@ pub async fn refuse(
         page.kind(),
         page.render(Format::Text).body.trim_end()
     );
-    send_page(session, &page, format).await
+}
+
+async fn send_empty(session: &mut Session, mut resp: ResponseHeader) -> Result<()> {
+    resp.insert_header("cache-control", "no-store")?;
+    resp.insert_header("content-length", "0")?;
+    session.write_response_header(Box::new(resp), false).await?;
+    session.write_response_body(Some(Bytes::new()), true).await
 }
 
 /// The head of one of our own pages.
@@ -71,6 +134,10 @@ pub async fn drain(session: &mut Session) {
 /// Writes one of our own pages, the request body read away first.
 pub async fn send_page(session: &mut Session, page: &Page, format: Format) -> Result<()> {
     drain(session).await;
+    write_page(session, page, format).await
+}
+
+async fn write_page(session: &mut Session, page: &Page, format: Format) -> Result<()> {
     let rendered = page.render(format);
     let resp = page_head(&rendered)?;
     session.write_response_header(Box::new(resp), false).await?;

@@ -7,12 +7,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::Bytes;
-use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
-use pingora::Result;
 use serde_json::{json, Value};
 
+use super::answer::Reply;
 use super::app::App;
 use super::ctx::Ctx;
 use super::share::{make_public, open_off_thread, read_json};
@@ -20,8 +18,8 @@ use crate::gate;
 use crate::share::registry::Which;
 use crate::share::{qr, Listed, Request};
 
-/// Answers a request to `/api/shares` (already past the gate to the dashboard).
-pub(super) async fn shares(app: &Arc<App>, session: &mut Session, ctx: &Ctx) -> Result<()> {
+/// The answer to a request to `/api/shares` (already past the gate to the dashboard).
+pub(super) async fn shares(app: &Arc<App>, session: &mut Session, ctx: &Ctx) -> Reply {
     let req = session.req_header();
     let own = format!("{}://{}", ctx.scheme, ctx.host);
     let (status, body) = match gate::may_act(
@@ -34,13 +32,10 @@ pub(super) async fn shares(app: &Arc<App>, session: &mut Session, ctx: &Ctx) -> 
         Err(refusal) => (403, error(refusal.kind(), &refusal.to_string())),
         Ok(()) => act(app, session).await,
     };
-    let body = Bytes::from(format!("{body}\n"));
-    let mut resp = ResponseHeader::build(status, Some(4))?;
-    resp.insert_header("content-type", "application/json")?;
-    resp.insert_header("content-length", body.len().to_string())?;
-    resp.insert_header("cache-control", "no-store")?;
-    session.write_response_header(Box::new(resp), false).await?;
-    session.write_response_body(Some(body), true).await
+    Reply::Json {
+        status,
+        body: body.to_string(),
+    }
 }
 
 /// `GET /api/shares[?port=P]` (with `public_for`, the seconds `P` stays public), `POST

@@ -168,8 +168,12 @@ impl ProxyHttp for PortProxy {
         ctx.client = Client::new(peer, front, &req.headers);
         ctx.scheme = headers::client_proto(&req.headers, front);
         ctx.hops = headers::hops(&req.headers);
-        let Routed::Forward(forward) = routed::route(&self.0, session, ctx, &config).await? else {
-            return Ok(true);
+        let forward = match routed::route(&self.0, session, ctx, &config).await? {
+            Routed::Forward(forward) => forward,
+            Routed::Reply(reply) => {
+                answer::send(session, reply, &ctx.host, &config).await?;
+                return Ok(true);
+            }
         };
         let req = session.req_header();
         let forwarding = Forwarding {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pingora::proxy::Session;
 use pingora::Result;
 
-use super::answer::{self, send_page};
+use super::answer::Reply;
 use super::app::App;
 use super::ctx::{base_authority, Ctx};
 use super::dial::{self, Forward};
@@ -25,14 +25,12 @@ use crate::route::{self, Route, Target};
 pub enum Routed {
     /// Proxy it to these checked addresses.
     Forward(Forward),
-    /// An answer (a refusal, a sign-in answer, the dashboard) has been written.
-    Answered,
+    /// Answer it ourselves: a refusal, a sign-in answer, the dashboard.
+    Reply(Reply),
 }
 
-/// Writes a refusal for this request; it is then answered.
-async fn refuse(session: &mut Session, ctx: &Ctx, config: &Config, page: Page) -> Result<Routed> {
-    answer::refuse(session, &ctx.host, ctx.format, page, config).await?;
-    Ok(Routed::Answered)
+fn refuse(ctx: &Ctx, page: Page) -> Routed {
+    Routed::Reply(Reply::Refusal(page, ctx.format))
 }
 
 /// The listening ports, linked under `base`; empty for clients who may not see them.
@@ -91,8 +89,7 @@ pub(super) async fn route(
     config: &Config,
 ) -> Result<Routed> {
     if ctx.hops >= headers::MAX_HOPS {
-        let page = Page::Loop { hops: ctx.hops };
-        return refuse(session, ctx, config, page).await;
+        return Ok(refuse(ctx, Page::Loop { hops: ctx.hops }));
     }
     let route = match route::parse(&ctx.host, &config.settings.domains) {
         Ok(route) => route,
@@ -114,7 +111,7 @@ pub(super) async fn route(
                 domain,
                 domains,
             };
-            return refuse(session, ctx, config, page).await;
+            return Ok(refuse(ctx, page));
         }
     };
     // A name is served exactly like the number it points at now (the gate included:
@@ -137,38 +134,34 @@ pub(super) async fn route(
         },
         route => (route, None),
     };
-    if !admit(app, session, ctx, config, &route).await? {
-        return Ok(Routed::Answered);
+    if let Some(reply) = admit(app, session, ctx, config, &route).await? {
+        return Ok(Routed::Reply(reply));
     }
-    match route {
-        Route::Dashboard { domain } => {
-            dashboard(app, session, ctx, domain).await?;
-            Ok(Routed::Answered)
-        }
+    Ok(match route {
+        Route::Dashboard { domain } => Routed::Reply(dashboard(app, session, ctx, domain).await),
         Route::Name { name, domain } => {
             let base = base_authority(&ctx.host, &domain);
             let page = name_page(app, ctx, name, lookup, &base).await;
-            send_page(session, &page, ctx.format).await?;
-            Ok(Routed::Answered)
+            Routed::Reply(Reply::Page(page, ctx.format))
         }
         Route::Forward { target, port, .. } => {
             match dial::resolve(&config.policy, &app.families, target, port).await {
-                Ok(forward) => Ok(Routed::Forward(forward)),
-                Err(page) => refuse(session, ctx, config, page).await,
+                Ok(forward) => Routed::Forward(forward),
+                Err(page) => refuse(ctx, page),
             }
         }
-    }
+    })
 }
 
-/// Asks the gate about this visit and carries out a refusal or a sign-in answer; true if
-/// the request may go on.
+/// Asks the gate about this visit: None if the request may go on, else the refusal or the
+/// sign-in answer it gets instead.
 async fn admit(
     app: &App,
     session: &mut Session,
     ctx: &mut Ctx,
     config: &Config,
     route: &Route,
-) -> Result<bool> {
+) -> Result<Option<Reply>> {
     let public_ports = &config.settings.public_ports;
     let (domain, dashboard, public_port) = match route {
         Route::Dashboard { domain } => (domain.as_str(), true, false),
@@ -221,28 +214,27 @@ async fn admit(
             ctx.cors_origin = cors_origin;
             ctx.privileged = privileged;
             ctx.domain = domain.to_string();
-            Ok(true)
+            Ok(None)
         }
         Action::LocalOnly => {
             let page = Page::LocalOnly {
                 host: ctx.host.clone(),
             };
-            refuse(session, ctx, config, page).await?;
-            Ok(false)
+            Ok(Some(Reply::Refusal(page, ctx.format)))
         }
-        action => {
-            // Only public domains with auth answer here.
-            if let Some(keys) = &keys {
+        action => match &keys {
+            Some(keys) => {
                 let public = public_side(session, ctx, domain);
-                signin::answer(session, action, keys, &public).await?;
+                Ok(Some(signin::answer(session, action, keys, &public).await?))
             }
-            Ok(false)
-        }
+            // Only public domains with auth get the other actions.
+            None => Ok(Some(Reply::Status(500))),
+        },
     }
 }
 
 /// The dashboard: the page, `/api/ports` as JSON, or the share actions (`/api/shares`).
-async fn dashboard(app: &Arc<App>, session: &mut Session, ctx: &Ctx, domain: String) -> Result<()> {
+async fn dashboard(app: &Arc<App>, session: &mut Session, ctx: &Ctx, domain: String) -> Reply {
     let path = session.req_header().uri.path();
     if path == "/api/shares" {
         return super::dashboard::shares(app, session, ctx).await;
@@ -261,7 +253,7 @@ async fn dashboard(app: &Arc<App>, session: &mut Session, ctx: &Ctx, domain: Str
         token,
         public_domain: app.config().settings.public_domain().map(str::to_string),
     };
-    send_page(session, &page, format).await
+    Reply::Page(page, format)
 }
 
 fn public_side<'a>(session: &Session, ctx: &Ctx, domain: &'a str) -> signin::Public<'a> {
