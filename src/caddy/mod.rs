@@ -137,9 +137,9 @@ pub fn ports(
 }
 
 /// Where `run`'s Caddy reaches the proxy on Unix: one socket per proxy thread, which Caddy
-/// spreads its connections over (a Unix socket has no SO_REUSEPORT to do it). Measured on 2
-/// cores, 1.06x the requests/s of loopback TCP (bench/run.sh `caddy-pp` vs `caddy-pp-tcp`),
-/// and only this user may open the sockets. None on Windows, and when the path is too long for a
+/// spreads its connections over (a Unix socket has no SO_REUSEPORT to do it). Faster than
+/// loopback TCP (bench/run.sh `caddy-pp` vs `caddy-pp-tcp`), and only this user may open the
+/// sockets. None on Windows, and when the path is too long for a
 /// socket address (`sun_path`: 104 bytes on macOS, 108 on Linux, with the NUL).
 pub fn proxy_sockets(paths: &Paths, threads: usize) -> Option<Vec<PathBuf>> {
     if !cfg!(unix) {

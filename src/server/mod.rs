@@ -223,9 +223,9 @@ type ProxyService = Service<pingora::proxy::HttpProxy<PortProxy>>;
 
 /// One single-threaded proxy service per thread, all on the same address (SO_REUSEPORT),
 /// like nginx workers. In Pingora's multi-threaded runtimes a pooled upstream connection
-/// moves between threads, and that handover races (`failed to acquire reusable stream`):
-/// measured on 2 cores, one new upstream connection every ~20 requests, an error line each,
-/// and 0.4× nginx's throughput. With one thread per service each pool stays on its thread.
+/// moves between threads, and that handover races (`failed to acquire reusable stream`): new
+/// upstream connections, an error line each, and a fraction of nginx's throughput
+/// (bench/run.sh `floor` vs `floor-st`). With one thread per service each pool stays on its thread.
 /// Windows has no SO_REUSEPORT: there, one service with all the threads. Service `i` also
 /// listens on `sockets[i]`, when Caddy reaches the proxy over Unix sockets.
 fn proxy_services(
