@@ -214,7 +214,7 @@ pub fn managed_by_homebrew(exe: &Path) -> bool {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Transport {
     Https,
-    /// Plain http to this machine (127.0.0.0/8, [::1], localhost): nothing on a network path.
+    /// Plain http to this machine (127.0.0.0/8, `[::1]`, localhost): nothing on a network path.
     Loopback,
     /// Plain http to another machine.
     PlainHttp,
