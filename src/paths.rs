@@ -44,6 +44,14 @@ fn set(env: Env, key: &str) -> Option<PathBuf> {
     env(key).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
+/// The home directory of the user running portproxy, to show paths under it as `~` or
+/// expand a `~` the user typed: `HOME`, else `USERPROFILE` (Windows).
+pub fn user_home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from)
+}
+
 /// The user's home directory (`HOME`).
 pub fn home(env: Env, keeps: &'static str) -> Result<PathBuf, NoHome> {
     set(env, "HOME").ok_or(NoHome {

@@ -83,7 +83,7 @@ pub(super) fn labels(values: &[String]) -> Result<BTreeMap<u16, String>, String>
 /// leaves it as it is).
 pub(super) fn name_pins(values: &[String]) -> Result<BTreeMap<PathBuf, String>, String> {
     let pairs = list(|v| {
-        let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
+        let home = crate::paths::user_home();
         let (dir, name) = v.rsplit_once('=')?;
         let name = name.trim();
         if crate::names::normalise(name).as_deref() != Some(name) {

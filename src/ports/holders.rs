@@ -3,7 +3,6 @@
 //! the SDK has), `sysinfo` on Windows.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use super::{redact, Holder, Listener};
 
@@ -16,7 +15,7 @@ pub(super) fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
         .map(|l| (format!("socket:[{}]", l.inode), l.port))
         .collect();
     let mut found = HashMap::new();
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let home = crate::paths::user_home();
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return found;
     };
@@ -98,7 +97,7 @@ pub(super) fn parent_in_stat(stat: &str) -> Option<u32> {
 /// process has no arguments or directory to show (macOS refuses), only a name.
 #[cfg(target_os = "macos")]
 pub(super) fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let home = crate::paths::user_home();
     let mut found = HashMap::new();
     for listener in listeners {
         let Some(&pid) = listener.pids.first() else {
@@ -257,9 +256,7 @@ pub(super) fn holders(listeners: &[Listener]) -> HashMap<u16, Holder> {
             .with_cmd(UpdateKind::Always)
             .with_cwd(UpdateKind::Always),
     );
-    let home = std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(PathBuf::from);
+    let home = crate::paths::user_home();
     let mut found = HashMap::new();
     for (port, pid) in owners {
         let Some(process) = system.process(Pid::from_u32(pid)) else {

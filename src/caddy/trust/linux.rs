@@ -51,9 +51,6 @@ pub fn nss_databases(home: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(PathBuf::from)
-}
 
 /// Runs certutil on one NSS database; whether it succeeded.
 fn certutil(db: &Path, args: &[&str], root: Option<&Path>) -> bool {
@@ -72,7 +69,7 @@ fn certutil(db: &Path, args: &[&str], root: Option<&Path>) -> bool {
 /// Adds the CA to every browser database found, as this user (no sudo): otherwise the
 /// system store alone would leave Chrome and Firefox warning.
 fn browsers_add(root: &Path) -> Vec<String> {
-    let Some(home) = home() else {
+    let Some(home) = crate::paths::user_home() else {
         return Vec::new();
     };
     let databases = nss_databases(&home);
@@ -96,7 +93,7 @@ fn browsers_add(root: &Path) -> Vec<String> {
 }
 
 fn browsers_remove() -> Vec<String> {
-    let Some(home) = home().filter(|_| has("certutil")) else {
+    let Some(home) = crate::paths::user_home().filter(|_| has("certutil")) else {
         return Vec::new();
     };
     nss_databases(&home)
