@@ -47,21 +47,9 @@ impl ServeHttp for Admin {
                 format!("the admin listener answers only 127.0.0.1:{port}, localhost:{port} and [::1]:{port}\n"),
             ),
             path if path.starts_with("/control/") => {
-                let req = session.req_header();
-                let authorization = req
-                    .headers
-                    .get(http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok());
-                let asked = uri.path_and_query().map_or(path, |p| p.as_str());
-                let method = req.method.as_str();
-                match control::authorize(host.as_deref(), authorization, method, asked, &self.secret)
-                {
-                    Err(denied) => (denied.status(), "text/plain", format!("{denied}\n")),
-                    Ok(nonce) => {
-                        proof = nonce.map(|nonce| control::proof(&self.secret, &nonce));
-                        self.control(session).await
-                    }
-                }
+                let (answer, signed) = self.authorized_control(session, host.as_deref()).await;
+                proof = signed;
+                answer
             }
             "/healthz" => (200, "text/plain", "ok\n".to_string()),
             "/metrics" => (200, "text/plain; version=0.0.4", METRICS.render()),
@@ -79,18 +67,33 @@ impl ServeHttp for Admin {
                 "not found: try /healthz, /metrics or /caddy/ask?domain=NAME\n".to_string(),
             ),
         };
-        let mut response = Response::builder();
-        if let Some(proof) = proof {
-            response = response.header(control::PROOF, proof);
-        }
-        response
-            .status(status)
-            .header("content-type", content_type)
-            .header("content-length", body.len())
-            .header("cache-control", "no-store")
-            .body(body.into_bytes())
-            .expect("static response parts are valid")
+        reply(status, content_type, body, proof)
     }
+}
+
+/// The response, with the control channel's proof when there is one.
+fn reply(
+    status: u16,
+    content_type: &str,
+    body: String,
+    proof: Option<String>,
+) -> Response<Vec<u8>> {
+    let mut response = Response::builder();
+    if let Some(proof) = proof {
+        response = response.header(control::PROOF, proof);
+    }
+    response
+        .status(status)
+        .header("content-type", content_type)
+        .header("content-length", body.len())
+        .header("cache-control", "no-store")
+        .body(body.into_bytes())
+        .expect("static response parts are valid")
+}
+
+/// A JSON answer.
+fn json(status: u16, value: serde_json::Value) -> (u16, &'static str, String) {
+    (status, "application/json", format!("{value}\n"))
 }
 
 /// Whether the request names this listener by a loopback address or `localhost`, with its
@@ -119,13 +122,9 @@ impl Admin {
     async fn name_url(&self, name: &str) -> (u16, &'static str, String) {
         let config = self.app.config();
         match self.app.names.lookup(&config, name).await {
-            Lookup::Port(port) => (
+            Lookup::Port(port) => json(
                 200,
-                "application/json",
-                format!(
-                    "{}\n",
-                    serde_json::json!({ "url": config.served_url(name), "port": port })
-                ),
+                serde_json::json!({ "url": config.served_url(name), "port": port }),
             ),
             Lookup::Clash(claims) => {
                 let ports: Vec<String> = claims.iter().map(|c| c.port.to_string()).collect();
@@ -146,15 +145,38 @@ impl Admin {
         }
     }
 
+    /// A `/control/*` request if `control::authorize` lets it through, and the proof of this
+    /// listener's secret when the command asked for one.
+    async fn authorized_control(
+        &self,
+        session: &mut ServerSession,
+        host: Option<&str>,
+    ) -> ((u16, &'static str, String), Option<String>) {
+        let req = session.req_header();
+        let authorization = req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let asked = req
+            .uri
+            .path_and_query()
+            .map_or(req.uri.path(), |p| p.as_str());
+        let method = req.method.as_str();
+        match control::authorize(host, authorization, method, asked, &self.secret) {
+            Err(denied) => ((denied.status(), "text/plain", format!("{denied}\n")), None),
+            Ok(nonce) => {
+                let proof = nonce.map(|nonce| control::proof(&self.secret, &nonce));
+                (self.control(session).await, proof)
+            }
+        }
+    }
+
     /// A `/control/*` request, once `control::authorize` let it through.
     async fn control(&self, session: &mut ServerSession) -> (u16, &'static str, String) {
         let req = session.req_header();
         let method = req.method.as_str().to_string();
         let path = req.uri.path().to_string();
         let query = req.uri.query().unwrap_or("").to_string();
-        let shares = &self.app.shares;
-        let json =
-            |status, value: serde_json::Value| (status, "application/json", format!("{value}\n"));
         match (method.as_str(), path.as_str()) {
             ("GET", "/control/instance") => json(
                 200,
@@ -171,57 +193,72 @@ impl Admin {
             }
             ("GET", "/control/url") => match form::param(&query, "name") {
                 Some(name) => self.name_url(&name).await,
-                None => match form::param(&query, "port").map(|p| p.parse::<u16>()) {
-                    Some(Ok(port)) if port != 0 => json(
-                        200,
-                        serde_json::json!({
-                            "url": self.app.config().served_url(&port.to_string()),
-                            "port": port,
-                        }),
-                    ),
-                    _ => (
-                        400,
-                        "text/plain",
-                        "give ?port=PORT (1-65535) or ?name=NAME\n".into(),
-                    ),
-                },
+                None => self.port_url(&query),
             },
             ("GET", "/control/shares") => json(200, self.shares_now()),
-            ("POST", "/control/shares") => {
-                let request: share::Request = match read_json(session).await {
-                    Ok(request) => request,
-                    Err(message) => return (400, "text/plain", message),
-                };
-                match open_off_thread(self.app.clone(), request).await {
-                    Ok(listed) => json(201, serde_json::json!(listed)),
-                    Err(e) => (e.status(), "text/plain", format!("{e}\n")),
-                }
-            }
-            ("POST", "/control/public") => {
-                let request: share::Request = match read_json(session).await {
-                    Ok(request) => request,
-                    Err(message) => return (400, "text/plain", message),
-                };
-                match make_public(&self.app, &request) {
-                    Ok(()) => json(200, self.shares_now()),
-                    Err(message) => (403, "text/plain", format!("{message}\n")),
-                }
-            }
-            ("DELETE", "/control/shares") => {
-                let which = match Which::from_query(&query) {
-                    Ok(which) => which,
-                    Err(message) => return (400, "text/plain", format!("{message}\n")),
-                };
-                match shares.revoke(&which, SystemTime::now()) {
-                    Ok(ended) => json(200, serde_json::json!({ "ended": ended })),
-                    Err(message) => (404, "text/plain", format!("{message}\n")),
-                }
-            }
+            ("POST", "/control/shares") => self.open_share(session).await,
+            ("POST", "/control/public") => self.make_port_public(session).await,
+            ("DELETE", "/control/shares") => self.revoke(&query),
             (method, path) => (
                 404,
                 "text/plain",
                 format!("no control endpoint {method} {path}\n"),
             ),
+        }
+    }
+
+    /// `/control/url?port=PORT`: the port's URL.
+    fn port_url(&self, query: &str) -> (u16, &'static str, String) {
+        match form::param(query, "port").map(|p| p.parse::<u16>()) {
+            Some(Ok(port)) if port != 0 => json(
+                200,
+                serde_json::json!({
+                    "url": self.app.config().served_url(&port.to_string()),
+                    "port": port,
+                }),
+            ),
+            _ => (
+                400,
+                "text/plain",
+                "give ?port=PORT (1-65535) or ?name=NAME\n".into(),
+            ),
+        }
+    }
+
+    /// `POST /control/shares` (`portproxy share PORT`): a new share link.
+    async fn open_share(&self, session: &mut ServerSession) -> (u16, &'static str, String) {
+        let request: share::Request = match read_json(session).await {
+            Ok(request) => request,
+            Err(message) => return (400, "text/plain", message),
+        };
+        match open_off_thread(self.app.clone(), request).await {
+            Ok(listed) => json(201, serde_json::json!(listed)),
+            Err(e) => (e.status(), "text/plain", format!("{e}\n")),
+        }
+    }
+
+    /// `POST /control/public` (`portproxy share --public PORT`): the port public for a while.
+    async fn make_port_public(&self, session: &mut ServerSession) -> (u16, &'static str, String) {
+        let request: share::Request = match read_json(session).await {
+            Ok(request) => request,
+            Err(message) => return (400, "text/plain", message),
+        };
+        match make_public(&self.app, &request) {
+            Ok(()) => json(200, self.shares_now()),
+            Err(message) => (403, "text/plain", format!("{message}\n")),
+        }
+    }
+
+    /// `DELETE /control/shares` (`?id=ID`, `?port=PORT`, or neither: all), for `share --revoke`
+    /// and `unshare`.
+    fn revoke(&self, query: &str) -> (u16, &'static str, String) {
+        let which = match Which::from_query(query) {
+            Ok(which) => which,
+            Err(message) => return (400, "text/plain", format!("{message}\n")),
+        };
+        match self.app.shares.revoke(&which, SystemTime::now()) {
+            Ok(ended) => json(200, serde_json::json!({ "ended": ended })),
+            Err(message) => (404, "text/plain", format!("{message}\n")),
         }
     }
 

@@ -69,16 +69,58 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, i64)]| {
-            let _ = writeln!(
-                out,
-                "# HELP portproxy_{name} {help}\n# TYPE portproxy_{name} {kind}"
-            );
-            for (labels, value) in samples {
-                let _ = writeln!(out, "portproxy_{name}{labels} {value}");
-            }
-        };
-        let load = |a: &AtomicU64| a.load(Relaxed) as i64;
+        metric(
+            &mut out,
+            "requests_total",
+            "counter",
+            "Requests answered, by status class.",
+            &self.responses_by_class(),
+        );
+        for (name, kind, help, value) in [
+            (
+                "upstream_connect_failures_total",
+                "counter",
+                "Requests whose upstream could not be connected to.",
+                load(&self.connect_failures),
+            ),
+            (
+                "refused_total",
+                "counter",
+                "Requests refused by policy, host grammar or the loop guard.",
+                load(&self.refusals),
+            ),
+            (
+                "active_connections",
+                "gauge",
+                "Client requests in flight (each holds a client connection).",
+                self.active.load(Relaxed),
+            ),
+            (
+                "websocket_tunnels",
+                "gauge",
+                "Upgraded (WebSocket) connections open now.",
+                self.websockets.load(Relaxed),
+            ),
+            (
+                "received_bytes_total",
+                "counter",
+                "Request body bytes received from clients.",
+                load(&self.bytes_received),
+            ),
+            (
+                "sent_bytes_total",
+                "counter",
+                "Response body bytes sent to clients.",
+                load(&self.bytes_sent),
+            ),
+        ] {
+            metric(&mut out, name, kind, help, &[("", value)]);
+        }
+        out
+    }
+
+    /// The responses counted by status class, each with its label.
+    fn responses_by_class(&self) -> Vec<(&'static str, i64)> {
         let classes = [
             "{class=\"1xx\"}",
             "{class=\"2xx\"}",
@@ -86,55 +128,27 @@ impl Metrics {
             "{class=\"4xx\"}",
             "{class=\"5xx\"}",
         ];
-        let by_class: Vec<(&str, i64)> = classes
+        classes
             .iter()
             .zip(&self.responses)
             .map(|(label, n)| (*label, load(n)))
-            .collect();
-        metric(
-            "requests_total",
-            "counter",
-            "Requests answered, by status class.",
-            &by_class,
-        );
-        metric(
-            "upstream_connect_failures_total",
-            "counter",
-            "Requests whose upstream could not be connected to.",
-            &[("", load(&self.connect_failures))],
-        );
-        metric(
-            "refused_total",
-            "counter",
-            "Requests refused by policy, host grammar or the loop guard.",
-            &[("", load(&self.refusals))],
-        );
-        metric(
-            "active_connections",
-            "gauge",
-            "Client requests in flight (each holds a client connection).",
-            &[("", self.active.load(Relaxed))],
-        );
-        metric(
-            "websocket_tunnels",
-            "gauge",
-            "Upgraded (WebSocket) connections open now.",
-            &[("", self.websockets.load(Relaxed))],
-        );
-        metric(
-            "received_bytes_total",
-            "counter",
-            "Request body bytes received from clients.",
-            &[("", load(&self.bytes_received))],
-        );
-        metric(
-            "sent_bytes_total",
-            "counter",
-            "Response body bytes sent to clients.",
-            &[("", load(&self.bytes_sent))],
-        );
-        out
+            .collect()
     }
+}
+
+/// One metric: its help and type lines, then a line per sample.
+fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str, i64)]) {
+    let _ = writeln!(
+        out,
+        "# HELP portproxy_{name} {help}\n# TYPE portproxy_{name} {kind}"
+    );
+    for (labels, value) in samples {
+        let _ = writeln!(out, "portproxy_{name}{labels} {value}");
+    }
+}
+
+fn load(counter: &AtomicU64) -> i64 {
+    counter.load(Relaxed) as i64
 }
 
 #[cfg(test)]

@@ -271,6 +271,14 @@ pub fn check_transport(what: &str, url: &str, allow_http: bool) -> Result<(), Up
     }
 }
 
+/// The mirror `var` names, if set (without a trailing `/`).
+pub fn mirror(var: &str) -> Option<String> {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.trim_end_matches('/').to_string())
+}
+
 pub fn repository_url() -> &'static str {
     env!("CARGO_PKG_REPOSITORY")
 }

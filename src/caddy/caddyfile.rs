@@ -88,6 +88,17 @@ impl Caddyfile {
 /// The text of `caddyfile`, formatted as `caddy fmt` would.
 pub fn render(caddyfile: &Caddyfile) -> String {
     let mut out = String::new();
+    header(&mut out, caddyfile);
+    global_options(&mut out, caddyfile);
+    http_redirect(&mut out, &caddyfile.https_port);
+    for site in &caddyfile.sites {
+        site_block(&mut out, site, caddyfile);
+    }
+    out
+}
+
+/// What the file is; the shipped template says how to use it.
+fn header(out: &mut String, caddyfile: &Caddyfile) {
     let domains: Vec<&str> = caddyfile.sites.iter().map(|s| s.domain.as_str()).collect();
     let _ = writeln!(
         out,
@@ -106,6 +117,10 @@ pub fn render(caddyfile: &Caddyfile) -> String {
     ) {
         out.push_str(TEMPLATE_NOTES);
     }
+}
+
+/// The global options block.
+fn global_options(out: &mut String, caddyfile: &Caddyfile) {
     out.push_str("{\n");
     let _ = writeln!(out, "\tadmin {}", caddyfile.admin);
     if let Some(storage) = &caddyfile.storage {
@@ -133,61 +148,65 @@ pub fn render(caddyfile: &Caddyfile) -> String {
         out.push_str("\tservers {\n\t\tstrict_sni_host on\n\t}\n");
     }
     out.push_str("}\n\n");
+}
 
+/// The http:// site: every request redirected to https.
+fn http_redirect(out: &mut String, https_port: &str) {
     // An explicit http:// site gets default_bind (Caddy 2.6.2's automatic redirect server
     // does not, and then listens on [::1] only).
     out.push_str("http:// {\n");
-    let port = if caddyfile.https_port == "443" {
+    let port = if https_port == "443" {
         String::new()
     } else {
-        format!(":{}", caddyfile.https_port)
+        format!(":{https_port}")
     };
     let _ = writeln!(out, "\tredir https://{{host}}{port}{{uri}} 308");
     out.push_str("}\n");
+}
 
-    for site in &caddyfile.sites {
-        let d = &site.domain;
-        // `*.` matches one label; a worktree's name (`feature-login.shop-web`) and an
-        // allowed host's port (`db.internal--5432`) are two. One DNS-challenge wildcard
-        // certificate covers one label only, so a DNS site serves one.
-        match site.tls {
-            Tls::Dns { .. } => {
-                let _ = writeln!(out, "\n{d}, *.{d} {{");
-            }
-            _ => {
-                let _ = writeln!(out, "\n{d}, *.{d}, *.*.{d} {{");
-            }
+/// One base domain's site: its names, its certificates, who may reach it, and the proxy
+/// behind it.
+fn site_block(out: &mut String, site: &Site, caddyfile: &Caddyfile) {
+    let d = &site.domain;
+    // `*.` matches one label; a worktree's name (`feature-login.shop-web`) and an
+    // allowed host's port (`db.internal--5432`) are two. One DNS-challenge wildcard
+    // certificate covers one label only, so a DNS site serves one.
+    match site.tls {
+        Tls::Dns { .. } => {
+            let _ = writeln!(out, "\n{d}, *.{d} {{");
         }
-        match &site.tls {
-            Tls::Internal => out.push_str("\ttls internal {\n\t\ton_demand\n\t}\n"),
-            Tls::OnDemand => out.push_str("\ttls {\n\t\ton_demand\n\t}\n"),
-            Tls::FromEnv => {
-                out.push_str("\ttls {$PORTPROXY_TLS_ISSUER:internal} {\n\t\ton_demand\n\t}\n")
-            }
-            Tls::Dns { provider } => {
-                let _ = writeln!(
-                    out,
-                    "\ttls {{\n\t\tdns {provider} {{env.{DNS_TOKEN_ENV}}}\n\t}}"
-                );
-            }
+        _ => {
+            let _ = writeln!(out, "\n{d}, *.{d}, *.*.{d} {{");
         }
-        if site.loopback_only {
-            out.push_str("\t@remote not remote_ip 127.0.0.0/8 ::1\n");
+    }
+    match &site.tls {
+        Tls::Internal => out.push_str("\ttls internal {\n\t\ton_demand\n\t}\n"),
+        Tls::OnDemand => out.push_str("\ttls {\n\t\ton_demand\n\t}\n"),
+        Tls::FromEnv => {
+            out.push_str("\ttls {$PORTPROXY_TLS_ISSUER:internal} {\n\t\ton_demand\n\t}\n")
+        }
+        Tls::Dns { provider } => {
             let _ = writeln!(
                 out,
-                "\trespond @remote \"{d} is served only to this machine\" 403"
+                "\ttls {{\n\t\tdns {provider} {{env.{DNS_TOKEN_ENV}}}\n\t}}"
             );
         }
-        let _ = writeln!(out, "\treverse_proxy {} {{", caddyfile.upstream);
-        if let Some(secret) = &caddyfile.secret {
-            let _ = writeln!(out, "\t\theader_up {FRONT_HEADER} {secret}");
-        }
-        out.push_str("\t\ttransport http {\n");
-        out.push_str("\t\t\t# Pass Accept-Encoding through as the client sent it.\n");
-        out.push_str("\t\t\tcompression off\n");
-        out.push_str("\t\t}\n\t}\n}\n");
     }
-    out
+    if site.loopback_only {
+        out.push_str("\t@remote not remote_ip 127.0.0.0/8 ::1\n");
+        let _ = writeln!(
+            out,
+            "\trespond @remote \"{d} is served only to this machine\" 403"
+        );
+    }
+    let _ = writeln!(out, "\treverse_proxy {} {{", caddyfile.upstream);
+    if let Some(secret) = &caddyfile.secret {
+        let _ = writeln!(out, "\t\theader_up {FRONT_HEADER} {secret}");
+    }
+    out.push_str("\t\ttransport http {\n");
+    out.push_str("\t\t\t# Pass Accept-Encoding through as the client sent it.\n");
+    out.push_str("\t\t\tcompression off\n");
+    out.push_str("\t\t}\n\t}\n}\n");
 }
 
 const TEMPLATE_NOTES: &str = "#

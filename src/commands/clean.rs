@@ -26,66 +26,13 @@ pub fn clean(args: CleanArgs) -> Result<(), Error> {
         .map(|store| format!("the local CA from {store}"))
         .collect::<Vec<_>>();
     removed.extend(service::remove(&process_env)?.map(|s| format!("the login service ({s})")));
-    match crate::hosts::remove() {
-        Ok(crate::hosts::Change::Written) => removed.push(format!(
-            "portproxy's block from the hosts file ({})",
-            crate::hosts::path().display()
-        )),
-        Ok(crate::hosts::Change::Unchanged) => {}
-        Err(e) => eprintln!(
-            "could not take portproxy's block out of {} ({e}): run `sudo portproxy hosts --remove`",
-            crate::hosts::path().display()
-        ),
-    }
-    match super::hosts::remove_resolver() {
-        Ok(true) => removed.push(format!(
-            "the resolver file ({}/{})",
-            crate::dns::RESOLVER_DIR,
-            crate::dns::ZONE
-        )),
-        Ok(false) => {}
-        Err(e) => eprintln!(
-            "could not remove the resolver file ({e}): run `sudo portproxy hosts --remove`"
-        ),
-    }
-    let mut remove = |path: PathBuf, what: &str| -> Result<(), Error> {
-        if remove_path(&path).map_err(|error| Error::File {
-            path: path.clone(),
-            error,
-        })? {
-            removed.push(format!("{what} ({})", path.display()));
-        }
-        Ok(())
-    };
-    if cfg!(target_os = "macos") {
-        if let Some(home) = process_env("HOME") {
-            remove(
-                Path::new(&home).join("Library/Logs/portproxy"),
-                "the login service's logs",
-            )?;
-        }
-    }
-    remove(
-        paths.data.clone(),
-        "portproxy's state: Caddy's certificates and local CA, the Caddyfile, the trust answer",
-    )?;
+    removed.extend(remove_hosts_block());
+    removed.extend(remove_resolver_file());
+    removed.extend(remove_state(&paths)?);
     let config = default_file(&process_env);
     let token = crate::start::token_file(&process_env)?;
     if args.all {
-        if let Some(config) = config.clone() {
-            remove(config, "the settings")?;
-        }
-        remove(token.clone(), "the access token")?;
-        if let Some(dir) = token.parent() {
-            // Only when nothing else is left there (an installer's receipt stays).
-            let _ = std::fs::remove_dir(dir);
-        }
-    }
-    if removed.is_empty() {
-        eprintln!("nothing of portproxy's was left on this machine");
-    }
-    for line in &removed {
-        eprintln!("removed {line}");
+        removed.extend(remove_settings(config.clone(), &token)?);
     }
     let kept: Vec<String> = config
         .into_iter()
@@ -93,13 +40,101 @@ pub fn clean(args: CleanArgs) -> Result<(), Error> {
         .filter(|p| !args.all && p.exists())
         .map(|p| p.display().to_string())
         .collect();
+    report(&removed, &kept);
+    Ok(())
+}
+
+/// portproxy's block in the hosts file; said on stderr when it can't be taken out.
+fn remove_hosts_block() -> Option<String> {
+    match crate::hosts::remove() {
+        Ok(crate::hosts::Change::Written) => Some(format!(
+            "portproxy's block from the hosts file ({})",
+            crate::hosts::path().display()
+        )),
+        Ok(crate::hosts::Change::Unchanged) => None,
+        Err(e) => {
+            eprintln!(
+                "could not take portproxy's block out of {} ({e}): run `sudo portproxy hosts --remove`",
+                crate::hosts::path().display()
+            );
+            None
+        }
+    }
+}
+
+/// macOS's resolver file; said on stderr when it can't be removed.
+fn remove_resolver_file() -> Option<String> {
+    match super::hosts::remove_resolver() {
+        Ok(true) => Some(format!(
+            "the resolver file ({}/{})",
+            crate::dns::RESOLVER_DIR,
+            crate::dns::ZONE
+        )),
+        Ok(false) => None,
+        Err(e) => {
+            eprintln!(
+                "could not remove the resolver file ({e}): run `sudo portproxy hosts --remove`"
+            );
+            None
+        }
+    }
+}
+
+/// The login service's logs (macOS) and portproxy's state directory.
+fn remove_state(paths: &Paths) -> Result<Vec<String>, Error> {
+    let mut removed = Vec::new();
+    if cfg!(target_os = "macos") {
+        if let Some(home) = process_env("HOME") {
+            removed.extend(remove(
+                Path::new(&home).join("Library/Logs/portproxy"),
+                "the login service's logs",
+            )?);
+        }
+    }
+    removed.extend(remove(
+        paths.data.clone(),
+        "portproxy's state: Caddy's certificates and local CA, the Caddyfile, the trust answer",
+    )?);
+    Ok(removed)
+}
+
+/// `--all`: the settings and the access token too.
+fn remove_settings(config: Option<PathBuf>, token: &Path) -> Result<Vec<String>, Error> {
+    let mut removed = Vec::new();
+    if let Some(config) = config {
+        removed.extend(remove(config, "the settings")?);
+    }
+    removed.extend(remove(token.to_path_buf(), "the access token")?);
+    if let Some(dir) = token.parent() {
+        // Only when nothing else is left there (an installer's receipt stays).
+        let _ = std::fs::remove_dir(dir);
+    }
+    Ok(removed)
+}
+
+/// Removes `path` (`what`); the line saying so, if there was one.
+fn remove(path: PathBuf, what: &str) -> Result<Option<String>, Error> {
+    let existed = remove_path(&path).map_err(|error| Error::File {
+        path: path.clone(),
+        error,
+    })?;
+    Ok(existed.then(|| format!("{what} ({})", path.display())))
+}
+
+/// What was removed, and what was kept without `--all`.
+fn report(removed: &[String], kept: &[String]) {
+    if removed.is_empty() {
+        eprintln!("nothing of portproxy's was left on this machine");
+    }
+    for line in removed {
+        eprintln!("removed {line}");
+    }
     if !kept.is_empty() {
         eprintln!(
             "kept the settings and the token ({}); `portproxy clean --all` removes them too",
             kept.join(", ")
         );
     }
-    Ok(())
 }
 
 /// Removes a file or a directory tree; whether there was one.

@@ -3,10 +3,10 @@
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
-use crate::caddy::{self, locate};
+use crate::caddy::{self, locate, Paths};
 use crate::cli::DoctorArgs;
 use crate::commands::hosts;
-use crate::config::{process_env, Config};
+use crate::config::{process_env, Config, Settings};
 use crate::error::Error;
 use crate::plan::{InFront, Plan, Purpose};
 use crate::ports;
@@ -63,95 +63,130 @@ fn fail(id: impl Into<String>, what: impl Into<String>, fix: impl Into<String>) 
 }
 
 pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
-    let mut checks = Vec::new();
-    let settings = match args.run.settings(&process_env) {
+    let (config_check, settings) = check_config(&args);
+    let mut checks = vec![config_check];
+    if let Some(settings) = settings {
+        let plan = Plan::resolve(Box::new(move || Ok(settings.clone())), Purpose::Describe)?;
+        checks.extend(check_ports_and_caddy(&plan));
+        checks.extend(check_domains(&plan.config, &plan.paths));
+    }
+    let problems = checks.iter().filter(|c| !c.ok).count();
+    if args.json {
+        print_json(&checks, problems);
+    } else {
+        print_lines(&checks);
+    }
+    match problems {
+        0 => Ok(()),
+        problems => Err(Error::Unhealthy { problems }),
+    }
+}
+
+/// The settings `run` would use (flags, environment, config file), if they are valid.
+fn check_config(args: &DoctorArgs) -> (Check, Option<Settings>) {
+    match args.run.settings(&process_env) {
         Ok(settings) => {
             let source = settings
                 .file
                 .as_ref()
                 .map_or("built-in defaults".to_string(), |f| f.display().to_string());
-            checks.push(pass("config", format!("config: valid ({source})")));
-            Some(settings)
+            (
+                pass("config", format!("config: valid ({source})")),
+                Some(settings),
+            )
         }
-        Err(e) => {
-            checks.push(fail("config", format!("config: {e}"), e.help()));
-            None
-        }
-    };
-    if let Some(settings) = settings {
-        let plan = Plan::resolve(Box::new(move || Ok(settings.clone())), Purpose::Describe)?;
-        let (config, paths) = (&plan.config, &plan.paths);
-        if let Ok(InFront { fix: Some(fix), .. }) = &plan.caddy {
-            checks.push(warn(
-                "ports",
-                format!(
-                    "ports: as this user Caddy can't bind 80 and 443, so `portproxy` serves HTTPS on {} and HTTP on {} (the URLs carry the port)",
-                    config.caddy_ports().https_port, config.caddy_ports().http_port
-                ),
-                format!("for URLs without a port: {fix}"),
-            ));
-        }
-        checks.extend(check_ports(config));
-        match &plan.caddy {
-            Ok(InFront { found, .. }) => {
-                checks.push(pass(
-                    "caddy",
-                    format!("caddy: {} at {}", found.version, found.path.display()),
-                ));
-                checks.push(check_caddyfile(&plan.caddyfile, &found.path));
-            }
-            Err(absent) => checks.push(fail(
+        Err(e) => (fail("config", format!("config: {e}"), e.help()), None),
+    }
+}
+
+/// The ports the proxy and Caddy bind, the Caddy found, and whether it accepts the Caddyfile.
+fn check_ports_and_caddy(plan: &Plan) -> Vec<Check> {
+    let config = &plan.config;
+    let mut checks = Vec::new();
+    if let Ok(InFront { fix: Some(fix), .. }) = &plan.caddy {
+        checks.push(warn(
+            "ports",
+            format!(
+                "ports: as this user Caddy can't bind 80 and 443, so `portproxy` serves HTTPS on {} and HTTP on {} (the URLs carry the port)",
+                config.caddy_ports().https_port, config.caddy_ports().http_port
+            ),
+            format!("for URLs without a port: {fix}"),
+        ));
+    }
+    checks.extend(check_ports(config));
+    match &plan.caddy {
+        Ok(InFront { found, .. }) => {
+            checks.push(pass(
                 "caddy",
-                format!("caddy: {absent}"),
-                format!("install Caddy: {}", locate::install_hint()),
-            )),
+                format!("caddy: {} at {}", found.version, found.path.display()),
+            ));
+            checks.push(check_caddyfile(&plan.caddyfile, &found.path));
         }
-        for domain in config
-            .settings
-            .domains
-            .iter()
-            .filter(|d| !route::is_local(d))
-        {
-            checks.push(check_dns(domain));
-        }
-        if let Some(public) = config.settings.public_domain() {
-            checks.push(relay_warning(public, config.settings.listen));
-        }
-        if config.settings.domains.iter().any(|d| route::is_local(d)) {
-            checks.push(match crate::caddy::trust::is_trusted(paths) {
-                Some(true) => pass("local-ca", "local CA: trusted by the system"),
-                Some(false) if !paths.root_cert().is_file() => fail(
-                    "local-ca",
-                    "local CA: not created yet",
-                    "start `portproxy` once, then run `portproxy trust`",
-                ),
-                Some(false) => fail(
-                    "local-ca",
-                    "local CA: not trusted by the system",
-                    "run `portproxy trust`",
-                ),
-                None => pass(
-                    "local-ca",
-                    "local CA: trust can't be checked on this OS; `portproxy trust` installs it",
-                ),
-            });
-        }
-        if let Some(domain) = config.settings.domains.iter().find(|d| route::is_local(d)) {
-            checks.push(check_names(config, domain));
-        }
+        Err(absent) => checks.push(fail(
+            "caddy",
+            format!("caddy: {absent}"),
+            format!("install Caddy: {}", locate::install_hint()),
+        )),
     }
-    let problems = checks.iter().filter(|c| !c.ok).count();
-    if args.json {
-        let list: Vec<_> = checks
-            .iter()
-            .map(|c| serde_json::json!({ "id": c.id, "status": c.status(), "check": c.what, "fix": c.fix }))
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({ "problems": problems, "checks": list })
-        );
+    checks
+}
+
+/// The domains: a public one's DNS and relays, a local one's CA and names.
+fn check_domains(config: &Config, paths: &Paths) -> Vec<Check> {
+    let domains = &config.settings.domains;
+    let mut checks: Vec<Check> = domains
+        .iter()
+        .filter(|d| !route::is_local(d))
+        .map(|d| check_dns(d))
+        .collect();
+    if let Some(public) = config.settings.public_domain() {
+        checks.push(relay_warning(public, config.settings.listen));
     }
-    for check in checks.iter().filter(|_| !args.json) {
+    if domains.iter().any(|d| route::is_local(d)) {
+        checks.push(check_local_ca(paths));
+    }
+    if let Some(domain) = domains.iter().find(|d| route::is_local(d)) {
+        checks.push(check_names(config, domain));
+    }
+    checks
+}
+
+/// The local CA Caddy signs `*.localhost` with must be trusted by the system.
+fn check_local_ca(paths: &Paths) -> Check {
+    match crate::caddy::trust::is_trusted(paths) {
+        Some(true) => pass("local-ca", "local CA: trusted by the system"),
+        Some(false) if !paths.root_cert().is_file() => fail(
+            "local-ca",
+            "local CA: not created yet",
+            "start `portproxy` once, then run `portproxy trust`",
+        ),
+        Some(false) => fail(
+            "local-ca",
+            "local CA: not trusted by the system",
+            "run `portproxy trust`",
+        ),
+        None => pass(
+            "local-ca",
+            "local CA: trust can't be checked on this OS; `portproxy trust` installs it",
+        ),
+    }
+}
+
+/// `doctor --json`: one object for scripts.
+fn print_json(checks: &[Check], problems: usize) {
+    let list: Vec<_> = checks
+        .iter()
+        .map(|c| serde_json::json!({ "id": c.id, "status": c.status(), "check": c.what, "fix": c.fix }))
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({ "problems": problems, "checks": list })
+    );
+}
+
+/// One ✓, ! or ✗ line per check, each fix under it.
+fn print_lines(checks: &[Check]) {
+    for check in checks {
         let mark = match check.status() {
             "fail" => "✗",
             "warn" => "!",
@@ -161,10 +196,6 @@ pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
         if let Some(fix) = &check.fix {
             println!("  fix: {fix}");
         }
-    }
-    match problems {
-        0 => Ok(()),
-        problems => Err(Error::Unhealthy { problems }),
     }
 }
 

@@ -26,26 +26,8 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
     let answer = running()?.request("GET", "/control/ports", None)?;
     let listed: Listed = serde_json::from_str(&answer).map_err(|e| not_understood(&e))?;
     let mut rows = listed.ports;
-    // Titles come from whatever answers on a port, names from any package.json: no escape
-    // sequence of theirs reaches the terminal.
     for row in &mut rows {
-        let texts = [
-            &mut row.name,
-            &mut row.name_url,
-            &mut row.label,
-            &mut row.title,
-        ];
-        for text in texts.into_iter().flatten() {
-            *text = printable(text);
-        }
-        if let Some(process) = &mut row.process {
-            process.name = printable(&process.name);
-            process.command = printable(&process.command);
-            if let Some(project) = &mut process.project {
-                *project = printable(project);
-            }
-        }
-        row.url = printable(&row.url);
+        row.make_printable();
     }
     if args.json {
         println!("{}", serde_json::json!({ "ports": rows }));
@@ -56,32 +38,7 @@ pub fn ls(args: LsArgs) -> Result<(), Error> {
         "NAME", "PORT", "PROJECT", "PROCESS", "URL"
     );
     for row in &rows {
-        let project = row
-            .label
-            .as_deref()
-            .or_else(|| row.process.as_ref()?.project.as_deref())
-            .unwrap_or("");
-        let process = match &row.process {
-            Some(holder) => holder.name.as_str(),
-            None => "(another user's)",
-        };
-        let name = match (&row.name, row.clash) {
-            (Some(name), true) => format!("{name} (clash)"),
-            (Some(name), false) => name.clone(),
-            (None, _) => String::new(),
-        };
-        println!(
-            "{:<24} {:<6} {:<24} {:<16} {:<32} {}",
-            name,
-            row.port,
-            project,
-            process,
-            row.name_url
-                .as_ref()
-                .filter(|_| !row.clash)
-                .unwrap_or(&row.url),
-            row.title.as_deref().unwrap_or("")
-        );
+        row.print();
     }
     Ok(())
 }
@@ -111,6 +68,60 @@ struct Row {
     process: Option<Holder>,
     #[serde(flatten)]
     rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Row {
+    /// Titles come from whatever answers on a port, names from any package.json: no escape
+    /// sequence of theirs reaches the terminal.
+    fn make_printable(&mut self) {
+        let texts = [
+            &mut self.name,
+            &mut self.name_url,
+            &mut self.label,
+            &mut self.title,
+        ];
+        for text in texts.into_iter().flatten() {
+            *text = printable(text);
+        }
+        if let Some(process) = &mut self.process {
+            process.name = printable(&process.name);
+            process.command = printable(&process.command);
+            if let Some(project) = &mut process.project {
+                *project = printable(project);
+            }
+        }
+        self.url = printable(&self.url);
+    }
+
+    /// One line of `ls`'s table.
+    fn print(&self) {
+        let project = self
+            .label
+            .as_deref()
+            .or_else(|| self.process.as_ref()?.project.as_deref())
+            .unwrap_or("");
+        let process = match &self.process {
+            Some(holder) => holder.name.as_str(),
+            None => "(another user's)",
+        };
+        let name = match (&self.name, self.clash) {
+            (Some(name), true) => format!("{name} (clash)"),
+            (Some(name), false) => name.clone(),
+            (None, _) => String::new(),
+        };
+        println!(
+            "{:<24} {:<6} {:<24} {:<16} {:<32} {}",
+            name,
+            self.port,
+            project,
+            process,
+            self.name_url
+                .as_ref()
+                .filter(|_| !self.clash)
+                .unwrap_or(&self.url),
+            self.title.as_deref().unwrap_or("")
+        );
+    }
 }
 
 pub(crate) fn not_understood(error: &serde_json::Error) -> Error {

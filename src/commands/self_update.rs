@@ -6,13 +6,16 @@
 //! is `update`'s; this is the conversation.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use self_update::update::ReleaseAsset;
+use self_update::Release;
 
 use crate::cli::SelfUpdateArgs;
 use crate::update::{
     asset_name, caddy_pin, check_transport, configure, decide, explain, installers_caddy,
-    managed_by_homebrew, parse_version, update_caddy, Decision, Stage, UpdateError, ALLOW_HTTP_ENV,
-    API_BASE_ENV, GITHUB_API, SUMS_ASSET,
+    managed_by_homebrew, mirror, parse_version, update_caddy, Decision, Stage, UpdateError,
+    ALLOW_HTTP_ENV, API_BASE_ENV, GITHUB_API, SUMS_ASSET,
 };
 
 /// How a `self-update` that did not fail ended.
@@ -30,59 +33,17 @@ pub const AVAILABLE: u8 = 3;
 /// Runs `portproxy self-update`.
 pub fn self_update(args: SelfUpdateArgs) -> Result<Done, UpdateError> {
     let current = env!("CARGO_PKG_VERSION");
-    // Resolved so Homebrew's bin/ symlink shows its Cellar (Windows would add a `\\?\`).
-    let exe = std::env::current_exe()
-        .and_then(|p| {
-            if cfg!(windows) {
-                Ok(p)
-            } else {
-                p.canonicalize()
-            }
-        })
-        .map_err(|e| UpdateError::Failed(format!("cannot find the running binary: {e}")))?;
+    let exe = running_binary()?;
     if managed_by_homebrew(&exe) {
         return Err(UpdateError::Homebrew { exe });
     }
     let requested = args.version.as_deref().map(parse_version).transpose()?;
-    let api = std::env::var(API_BASE_ENV)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(|v| v.trim_end_matches('/').to_string());
+    let api = mirror(API_BASE_ENV);
     let allow_http = std::env::var_os(ALLOW_HTTP_ENV).is_some_and(|v| !v.is_empty());
     if let Some(api) = &api {
         check_transport(API_BASE_ENV, api, allow_http)?;
     }
-    let asset = asset_name(self_update::get_target());
-    let api_shown = api.clone().unwrap_or_else(|| GITHUB_API.into());
-    let explain = |e| explain(e, &api_shown);
-    let lister = configure(api.as_deref()).build().map_err(explain)?;
-
-    let release = match &requested {
-        Some(version) => {
-            lister
-                .get_release_version(&format!("v{version}"))
-                .map_err(|e| match e {
-                    self_update::Error::NotFound { .. } => UpdateError::NoRelease {
-                        tag: format!("v{version}"),
-                    },
-                    e => explain(e),
-                })?
-        }
-        None => {
-            let nothing = || UpdateError::NothingPublished {
-                api: api_shown.clone(),
-            };
-            lister
-                .get_latest_release()
-                .map_err(|e| match e {
-                    self_update::Error::NotFound { .. } => nothing(),
-                    e => explain(e),
-                })?
-                .latest()
-                .cloned()
-                .ok_or_else(nothing)?
-        }
-    };
+    let release = find_release(api.as_deref(), requested.as_deref())?;
     let to = match decide(current, release.version(), requested.as_deref()) {
         Decision::UpToDate => {
             println!(
@@ -94,22 +55,12 @@ pub fn self_update(args: SelfUpdateArgs) -> Result<Done, UpdateError> {
         Decision::Install(to) => to,
     };
     let tag = format!("v{to}");
+    let asset = asset_name(self_update::get_target());
     let Some(archive) = release.assets().iter().find(|a| a.name() == asset) else {
         return Err(UpdateError::NoAsset { tag, asset });
     };
-    // The listing names where the files are: an https API could still send them over http.
-    for file in release
-        .assets()
-        .iter()
-        .filter(|a| a.name() == SUMS_ASSET)
-        .chain([archive])
-    {
-        check_transport(
-            &format!("{tag}'s {}", file.name()),
-            file.download_url(),
-            allow_http,
-        )?;
-    }
+    let sums = release.assets().iter().find(|a| a.name() == SUMS_ASSET);
+    check_download_urls(&tag, sums, archive, allow_http)?;
     if args.check {
         println!(
             "portproxy {to} is available (this is {current}); `portproxy self-update` installs it"
@@ -120,10 +71,7 @@ pub fn self_update(args: SelfUpdateArgs) -> Result<Done, UpdateError> {
         return Err(UpdateError::Cancelled);
     }
     eprintln!("downloading {asset} ({tag})");
-    let sums = release.assets().iter().find(|a| a.name() == SUMS_ASSET);
-    let new_exe = Stage::beside(&exe)?;
-    let (staged, said) = new_exe.fetch_and_check(archive, sums, &format!("portproxy {to}"))?;
-    new_exe.swap(&staged, &exe)?;
+    let said = replace(&exe, archive, sums, &to)?;
     if to == current {
         eprintln!("reinstalled portproxy {to} ({})", exe.display());
     } else {
@@ -136,6 +84,81 @@ pub fn self_update(args: SelfUpdateArgs) -> Result<Done, UpdateError> {
     }
     eprintln!("a portproxy already running keeps the old version until it is restarted");
     Ok(Done::Updated)
+}
+
+/// The running binary, resolved so Homebrew's bin/ symlink shows its Cellar (Windows would
+/// add a `\\?\`).
+fn running_binary() -> Result<PathBuf, UpdateError> {
+    std::env::current_exe()
+        .and_then(|p| {
+            if cfg!(windows) {
+                Ok(p)
+            } else {
+                p.canonicalize()
+            }
+        })
+        .map_err(|e| UpdateError::Failed(format!("cannot find the running binary: {e}")))
+}
+
+/// The release asked for, or the newest one, as listed at `api` (GitHub's when unset).
+fn find_release(api: Option<&str>, requested: Option<&str>) -> Result<Release, UpdateError> {
+    let api_shown = api.unwrap_or(GITHUB_API);
+    let explain = |e| explain(e, api_shown);
+    let lister = configure(api).build().map_err(explain)?;
+    match requested {
+        Some(version) => {
+            let tag = format!("v{version}");
+            lister.get_release_version(&tag).map_err(|e| match e {
+                self_update::Error::NotFound { .. } => UpdateError::NoRelease { tag },
+                e => explain(e),
+            })
+        }
+        None => {
+            let nothing = || UpdateError::NothingPublished {
+                api: api_shown.to_string(),
+            };
+            lister
+                .get_latest_release()
+                .map_err(|e| match e {
+                    self_update::Error::NotFound { .. } => nothing(),
+                    e => explain(e),
+                })?
+                .latest()
+                .cloned()
+                .ok_or_else(nothing)
+        }
+    }
+}
+
+/// The listing names where the files are: an https API could still send them over http.
+fn check_download_urls(
+    tag: &str,
+    sums: Option<&ReleaseAsset>,
+    archive: &ReleaseAsset,
+    allow_http: bool,
+) -> Result<(), UpdateError> {
+    for file in sums.into_iter().chain([archive]) {
+        check_transport(
+            &format!("{tag}'s {}", file.name()),
+            file.download_url(),
+            allow_http,
+        )?;
+    }
+    Ok(())
+}
+
+/// Downloads and checks release `to` beside `exe` and renames it over `exe`; what the new
+/// binary says of itself.
+fn replace(
+    exe: &Path,
+    archive: &ReleaseAsset,
+    sums: Option<&ReleaseAsset>,
+    to: &str,
+) -> Result<String, UpdateError> {
+    let new_exe = Stage::beside(exe)?;
+    let (staged, said) = new_exe.fetch_and_check(archive, sums, &format!("portproxy {to}"))?;
+    new_exe.swap(&staged, exe)?;
+    Ok(said)
 }
 
 fn confirm(current: &str, to: &str, exe: &Path) -> bool {

@@ -4,6 +4,7 @@
 
 use crate::cli::{PortOrName, ShareArgs};
 use crate::commands::links::{not_understood, running, served};
+use crate::control::Instance;
 use crate::error::Error;
 use crate::share::{self, human, Listed, Request};
 
@@ -16,7 +17,7 @@ fn shown(target: &PortOrName, port: u16) -> String {
 }
 
 /// The port `target` is now: a port as given, a name as the running instance has it.
-fn port_of(instance: &crate::control::Instance, target: &PortOrName) -> Result<u16, Error> {
+fn port_of(instance: &Instance, target: &PortOrName) -> Result<u16, Error> {
     match target {
         PortOrName::Port(port) => Ok(*port),
         PortOrName::Name(_) => Ok(served(instance, target)?.port),
@@ -26,25 +27,10 @@ fn port_of(instance: &crate::control::Instance, target: &PortOrName) -> Result<u
 pub fn share(args: ShareArgs) -> Result<(), Error> {
     let instance = running()?;
     if args.list {
-        let body = instance.request("GET", "/control/shares", None)?;
-        let (shares, public) = read_list(&body)?;
-        print!("{}", table(&shares, &public));
-        return Ok(());
+        return list(&instance);
     }
     if let Some(which) = args.revoke {
-        let query = match which.as_str() {
-            "all" => String::new(),
-            id => format!("?id={}", crate::form::encode(id)),
-        };
-        let body = instance.request("DELETE", &format!("/control/shares{query}"), None)?;
-        let ended = read_ended(&body)?;
-        if ended.is_empty() {
-            eprintln!("no live shares");
-        }
-        for listed in ended {
-            eprintln!("revoked share {} (port {})", listed.id, listed.port);
-        }
-        return Ok(());
+        return revoke(&instance, &which);
     }
     let Some(target) = args.port else {
         return Err(Error::Usage {
@@ -80,12 +66,40 @@ pub fn share(args: ShareArgs) -> Result<(), Error> {
     let listed: Listed =
         serde_json::from_str(&instance.request("POST", "/control/shares", Some(&body))?)
             .map_err(|e| not_understood(&e))?;
+    say_link(&listed, &what, request.for_secs);
+    Ok(())
+}
+
+/// `share --list`.
+fn list(instance: &Instance) -> Result<(), Error> {
+    let body = instance.request("GET", "/control/shares", None)?;
+    let (shares, public) = read_list(&body)?;
+    print!("{}", table(&shares, &public));
+    Ok(())
+}
+
+/// `share --revoke ID|all`.
+fn revoke(instance: &Instance, which: &str) -> Result<(), Error> {
+    let query = match which {
+        "all" => String::new(),
+        id => format!("?id={}", crate::form::encode(id)),
+    };
+    let body = instance.request("DELETE", &format!("/control/shares{query}"), None)?;
+    let ended = read_ended(&body)?;
+    if ended.is_empty() {
+        eprintln!("no live shares");
+    }
+    for listed in ended {
+        eprintln!("revoked share {} (port {})", listed.id, listed.port);
+    }
+    Ok(())
+}
+
+/// The new share: who it is for on stderr with its QR code and how to revoke it, the link on
+/// stdout.
+fn say_link(listed: &Listed, what: &str, for_secs: u64) {
     let link = listed.links.first().cloned().unwrap_or_default();
-    eprintln!(
-        "sharing {what} for {} with {}",
-        human(request.for_secs),
-        listed.who
-    );
+    eprintln!("sharing {what} for {} with {}", human(for_secs), listed.who);
     if listed.via.is_none() && listed.reach == share::Reach::Lan {
         eprintln!(
             "this is plain HTTP on your LAN: anyone on the network who sees the link can open it"
@@ -97,7 +111,6 @@ pub fn share(args: ShareArgs) -> Result<(), Error> {
     }
     eprintln!("revoke: portproxy share --revoke {}", listed.id);
     println!("{link}");
-    Ok(())
 }
 
 pub fn unshare(target: PortOrName) -> Result<(), Error> {

@@ -151,54 +151,9 @@ pub fn ngrok_url(json: &str, port: u16) -> Option<String> {
 /// Starts the tool for a share listening on `port` and waits for its public URL.
 pub fn start(via: Via, port: u16, public: bool) -> Result<Tunnel, TunnelError> {
     let (program, args) = command(via, port, public);
-    let mut cmd = Command::new(program);
-    cmd.args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    crate::caddy::supervise::platform::prepare(&mut cmd);
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(TunnelError::Missing { program })
-        }
-        Err(e) => {
-            return Err(TunnelError::NoUrl {
-                program,
-                last_line: e.to_string(),
-            })
-        }
-    };
-    crate::caddy::supervise::platform::adopt(&child);
+    let mut child = spawn(program, &args)?;
     let lines = relay_lines(&mut child);
-    let deadline = Instant::now() + WAIT;
-    let mut last_line = String::new();
-    let found = loop {
-        if via == Via::Ngrok {
-            if let Some(url) = ask_ngrok(port) {
-                break Some(url);
-            }
-        }
-        let wait =
-            Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now()));
-        match lines.recv_timeout(wait) {
-            Ok(line) => {
-                if let Some(url) = (via != Via::Ngrok).then(|| url_in(via, &line)).flatten() {
-                    break Some(url);
-                }
-                if !line.trim().is_empty() {
-                    last_line = line.trim().to_string();
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            // Both pipes closed: it exited (tailscale --bg does, once set up).
-            Err(mpsc::RecvTimeoutError::Disconnected) if via != Via::Ngrok => break None,
-            Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(wait),
-        }
-        if Instant::now() >= deadline {
-            break None;
-        }
-    };
+    let found = wait_for_url(via, port, &lines);
     let off = (via == Via::Tailscale).then(|| {
         let mode = tailscale_mode(public);
         (
@@ -212,13 +167,72 @@ pub fn start(via: Via, port: u16, public: bool) -> Result<Tunnel, TunnelError> {
         off,
     };
     match found {
-        Some(url) => {
+        Ok(url) => {
             tunnel.url = url;
             Ok(tunnel)
         }
-        None => {
+        Err(last_line) => {
             tunnel.stop();
             Err(TunnelError::NoUrl { program, last_line })
+        }
+    }
+}
+
+/// Runs the tool with its output piped to us.
+fn spawn(program: &'static str, args: &[String]) -> Result<Child, TunnelError> {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    crate::caddy::supervise::platform::prepare(&mut cmd);
+    let child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(TunnelError::Missing { program })
+        }
+        Err(e) => {
+            return Err(TunnelError::NoUrl {
+                program,
+                last_line: e.to_string(),
+            })
+        }
+    };
+    crate::caddy::supervise::platform::adopt(&child);
+    Ok(child)
+}
+
+/// The public URL, from the tool's output (or ngrok's API) within `WAIT`; else the last line
+/// the tool said.
+fn wait_for_url(via: Via, port: u16, lines: &mpsc::Receiver<String>) -> Result<String, String> {
+    let deadline = Instant::now() + WAIT;
+    let mut last_line = String::new();
+    loop {
+        if via == Via::Ngrok {
+            if let Some(url) = ask_ngrok(port) {
+                return Ok(url);
+            }
+        }
+        let wait =
+            Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now()));
+        match lines.recv_timeout(wait) {
+            Ok(line) => {
+                if let Some(url) = (via != Via::Ngrok).then(|| url_in(via, &line)).flatten() {
+                    return Ok(url);
+                }
+                if !line.trim().is_empty() {
+                    last_line = line.trim().to_string();
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // Both pipes closed: it exited (tailscale --bg does, once set up).
+            Err(mpsc::RecvTimeoutError::Disconnected) if via != Via::Ngrok => {
+                return Err(last_line)
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(wait),
+        }
+        if Instant::now() >= deadline {
+            return Err(last_line);
         }
     }
 }

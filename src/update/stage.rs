@@ -66,27 +66,41 @@ impl Stage {
             }
         }
         // Zips (Windows) are flat; tarballs hold `portproxy-<target>/portproxy`.
-        #[cfg(windows)]
-        let (kind, inside) = (self_update::ArchiveKind::Zip, "portproxy.exe".to_string());
-        #[cfg(not(windows))]
-        let (kind, inside) = (
-            self_update::ArchiveKind::Tar(Some(self_update::Compression::Gz)),
-            format!("portproxy-{}/portproxy", self_update::get_target()),
-        );
-        self_update::Extract::from_source(&archive_path)
-            .archive(kind)
-            .extract_file(&self.dir, &inside)
+        let inside = if cfg!(windows) {
+            "portproxy.exe".to_string()
+        } else {
+            format!("portproxy-{}/portproxy", self_update::get_target())
+        };
+        let new = self
+            .unpack(&archive_path, &inside)
             .map_err(|e| UpdateError::Rejected {
                 reason: format!("{} holds no {inside}: {e}", archive.name()),
             })?;
-        let new = self.dir.join(&inside);
+        let said = reports_version(&new, expected, &self.dir)?;
+        Ok((new, said))
+    }
+
+    /// Unpacks `inside` from `archive` (a zip on Windows, a gzipped tarball elsewhere) into
+    /// the stage, runnable.
+    pub(super) fn unpack(
+        &self,
+        archive: &Path,
+        inside: &str,
+    ) -> Result<PathBuf, self_update::Error> {
+        #[cfg(windows)]
+        let kind = self_update::ArchiveKind::Zip;
+        #[cfg(not(windows))]
+        let kind = self_update::ArchiveKind::Tar(Some(self_update::Compression::Gz));
+        self_update::Extract::from_source(archive)
+            .archive(kind)
+            .extract_file(&self.dir, inside)?;
+        let new = self.dir.join(inside);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o755));
         }
-        let said = reports_version(&new, expected, &self.dir)?;
-        Ok((new, said))
+        Ok(new)
     }
 
     /// Puts `new` in place of `exe`: a rename in the same directory, so a running portproxy

@@ -12,7 +12,7 @@ pub mod platform;
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -228,20 +228,7 @@ fn spawn_and_wait(launch: &Launch, shared: &Shared) -> Result<(Child, Relay), St
     let listener = TcpListener::bind("127.0.0.1:0").map_err(StartError::Spawn)?;
     listener.set_nonblocking(true).map_err(StartError::Spawn)?;
     let pingback = listener.local_addr().map_err(StartError::Spawn)?;
-    let mut cmd = Command::new(&launch.caddy.path);
-    cmd.arg("run")
-        .arg("--config")
-        .arg(&launch.caddyfile)
-        .args([
-            "--adapter",
-            "caddyfile",
-            "--pingback",
-            &pingback.to_string(),
-        ])
-        .envs(launch.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut cmd = caddy_run(launch, pingback);
     platform::prepare(&mut cmd);
     let mut child = {
         let mut pid = lock(&shared.pid);
@@ -259,6 +246,35 @@ fn spawn_and_wait(launch: &Launch, shared: &Shared) -> Result<(Child, Relay), St
         // Caddy reads stdin to EOF before it dials back; dropping stdin closes it.
         let _ = stdin.write_all(&token);
     }
+    wait_for_pingback(&listener, child, relay, &token)
+}
+
+/// `caddy run` on the Caddyfile, told to dial `pingback` once its config is loaded.
+fn caddy_run(launch: &Launch, pingback: SocketAddr) -> Command {
+    let mut cmd = Command::new(&launch.caddy.path);
+    cmd.arg("run")
+        .arg("--config")
+        .arg(&launch.caddyfile)
+        .args([
+            "--adapter",
+            "caddyfile",
+            "--pingback",
+            &pingback.to_string(),
+        ])
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Caddy's pingback echoing `token` within `READY_TIMEOUT`; Caddy killed if it is late.
+fn wait_for_pingback(
+    listener: &TcpListener,
+    mut child: Child,
+    relay: Relay,
+    token: &[u8; 32],
+) -> Result<(Child, Relay), StartError> {
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -274,7 +290,7 @@ fn spawn_and_wait(launch: &Launch, shared: &Shared) -> Result<(Child, Relay), St
                 let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
                 let mut echoed = [0u8; 32];
                 // Caddy never closes this connection: read exactly the token.
-                if conn.read_exact(&mut echoed).is_ok() && echoed == token {
+                if conn.read_exact(&mut echoed).is_ok() && echoed == *token {
                     return Ok((child, relay));
                 }
             }
