@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::auth::Auth;
 use crate::paths;
-use crate::policy::{AllowRule, Cidr, Policy, PortRange, PublicPort, DEFAULT_DENY_PORTS};
+use crate::policy::rules::{AllowRule, Cidr, PortRange, PublicPort};
+use crate::policy::{Policy, DEFAULT_DENY_PORTS};
 use crate::route;
 
 /// One row per setting. A new setting is one row here: the `Settings` field, its flag (in

@@ -65,7 +65,8 @@ impl PortLink {
             .copied()
             .filter(|port| !config.policy.own_ports.contains(port))
             .map(|port| {
-                let public = policy::is_public(&settings.public_ports, &Target::Localhost, port);
+                let public =
+                    policy::rules::is_public(&settings.public_ports, &Target::Localhost, port);
                 let name = names.name_of(port);
                 PortLink {
                     port,
