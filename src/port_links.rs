@@ -1,5 +1,5 @@
 //! The port rows the dashboard, `/api/ports`, the 502 page and `portproxy ls` show: the
-//! model only; `proxy/pages.rs` renders it as HTML, and serde as JSON.
+//! model only; `proxy/pages/dashboard.rs` renders it as HTML, and serde as JSON.
 
 use std::collections::HashMap;
 
