@@ -44,6 +44,8 @@ const FLOORS: &[(u8, &str, &[&str])] = &[
             "proxy/pages/text.rs",
             "resolver.rs",
             "route.rs",
+            "share/cookie.rs",
+            "share/duration.rs",
             "share/mod.rs",
             "share/qr.rs",
             "title.rs",
