@@ -314,7 +314,7 @@ pub fn approves(
     if route::normalize(name).map_err(|e| e.to_string())? != canonical {
         return Err(format!("not a canonical name; use {canonical}"));
     }
-    let public = policy::is_public(&config.settings.public_ports, &target, port);
+    let public = policy::rules::is_public(&config.settings.public_ports, &target, port);
     match target {
         Target::Localhost => {
             let visited = listening.contains(&port)

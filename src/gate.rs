@@ -13,7 +13,8 @@ use http::{HeaderMap, Method};
 use crate::auth::limiter::{Limiter, Trier};
 use crate::auth::sessions::Sessions;
 use crate::auth::{cookie, Auth};
-use crate::policy::{self, Cidr, Policy, PublicPort};
+use crate::policy::rules::{Cidr, PublicPort};
+use crate::policy::{self, Policy};
 use crate::route::{self, Route};
 
 /// Who sent a request.
@@ -302,7 +303,7 @@ fn private_origin(origin: &str, visit: &Visit) -> bool {
         Ok(Route::Dashboard { .. }) => true,
         Ok(Route::Forward { target, port, .. }) => {
             visit.policy.check(&target, port).is_ok()
-                && !policy::is_public(visit.public_ports, &target, port)
+                && !policy::rules::is_public(visit.public_ports, &target, port)
         }
         Ok(Route::Name { name, .. }) => !visit.public_names.contains(&name),
         Err(_) => false,
@@ -1027,7 +1028,7 @@ mod tests {
                 Route::Forward { domain, target, port } => (
                     domain.clone(),
                     false,
-                    policy::is_public(&public_ports, target, *port),
+                    policy::rules::is_public(&public_ports, target, *port),
                     Some((*target == route::Target::Localhost, *port)),
                 ),
             };

@@ -1,5 +1,5 @@
 //! The port rows the dashboard, `/api/ports`, the 502 page and `portproxy ls` show: the
-//! model only; `proxy/pages.rs` renders it as HTML, and serde as JSON.
+//! model only; `proxy/pages/dashboard.rs` renders it as HTML, and serde as JSON.
 
 use std::collections::HashMap;
 
@@ -65,7 +65,8 @@ impl PortLink {
             .copied()
             .filter(|port| !config.policy.own_ports.contains(port))
             .map(|port| {
-                let public = policy::is_public(&settings.public_ports, &Target::Localhost, port);
+                let public =
+                    policy::rules::is_public(&settings.public_ports, &Target::Localhost, port);
                 let name = names.name_of(port);
                 PortLink {
                     port,

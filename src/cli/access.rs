@@ -12,7 +12,7 @@ pub struct ShareArgs {
     #[arg(value_name = "PORT|NAME", value_parser = port_or_name, required_unless_present_any = ["list", "revoke"])]
     pub port: Option<PortOrName>,
     /// How long the link works: 30m, 2h, 1h30m, 1d (at most 30d).
-    #[arg(long = "for", value_name = "DURATION", value_parser = crate::share::parse_for, default_value = "1h")]
+    #[arg(long = "for", value_name = "DURATION", value_parser = crate::share::duration::parse_for, default_value = "1h")]
     pub duration: std::time::Duration,
     /// Listen on this machine's LAN addresses (plain HTTP), for a phone on the same network.
     #[arg(long)]

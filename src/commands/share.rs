@@ -6,7 +6,8 @@ use crate::cli::{PortOrName, ShareArgs};
 use crate::commands::links::{not_understood, running, served};
 use crate::control::Instance;
 use crate::error::Error;
-use crate::share::{self, human, Listed, Request};
+use crate::share::duration::human;
+use crate::share::{self, Listed, Request};
 
 /// `5173`, or `shop-web (port 5173)`: what the user gave, and the port it is.
 fn shown(target: &PortOrName, port: u16) -> String {

@@ -218,7 +218,8 @@ fn file_values(text: &str, path: &Path) -> Result<Vec<(Key, Vec<String>)>, Confi
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::policy::{PortRange, DEFAULT_DENY_PORTS};
+    use crate::policy::rules::PortRange;
+    use crate::policy::DEFAULT_DENY_PORTS;
     use std::collections::HashMap;
 
     fn flag(key: Key, value: &str) -> (Key, Vec<String>) {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::policy::PortRange;
+use crate::policy::rules::PortRange;
 use crate::route;
 
 /// Where public domains get certificates.

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::parse::*;
-use crate::policy::{AllowRule, Cidr, PortRange, PublicPort, DEFAULT_DENY_PORTS};
+use crate::policy::rules::{AllowRule, Cidr, PortRange, PublicPort};
+use crate::policy::DEFAULT_DENY_PORTS;
 use crate::route;
 
 /// One row per setting. A new setting is one row here: the `Settings` field, its flag (in

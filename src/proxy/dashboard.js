@@ -1,6 +1,6 @@
-// The dashboard's script (served inline by pages.rs). The rows are rendered by the server
-// only: when /api/ports changes, the page fetches itself and swaps the table, so a port's
-// row looks the same whether it came with the page or later, and nothing reloads.
+// The dashboard's script (served inline by proxy/pages/dashboard.rs). The rows are rendered
+// by the server only: when /api/ports changes, the page fetches itself and swaps the table,
+// so a port's row looks the same whether it came with the page or later, and nothing reloads.
 (function () {
   'use strict';
   var seen = null;

@@ -174,7 +174,7 @@ async fn admit(
         } => (
             domain.as_str(),
             false,
-            policy::is_public(public_ports, target, *port)
+            policy::rules::is_public(public_ports, target, *port)
                 || (*target == crate::route::Target::Localhost
                     && app.shares.is_public(*port, std::time::SystemTime::now())),
         ),
@@ -186,7 +186,7 @@ async fn admit(
         let now = app.names.snapshot(config, named::FRESH).await;
         now.names
             .ports()
-            .filter(|(_, port)| policy::is_public(public_ports, &Target::Localhost, *port))
+            .filter(|(_, port)| policy::rules::is_public(public_ports, &Target::Localhost, *port))
             .map(|(name, _)| name.to_string())
             .collect()
     };

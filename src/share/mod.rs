@@ -5,9 +5,11 @@
 //! or `X-Forwarded-For` say; the link carries a 256-bit secret that the first visit trades
 //! for a cookie scoped to this share, and the address bar is cleaned by a redirect; expiry
 //! and revocation are the server's (410). This module decides, without I/O: `decide` is what
-//! the share listener does with a request; `registry` keeps the live shares, `tunnel` runs
-//! the user's tunnel tool.
+//! the share listener does with a request, `cookie` the share's cookie, `duration` how long
+//! it lasts in words; `registry` keeps the live shares, `tunnel` runs the user's tunnel tool.
 
+pub mod cookie;
+pub mod duration;
 pub mod qr;
 pub mod registry;
 pub mod tunnel;
@@ -15,17 +17,12 @@ pub mod tunnel;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
-use blake2::Digest;
-use http::header::{HeaderMap, HeaderValue, COOKIE};
+use http::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::edit::Edit;
-
 /// The query parameter that carries a share's secret in its link.
 pub const PARAM: &str = "portproxy-share";
-/// Every share's cookie starts so (then its id); none ever reaches an app.
-const COOKIE_PREFIX: &str = "portproxy-share-";
 /// The longest a share may last (and the default when `--for` is not given is `DEFAULT_FOR`).
 pub const MAX_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 pub const DEFAULT_FOR: Duration = Duration::from_secs(3600);
@@ -130,21 +127,6 @@ pub enum Verdict {
 }
 
 impl Share {
-    /// The cookie's name: one per share, so shares on one LAN address don't mix.
-    pub fn cookie_name(&self) -> String {
-        format!("{COOKIE_PREFIX}{}", self.id)
-    }
-
-    /// The cookie's value: derived from the secret, so it is as unguessable, but is not the
-    /// secret itself.
-    fn cookie_value(&self) -> String {
-        let digest = blake2::Blake2s256::new()
-            .chain_update(b"portproxy share cookie v1\0")
-            .chain_update(self.secret.as_bytes())
-            .finalize();
-        hex(&digest)
-    }
-
     /// Whether the share still opens its port at `now`.
     pub fn expired(&self, now: SystemTime) -> bool {
         now >= self.expires
@@ -191,25 +173,12 @@ pub fn decide(
             true => same_origin_path(path),
             false => format!("{}?{rest}", same_origin_path(path)),
         };
-        let max_age = share.left(now);
-        let secure = if secure { "; Secure" } else { "" };
-        let set_cookie = format!(
-            "{}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
-            share.cookie_name(),
-            share.cookie_value()
-        );
         return Verdict::Exchange {
             location,
-            set_cookie,
+            set_cookie: share.set_cookie(share.left(now), secure),
         };
     }
-    let name = share.cookie_name();
-    let value = share.cookie_value();
-    let holds = cookie_pairs(headers).any(|pair| {
-        cookie_value(pair, name.as_bytes())
-            .is_some_and(|v| v.len() == value.len() && bool::from(v.ct_eq(value.as_bytes())))
-    });
-    if holds {
+    if share.held_by(headers) {
         Verdict::Forward { port: share.port }
     } else {
         Verdict::NeedsLink
@@ -289,81 +258,6 @@ pub fn redacted(target: &str) -> String {
     }
 }
 
-fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
-}
-
-fn cookie_value<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    let eq = pair.iter().position(|b| *b == b'=')?;
-    (pair[..eq].trim_ascii() == name).then(|| pair[eq + 1..].trim_ascii())
-}
-
-/// Removes every share's cookie (this one's and any other's on the same address), so no app
-/// ever sees a share credential.
-pub fn strip_cookies(headers: &HeaderMap) -> Vec<Edit> {
-    let ours = |pair: &[u8]| pair.trim_ascii().starts_with(COOKIE_PREFIX.as_bytes());
-    if !cookie_pairs(headers).any(ours) {
-        return Vec::new();
-    }
-    let rest: Vec<&[u8]> = cookie_pairs(headers)
-        .filter(|pair| !ours(pair))
-        .map(<[u8]>::trim_ascii)
-        .filter(|pair| !pair.is_empty())
-        .collect();
-    let mut edits = vec![Edit::Remove(COOKIE)];
-    if let (false, Ok(value)) = (
-        rest.is_empty(),
-        HeaderValue::from_bytes(&rest.join(&b"; "[..])),
-    ) {
-        edits.push(Edit::Set(COOKIE, value));
-    }
-    edits
-}
-
-/// A duration as `--for` takes it: `90s`, `15m`, `2h`, `1d`, `1h30m`; more than 0, at most
-/// 30 days.
-pub fn parse_for(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration: e.g. 30m, 2h, 1h30m, 1d (at most 30d)");
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            _ => return Err(bad()),
-        };
-        let n: u64 = digits.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|s| total.checked_add(s))
-            .ok_or_else(bad)?;
-        digits.clear();
-    }
-    if !digits.is_empty() || total == 0 || total > MAX_FOR.as_secs() {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
-}
-
-/// `1h 5m` for the terminal.
-pub fn human(secs: u64) -> String {
-    match secs {
-        s if s >= 86400 => format!("{}d {}h", s / 86400, s % 86400 / 3600),
-        s if s >= 3600 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        s if s >= 60 => format!("{}m {}s", s / 60, s % 60),
-        s => format!("{s}s"),
-    }
-}
-
 /// One share as the control channel lists it (with the link: only the owner reads it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listed {
@@ -396,18 +290,16 @@ pub fn who(reach: Reach, via: Option<Via>, public: bool) -> String {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::cookie::{strip_cookies, COOKIE_PREFIX};
     use super::*;
+    use http::header::{HeaderValue, COOKIE};
     use proptest::prelude::*;
 
     const SECRET: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
-    fn share() -> Share {
+    pub(super) fn share() -> Share {
         let created = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         Share {
             id: "0badc0de".into(),
@@ -424,13 +316,13 @@ mod tests {
         share().created + Duration::from_secs(60)
     }
 
-    fn with_cookie(cookie: &str) -> HeaderMap {
+    pub(super) fn with_cookie(cookie: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
         headers.insert(COOKIE, HeaderValue::from_str(cookie).unwrap());
         headers
     }
 
-    fn cookie_of(share: &Share) -> String {
+    pub(super) fn cookie_of(share: &Share) -> String {
         format!("{}={}", share.cookie_name(), share.cookie_value())
     }
 
@@ -559,23 +451,6 @@ mod tests {
     }
 
     #[test]
-    fn share_cookies_never_reach_the_app() {
-        let share = share();
-        let headers = with_cookie(&format!(
-            "a=1; {}; portproxy-share-ffffffff=x;b=2",
-            cookie_of(&share)
-        ));
-        let mut after = headers.clone();
-        crate::edit::apply(&mut after, strip_cookies(&headers));
-        assert_eq!(after.get(COOKIE).unwrap(), "a=1; b=2");
-        let only = with_cookie(&cookie_of(&share));
-        let mut after = only.clone();
-        crate::edit::apply(&mut after, strip_cookies(&only));
-        assert!(after.get(COOKIE).is_none());
-        assert!(strip_cookies(&with_cookie("a=1")).is_empty());
-    }
-
-    #[test]
     fn logs_never_hold_the_secret() {
         assert_eq!(
             redacted(&format!("/a?{PARAM}={SECRET}&b=2")),
@@ -586,36 +461,6 @@ mod tests {
             format!("/?{PARAM}=REDACTED")
         );
         assert_eq!(redacted("/a?b=2"), "/a?b=2");
-    }
-
-    #[test]
-    fn durations() {
-        let ok = [
-            ("90s", 90),
-            ("15m", 900),
-            ("2h", 7200),
-            ("1h30m", 5400),
-            ("1d", 86400),
-            ("30d", 2_592_000),
-        ];
-        for (text, secs) in ok {
-            assert_eq!(parse_for(text), Ok(Duration::from_secs(secs)), "{text}");
-        }
-        for bad in [
-            "",
-            "0s",
-            "2",
-            "h",
-            "2x",
-            "-1h",
-            "31d",
-            "99999999999999999999h",
-            "1.5h",
-        ] {
-            assert!(parse_for(bad).is_err(), "{bad}");
-        }
-        assert_eq!(human(5400), "1h 30m");
-        assert_eq!(human(59), "59s");
     }
 
     fn hostile_target() -> impl Strategy<Value = String> {

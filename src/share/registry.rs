@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use log::info;
 
+use super::duration::human;
 use super::tunnel::Tunnel;
-use super::{human, who, Ended, Listed, Share, Visibility};
+use super::{who, Ended, Listed, Share, Visibility};
 
 /// How long an ended share's listener keeps answering 410.
 const LINGER: Duration = Duration::from_secs(600);

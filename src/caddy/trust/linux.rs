@@ -51,7 +51,6 @@ pub fn nss_databases(home: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-
 /// Runs certutil on one NSS database; whether it succeeded.
 fn certutil(db: &Path, args: &[&str], root: Option<&Path>) -> bool {
     let mut cmd = Command::new("certutil");

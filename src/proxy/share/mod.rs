@@ -257,7 +257,7 @@ impl ProxyHttp for ShareProxy {
         self.main
             .upstream_request_filter(session, upstream_request, ctx)
             .await?;
-        let edits = share::strip_cookies(&upstream_request.headers);
+        let edits = share::cookie::strip_cookies(&upstream_request.headers);
         upstream_request.apply(edits)
     }
 

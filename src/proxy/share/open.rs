@@ -51,7 +51,7 @@ impl std::fmt::Display for OpenError {
             OpenError::BadDuration(secs) => write!(
                 f,
                 "a share lasts from 1 second to {}, not {secs} s",
-                share::human(share::MAX_FOR.as_secs())
+                share::duration::human(share::MAX_FOR.as_secs())
             ),
             OpenError::Io(e) => write!(f, "could not open the share's listener: {e}"),
             OpenError::Tunnel(e) => e.fmt(f),
@@ -131,7 +131,7 @@ pub fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenError> {
         "share {} opened: port {} for {}, {} at {}",
         listed.id,
         listed.port,
-        share::human(listed.left),
+        share::duration::human(listed.left),
         listed.who,
         listed
             .listening

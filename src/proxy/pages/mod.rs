@@ -1,14 +1,17 @@
 //! Pages portproxy writes itself: errors and the dashboard.
 //!
 //! Pure: a `Page` and the client's `Accept` in, status + content type + body out. Browsers
-//! get HTML; scripts get a short JSON or text body. Never an empty 502.
+//! get HTML (`html`, the port table and the dashboard's parts in `dashboard`); scripts get a
+//! short JSON or text body (`json`, `text`). Never an empty 502.
 
-use serde_json::json;
+mod dashboard;
+mod html;
+mod json;
+mod text;
 
 use crate::policy::Refusal;
 use crate::port_links::PortLink;
 use crate::route::RouteError;
-use crate::share::Visibility;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
@@ -296,300 +299,23 @@ impl Page {
     }
 
     pub fn render(&self, format: Format) -> Rendered {
-        let status = self.status();
-        let headers = self.headers();
-        match format {
-            Format::Json => {
-                let mut body = match self {
-                    Page::Dashboard { domain, ports, .. } => {
-                        json!({ "domain": domain, "ports": ports })
-                    }
-                    _ => {
-                        json!({ "error": self.kind(), "status": status, "message": self.message() })
-                    }
-                };
-                if let (Some(listening), Some(map)) = (
-                    self.ports()
-                        .filter(|_| !matches!(self, Page::Dashboard { .. })),
-                    body.as_object_mut(),
-                ) {
-                    map.insert("listening".into(), json!(listening));
-                }
-                if let (Page::NameClash { claims, .. }, Some(map)) = (self, body.as_object_mut()) {
-                    let claims: Vec<_> = claims
-                        .iter()
-                        .map(|(url, title, claim)| json!({ "port": claim.port, "url": url, "title": title, "dir": claim.dir }))
-                        .collect();
-                    map.insert("claims".into(), json!(claims));
-                }
-                Rendered {
-                    status,
-                    content_type: "application/json",
-                    body: format!("{body}\n"),
-                    headers,
-                }
-            }
-            Format::Text => {
-                let mut body = format!("{status} {}\n", self.message());
-                if let Some(ports) = self.ports() {
-                    for p in ports {
-                        body.push_str(&format!("  {}  {}", p.port, p.url));
-                        if let Some(name_url) = &p.name_url {
-                            body.push_str(&format!("  {name_url}"));
-                        }
-                        body.push('\n');
-                    }
-                }
-                if let Page::NameClash { claims, .. } = self {
-                    for (url, _, claim) in claims {
-                        let dir = claim.dir.as_ref().map(|d| d.display().to_string());
-                        body.push_str(&format!(
-                            "  {}  {url}  {}\n",
-                            claim.port,
-                            dir.unwrap_or_default()
-                        ));
-                    }
-                }
-                Rendered {
-                    status,
-                    content_type: "text/plain; charset=utf-8",
-                    body,
-                    headers,
-                }
-            }
-            Format::Html => Rendered {
-                status,
-                content_type: "text/html; charset=utf-8",
-                body: self.html(),
-                headers,
-            },
-        }
-    }
-
-    fn html(&self) -> String {
-        let mut main = format!(
-            "<h1>{}</h1>\n<p>{}</p>\n",
-            escape(&self.title()),
-            escape(&self.message())
-        );
-        let token = match self {
-            Page::Dashboard { token, .. } => token.as_deref(),
-            _ => None,
+        let (content_type, body) = match format {
+            Format::Json => ("application/json", self.json()),
+            Format::Text => ("text/plain; charset=utf-8", self.text()),
+            Format::Html => ("text/html; charset=utf-8", self.html()),
         };
-        if let Some(ports) = self.ports() {
-            let dashboard = matches!(self, Page::Dashboard { .. });
-            main.push_str(&ports_table(ports, !dashboard, dashboard, token.is_some()));
+        Rendered {
+            status: self.status(),
+            content_type,
+            body,
+            headers: self.headers(),
         }
-        if let Page::NameClash { claims, .. } = self {
-            main.push_str("<table><tr><th>Port</th><th>Project directory</th><th>Page title</th><th>URL</th></tr>\n");
-            for (url, title, claim) in claims {
-                let dir = claim.dir.as_ref().map(|d| d.display().to_string());
-                main.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{3}\">{3}</a></td></tr>\n",
-                    claim.port,
-                    escape(&dir.unwrap_or_default()),
-                    escape(title.as_deref().unwrap_or("")),
-                    escape(url)
-                ));
-            }
-            main.push_str("</table>\n");
-        }
-        if let Page::Login { next, .. } = self {
-            main.push_str(&format!(
-                "<form method=\"post\" action=\"/login\">\n<input type=\"hidden\" name=\"next\" value=\"{}\">\n<label>Access token<br><input type=\"password\" name=\"token\" autocomplete=\"current-password\" autofocus required></label>\n<button type=\"submit\">Sign in</button>\n</form>\n",
-                escape(next)
-            ));
-        }
-        if let Page::Unauthorized { login } = self {
-            main.push_str(&format!(
-                "<p><a href=\"{0}\">Sign in</a></p>\n",
-                escape(login)
-            ));
-        }
-        // Poll rather than meta-refresh, so the page doesn't flash while waiting.
-        let script = if matches!(self, Page::Dashboard { .. }) {
-            format!("<script>{DASHBOARD_SCRIPT}</script>\n")
-        } else if matches!(
-            self,
-            Page::NotListening { .. } | Page::NameNotRunning { .. }
-        ) {
-            "<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>\n<script>setInterval(function(){fetch(location.href,{method:'HEAD',cache:'no-store'}).then(function(r){if(r.status!==502)location.reload()}).catch(function(){})},2000)</script>\n".into()
-        } else {
-            String::new()
-        };
-        let after = match (token, self) {
-            (Some(token), Page::Dashboard { public_domain, .. }) => {
-                share_dialog(token, public_domain.as_deref())
-            }
-            _ => String::new(),
-        };
-        format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>{title}</title>\n<style>{STYLE}</style></head>\n<body><main>\n{main}<footer>portproxy {version}</footer>\n</main>\n{after}{script}</body></html>\n",
-            title = escape(&self.title()),
-            version = env!("CARGO_PKG_VERSION"),
-        )
     }
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}\
-main{max-width:68rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}\
-h1{font-size:1.4rem;margin-top:0}table{border-collapse:collapse;width:100%}\
-td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ea}td a{overflow-wrap:anywhere}\
-a{color:#0b5fff}form{display:grid;gap:1rem}input[type=password],select,input.link{width:100%;padding:.6rem;font:inherit;border:1px solid #c5cbd3;border-radius:8px;box-sizing:border-box}\
-button{padding:.6rem 1.2rem;font:inherit;border:0;border-radius:8px;background:#0b5fff;color:#fff;cursor:pointer;justify-self:start}\
-td button{padding:.3rem .7rem;font-size:.9rem;margin:.1rem 0}button.plain,button.copy{background:#e8ecf2;color:#1d2430}\
-button:focus-visible,a:focus-visible,select:focus-visible{outline:3px solid #f59f00;outline-offset:2px}\
-.tag{font-size:.85rem;margin-left:.5rem}.public{color:#087f5b}.shared{color:#9c36b5}.private{color:#5c6570}.actions{white-space:nowrap}\
-.hidden{position:absolute;left:-9999px}footer{margin-top:2rem;color:#8a93a0;font-size:.85rem}\
-dialog{border:0;border-radius:12px;padding:1.5rem;width:min(30rem,calc(100vw - 3rem));box-shadow:0 4px 24px #0004}\
-dialog h2{margin-top:0;font-size:1.2rem}dialog label{display:grid;gap:.3rem}.buttons{display:flex;gap:.5rem;flex-wrap:wrap}\
-.link-item{border:1px solid #e3e6ea;border-radius:8px;padding:.8rem;margin-bottom:1rem;display:grid;gap:.5rem}\
-.qr svg{width:180px;height:180px;display:block}\
-.note{color:#a14;font-size:.9rem}.number{font-size:.85rem;margin-left:.5rem;color:#8a93a0}@media(max-width:40rem){main{margin:0;padding:1rem;border-radius:0}\
-table,tbody,tr,td{display:block}tr.head{display:none}tr{padding:.6rem 0;border-bottom:1px solid #e3e6ea}\
-td{border:0;padding:.1rem 0}td:empty{display:none}td:first-child{font-weight:600}\
-.actions{white-space:normal;padding-top:.4rem}}@media(prefers-color-scheme:dark){body{background:#111418;color:#dde3ea}\
-main,dialog{background:#1b2027;color:#dde3ea}td,th,tr{border-color:#2b323c}a{color:#7aa7ff}\
-button.plain,button.copy{background:#2b323c;color:#dde3ea}}";
-
-fn ports_table(ports: &[PortLink], other_ports: bool, dashboard: bool, sharing: bool) -> String {
-    if ports.is_empty() {
-        return "<div id=\"ports\"><p>No TCP ports are listening on loopback right now.</p></div>\n"
-            .into();
-    }
-    let heading = if other_ports {
-        "<h2>Listening now</h2>\n"
-    } else {
-        ""
-    };
-    let mut rows = String::new();
-    for p in ports {
-        // By name first, the number beside it.
-        let links = match &p.name_url {
-            Some(name_url) => format!(
-                "<a href=\"{0}\">{0}</a> <a href=\"{1}\" class=\"number\">{1}</a>",
-                escape(name_url),
-                escape(&p.url)
-            ),
-            None => format!("<a href=\"{0}\">{0}</a>", escape(&p.url)),
-        };
-        let link = match &p.refused {
-            Some(why) => format!("<span class=\"note\">refused: {}</span>", escape(why)),
-            // The dashboard has a column for it; other lists tag the link.
-            None if !dashboard && p.visibility != Visibility::Private => format!(
-                "{links}<span class=\"tag {0}\">{0}</span>",
-                visibility_word(p.visibility)
-            ),
-            None => links,
-        };
-        let name = match (&p.name, p.clash) {
-            (Some(name), true) => format!(
-                "{}<span class=\"note\" title=\"another project has this name too\"> clash</span>",
-                escape(name)
-            ),
-            (Some(name), false) => escape(name),
-            (None, _) => String::new(),
-        };
-        let (project, command) = match &p.process {
-            Some(h) => (
-                h.project.as_deref().unwrap_or(""),
-                format!(
-                    "<code title=\"{}\">{}</code>",
-                    escape(&h.command),
-                    escape(&h.name)
-                ),
-            ),
-            None => ("", "<span class=\"note\">another user's</span>".to_string()),
-        };
-        let mut row = format!(
-            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-            name,
-            p.port,
-            escape(p.label.as_deref().unwrap_or("")),
-            escape(project),
-            command,
-            escape(p.title.as_deref().unwrap_or("")),
-            link
-        );
-        if dashboard {
-            let public_link = p.public_url.as_ref().map_or(String::new(), |url| {
-                format!(" <a href=\"{0}\" class=\"number\">{0}</a>", escape(url))
-            });
-            row.push_str(&format!(
-                "<td class=\"who\"><span class=\"{0}\">{0}</span>{public_link}</td>",
-                visibility_word(p.visibility)
-            ));
-            let mut actions = format!(
-                "<button type=\"button\" class=\"copy\" data-url=\"{0}\" aria-label=\"Copy the URL of port {1}\">Copy URL</button>",
-                escape(p.name_url.as_deref().unwrap_or(&p.url)),
-                p.port
-            );
-            if sharing && p.refused.is_none() {
-                actions.push_str(&format!(
-                    " <button type=\"button\" class=\"share\" id=\"share-{0}\" data-port=\"{0}\" aria-label=\"Share port {0}\">Share…</button>",
-                    p.port
-                ));
-            }
-            row.push_str(&format!("<td class=\"actions\">{actions}</td>"));
-        }
-        rows.push_str(&format!("<tr>{row}</tr>\n"));
-    }
-    let extra = if dashboard {
-        "<th>Who</th><th><span class=\"hidden\">Actions</span></th>"
-    } else {
-        ""
-    };
-    format!("{heading}<div id=\"ports\"><table><tr class=\"head\"><th>Name</th><th>Port</th><th>Label</th><th>Project</th><th>Process</th><th>Page title</th><th>URL</th>{extra}</tr>\n{rows}</table></div>\n")
-}
-
-fn visibility_word(visibility: Visibility) -> &'static str {
-    match visibility {
-        Visibility::Private => "private",
-        Visibility::Shared => "shared",
-        Visibility::Public => "public",
-    }
-}
-
-/// The dialog the Share buttons open: the port's live links (each with its QR code and a
-/// Revoke button, filled in by the script), whether it is public, and a form for a new link
-/// (or, with a public domain, to make the port public there for a while).
-fn share_dialog(token: &str, public_domain: Option<&str>) -> String {
-    let public = public_domain.map_or(String::new(), |domain| {
-        format!(
-            "<option value=\"public\">Anyone, on {} without signing in</option>\n",
-            escape(domain)
-        )
-    });
-    format!(
-        "<dialog id=\"share\" data-token=\"{}\" aria-labelledby=\"share-title\">\n\
-<h2 id=\"share-title\">Share port <span id=\"share-port\"></span></h2>\n\
-<div id=\"share-list\" aria-live=\"polite\"></div>\n\
-<form id=\"share-form\">\n\
-<label>Who can open it<select name=\"reach\">\n\
-<option value=\"lan\">Phones and computers on this network (plain HTTP)</option>\n\
-<option value=\"loopback\">Only this machine (for a tunnel of your own)</option>\n\
-<option value=\"cloudflared\">Anyone with the link, through cloudflared</option>\n\
-<option value=\"tailscale\">Your tailnet, through tailscale serve</option>\n\
-<option value=\"ngrok\">Anyone with the link, through ngrok</option>\n\
-{}</select></label>\n\
-<label>For<select name=\"for\">\n\
-<option value=\"900\">15 minutes</option>\n\
-<option value=\"3600\" selected>1 hour</option>\n\
-<option value=\"28800\">8 hours</option>\n\
-<option value=\"86400\">1 day</option>\n\
-<option value=\"604800\">7 days</option>\n\
-</select></label>\n\
-<p id=\"share-error\" class=\"note\" role=\"alert\"></p>\n\
-<div class=\"buttons\"><button type=\"submit\" id=\"share-create\">Create link</button> <button type=\"button\" id=\"share-close\" class=\"plain\">Close</button></div>\n\
-</form>\n</dialog>\n",
-        escape(token),
-        public
-    )
-}
-
-/// The dashboard's script: live rows without reloads, Copy, and the Share dialog.
-const DASHBOARD_SCRIPT: &str = include_str!("dashboard.js");
-
+/// Text made safe inside an HTML element or attribute value.
+// Here rather than in `html` because `dashboard` writes through it too, and `html` uses
+// `dashboard`.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -601,6 +327,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::share::Visibility;
 
     fn link(port: u16) -> PortLink {
         PortLink {
@@ -732,20 +459,6 @@ mod tests {
         assert!(text.contains("5173.dev.example.com"));
         assert!(text.contains("localhost--8000.dev.example.com"));
         assert!(!text.contains(".localhost"), "{text}");
-    }
-
-    #[test]
-    fn html_escapes_what_the_client_sent() {
-        let page = Page::BadHost {
-            error: RouteError::UnknownDomain {
-                host: "<script>x</script>".into(),
-            },
-            domain: None,
-            domains: vec!["localhost".into()],
-        };
-        let html = page.render(Format::Html).body;
-        assert!(!html.contains("<script>x"));
-        assert!(html.contains("&lt;script&gt;"));
     }
 
     #[test]
