@@ -2,7 +2,7 @@
 //! Pingora proxy — one fixed upstream, no hooks — built from the same Pingora and allocator
 //! as portproxy, so `portproxy / floor` is what our own code costs. Two layouts:
 //! `default` is Pingora's multi-threaded service; `per-thread` is portproxy's (one
-//! single-threaded service per thread on one SO_REUSEPORT address, see src/serve.rs);
+//! single-threaded service per thread on one SO_REUSEPORT address, see src/server/mod.rs);
 //! `per-thread-nosteal` is that with `work_stealing: false`, so each service runs on a tokio
 //! current-thread runtime instead of a one-worker multi-thread one.
 //!

@@ -127,7 +127,8 @@ fn find(text: &str) -> Option<(usize, usize)> {
 }
 
 /// The names in `text`'s block, in its order, each once.
-pub fn names(text: &str) -> Vec<String> {
+#[cfg(test)]
+fn names(text: &str) -> Vec<String> {
     let Some((start, end)) = find(text) else {
         return Vec::new();
     };

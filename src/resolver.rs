@@ -5,8 +5,11 @@
 
 use std::net::{IpAddr, ToSocketAddrs};
 
-/// A name under `localhost` nobody has in a hosts file: if it resolves, every one does.
-pub const PROBE: &str = "portproxy-check.localhost";
+/// A name under `domain` nobody has in a hosts file or a DNS zone: if it resolves, every
+/// name under the domain does.
+pub fn probe(domain: &str) -> String {
+    format!("portproxy-check.{domain}")
+}
 
 /// The addresses `name` resolves to the way programs resolve it (`getaddrinfo`); empty when
 /// it doesn't.
@@ -58,7 +61,7 @@ pub struct Nss {
 }
 
 /// The one step that makes glibc programs resolve `*.localhost` on a machine where they
-/// don't (`PROBE` failed), for `doctor`.
+/// don't (`probe` did not resolve), for `doctor`.
 pub fn linux_fix(nss: &Nss) -> String {
     let listed = |source: &str| nss.sources.iter().any(|s| s == source);
     let install = if nss.apt {

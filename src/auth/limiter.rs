@@ -139,7 +139,8 @@ impl Limiter {
     }
 
     /// How many clients it remembers (bounded by `MAX_CLIENTS`).
-    pub fn remembered(&self) -> usize {
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
         self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())

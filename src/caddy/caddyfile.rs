@@ -57,7 +57,9 @@ pub enum Tls {
     /// provider's plugin. The token comes from `PORTPROXY_DNS_TOKEN` at run time.
     Dns { provider: String },
     /// The shipped template: the issuer comes from `PORTPROXY_TLS_ISSUER` (default `internal`;
-    /// set it empty for public certificates).
+    /// set it empty for public certificates). Only the test that writes the shipped file
+    /// makes one.
+    #[cfg_attr(not(test), allow(dead_code))]
     FromEnv,
 }
 
@@ -66,7 +68,8 @@ pub const DNS_TOKEN_ENV: &str = "PORTPROXY_DNS_TOKEN";
 
 impl Caddyfile {
     /// The shipped `Caddyfile`: one domain, values from the environment with local defaults.
-    pub fn template() -> Caddyfile {
+    #[cfg(test)]
+    fn template() -> Caddyfile {
         Caddyfile {
             sites: vec![Site {
                 domain: "{$PORTPROXY_DOMAIN:localhost}".into(),

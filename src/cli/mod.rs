@@ -13,7 +13,7 @@ pub use machine::{CleanArgs, DoctorArgs, HostsArgs, SelfUpdateArgs, ServiceActio
 use ports::port_or_name;
 pub use ports::{LsArgs, PortArgs, PortOrName};
 pub use settings::{
-    CaddyFlags, ConfigArg, ProxyFlags, RunArgs, RunCommand, ServeArgs, ServeCommand, Verbosity,
+    ConfigArg, RunArgs, RunCommand, ServeCommand,
 };
 
 /// `portproxy --version`. The installers and self-update check the first line

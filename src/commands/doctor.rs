@@ -293,16 +293,11 @@ fn relay_warning(public: &str, listen: SocketAddr) -> Check {
 
 /// The base domain and a name under it must resolve to this machine.
 fn check_dns(domain: &str) -> Check {
-    let probe = format!("portproxy-check.{domain}");
-    let resolve = |name: &str| -> Vec<IpAddr> {
-        use std::net::ToSocketAddrs;
-        (name, 443)
-            .to_socket_addrs()
-            .map(|a| a.map(|s| s.ip()).collect())
-            .unwrap_or_default()
-    };
     let id = format!("dns.{domain}");
-    let (base, wildcard) = (resolve(domain), resolve(&probe));
+    let (base, wildcard) = (
+        resolver::lookup(domain),
+        resolver::lookup(&resolver::probe(domain)),
+    );
     if base.is_empty() || wildcard.is_empty() {
         let missing = if base.is_empty() {
             domain.to_string()
@@ -349,7 +344,7 @@ fn is_this_machine(ip: IpAddr) -> bool {
 /// browsers' rule that every `*.localhost` is this machine: a name that doesn't resolve is a
 /// URL only browsers can open.
 fn check_names(config: &Config, domain: &str) -> Check {
-    let probe = format!("portproxy-check.{domain}");
+    let probe = resolver::probe(domain);
     let found = resolver::lookup(&probe);
     if let Some(ip) = found.iter().find(|ip| !ip.is_loopback()) {
         return fail(

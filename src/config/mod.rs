@@ -8,7 +8,7 @@ mod settings;
 
 pub use load::{default_file, load, process_env, ConfigError, Given};
 pub use parse::TlsChoice;
-pub use settings::{Group, Key, Row, Settings, Shape, Source};
+pub use settings::{Group, Key, Settings, Shape, Source};
 
 use crate::auth::Auth;
 use crate::policy::Policy;

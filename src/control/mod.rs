@@ -27,8 +27,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use client::{exchange, find, ControlError, Reply};
-pub use proof::{authorize, credentials, proof, Denied, PROOF};
+pub use client::{exchange, find, ControlError};
+pub use proof::{authorize, proof, PROOF};
 
 /// What a running portproxy publishes about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -63,18 +63,6 @@ impl Refusal {
             Refusal::NumericName { .. } | Refusal::AlwaysRefused { .. } => None,
         }
     }
-
-    /// A short, stable name for logs and metrics.
-    pub fn rule(&self) -> &'static str {
-        match self {
-            Refusal::DeniedPort { .. } => "deny_ports",
-            Refusal::OwnPort { .. } => "own_port",
-            Refusal::NumericName { .. } => "numeric_name",
-            Refusal::HostNotAllowed { .. } => "host_not_allowed",
-            Refusal::AddressNotAllowed { .. } => "address_not_allowed",
-            Refusal::AlwaysRefused { .. } => "always_refused",
-        }
-    }
 }
 
 impl fmt::Display for Refusal {

@@ -26,11 +26,6 @@ use project::project;
 use project::project_label;
 use sockets::listeners;
 
-/// Ports with a listener on a loopback or wildcard address, sorted, each once.
-pub fn listening() -> Vec<u16> {
-    loopback_ports(&listeners())
-}
-
 /// The listening ports and their holders, from one read of the socket tables.
 pub fn listening_and_holders() -> (Vec<u16>, HashMap<u16, Holder>) {
     let listeners = listeners();
@@ -132,7 +127,7 @@ mod tests {
     fn sees_a_real_listener() {
         let v4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let v6 = std::net::TcpListener::bind("[::1]:0");
-        let ports = listening();
+        let (ports, _) = listening_and_holders();
         assert!(ports.contains(&v4.local_addr().unwrap().port()));
         if let Ok(v6) = v6 {
             assert!(ports.contains(&v6.local_addr().unwrap().port()));

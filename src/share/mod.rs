@@ -23,9 +23,8 @@ use subtle::ConstantTimeEq;
 
 /// The query parameter that carries a share's secret in its link.
 pub const PARAM: &str = "portproxy-share";
-/// The longest a share may last (and the default when `--for` is not given is `DEFAULT_FOR`).
+/// The longest a share may last.
 pub const MAX_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
-pub const DEFAULT_FOR: Duration = Duration::from_secs(3600);
 
 /// Who the share's listener is reachable by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

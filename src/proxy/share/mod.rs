@@ -31,7 +31,7 @@ use crate::share::registry::Live;
 use crate::share::{self, Verdict};
 use headers::Forwarding;
 
-pub use open::{make_public, open_off_thread, read_json, OpenError};
+pub use open::{make_public, open_off_thread, read_json};
 
 /// Accepts until the share's listener is closed; each connection is served as Pingora's own
 /// listeners serve theirs (keep-alive, upgrades), and told to finish when the share stops.
