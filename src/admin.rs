@@ -21,10 +21,10 @@ use crate::proxy::App;
 use crate::route::{self, Route, Target};
 use crate::share::{self, registry::Which};
 
-pub struct Admin {
-    pub app: Arc<App>,
+pub(crate) struct Admin {
+    pub(crate) app: Arc<App>,
     /// The control channel's secret, as published in `instance.json`.
-    pub secret: String,
+    pub(crate) secret: String,
 }
 
 #[async_trait]
@@ -281,7 +281,7 @@ impl Admin {
 /// a `HOST:PORT` named in `public_ports`; `NAME.domain` only while a port answers to the name.
 /// One canonical name each (`localhost--5173` and `127-0-0-1--5173` are the same port: not
 /// approved).
-pub fn approves(
+pub(crate) fn approves(
     name: &str,
     config: &Config,
     listening: &[u16],

@@ -6,11 +6,11 @@ use crate::config::Config;
 
 /// The log target of portproxy's own start-up and shutdown detail (which Caddy, its sockets,
 /// the admin address): shown with -v or RUST_LOG, like Pingora's and Caddy's internals.
-pub const DETAIL: &str = "portproxy::detail";
+pub(crate) const DETAIL: &str = "portproxy::detail";
 
 /// HTTPS as the user will meet it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Https {
+pub(crate) enum Https {
     /// Caddy in front with its local CA (a local site): whether this machine trusts it
     /// (None: no way to tell on this system).
     LocalCa { trusted: Option<bool> },
@@ -28,7 +28,7 @@ pub enum Https {
 ///   HTTPS      not trusted yet — run `portproxy trust`
 ///   stop       Ctrl-C
 /// ```
-pub fn render(config: &Config, https: &Https) -> String {
+pub(crate) fn render(config: &Config, https: &Https) -> String {
     let names = config.settings.names;
     let served = |domain: &str| {
         let port = format!("{}/", config.served_origin(Some("PORT"), domain));

@@ -7,7 +7,7 @@ use http::header::{HeaderName, HeaderValue};
 
 /// One change to a header map.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Edit {
+pub(crate) enum Edit {
     Set(HeaderName, HeaderValue),
     Append(HeaderName, HeaderValue),
     Remove(HeaderName),
@@ -15,7 +15,7 @@ pub enum Edit {
 
 /// Applies edits to a plain map, as the tests check them.
 #[cfg(test)]
-pub fn apply(headers: &mut HeaderMap, edits: Vec<Edit>) {
+pub(crate) fn apply(headers: &mut HeaderMap, edits: Vec<Edit>) {
     for edit in edits {
         match edit {
             Edit::Set(name, value) => {

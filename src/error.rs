@@ -13,7 +13,7 @@ use crate::paths::NoHome;
 use crate::update::UpdateError;
 
 #[derive(Debug)]
-pub enum Error {
+pub(crate) enum Error {
     Config(ConfigError),
     /// Something else holds a port we (or Caddy) must listen on.
     PortInUse {
@@ -67,10 +67,10 @@ pub enum Error {
 
 /// The exit status of `ls`, `url`, `open`, `share` and `unshare` when no portproxy of this
 /// user is running (docs/commands.md).
-pub const NOT_RUNNING: u8 = 4;
+pub(crate) const NOT_RUNNING: u8 = 4;
 
 impl Error {
-    pub fn help(&self) -> Option<String> {
+    pub(crate) fn help(&self) -> Option<String> {
         match self {
             Error::Config(e) => Some(e.help()),
             Error::PortInUse {
@@ -130,7 +130,7 @@ impl Error {
         }
     }
 
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         use crate::control::ControlError::{Impostor, NotRunning};
         match self {
             Error::Unhealthy { .. } => 1,
@@ -176,7 +176,7 @@ impl fmt::Display for Error {
 
 impl Error {
     /// The token file at `path` could not be read, written or used.
-    pub fn token_file(path: &std::path::Path, e: crate::auth::TokenFileError) -> Error {
+    pub(crate) fn token_file(path: &std::path::Path, e: crate::auth::TokenFileError) -> Error {
         match e {
             crate::auth::TokenFileError::Io(error) => Error::File {
                 path: path.to_path_buf(),
@@ -191,7 +191,7 @@ impl Error {
 }
 
 /// How to free a port `holder` (`caddy (pid 812)`) has, or do without it, for the setting `key`.
-pub fn free_port_help(key: &str, holder: &str) -> String {
+pub(crate) fn free_port_help(key: &str, holder: &str) -> String {
     if holder.starts_with("caddy ") {
         format!("a system Caddy (often the distro's caddy.service) holds it: `sudo systemctl disable --now caddy`, or choose another with --{key}")
     } else if holder.starts_with("portproxy ") {

@@ -2,14 +2,14 @@
 //! `form_urlencoded` (the `url` crate's, WHATWG's rules) rather than by hand.
 
 /// The first `name=value` in `text`, percent-decoded.
-pub fn param(text: &str, name: &str) -> Option<String> {
+pub(crate) fn param(text: &str, name: &str) -> Option<String> {
     form_urlencoded::parse(text.as_bytes())
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())
 }
 
 /// `text` as one form value (for `?next=`).
-pub fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 

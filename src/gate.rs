@@ -19,12 +19,12 @@ use crate::route::{self, Route};
 
 /// Who sent a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Client {
+pub(crate) struct Client {
     /// The peer's address, or behind a front proxy we trust the hop it appended last to
     /// `X-Forwarded-For`; None when that hop is unreadable.
-    pub ip: Option<IpAddr>,
+    pub(crate) ip: Option<IpAddr>,
     /// The request comes from this machine.
-    pub local: bool,
+    pub(crate) local: bool,
 }
 
 /// As the log says who: the address, or "an unknown address".
@@ -43,7 +43,7 @@ impl Client {
     /// whatever its client sent there). Anyone else is who they are, whatever they claim: a
     /// local process can't pose as a remote address, nor a remote one as this machine.
     /// `peer` is None for a Unix-socket peer, a process on this machine.
-    pub fn new(peer: Option<IpAddr>, front: bool, headers: &HeaderMap) -> Client {
+    pub(crate) fn new(peer: Option<IpAddr>, front: bool, headers: &HeaderMap) -> Client {
         let peer = peer.map(|ip| ip.to_canonical());
         let itself = Client {
             ip: peer,
@@ -78,7 +78,7 @@ impl Client {
 /// Whether the peer is a front proxy whose `X-Forwarded-For`/`-Proto` we believe: a Unix-socket
 /// peer (only `run`'s Caddy can open its private sockets), a `trusted_proxies` address, or
 /// the Caddy that sends this run's `secret` (over TCP, where there are no such sockets).
-pub fn trusted_front(
+pub(crate) fn trusted_front(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
     trusted_proxies: &[Cidr],
@@ -104,51 +104,51 @@ pub fn trusted_front(
 
 /// One request, as the gate sees it.
 #[derive(Debug, Clone)]
-pub struct Visit<'a> {
+pub(crate) struct Visit<'a> {
     /// The base domain the host matched.
-    pub domain: &'a str,
+    pub(crate) domain: &'a str,
     /// The host as the client sent it (`5173.dev.example.com:8443`).
-    pub host: &'a str,
+    pub(crate) host: &'a str,
     /// The dashboard (the base domain itself) rather than a port.
-    pub dashboard: bool,
+    pub(crate) dashboard: bool,
     /// The port is one anyone may reach on a public domain.
-    pub public_port: bool,
+    pub(crate) public_port: bool,
     /// Ports anyone may reach: their pages get no credentialed CORS access.
-    pub public_ports: &'a [PublicPort],
+    pub(crate) public_ports: &'a [PublicPort],
     /// Where requests may go: only an origin portproxy would serve gets CORS access.
-    pub policy: &'a Policy,
+    pub(crate) policy: &'a Policy,
     /// Names that point at a public port now: their pages are public too.
-    pub public_names: &'a [String],
-    pub path: &'a str,
-    pub method: &'a Method,
+    pub(crate) public_names: &'a [String],
+    pub(crate) path: &'a str,
+    pub(crate) method: &'a Method,
     /// `http` or `https`, as the client used it.
-    pub scheme: &'a str,
-    pub client: Client,
+    pub(crate) scheme: &'a str,
+    pub(crate) client: Client,
     /// A browser (it accepts HTML): sent to the login page rather than answered 401.
-    pub browser: bool,
+    pub(crate) browser: bool,
 }
 
 /// What the gate checks credentials with, where a public domain needs them.
-pub struct Keys<'a> {
-    pub auth: &'a Auth,
-    pub sessions: &'a Sessions,
-    pub limiter: &'a Limiter,
-    pub now: Instant,
+pub(crate) struct Keys<'a> {
+    pub(crate) auth: &'a Auth,
+    pub(crate) sessions: &'a Sessions,
+    pub(crate) limiter: &'a Limiter,
+    pub(crate) now: Instant,
     /// Seconds since the Unix epoch, for the sessions' age.
-    pub unix: u64,
+    pub(crate) unix: u64,
 }
 
 impl Keys<'_> {
     /// A session this server issued for the token in force, still young enough. Session ids
     /// are 256 random bits, so looking one up needs no limit.
-    pub fn signed_in(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn signed_in(&self, headers: &HeaderMap) -> bool {
         cookie::session_ids(headers).any(|id| self.sessions.valid(self.auth.tag(), id, self.unix))
     }
 }
 
 /// What to do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Serve it. `cors_origin` may read the response with credentials; `privileged` clients
     /// may see which ports listen and which domains exist.
     Pass {
@@ -175,7 +175,7 @@ pub enum Action {
 /// The gate. `keys` is None where the domain needs no sign-in (`no_auth`). A presented
 /// token (bearer or login form) is looked at only after a try was taken from the client's
 /// allowance; a signed-in session takes none.
-pub fn check(visit: &Visit, headers: &HeaderMap, keys: Option<&Keys>) -> Action {
+pub(crate) fn check(visit: &Visit, headers: &HeaderMap, keys: Option<&Keys>) -> Action {
     if route::is_local(visit.domain) {
         return if visit.client.local {
             Action::Pass {
@@ -264,7 +264,7 @@ pub fn check(visit: &Visit, headers: &HeaderMap, keys: Option<&Keys>) -> Action 
 /// May a client that is not past the gate see port and domain lists (error pages before the
 /// gate ran: a malformed or unknown host)? Only this machine and signed-in sessions (a
 /// bearer token here would be a guess no limit counts).
-pub fn privileged(client: Client, headers: &HeaderMap, keys: Option<&Keys>) -> bool {
+pub(crate) fn privileged(client: Client, headers: &HeaderMap, keys: Option<&Keys>) -> bool {
     client.local || keys.is_some_and(|keys| keys.signed_in(headers))
 }
 
@@ -272,7 +272,7 @@ pub fn privileged(client: Client, headers: &HeaderMap, keys: Option<&Keys>) -> b
 /// (a typo in the port) yes; a host under none only when it is this machine's own address
 /// (`127.0.0.1:24306`, `[::1]`, a name under `localhost`, which no other site can make a
 /// browser send): a DNS-rebound page names its own host and must not learn them.
-pub fn may_list_domains(error: &route::RouteError, host: &str) -> bool {
+pub(crate) fn may_list_domains(error: &route::RouteError, host: &str) -> bool {
     if !matches!(error, route::RouteError::UnknownDomain { .. }) {
         return true;
     }
@@ -311,11 +311,11 @@ fn private_origin(origin: &str, visit: &Visit) -> bool {
 }
 
 /// The header the dashboard's page sends its token in (a cross-origin form can't set it).
-pub const DASHBOARD_TOKEN_HEADER: &str = "x-portproxy-dashboard";
+pub(crate) const DASHBOARD_TOKEN_HEADER: &str = "x-portproxy-dashboard";
 
 /// Why the dashboard may not make or end a share for this request (403).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActRefusal {
+pub(crate) enum ActRefusal {
     /// Not this machine: a signed-in session elsewhere sees the dashboard but makes no shares.
     NotThisMachine,
     /// Another origin (another port's page, another site) or no `Origin` on a change.
@@ -325,7 +325,7 @@ pub enum ActRefusal {
 }
 
 impl ActRefusal {
-    pub fn kind(self) -> &'static str {
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             ActRefusal::NotThisMachine => "not_this_machine",
             ActRefusal::CrossOrigin => "cross_origin",
@@ -351,7 +351,7 @@ impl std::fmt::Display for ActRefusal {
 /// dashboard with credentials (CORS on public domains), so `Origin` must be exactly `own`
 /// (`http://localhost:24306`), a browser's `Sec-Fetch-Site` must say same-origin, a change
 /// (not GET) must carry `Origin`, and the page's `token` must come in its header.
-pub fn may_act(
+pub(crate) fn may_act(
     client: Client,
     method: &Method,
     own: &str,

@@ -6,15 +6,15 @@
 use std::path::PathBuf;
 
 /// The first line of the block; what follows on it is for the human who opens the file.
-pub const BEGIN: &str = "# BEGIN portproxy";
-pub const END: &str = "# END portproxy";
+pub(crate) const BEGIN: &str = "# BEGIN portproxy";
+pub(crate) const END: &str = "# END portproxy";
 
 /// Another hosts file than the system's, for tests (a running portproxy keeps the block in a
 /// temporary file there instead of /etc/hosts).
-pub const FILE_ENV: &str = "PORTPROXY_HOSTS_FILE";
+pub(crate) const FILE_ENV: &str = "PORTPROXY_HOSTS_FILE";
 
 /// The system's hosts file (or `PORTPROXY_HOSTS_FILE`'s, for tests).
-pub fn path() -> PathBuf {
+pub(crate) fn path() -> PathBuf {
     if let Some(file) = std::env::var_os(FILE_ENV).filter(|f| !f.is_empty()) {
         return PathBuf::from(file);
     }
@@ -29,7 +29,7 @@ pub fn path() -> PathBuf {
 /// The names to write for `ports` and the project `names` (`shop-web`,
 /// `feature-login.shop-web`) under the local domains among `domains`: `PORT.DOMAIN` and
 /// `NAME.DOMAIN` each, and each local domain but `localhost` (which every hosts file has).
-pub fn names_for(domains: &[String], ports: &[u16], project: &[&str]) -> Vec<String> {
+pub(crate) fn names_for(domains: &[String], ports: &[u16], project: &[&str]) -> Vec<String> {
     let local: Vec<&String> = domains
         .iter()
         .filter(|d| crate::route::is_local(d))
@@ -53,7 +53,7 @@ pub fn names_for(domains: &[String], ports: &[u16], project: &[&str]) -> Vec<Str
 
 /// The names of the ports listening now and of their projects (`names::Table`), portproxy's
 /// and Caddy's own ports left out: what `hosts --sync` writes and a running portproxy keeps.
-pub fn served(
+pub(crate) fn served(
     config: &crate::config::Config,
     listening: &[u16],
     table: &crate::names::Table,
@@ -76,7 +76,7 @@ pub fn served(
 ///
 /// `render(&["5173.localhost".into()], "\n")` is
 /// `# BEGIN portproxy …\n127.0.0.1 5173.localhost\n::1 5173.localhost\n# END portproxy\n`.
-pub fn render(names: &[String], newline: &str) -> String {
+pub(crate) fn render(names: &[String], newline: &str) -> String {
     let mut block = format!(
         "{BEGIN} (kept by `portproxy hosts --sync` and a running portproxy; `portproxy hosts --remove` takes it out){newline}"
     );
@@ -91,7 +91,7 @@ pub fn render(names: &[String], newline: &str) -> String {
 /// `text` with the portproxy block replaced by `block` (added at the end when there is none),
 /// or taken out when `block` is None. A file without a final newline gets one before an
 /// added block; everything else outside the block stays as it was.
-pub fn merge(text: &str, block: Option<&str>) -> String {
+pub(crate) fn merge(text: &str, block: Option<&str>) -> String {
     let (before, after) = match find(text) {
         Some((start, end)) => (&text[..start], &text[end..]),
         None => (text, ""),
@@ -144,7 +144,7 @@ fn names(text: &str) -> Vec<String> {
 }
 
 /// `\r\n` if the file uses it, else `\n`.
-pub fn newline_of(text: &str) -> &'static str {
+pub(crate) fn newline_of(text: &str) -> &'static str {
     if text.contains("\r\n") {
         "\r\n"
     } else {
@@ -154,7 +154,7 @@ pub fn newline_of(text: &str) -> &'static str {
 
 /// What a sync or a removal did to the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     Written,
     Unchanged,
 }
@@ -162,7 +162,7 @@ pub enum Change {
 /// Replaces (or, with None, removes) the block in the hosts file at `path`. The file is
 /// rewritten in place, not renamed over: in containers /etc/hosts is a bind mount, which a
 /// rename cannot replace.
-pub fn update(path: &std::path::Path, names: Option<&[String]>) -> std::io::Result<Change> {
+pub(crate) fn update(path: &std::path::Path, names: Option<&[String]>) -> std::io::Result<Change> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && names.is_none() => {
@@ -181,14 +181,14 @@ pub fn update(path: &std::path::Path, names: Option<&[String]>) -> std::io::Resu
 }
 
 /// Whether the hosts file at `path` holds portproxy's block: the user asked for it.
-pub fn asked(path: &std::path::Path) -> bool {
+pub(crate) fn asked(path: &std::path::Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|text| find(&text).is_some())
 }
 
 /// Keeps the block of the hosts file at `path` naming `names`, for a running portproxy —
 /// only where the user asked for the block (`portproxy hosts --sync` wrote it): a file
 /// without one is not touched (None). Writes only when the names change.
-pub fn follow(path: &std::path::Path, names: &[String]) -> std::io::Result<Option<Change>> {
+pub(crate) fn follow(path: &std::path::Path, names: &[String]) -> std::io::Result<Option<Change>> {
     let text = match std::fs::read_to_string(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         read => read?,
@@ -200,7 +200,7 @@ pub fn follow(path: &std::path::Path, names: &[String]) -> std::io::Result<Optio
 }
 
 /// Takes portproxy's block out of the system hosts file, for `portproxy clean`.
-pub fn remove() -> std::io::Result<Change> {
+pub(crate) fn remove() -> std::io::Result<Change> {
     update(&path(), None)
 }
 

@@ -15,10 +15,10 @@ use crate::proxy::App;
 
 /// How often the names are compared with the block: a new dev server resolves by name within
 /// this (plus a second's snapshot).
-pub const EVERY: Duration = Duration::from_secs(2);
+pub(crate) const EVERY: Duration = Duration::from_secs(2);
 
 /// Starts the thread that keeps the block; it ends with the process.
-pub fn spawn(app: Arc<App>) {
+pub(crate) fn spawn(app: Arc<App>) {
     let started = std::thread::Builder::new()
         .name("hosts".into())
         .spawn(move || {

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod config;
 mod control;
+// Public for tests/dns.rs, which runs the responder only macOS starts.
 pub mod dns;
 mod edit;
 mod error;

@@ -6,9 +6,9 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
-pub static METRICS: Metrics = Metrics::new();
+pub(crate) static METRICS: Metrics = Metrics::new();
 
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// Responses by status class: index 0 = 1xx … 4 = 5xx.
     responses: [AtomicU64; 5],
     connect_failures: AtomicU64,
@@ -32,12 +32,12 @@ impl Metrics {
         }
     }
 
-    pub fn request_started(&self) {
+    pub(crate) fn request_started(&self) {
         self.active.fetch_add(1, Relaxed);
     }
 
     /// A request is done: `status` 0 means no response was sent.
-    pub fn request_finished(&self, status: u16, received: usize, sent: usize) {
+    pub(crate) fn request_finished(&self, status: u16, received: usize, sent: usize) {
         self.active.fetch_sub(1, Relaxed);
         if (100..600).contains(&status) {
             self.responses[usize::from(status / 100 - 1)].fetch_add(1, Relaxed);
@@ -46,28 +46,28 @@ impl Metrics {
         self.bytes_sent.fetch_add(sent as u64, Relaxed);
     }
 
-    pub fn connect_failed(&self) {
+    pub(crate) fn connect_failed(&self) {
         self.connect_failures.fetch_add(1, Relaxed);
     }
 
-    pub fn refused(&self) {
+    pub(crate) fn refused(&self) {
         self.refusals.fetch_add(1, Relaxed);
     }
 
-    pub fn tunnel_opened(&self) {
+    pub(crate) fn tunnel_opened(&self) {
         self.websockets.fetch_add(1, Relaxed);
     }
 
-    pub fn tunnel_closed(&self) {
+    pub(crate) fn tunnel_closed(&self) {
         self.websockets.fetch_sub(1, Relaxed);
     }
 
     /// Requests still being served (each holds a client connection).
-    pub fn active(&self) -> i64 {
+    pub(crate) fn active(&self) -> i64 {
         self.active.load(Relaxed)
     }
 
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         metric(
             &mut out,

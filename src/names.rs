@@ -16,47 +16,47 @@ const MAX_LABEL: usize = 63;
 
 /// What the files around a process say about its project (read by `ports`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Project {
+pub(crate) struct Project {
     /// The process's working directory.
-    pub cwd: PathBuf,
+    pub(crate) cwd: PathBuf,
     /// Where the project lives: the manifest's directory, else the git work tree's top, else
     /// the working directory. Two ports with the same root are one project.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// The name as the project spells it: the manifest's (`@acme/shop-web`, scope already
     /// dropped by `manifest_name`), else a directory's name.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The branch of the linked git worktree the process runs in (not the main one).
-    pub branch: Option<String>,
+    pub(crate) branch: Option<String>,
     /// `name` is the manifest's (not a directory's).
-    pub from_manifest: bool,
+    pub(crate) from_manifest: bool,
     /// The process and the processes that started it, nearest first (pids), as far as the OS
     /// tells: a port whose process another port's process started never names the project.
-    pub lineage: Vec<u32>,
+    pub(crate) lineage: Vec<u32>,
 }
 
 /// What decides names, from the settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Rules {
+pub(crate) struct Rules {
     /// `names = false` turns learning off; labels still name ports.
-    pub learn: bool,
+    pub(crate) learn: bool,
     /// `--label 5173=web`.
-    pub labels: BTreeMap<u16, String>,
+    pub(crate) labels: BTreeMap<u16, String>,
     /// `[names]`: a directory (and everything under it) pinned to a name.
-    pub pins: BTreeMap<PathBuf, String>,
+    pub(crate) pins: BTreeMap<PathBuf, String>,
 }
 
 /// Who claims a name.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Claim {
-    pub port: u16,
+pub(crate) struct Claim {
+    pub(crate) port: u16,
     /// The project's directory; None for a label.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
 }
 
 /// Where a name points now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
+pub(crate) enum Entry {
     Port(u16),
     /// Two projects (or two labels) share it: the claims, by port.
     Clash(Vec<Claim>),
@@ -64,7 +64,7 @@ pub enum Entry {
 
 /// Every name in force, from one look at the listening ports.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Table {
+pub(crate) struct Table {
     names: BTreeMap<String, Entry>,
     /// Each claim's directory, by port, for `name_of` and the not-running page.
     claims: BTreeMap<u16, (String, Option<PathBuf>)>,
@@ -76,7 +76,7 @@ impl Table {
     /// Labels win over learned names (the user chose them); among learned names, one project
     /// holding several ports is named by its lowest that a process of its own started (not
     /// a child's: a kernel, a worker), and two projects are a clash.
-    pub fn build(ports: &[(u16, Option<Project>)], rules: &Rules) -> Table {
+    pub(crate) fn build(ports: &[(u16, Option<Project>)], rules: &Rules) -> Table {
         let mut labelled: BTreeMap<String, Vec<Claim>> = BTreeMap::new();
         let mut learned: BTreeMap<String, Vec<Claim>> = BTreeMap::new();
         let mut claims = BTreeMap::new();
@@ -123,13 +123,13 @@ impl Table {
     }
 
     /// Where `name` (`shop-web`, `feature-login.shop-web`) points now.
-    pub fn get(&self, name: &str) -> Option<&Entry> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Entry> {
         self.names.get(name)
     }
 
     /// The name that reaches `port`, and whether it clashes; None when the port has none
     /// (or its project's name points at a lower port of it).
-    pub fn name_of(&self, port: u16) -> Option<(&str, bool)> {
+    pub(crate) fn name_of(&self, port: u16) -> Option<(&str, bool)> {
         let (name, _) = self.claims.get(&port)?;
         match self.names.get(name)? {
             Entry::Port(p) if *p == port => Some((name, false)),
@@ -139,7 +139,7 @@ impl Table {
     }
 
     /// The names that point at a port now, each with its port (clashes left out).
-    pub fn ports(&self) -> impl Iterator<Item = (&str, u16)> {
+    pub(crate) fn ports(&self) -> impl Iterator<Item = (&str, u16)> {
         self.names.iter().filter_map(|(name, entry)| match entry {
             Entry::Port(port) => Some((name.as_str(), *port)),
             Entry::Clash(_) => None,
@@ -147,7 +147,7 @@ impl Table {
     }
 
     /// Every name with the directory it stands for, to remember across restarts.
-    pub fn seen(&self) -> impl Iterator<Item = (&str, Claim)> {
+    pub(crate) fn seen(&self) -> impl Iterator<Item = (&str, Claim)> {
         self.ports().map(|(name, port)| {
             let dir = self.claims.get(&port).and_then(|(_, dir)| dir.clone());
             (name, Claim { port, dir })
@@ -192,7 +192,7 @@ fn learned_name(project: &Project, pins: &BTreeMap<PathBuf, String>) -> Option<S
 /// port), `localhost`, or holding `--` (the `TARGET--PORT` form).
 ///
 /// `normalise("Shop Web!")` is `Some("shop-web")`; `normalise("5173")` is None.
-pub fn normalise(raw: &str) -> Option<String> {
+pub(crate) fn normalise(raw: &str) -> Option<String> {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c.to_ascii_lowercase() {
@@ -209,7 +209,7 @@ pub fn normalise(raw: &str) -> Option<String> {
 
 /// Whether one label of a host can be (part of) a name: `[a-z0-9-]`, 1 to 63 long, not all
 /// digits, no `--`, no `-` at either end, not `localhost`.
-pub fn is_name(label: &str) -> bool {
+pub(crate) fn is_name(label: &str) -> bool {
     !label.is_empty()
         && label.len() <= MAX_LABEL
         && label
@@ -223,7 +223,7 @@ pub fn is_name(label: &str) -> bool {
 }
 
 /// The manifests that name a project, nearest first in each directory.
-pub const MANIFESTS: [&str; 6] = [
+pub(crate) const MANIFESTS: [&str; 6] = [
     "package.json",
     "Cargo.toml",
     "pyproject.toml",
@@ -236,7 +236,7 @@ pub const MANIFESTS: [&str; 6] = [
 /// npm scope dropped: `@acme/web` → `web`), `Cargo.toml` `[package] name`, `pyproject.toml`
 /// `[project] name`, `go.mod`'s module path (its last element, a `/v2` major version
 /// skipped), `composer.json` `name` after the `/`, `deno.json` `name`.
-pub fn manifest_name(file: &str, text: &str) -> Option<String> {
+pub(crate) fn manifest_name(file: &str, text: &str) -> Option<String> {
     let json = || -> Option<String> {
         let value: serde_json::Value = serde_json::from_str(text).ok()?;
         Some(value.get("name")?.as_str()?.to_string())
@@ -269,14 +269,14 @@ pub fn manifest_name(file: &str, text: &str) -> Option<String> {
 }
 
 /// What a `.git` file in a linked worktree points at: `gitdir: /src/shop/.git/worktrees/login`.
-pub fn gitdir_of(dot_git_file: &str, base: &Path) -> Option<PathBuf> {
+pub(crate) fn gitdir_of(dot_git_file: &str, base: &Path) -> Option<PathBuf> {
     let dir = dot_git_file.lines().next()?.strip_prefix("gitdir:")?.trim();
     (!dir.is_empty()).then(|| base.join(dir))
 }
 
 /// The branch a worktree's `HEAD` holds (`ref: refs/heads/feature/login` → `feature/login`);
 /// None when detached.
-pub fn branch_of(head: &str) -> Option<String> {
+pub(crate) fn branch_of(head: &str) -> Option<String> {
     let branch = head.trim().strip_prefix("ref: refs/heads/")?;
     (!branch.is_empty()).then(|| branch.to_string())
 }

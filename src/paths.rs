@@ -10,16 +10,16 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// The environment lookup: `std::env::var` in the binary, a table in tests.
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Neither `HOME` nor the variable that names this directory is set (a system unit without
 /// `User=`, some containers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NoHome {
+pub(crate) struct NoHome {
     /// What the directory is for, as the error says it.
-    pub keeps: &'static str,
+    pub(crate) keeps: &'static str,
     /// The variable that would name it instead of `HOME`.
-    pub variable: &'static str,
+    pub(crate) variable: &'static str,
 }
 
 impl fmt::Display for NoHome {
@@ -46,14 +46,14 @@ fn set(env: Env, key: &str) -> Option<PathBuf> {
 
 /// The home directory of the user running portproxy, to show paths under it as `~` or
 /// expand a `~` the user typed: `HOME`, else `USERPROFILE` (Windows).
-pub fn user_home() -> Option<PathBuf> {
+pub(crate) fn user_home() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .map(PathBuf::from)
 }
 
 /// The user's home directory (`HOME`).
-pub fn home(env: Env, keeps: &'static str) -> Result<PathBuf, NoHome> {
+pub(crate) fn home(env: Env, keeps: &'static str) -> Result<PathBuf, NoHome> {
     set(env, "HOME").ok_or(NoHome {
         keeps,
         variable: "HOME",
@@ -62,7 +62,7 @@ pub fn home(env: Env, keeps: &'static str) -> Result<PathBuf, NoHome> {
 
 /// Where the user's configuration lives: `$XDG_CONFIG_HOME`, else `~/.config`;
 /// `%APPDATA%` on Windows. Also the base of systemd's user units.
-pub fn config_home(env: Env, keeps: &'static str) -> Result<PathBuf, NoHome> {
+pub(crate) fn config_home(env: Env, keeps: &'static str) -> Result<PathBuf, NoHome> {
     let variable = if cfg!(windows) {
         "APPDATA"
     } else {
@@ -77,13 +77,13 @@ pub fn config_home(env: Env, keeps: &'static str) -> Result<PathBuf, NoHome> {
 }
 
 /// portproxy's config directory: the settings file, the token, the installers' receipts.
-pub fn config_dir(env: Env, keeps: &'static str) -> Result<PathBuf, NoHome> {
+pub(crate) fn config_dir(env: Env, keeps: &'static str) -> Result<PathBuf, NoHome> {
     config_home(env, keeps).map(|base| base.join("portproxy"))
 }
 
 /// portproxy's data directory: `$XDG_DATA_HOME/portproxy` (`~/.local/share/portproxy`),
 /// `~/Library/Application Support/portproxy` on macOS, `%LOCALAPPDATA%\portproxy` on Windows.
-pub fn data_dir(env: Env) -> Result<PathBuf, NoHome> {
+pub(crate) fn data_dir(env: Env) -> Result<PathBuf, NoHome> {
     let keeps = "Caddy's certificates and its own files";
     let base = match set(env, "XDG_DATA_HOME") {
         Some(dir) => Ok(dir),

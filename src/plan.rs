@@ -18,11 +18,11 @@ use crate::error::Error;
 use crate::start::{self, Moment};
 
 /// Reads the settings afresh: defaults < file < environment < the command line's flags.
-pub type ReadSettings = Box<dyn Fn() -> Result<Settings, Error> + Send>;
+pub(crate) type ReadSettings = Box<dyn Fn() -> Result<Settings, Error> + Send>;
 
 /// What a plan is made for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
+pub(crate) enum Purpose {
     /// Starting `run`: Caddy in front when one is found. The first run may ask to trust the
     /// local CA unless `--yes` or `--no-trust` said not to.
     Run { may_ask_trust: bool },
@@ -35,7 +35,7 @@ pub enum Purpose {
 
 /// Why the proxy runs without Caddy in front; the start banner says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Alone {
+pub(crate) enum Alone {
     Serve,
     NoCaddyFlag,
     NotOnPath,
@@ -58,36 +58,36 @@ impl fmt::Display for Alone {
 }
 
 /// What runs.
-pub struct Plan {
+pub(crate) struct Plan {
     /// The settings and what is derived from them: Caddy's ports, the token, the URLs.
-    pub config: Config,
-    pub paths: Paths,
+    pub(crate) config: Config,
+    pub(crate) paths: Paths,
     /// Caddy's admin endpoint.
-    pub admin: AdminAddress,
+    pub(crate) admin: AdminAddress,
     /// The Caddyfile `run` gives Caddy (what `caddyfile` prints).
-    pub caddyfile: String,
+    pub(crate) caddyfile: String,
     /// The Caddy in front; when there is none, why: the proxy runs alone (`Alone`), or, when
     /// describing, the Caddy `run` would not find.
-    pub caddy: Result<InFront, Absent>,
-    pub reload: Reload,
+    pub(crate) caddy: Result<InFront, Absent>,
+    pub(crate) reload: Reload,
 }
 
 /// Caddy in front of the proxy.
-pub struct InFront {
-    pub found: Caddy,
+pub(crate) struct InFront {
+    pub(crate) found: Caddy,
     /// How to get ports 80 and 443, where Caddy fell back to unprivileged ones.
-    pub fix: Option<String>,
+    pub(crate) fix: Option<String>,
     /// The Unix sockets Caddy reaches the proxy on, one per proxy thread
     /// (`caddy::proxy_sockets`); empty when it uses the TCP listener.
-    pub sockets: Vec<PathBuf>,
+    pub(crate) sockets: Vec<PathBuf>,
     /// A site uses Caddy's local CA: `run` offers to trust it once Caddy has made it.
-    pub local_ca: bool,
-    pub may_ask_trust: bool,
+    pub(crate) local_ca: bool,
+    pub(crate) may_ask_trust: bool,
 }
 
 /// Why there is no Caddy in front.
 #[derive(Debug)]
-pub enum Absent {
+pub(crate) enum Absent {
     Alone(Alone),
     /// Only when describing: starting `run` would fail with it.
     Missing(Missing),
@@ -103,7 +103,7 @@ impl fmt::Display for Absent {
 }
 
 impl Plan {
-    pub fn resolve(read: ReadSettings, purpose: Purpose) -> Result<Plan, Error> {
+    pub(crate) fn resolve(read: ReadSettings, purpose: Purpose) -> Result<Plan, Error> {
         let settings = read()?;
         let starting = purpose != Purpose::Describe;
         let auth = match starting {
@@ -222,22 +222,22 @@ fn prepare_admin(paths: &Paths) -> Result<AdminAddress, Error> {
 
 /// The plan made again from the settings as they are now, for a reload: what was fixed at
 /// start (listen, admin, threads, Caddy's ports) is taken from the running settings.
-pub struct Reload {
+pub(crate) struct Reload {
     read: ReadSettings,
     /// Where Caddy's Caddyfile is made from, when Caddy is in front.
     caddy: Option<(Paths, AdminAddress)>,
 }
 
 /// Settings rebuilt by a reload.
-pub struct Reloaded {
-    pub config: Config,
-    pub caddyfile: Option<String>,
+pub(crate) struct Reloaded {
+    pub(crate) config: Config,
+    pub(crate) caddyfile: Option<String>,
     /// The new settings tried to move something fixed at start (kept as it was).
-    pub moved_start_settings: bool,
+    pub(crate) moved_start_settings: bool,
 }
 
 impl Reload {
-    pub fn apply(&self, running: &Config) -> Result<Reloaded, Error> {
+    pub(crate) fn apply(&self, running: &Config) -> Result<Reloaded, Error> {
         let mut settings = (self.read)()?;
         let moved_start_settings = settings.keep_start_settings(&running.settings);
         let auth = start::in_force(&settings, Moment::Reload)?;

@@ -14,44 +14,44 @@ use crate::share::Visibility;
 
 /// A listening port as the dashboard and the 502 page show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PortLink {
-    pub port: u16,
-    pub url: String,
+pub(crate) struct PortLink {
+    pub(crate) port: u16,
+    pub(crate) url: String,
     /// The name that reaches it (`shop-web`), see `names`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// `https://shop-web.localhost/`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name_url: Option<String>,
+    pub(crate) name_url: Option<String>,
     /// Another project claims the same name: the name answers a page listing both.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub clash: bool,
+    pub(crate) clash: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    pub(crate) label: Option<String>,
     /// Why this port would be refused, if it would.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refused: Option<String>,
+    pub(crate) refused: Option<String>,
     /// Reachable without signing in (`public_ports`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub public: bool,
+    pub(crate) public: bool,
     /// Where anyone opens it while it is public: on the first public domain, if there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
     /// The process listening on it, where this user may see it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub process: Option<Holder>,
+    pub(crate) process: Option<Holder>,
     /// The `<title>` of the last HTML page proxied from it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// Who may open it now: private, shared (live share links) or public.
-    pub visibility: Visibility,
+    pub(crate) visibility: Visibility,
 }
 
 impl PortLink {
     /// The rows the dashboard, `/api/ports` and `portproxy ls` show: every listening port but
     /// portproxy's and Caddy's own, with its label, process and title, whether it is public
     /// and why it would be refused, and its name; `url` is the link for a port or a name.
-    pub fn rows(
+    pub(crate) fn rows(
         config: &Config,
         listening: &[u16],
         holders: &HashMap<u16, Holder>,

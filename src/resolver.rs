@@ -7,13 +7,13 @@ use std::net::{IpAddr, ToSocketAddrs};
 
 /// A name under `domain` nobody has in a hosts file or a DNS zone: if it resolves, every
 /// name under the domain does.
-pub fn probe(domain: &str) -> String {
+pub(crate) fn probe(domain: &str) -> String {
     format!("portproxy-check.{domain}")
 }
 
 /// The addresses `name` resolves to the way programs resolve it (`getaddrinfo`); empty when
 /// it doesn't.
-pub fn lookup(name: &str) -> Vec<IpAddr> {
+pub(crate) fn lookup(name: &str) -> Vec<IpAddr> {
     (name, 80)
         .to_socket_addrs()
         .map(|addrs| addrs.map(|a| a.ip()).collect())
@@ -22,7 +22,7 @@ pub fn lookup(name: &str) -> Vec<IpAddr> {
 
 /// The `hosts:` line of nsswitch.conf, as its sources (`files`, `myhostname`, `dns`, …),
 /// without the `[NOTFOUND=return]` actions and comments.
-pub fn hosts_sources(nsswitch: &str) -> Vec<&str> {
+pub(crate) fn hosts_sources(nsswitch: &str) -> Vec<&str> {
     nsswitch
         .lines()
         .map(|line| line.split('#').next().unwrap_or(""))
@@ -49,20 +49,20 @@ pub fn hosts_sources(nsswitch: &str) -> Vec<&str> {
 
 /// What a Linux machine has that could answer `*.localhost`, as read from its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Nss {
+pub(crate) struct Nss {
     /// The `hosts:` sources of /etc/nsswitch.conf.
-    pub sources: Vec<String>,
+    pub(crate) sources: Vec<String>,
     /// libnss_myhostname.so.2 is installed.
-    pub myhostname: bool,
+    pub(crate) myhostname: bool,
     /// libnss_resolve.so.2 is installed.
-    pub resolve: bool,
+    pub(crate) resolve: bool,
     /// apt-get is there to install a package with.
-    pub apt: bool,
+    pub(crate) apt: bool,
 }
 
 /// The one step that makes glibc programs resolve `*.localhost` on a machine where they
 /// don't (`probe` did not resolve), for `doctor`.
-pub fn linux_fix(nss: &Nss) -> String {
+pub(crate) fn linux_fix(nss: &Nss) -> String {
     let listed = |source: &str| nss.sources.iter().any(|s| s == source);
     let install = if nss.apt {
         "`sudo apt-get install libnss-myhostname` (it adds `myhostname` to the `hosts:` line of /etc/nsswitch.conf)"
@@ -91,7 +91,7 @@ pub fn linux_fix(nss: &Nss) -> String {
 
 /// This machine's `Nss`, read from its files.
 #[cfg(target_os = "linux")]
-pub fn read_nss() -> Nss {
+pub(crate) fn read_nss() -> Nss {
     let nsswitch = std::fs::read_to_string("/etc/nsswitch.conf").unwrap_or_default();
     // The multiarch directories of Debian and Ubuntu, then Fedora's and Arch's.
     let installed = |file: &str| {

@@ -14,7 +14,7 @@ const MAX_LABEL: usize = 63;
 
 /// What a request's host asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     /// The base domain itself: the dashboard.
     Dashboard { domain: String },
     /// A port on a target machine, reached through `domain`.
@@ -30,7 +30,7 @@ pub enum Route {
 
 /// The machine a route points at, as the user wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Target {
+pub(crate) enum Target {
     /// `localhost`: dialled on both `::1` and `127.0.0.1`.
     Localhost,
     /// A dotted (`127.0.0.1`) or dashed (`127-0-0-1`) IPv4 address.
@@ -51,7 +51,7 @@ impl fmt::Display for Target {
 
 /// Why a host does not name a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteError {
+pub(crate) enum RouteError {
     /// The host is under none of the configured domains (404).
     UnknownDomain { host: String },
     /// The port part is not 1-65535 in plain decimal (400).
@@ -62,7 +62,7 @@ pub enum RouteError {
 
 impl RouteError {
     /// The HTTP status this error is answered with.
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         match self {
             RouteError::UnknownDomain { .. } => 404,
             RouteError::BadPort { .. } | RouteError::Malformed { .. } => 400,
@@ -86,13 +86,13 @@ impl fmt::Display for RouteError {
 }
 
 /// `localhost` and names under it stay on this machine: no sign-in, Caddy's local CA.
-pub fn is_local(domain: &str) -> bool {
+pub(crate) fn is_local(domain: &str) -> bool {
     domain == "localhost" || domain.ends_with(".localhost")
 }
 
 /// `localhost` or a loopback address (`127.0.0.1`, `[::1]`), as a Host header names this
 /// machine; the port already split off.
-pub fn is_loopback_name(name: &str) -> bool {
+pub(crate) fn is_loopback_name(name: &str) -> bool {
     let name = name.trim_start_matches('[').trim_end_matches(']');
     name.eq_ignore_ascii_case("localhost")
         || name
@@ -102,7 +102,7 @@ pub fn is_loopback_name(name: &str) -> bool {
 
 /// `host:port` → (`host`, Some(`port`)) when what follows the last `:` is all digits; else
 /// the whole authority and None.
-pub fn split_port(authority: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_port(authority: &str) -> (&str, Option<&str>) {
     match authority.rsplit_once(':') {
         Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
             (host, Some(port))
@@ -114,7 +114,7 @@ pub fn split_port(authority: &str) -> (&str, Option<&str>) {
 /// Strips a `:port` suffix, lowercases and drops one trailing dot.
 ///
 /// `"5173.LocalHost.:24306"` becomes `"5173.localhost"`.
-pub fn normalize(host: &str) -> Result<String, RouteError> {
+pub(crate) fn normalize(host: &str) -> Result<String, RouteError> {
     let malformed = |reason| RouteError::Malformed {
         host: host.to_string(),
         reason,
@@ -138,7 +138,7 @@ pub fn normalize(host: &str) -> Result<String, RouteError> {
 /// `parse("5173.localhost:24306", &["localhost"])` → `Forward { Localhost, 5173 }`.
 /// The one check of a DNS name (lowercase, no trailing dot) used for hosts, domains and
 /// `allow_hosts`: `[a-z0-9.-]`, at most 253 characters, labels of 1 to 63.
-pub fn check_name(name: &str) -> Result<(), &'static str> {
+pub(crate) fn check_name(name: &str) -> Result<(), &'static str> {
     if !name
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
@@ -161,7 +161,7 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
 
 /// The domain a normalized `name` is, or is under; the longest wins, so
 /// `a.dev.example.com` is under `dev.example.com` rather than `example.com`.
-pub fn domain_of<'a, S: AsRef<str>>(name: &str, domains: &'a [S]) -> Option<&'a str> {
+pub(crate) fn domain_of<'a, S: AsRef<str>>(name: &str, domains: &'a [S]) -> Option<&'a str> {
     domains
         .iter()
         .map(AsRef::as_ref)
@@ -174,7 +174,7 @@ pub fn domain_of<'a, S: AsRef<str>>(name: &str, domains: &'a [S]) -> Option<&'a 
         .max_by_key(|d| d.len())
 }
 
-pub fn parse<S: AsRef<str>>(host: &str, domains: &[S]) -> Result<Route, RouteError> {
+pub(crate) fn parse<S: AsRef<str>>(host: &str, domains: &[S]) -> Result<Route, RouteError> {
     let name = normalize(host)?;
     let malformed = |reason| RouteError::Malformed {
         host: name.clone(),
@@ -217,7 +217,7 @@ pub fn parse<S: AsRef<str>>(host: &str, domains: &[S]) -> Result<Route, RouteErr
 }
 
 /// A port exactly as the grammar allows: `1`-`65535`, digits only, no leading zero.
-pub fn parse_port(label: &str) -> Result<u16, RouteError> {
+pub(crate) fn parse_port(label: &str) -> Result<u16, RouteError> {
     let bad = || RouteError::BadPort {
         label: label.to_string(),
     };
@@ -234,7 +234,7 @@ pub fn parse_port(label: &str) -> Result<u16, RouteError> {
 }
 
 /// The machine part of `TARGET--PORT` (also of a `HOST:PORT` setting).
-pub fn parse_target(target: &str) -> Result<Target, &'static str> {
+pub(crate) fn parse_target(target: &str) -> Result<Target, &'static str> {
     if target.is_empty() {
         return Err("the target before `--` is empty");
     }

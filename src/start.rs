@@ -9,13 +9,13 @@ use crate::error::Error;
 use crate::paths::{self, NoHome};
 
 /// Where the generated token lives: beside the config file (`~/.config/portproxy/token`).
-pub fn token_file(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, NoHome> {
+pub(crate) fn token_file(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, NoHome> {
     paths::config_dir(env, "its access token").map(|dir| dir.join("token"))
 }
 
 /// When to speak: at start, say once what authentication is in force; a reload is quiet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Moment {
+pub(crate) enum Moment {
     Start,
     Reload,
 }
@@ -23,7 +23,7 @@ pub enum Moment {
 /// The token a public domain needs: the one in the settings, else the one stored in the
 /// config directory, else a new one, stored (0600) and printed once. None where every domain
 /// is local, or with `no_auth` (a warning at start).
-pub fn in_force(settings: &Settings, moment: Moment) -> Result<Option<Auth>, Error> {
+pub(crate) fn in_force(settings: &Settings, moment: Moment) -> Result<Option<Auth>, Error> {
     let at_start = moment == Moment::Start;
     let Some(public) = settings.public_domain() else {
         return Ok(None);

@@ -11,17 +11,17 @@ use std::io::Read;
 use std::sync::Mutex;
 
 /// How much of a page (decoded) is searched: a `<title>` comes early in `<head>`.
-pub const HEAD_LIMIT: usize = 16 * 1024;
+pub(crate) const HEAD_LIMIT: usize = 16 * 1024;
 /// How much of a response body (as sent) is kept while the title is still to come.
 const RAW_LIMIT: usize = 16 * 1024;
 /// Longer titles are cut (with `…`): the dashboard shows one line per port.
-pub const TITLE_CHARS: usize = 120;
+pub(crate) const TITLE_CHARS: usize = 120;
 /// Ports remembered at most; a new port beyond that waits for a place.
 const PORTS_LIMIT: usize = 1024;
 
 /// What the head of a page says about its title.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scan {
+pub(crate) enum Scan {
     Found(String),
     /// The head ended (or the title was empty): this page has no title.
     Absent,
@@ -37,7 +37,7 @@ pub enum Scan {
 /// `TITLE_CHARS`.
 ///
 /// `scan(b"<html><head><TITLE>Vite &amp; React</TITLE>")` is `Found("Vite & React")`.
-pub fn scan(html: &[u8]) -> Scan {
+pub(crate) fn scan(html: &[u8]) -> Scan {
     let html = &html[..html.len().min(HEAD_LIMIT)];
     let head_end = [find(html, b"</head"), find(html, b"<body")]
         .into_iter()
@@ -154,7 +154,7 @@ fn clean(text: &str) -> String {
 
 /// How a response body is encoded, for the encodings `Watch` can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
+pub(crate) enum Encoding {
     Identity,
     Gzip,
     Brotli,
@@ -162,7 +162,7 @@ pub enum Encoding {
 
 /// Whether a response may carry a page title worth learning: a successful `GET` of HTML in an
 /// encoding `Watch` reads. Decided once per response, from its head.
-pub fn worth_watching(
+pub(crate) fn worth_watching(
     method: &str,
     status: u16,
     content_type: Option<&str>,
@@ -189,14 +189,14 @@ pub fn worth_watching(
 
 /// Follows one response body until its title is known or `RAW_LIMIT` bytes have passed.
 #[derive(Debug)]
-pub struct Watch {
+pub(crate) struct Watch {
     encoding: Encoding,
     /// The body so far, kept only while the first chunk did not settle it.
     seen: Vec<u8>,
 }
 
 impl Watch {
-    pub fn new(encoding: Encoding) -> Watch {
+    pub(crate) fn new(encoding: Encoding) -> Watch {
         Watch {
             encoding,
             seen: Vec::new(),
@@ -205,7 +205,7 @@ impl Watch {
 
     /// The next chunk of the body; `NeedMore` while it is still worth watching. Once it is
     /// not (the cap, or the end of the body), an unsettled answer becomes `Unknown`.
-    pub fn feed(&mut self, chunk: &[u8], end: bool) -> Scan {
+    pub(crate) fn feed(&mut self, chunk: &[u8], end: bool) -> Scan {
         let scan = if self.seen.is_empty() && self.encoding == Encoding::Identity {
             // Most pages settle in their first chunk: nothing is copied then.
             match scan(chunk) {
@@ -253,11 +253,11 @@ fn decode(encoding: Encoding, raw: &[u8]) -> Vec<u8> {
 
 /// The last title seen per port, shared by the proxy's threads and the dashboard.
 #[derive(Debug, Default)]
-pub struct Titles(Mutex<HashMap<u16, String>>);
+pub(crate) struct Titles(Mutex<HashMap<u16, String>>);
 
 impl Titles {
     /// Remembers what a response of `port` said: a title, or that its page has none.
-    pub fn learn(&self, port: u16, scan: Scan) {
+    pub(crate) fn learn(&self, port: u16, scan: Scan) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match scan {
             Scan::Found(title) if map.len() < PORTS_LIMIT || map.contains_key(&port) => {
@@ -271,7 +271,7 @@ impl Titles {
     }
 
     /// Forgets a port that stopped listening.
-    pub fn forget(&self, port: u16) {
+    pub(crate) fn forget(&self, port: u16) {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -279,7 +279,7 @@ impl Titles {
     }
 
     /// The titles of the ports listening now; the others are forgotten.
-    pub fn of_listening(&self, listening: &[u16]) -> HashMap<u16, String> {
+    pub(crate) fn of_listening(&self, listening: &[u16]) -> HashMap<u16, String> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|port, _| listening.binary_search(port).is_ok());
         map.clone()

@@ -12,21 +12,21 @@ use std::time::Duration;
 
 use self_update::backends::github;
 
-pub use caddy::{caddy_pin, installers_caddy, update_caddy};
-pub use stage::Stage;
+pub(crate) use caddy::{caddy_pin, installers_caddy, update_caddy};
+pub(crate) use stage::Stage;
 
 /// Points self-update at another GitHub-compatible API (a mirror, or a test's fake).
-pub const API_BASE_ENV: &str = "PORTPROXY_UPDATE_API_BASE";
+pub(crate) const API_BASE_ENV: &str = "PORTPROXY_UPDATE_API_BASE";
 /// Where Caddy's release files are (a mirror); install.sh reads the same variable.
-pub const CADDY_DOWNLOAD_ENV: &str = "PORTPROXY_CADDY_DOWNLOAD_URL";
+pub(crate) const CADDY_DOWNLOAD_ENV: &str = "PORTPROXY_CADDY_DOWNLOAD_URL";
 /// Accepts a mirror over plain http beyond this machine (the installers read it too).
-pub const ALLOW_HTTP_ENV: &str = "PORTPROXY_ALLOW_HTTP_MIRROR";
-pub const GITHUB_API: &str = "https://api.github.com";
+pub(crate) const ALLOW_HTTP_ENV: &str = "PORTPROXY_ALLOW_HTTP_MIRROR";
+pub(crate) const GITHUB_API: &str = "https://api.github.com";
 /// dist's unified checksum file, published with every release.
-pub const SUMS_ASSET: &str = "sha256.sum";
+pub(crate) const SUMS_ASSET: &str = "sha256.sum";
 
 #[derive(Debug)]
-pub enum UpdateError {
+pub(crate) enum UpdateError {
     /// Homebrew owns this binary; replacing it would confuse `brew`.
     Homebrew { exe: PathBuf },
     /// `--version` is not a version number.
@@ -63,7 +63,7 @@ pub enum UpdateError {
 }
 
 impl UpdateError {
-    pub fn help(&self) -> Option<String> {
+    pub(crate) fn help(&self) -> Option<String> {
         Some(match self {
             UpdateError::Homebrew { .. } => "run `brew upgrade portproxy`".into(),
             UpdateError::BadVersion { .. } => "give a release number, e.g. --version 0.2.0".into(),
@@ -152,7 +152,7 @@ impl fmt::Display for UpdateError {
 
 /// What self-update will do, decided from the versions alone.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Nothing newer is published (a build ahead of the newest release counts as current).
     UpToDate,
     /// Install this version (newer, or the one asked for).
@@ -160,7 +160,7 @@ pub enum Decision {
 }
 
 /// Chooses between the current version, the newest release and an explicitly requested one.
-pub fn decide(current: &str, latest: &str, requested: Option<&str>) -> Decision {
+pub(crate) fn decide(current: &str, latest: &str, requested: Option<&str>) -> Decision {
     match requested {
         Some(version) => Decision::Install(version.to_string()),
         None if self_update::version::bump_is_greater(current, latest).unwrap_or(false) => {
@@ -171,7 +171,7 @@ pub fn decide(current: &str, latest: &str, requested: Option<&str>) -> Decision 
 }
 
 /// `0.2.0` or `v0.2.0` (any semver, so `-rc.1` and `+build` suffixes too) → `0.2.0`.
-pub fn parse_version(value: &str) -> Result<String, UpdateError> {
+pub(crate) fn parse_version(value: &str) -> Result<String, UpdateError> {
     let version = value.strip_prefix('v').unwrap_or(value);
     match semver::Version::parse(version) {
         Ok(_) => Ok(version.to_string()),
@@ -182,7 +182,7 @@ pub fn parse_version(value: &str) -> Result<String, UpdateError> {
 }
 
 /// `https://github.com/OWNER/NAME` (optionally with `.git` or a trailing `/`) → (OWNER, NAME).
-pub fn owner_and_name(repository: &str) -> Option<(&str, &str)> {
+pub(crate) fn owner_and_name(repository: &str) -> Option<(&str, &str)> {
     let path = repository
         .strip_prefix("https://github.com/")?
         .trim_end_matches('/');
@@ -194,7 +194,7 @@ pub fn owner_and_name(repository: &str) -> Option<(&str, &str)> {
 }
 
 /// The release asset holding this platform's build, as cargo-dist names it.
-pub fn asset_name(target: &str) -> String {
+pub(crate) fn asset_name(target: &str) -> String {
     let extension = if target.contains("windows") {
         "zip"
     } else {
@@ -205,14 +205,14 @@ pub fn asset_name(target: &str) -> String {
 
 /// A binary inside a Homebrew Cellar (`…/Cellar/portproxy/0.1.0/bin/portproxy`; brew's
 /// `bin/portproxy` is a symlink into it, resolved before this is asked).
-pub fn managed_by_homebrew(exe: &Path) -> bool {
+pub(crate) fn managed_by_homebrew(exe: &Path) -> bool {
     exe.components()
         .any(|c| c == Component::Normal("Cellar".as_ref()))
 }
 
 /// How a mirror's URL carries the files.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Transport {
+pub(crate) enum Transport {
     Https,
     /// Plain http to this machine (127.0.0.0/8, `[::1]`, localhost): nothing on a network path.
     Loopback,
@@ -224,7 +224,7 @@ pub enum Transport {
 
 /// `http://127.0.0.1:8080/x` → `Loopback`; `http://mirror.example/` → `PlainHttp`. The host
 /// is read as curl and ureq read it: after any `user@`, before any `:port`.
-pub fn transport(url: &str) -> Transport {
+pub(crate) fn transport(url: &str) -> Transport {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("https://") {
         return Transport::Https;
@@ -251,7 +251,7 @@ pub fn transport(url: &str) -> Transport {
 
 /// Refuses plain http beyond this machine unless `allow_http`; what it accepts on that
 /// opt-in is said on stderr.
-pub fn check_transport(what: &str, url: &str, allow_http: bool) -> Result<(), UpdateError> {
+pub(crate) fn check_transport(what: &str, url: &str, allow_http: bool) -> Result<(), UpdateError> {
     match transport(url) {
         Transport::Https | Transport::Loopback => Ok(()),
         Transport::PlainHttp if allow_http => {
@@ -272,19 +272,19 @@ pub fn check_transport(what: &str, url: &str, allow_http: bool) -> Result<(), Up
 }
 
 /// The mirror `var` names, if set (without a trailing `/`).
-pub fn mirror(var: &str) -> Option<String> {
+pub(crate) fn mirror(var: &str) -> Option<String> {
     std::env::var(var)
         .ok()
         .filter(|v| !v.is_empty())
         .map(|v| v.trim_end_matches('/').to_string())
 }
 
-pub fn repository_url() -> &'static str {
+pub(crate) fn repository_url() -> &'static str {
     env!("CARGO_PKG_REPOSITORY")
 }
 
 /// The hex digest `sums` (`<hex> *<name>` or `<hex>  <name>` lines) gives `name`.
-pub fn sums_entry(sums: &str, name: &str) -> Option<String> {
+pub(crate) fn sums_entry(sums: &str, name: &str) -> Option<String> {
     sums.lines().find_map(|line| {
         let (hex, file) = line.trim().split_once(' ')?;
         let file = file.trim_start().trim_start_matches('*');
@@ -295,7 +295,7 @@ pub fn sums_entry(sums: &str, name: &str) -> Option<String> {
 }
 
 /// Lists the releases of Cargo.toml's repository (at `api` when set).
-pub fn configure(api: Option<&str>) -> github::UpdateBuilder {
+pub(crate) fn configure(api: Option<&str>) -> github::UpdateBuilder {
     let (owner, name) = owner_and_name(repository_url())
         .expect("Cargo.toml's repository is https://github.com/OWNER/NAME (a unit test checks it)");
     let mut builder = github::Update::configure();
@@ -317,7 +317,7 @@ pub fn configure(api: Option<&str>) -> github::UpdateBuilder {
 }
 
 /// One precise error for each way self_update can fail.
-pub fn explain(e: self_update::Error, api: &str) -> UpdateError {
+pub(crate) fn explain(e: self_update::Error, api: &str) -> UpdateError {
     use self_update::Error as E;
     match e {
         E::RateLimited { .. } => UpdateError::RateLimited,

@@ -4,13 +4,13 @@
 use http::header::{HeaderMap, COOKIE};
 
 /// The session cookie's name.
-pub const SESSION_COOKIE: &str = "portproxy_session";
+pub(crate) const SESSION_COOKIE: &str = "portproxy_session";
 /// Sessions last 30 days (the server checks the age too); changing the token ends them all
 /// sooner.
-pub const SESSION_MAX_AGE: u64 = 30 * 24 * 3600;
+pub(crate) const SESSION_MAX_AGE: u64 = 30 * 24 * 3600;
 
 /// Every `name=value` pair of every `Cookie` header, as bytes.
-pub fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -18,14 +18,14 @@ pub fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
 }
 
 /// The value of a `portproxy_session=…` pair; None for any other cookie.
-pub fn session_value(pair: &[u8]) -> Option<&[u8]> {
+pub(crate) fn session_value(pair: &[u8]) -> Option<&[u8]> {
     let eq = pair.iter().position(|b| *b == b'=')?;
     (pair[..eq].trim_ascii() == SESSION_COOKIE.as_bytes()).then(|| pair[eq + 1..].trim_ascii())
 }
 
 /// Every session id the request carries (a browser may send more than one, e.g. a stale
 /// cookie from another domain level).
-pub fn session_ids(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+pub(crate) fn session_ids(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     cookie_pairs(headers)
         .filter_map(session_value)
         .filter_map(|v| std::str::from_utf8(v).ok())
@@ -33,7 +33,7 @@ pub fn session_ids(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 }
 
 /// `Set-Cookie` for a new session on `domain` and all its subdomains.
-pub fn session_cookie(id: &str, domain: &str, secure: bool) -> String {
+pub(crate) fn session_cookie(id: &str, domain: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!(
         "{SESSION_COOKIE}={id}; Domain={domain}; Path=/; Max-Age={SESSION_MAX_AGE}; HttpOnly; SameSite=Lax{secure}"
@@ -41,7 +41,7 @@ pub fn session_cookie(id: &str, domain: &str, secure: bool) -> String {
 }
 
 /// `Set-Cookie` that ends the session.
-pub fn cleared_cookie(domain: &str, secure: bool) -> String {
+pub(crate) fn cleared_cookie(domain: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!("{SESSION_COOKIE}=; Domain={domain}; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")
 }
@@ -50,7 +50,7 @@ pub fn cleared_cookie(domain: &str, secure: bool) -> String {
 /// it, or a path on the dashboard. Anything else (another site, `//evil`, userinfo tricks)
 /// is not an open redirect: None. Absolute URLs are read by the `url` crate, as a browser
 /// reads them (`https://evil.com\@dev.example.com/` is evil.com).
-pub fn safe_next(next: &str, domain: &str) -> Option<String> {
+pub(crate) fn safe_next(next: &str, domain: &str) -> Option<String> {
     if next.contains(['\\', '\r', '\n', '\t', ' ']) {
         return None;
     }

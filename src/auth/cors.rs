@@ -5,7 +5,7 @@
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// Headers that let `origin` read this response with credentials.
-pub fn cors_headers(origin: &str) -> Vec<(HeaderName, String)> {
+pub(crate) fn cors_headers(origin: &str) -> Vec<(HeaderName, String)> {
     vec![
         (
             http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -20,7 +20,7 @@ pub fn cors_headers(origin: &str) -> Vec<(HeaderName, String)> {
 }
 
 /// The answer to a CORS preflight from one of the domain's own origins.
-pub fn preflight_headers(origin: &str, headers: &HeaderMap) -> Vec<(HeaderName, String)> {
+pub(crate) fn preflight_headers(origin: &str, headers: &HeaderMap) -> Vec<(HeaderName, String)> {
     let asked = |name| {
         headers
             .get(name)

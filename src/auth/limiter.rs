@@ -10,15 +10,15 @@ use std::time::{Duration, Instant};
 /// Who is trying: the client's address, and whether it is this machine (exempt from the
 /// ceiling for everyone, so a spray from the internet never locks the owner out locally).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Trier {
-    pub ip: Option<IpAddr>,
-    pub local: bool,
+pub(crate) struct Trier {
+    pub(crate) ip: Option<IpAddr>,
+    pub(crate) local: bool,
 }
 
 /// Per client a burst of `BURST`, then one per `REFILL`; IPv6 clients by their /64 (one
 /// machine usually holds a whole /64); and a ceiling for every remote client together, so a
 /// spray from many addresses gets no more tries.
-pub struct Limiter {
+pub(crate) struct Limiter {
     state: Mutex<LimiterState>,
 }
 
@@ -97,7 +97,7 @@ impl Default for Limiter {
 
 impl Limiter {
     /// Takes one try for `who` at `now`, or says how long to wait (and takes nothing).
-    pub fn attempt(&self, who: Trier, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn attempt(&self, who: Trier, now: Instant) -> Result<(), Duration> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let network = Network::of(who.ip);
         if !state.clients.contains_key(&network) && state.clients.len() >= MAX_CLIENTS {
@@ -126,7 +126,7 @@ impl Limiter {
     }
 
     /// Gives back the try `attempt` took: the credential was right.
-    pub fn refund(&self, who: Trier) {
+    pub(crate) fn refund(&self, who: Trier) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(client) = state.clients.get_mut(&Network::of(who.ip)) {
             client.give_back(BURST);

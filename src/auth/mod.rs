@@ -5,10 +5,10 @@
 //! Pure, except `generate_token` (the OS's randomness), the token and session files, and the
 //! limiter's clock (passed in). Which token is in force at start is `start`'s decision.
 
-pub mod cookie;
-pub mod cors;
-pub mod limiter;
-pub mod sessions;
+pub(crate) mod cookie;
+pub(crate) mod cors;
+pub(crate) mod limiter;
+pub(crate) mod sessions;
 
 use std::fmt;
 use std::path::Path;
@@ -22,7 +22,7 @@ use cookie::{cookie_pairs, session_value};
 
 /// The access token, and a tag that names it without revealing it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Auth {
+pub(crate) struct Auth {
     token: String,
     /// A keyed hash of a fixed label: the sessions issued for a token carry its tag, so a new
     /// token ends them all.
@@ -36,11 +36,11 @@ impl fmt::Debug for Auth {
 }
 
 /// The shortest token accepted: anything shorter is guessable (or an empty file).
-pub const MIN_TOKEN: usize = 16;
+pub(crate) const MIN_TOKEN: usize = 16;
 
 /// Why a token can't be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BadToken {
+pub(crate) enum BadToken {
     TooShort { len: usize },
     NotPrintable,
 }
@@ -61,7 +61,7 @@ impl fmt::Display for BadToken {
 
 impl Auth {
     /// A token of at least `MIN_TOKEN` printable ASCII characters (no spaces).
-    pub fn new(token: &str) -> Result<Auth, BadToken> {
+    pub(crate) fn new(token: &str) -> Result<Auth, BadToken> {
         if !token.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(BadToken::NotPrintable);
         }
@@ -79,25 +79,25 @@ impl Auth {
         })
     }
 
-    pub fn tag(&self) -> &str {
+    pub(crate) fn tag(&self) -> &str {
         &self.tag
     }
 
     /// Constant time, so response timing says nothing about how much of a guess was right.
     /// The token is never empty, so neither is anything that matches it.
-    pub fn token_matches(&self, candidate: &str) -> bool {
+    pub(crate) fn token_matches(&self, candidate: &str) -> bool {
         !candidate.is_empty()
             && candidate.len() == self.token.len()
             && bool::from(candidate.as_bytes().ct_eq(self.token.as_bytes()))
     }
 
     /// `Authorization: Bearer TOKEN` with this token.
-    pub fn bearer_matches(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn bearer_matches(&self, headers: &HeaderMap) -> bool {
         bearer(headers).is_some_and(|t| self.token_matches(t))
     }
 
     /// Removes our cookie and our bearer token, so no upstream ever sees them.
-    pub fn strip_credentials(&self, headers: &HeaderMap) -> Vec<Edit> {
+    pub(crate) fn strip_credentials(&self, headers: &HeaderMap) -> Vec<Edit> {
         let mut edits = Vec::new();
         if self.bearer_matches(headers) {
             edits.push(Edit::Remove(AUTHORIZATION));
@@ -123,18 +123,18 @@ impl Auth {
 }
 
 /// A fresh token: 32 bytes from the OS, hex.
-pub fn generate_token() -> std::io::Result<String> {
+pub(crate) fn generate_token() -> std::io::Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::getrandom(&mut bytes).map_err(std::io::Error::other)?;
     Ok(hex(&bytes))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The token of `Authorization: Bearer TOKEN`.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -142,7 +142,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Why the token file can't be used.
 #[derive(Debug)]
-pub enum TokenFileError {
+pub(crate) enum TokenFileError {
     Io(std::io::Error),
     Bad(BadToken),
 }
@@ -157,20 +157,20 @@ impl fmt::Display for TokenFileError {
 }
 
 /// What `stored_token` found.
-pub struct Stored {
-    pub auth: Auth,
-    pub token: String,
+pub(crate) struct Stored {
+    pub(crate) auth: Auth,
+    pub(crate) token: String,
     /// It was made just now (print it once).
-    pub created: bool,
+    pub(crate) created: bool,
     /// Its permissions let others read it; they were tightened to 0600.
-    pub tightened: bool,
+    pub(crate) tightened: bool,
 }
 
 /// The token kept in `path`, or a new one written there. The file is written whole or not at
 /// all (temp file, fsync, then linked into place, so a concurrent first start reads the
 /// winner's token), readable only by its owner. A stored token that is too short (an empty
 /// file after a crash, a `touch`) is an error, never an open door.
-pub fn stored_token(path: &Path) -> Result<Stored, TokenFileError> {
+pub(crate) fn stored_token(path: &Path) -> Result<Stored, TokenFileError> {
     use TokenFileError::{Bad, Io};
     match std::fs::read_to_string(path) {
         Ok(text) => {
@@ -209,7 +209,7 @@ pub fn stored_token(path: &Path) -> Result<Stored, TokenFileError> {
 
 /// Replaces the token in `path` with a new one, written whole (temp file, fsync, rename):
 /// every session made from the old one ends.
-pub fn rotate_token(path: &Path) -> Result<Stored, TokenFileError> {
+pub(crate) fn rotate_token(path: &Path) -> Result<Stored, TokenFileError> {
     use TokenFileError::{Bad, Io};
     let token = generate_token().map_err(Io)?;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -241,7 +241,7 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Makes `path` readable by its owner only, as ssh wants of its keys; true if it wasn't.
-pub fn owner_only(path: &Path) -> std::io::Result<bool> {
+pub(crate) fn owner_only(path: &Path) -> std::io::Result<bool> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

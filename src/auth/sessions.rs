@@ -25,33 +25,33 @@ const HEADER: &str = "portproxy-sessions-v1";
 
 /// One issued session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
+pub(crate) struct Session {
     /// The hash of its id, hex: what `portproxy sessions` shows and `--revoke` takes a prefix of.
-    pub key: String,
+    pub(crate) key: String,
     /// Seconds since the Unix epoch.
-    pub issued: u64,
+    pub(crate) issued: u64,
     /// The address that signed in (`-` when unknown).
-    pub from: String,
+    pub(crate) from: String,
 }
 
 impl Session {
-    pub fn expired(&self, now: u64) -> bool {
+    pub(crate) fn expired(&self, now: u64) -> bool {
         now.saturating_sub(self.issued) >= SESSION_MAX_AGE
     }
 }
 
 /// The sessions of one token, as the file holds them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Book {
+pub(crate) struct Book {
     /// The tag of the token they belong to.
-    pub tag: String,
-    pub sessions: BTreeMap<String, Session>,
+    pub(crate) tag: String,
+    pub(crate) sessions: BTreeMap<String, Session>,
 }
 
 impl Book {
     /// `portproxy-sessions-v1 TAG`, then `KEY ISSUED FROM` per line. Unreadable lines are
     /// dropped: a damaged file signs people out, never in.
-    pub fn parse(text: &str) -> Book {
+    pub(crate) fn parse(text: &str) -> Book {
         let mut lines = text.lines();
         let tag = match lines.next().and_then(|l| l.split_once(' ')) {
             Some((HEADER, tag)) => tag.trim().to_string(),
@@ -75,7 +75,7 @@ impl Book {
         Book { tag, sessions }
     }
 
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = format!("{HEADER} {}\n", self.tag);
         for s in self.sessions.values() {
             out.push_str(&format!("{} {} {}\n", s.key, s.issued, s.from));
@@ -89,7 +89,7 @@ impl Book {
     }
 
     /// Ends the sessions whose key starts with `prefix` (all with an empty one); how many.
-    pub fn revoke(&mut self, prefix: &str) -> usize {
+    pub(crate) fn revoke(&mut self, prefix: &str) -> usize {
         let before = self.sessions.len();
         self.sessions.retain(|key, _| !key.starts_with(prefix));
         before - self.sessions.len()
@@ -97,19 +97,19 @@ impl Book {
 }
 
 /// The hash a session id is kept under.
-pub fn key_of(id: &str) -> String {
+pub(crate) fn key_of(id: &str) -> String {
     super::hex(&Blake2s256::digest(id.as_bytes()))
 }
 
 /// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
 /// The store a running portproxy keeps, shared by every thread and kept across reloads.
-pub struct Sessions {
+pub(crate) struct Sessions {
     file: Option<PathBuf>,
     state: Mutex<State>,
 }
@@ -124,7 +124,7 @@ struct State {
 
 impl Sessions {
     /// Sessions kept in `file` (None: in memory only).
-    pub fn open(file: Option<PathBuf>) -> Sessions {
+    pub(crate) fn open(file: Option<PathBuf>) -> Sessions {
         Sessions {
             file,
             state: Mutex::new(State::default()),
@@ -133,7 +133,12 @@ impl Sessions {
 
     /// A new session for the token with `tag`: its id, for the cookie. Err only when the OS
     /// has no randomness; a file that can't be written costs only the survival of a restart.
-    pub fn issue(&self, tag: &str, from: Option<IpAddr>, now: u64) -> std::io::Result<String> {
+    pub(crate) fn issue(
+        &self,
+        tag: &str,
+        from: Option<IpAddr>,
+        now: u64,
+    ) -> std::io::Result<String> {
         let id = super::generate_token()?;
         let mut state = self.lock(Instant::now(), true);
         if state.book.tag != tag {
@@ -156,7 +161,7 @@ impl Sessions {
     }
 
     /// Whether `id` is a live session of the token with `tag`.
-    pub fn valid(&self, tag: &str, id: &str, now: u64) -> bool {
+    pub(crate) fn valid(&self, tag: &str, id: &str, now: u64) -> bool {
         let state = self.lock(Instant::now(), false);
         state.book.tag == tag
             && state
@@ -167,7 +172,7 @@ impl Sessions {
     }
 
     /// Ends the session `id` (`/logout`).
-    pub fn end(&self, id: &str) {
+    pub(crate) fn end(&self, id: &str) {
         let mut state = self.lock(Instant::now(), true);
         if state.book.sessions.remove(&key_of(id)).is_some() {
             self.save(&mut state);
@@ -215,7 +220,7 @@ fn stamp(file: &Path) -> Option<(SystemTime, u64)> {
 }
 
 /// The book in `file`; an absent file is an empty book.
-pub fn read(file: &Path) -> std::io::Result<Book> {
+pub(crate) fn read(file: &Path) -> std::io::Result<Book> {
     match std::fs::read_to_string(file) {
         Ok(text) => Ok(Book::parse(&text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Book::default()),
@@ -224,7 +229,7 @@ pub fn read(file: &Path) -> std::io::Result<Book> {
 }
 
 /// Writes `book` to `file` whole (temp file, then rename), readable by its owner only.
-pub fn write(file: &Path, book: &Book) -> std::io::Result<()> {
+pub(crate) fn write(file: &Path, book: &Book) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let temp = dir.join(format!(".sessions.{}.tmp", std::process::id()));

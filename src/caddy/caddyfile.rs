@@ -13,41 +13,41 @@ use crate::config::FRONT_HEADER;
 /// Everything the Caddyfile depends on. Values are already validated (domains are
 /// `[a-z0-9.-]`, provider names `[a-z0-9_]`), because Caddy substitutes text before parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caddyfile {
-    pub sites: Vec<Site>,
-    pub http_port: String,
-    pub https_port: String,
+pub(crate) struct Caddyfile {
+    pub(crate) sites: Vec<Site>,
+    pub(crate) http_port: String,
+    pub(crate) https_port: String,
     /// Where Caddy reaches the proxy: its Unix sockets (`unix//…/0.sock unix//…/1.sock`), or
     /// where it listens (`127.0.0.1:24306`).
-    pub upstream: String,
+    pub(crate) upstream: String,
     /// The on-demand TLS gate: `http://127.0.0.1:24307/caddy/ask`; None when Caddy listens on
     /// loopback only (nobody else can name a certificate into being).
-    pub ask: Option<String>,
+    pub(crate) ask: Option<String>,
     /// Caddy's admin API: `unix//…/caddy-admin.sock`, `127.0.0.1:PORT` or `off`; never the
     /// default `localhost:2019`.
-    pub admin: String,
+    pub(crate) admin: String,
     /// Where Caddy keeps certificates and its local CA; None for Caddy's own default.
-    pub storage: Option<String>,
+    pub(crate) storage: Option<String>,
     /// Addresses to listen on; None for all interfaces, where public sites check that the
     /// TLS name and the Host agree (`strict_sni_host`).
-    pub bind: Option<String>,
+    pub(crate) bind: Option<String>,
     /// Where Caddy reaches the proxy over TCP: the secret it sends in `FRONT_HEADER`, so the
     /// proxy believes its `X-Forwarded-For` and no other local process's.
-    pub secret: Option<String>,
+    pub(crate) secret: Option<String>,
 }
 
 /// One base domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Site {
-    pub domain: String,
-    pub tls: Tls,
+pub(crate) struct Site {
+    pub(crate) domain: String,
+    pub(crate) tls: Tls,
     /// Answer only clients on this machine (a local domain on a listener the internet reaches).
-    pub loopback_only: bool,
+    pub(crate) loopback_only: bool,
 }
 
 /// How a site gets its certificates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tls {
+pub(crate) enum Tls {
     /// Caddy's local CA, one certificate per name at its first handshake (a `*.localhost`
     /// wildcard certificate is rejected by clients).
     Internal,
@@ -64,7 +64,7 @@ pub enum Tls {
 }
 
 /// The environment variable the DNS provider's token is read from.
-pub const DNS_TOKEN_ENV: &str = "PORTPROXY_DNS_TOKEN";
+pub(crate) const DNS_TOKEN_ENV: &str = "PORTPROXY_DNS_TOKEN";
 
 impl Caddyfile {
     /// The shipped `Caddyfile`: one domain, values from the environment with local defaults.
@@ -89,7 +89,7 @@ impl Caddyfile {
 }
 
 /// The text of `caddyfile`, formatted as `caddy fmt` would.
-pub fn render(caddyfile: &Caddyfile) -> String {
+pub(crate) fn render(caddyfile: &Caddyfile) -> String {
     let mut out = String::new();
     header(&mut out, caddyfile);
     global_options(&mut out, caddyfile);

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The oldest Caddy whose Caddyfile syntax ours sticks to (Debian 12 and Ubuntu 24.04 ship it).
-pub const MIN_VERSION: Version = Version(2, 6, 2);
+pub(crate) const MIN_VERSION: Version = Version(2, 6, 2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Version(pub u32, pub u32, pub u32);
+pub(crate) struct Version(pub(crate) u32, pub(crate) u32, pub(crate) u32);
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -18,14 +18,14 @@ impl fmt::Display for Version {
 
 /// A Caddy binary that answered `caddy version`.
 #[derive(Debug, Clone)]
-pub struct Caddy {
-    pub path: PathBuf,
-    pub version: Version,
+pub(crate) struct Caddy {
+    pub(crate) path: PathBuf,
+    pub(crate) version: Version,
 }
 
 /// What went wrong finding Caddy.
 #[derive(Debug)]
-pub enum Missing {
+pub(crate) enum Missing {
     NotOnPath,
     NotRunnable { path: PathBuf, error: String },
     TooOld { path: PathBuf, version: Version },
@@ -48,7 +48,7 @@ impl fmt::Display for Missing {
 }
 
 /// `v2.11.4 h1:abc…` (official builds) or `2.6.2` (Debian) → `Version(2, 11, 4)`.
-pub fn parse_version(output: &str) -> Option<Version> {
+pub(crate) fn parse_version(output: &str) -> Option<Version> {
     let word = output.split_whitespace().next()?;
     let word = word.strip_prefix('v').unwrap_or(word);
     let core = word.split(['-', '+']).next()?;
@@ -61,7 +61,7 @@ pub fn parse_version(output: &str) -> Option<Version> {
 }
 
 /// The Caddy to use: `explicit` if given, else `caddy` on PATH.
-pub fn locate(explicit: Option<&Path>) -> Result<Caddy, Missing> {
+pub(crate) fn locate(explicit: Option<&Path>) -> Result<Caddy, Missing> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
         None => on_path().ok_or(Missing::NotOnPath)?,
@@ -92,7 +92,7 @@ fn on_path() -> Option<PathBuf> {
 }
 
 /// How to install Caddy on this OS.
-pub fn install_hint() -> &'static str {
+pub(crate) fn install_hint() -> &'static str {
     if cfg!(target_os = "macos") {
         "brew install caddy"
     } else if cfg!(windows) {

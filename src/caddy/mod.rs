@@ -1,10 +1,10 @@
 //! Caddy in front: which Caddy, which Caddyfile, where its files live.
 
-pub mod caddyfile;
-pub mod locate;
-pub mod privilege;
-pub mod supervise;
-pub mod trust;
+pub(crate) mod caddyfile;
+pub(crate) mod locate;
+pub(crate) mod privilege;
+pub(crate) mod supervise;
+pub(crate) mod trust;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -17,50 +17,50 @@ use caddyfile::{Caddyfile, Site, Tls};
 /// Where portproxy keeps Caddy's files: certificates and the local CA, the generated
 /// Caddyfile, the admin socket. Never the user's own Caddy directories.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Paths {
-    pub data: PathBuf,
+pub(crate) struct Paths {
+    pub(crate) data: PathBuf,
 }
 
 impl Paths {
     /// Under portproxy's data directory (`paths::data_dir`).
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Paths, NoHome> {
+    pub(crate) fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Paths, NoHome> {
         Ok(Paths {
             data: paths::data_dir(env)?,
         })
     }
 
     /// Caddy's storage: certificates, ACME accounts, the local CA.
-    pub fn storage(&self) -> PathBuf {
+    pub(crate) fn storage(&self) -> PathBuf {
         self.data.join("caddy")
     }
 
     /// The local CA's root certificate, once Caddy has made it.
-    pub fn root_cert(&self) -> PathBuf {
+    pub(crate) fn root_cert(&self) -> PathBuf {
         self.storage().join("pki/authorities/local/root.crt")
     }
 
     /// The sessions issued on public domains (`auth::sessions`).
-    pub fn sessions(&self) -> PathBuf {
+    pub(crate) fn sessions(&self) -> PathBuf {
         self.data.join("sessions")
     }
 
     /// The names seen, for the "not running" page (`proxy::named`).
-    pub fn names(&self) -> PathBuf {
+    pub(crate) fn names(&self) -> PathBuf {
         self.data.join("names.json")
     }
 
-    pub fn caddyfile(&self) -> PathBuf {
+    pub(crate) fn caddyfile(&self) -> PathBuf {
         self.data.join("Caddyfile")
     }
 
     /// Where `run` puts the proxy's Unix sockets for Caddy: a directory only its owner may
     /// enter.
-    pub fn socket_dir(&self) -> PathBuf {
+    pub(crate) fn socket_dir(&self) -> PathBuf {
         self.data.join("proxy")
     }
 
     /// Environment for Caddy: its autosave and any default paths go under our data dir.
-    pub fn caddy_env(&self) -> Vec<(OsString, OsString)> {
+    pub(crate) fn caddy_env(&self) -> Vec<(OsString, OsString)> {
         vec![
             (
                 "XDG_DATA_HOME".into(),
@@ -77,13 +77,13 @@ impl Paths {
 /// Caddy's admin endpoint: a unix socket where there are unix sockets, else a loopback port
 /// chosen at start. Never the default `localhost:2019`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AdminAddress {
+pub(crate) enum AdminAddress {
     Socket(PathBuf),
     Port(u16),
 }
 
 impl AdminAddress {
-    pub fn for_paths(paths: &Paths) -> std::io::Result<AdminAddress> {
+    pub(crate) fn for_paths(paths: &Paths) -> std::io::Result<AdminAddress> {
         if cfg!(unix) {
             Ok(AdminAddress::Socket(paths.data.join("caddy-admin.sock")))
         } else {
@@ -93,14 +93,14 @@ impl AdminAddress {
     }
 
     /// As Caddy writes it: `unix//path` or `127.0.0.1:PORT`.
-    pub fn address(&self) -> String {
+    pub(crate) fn address(&self) -> String {
         match self {
             AdminAddress::Socket(path) => format!("unix/{}", path.display()),
             AdminAddress::Port(port) => format!("127.0.0.1:{port}"),
         }
     }
 
-    pub fn port(&self) -> Option<u16> {
+    pub(crate) fn port(&self) -> Option<u16> {
         match self {
             AdminAddress::Socket(_) => None,
             AdminAddress::Port(port) => Some(*port),
@@ -111,7 +111,7 @@ impl AdminAddress {
 /// The ports Caddy will bind: the settings', or the unprivileged fallback when this user's
 /// Caddy can't bind the default 80/443 and the user set no ports, with the command that would
 /// allow the defaults. Ports the user set are kept (a Caddy that can't bind them is an error).
-pub fn ports(
+pub(crate) fn ports(
     settings: &Settings,
     caddy: &Path,
     admin: &AdminAddress,
@@ -141,7 +141,7 @@ pub fn ports(
 /// loopback TCP (bench/run.sh `caddy-pp` vs `caddy-pp-tcp`), and only this user may open the
 /// sockets. None on Windows, and when the path is too long for a
 /// socket address (`sun_path`: 104 bytes on macOS, 108 on Linux, with the NUL).
-pub fn proxy_sockets(paths: &Paths, threads: usize) -> Option<Vec<PathBuf>> {
+pub(crate) fn proxy_sockets(paths: &Paths, threads: usize) -> Option<Vec<PathBuf>> {
     if !cfg!(unix) {
         return None;
     }
@@ -155,7 +155,7 @@ pub fn proxy_sockets(paths: &Paths, threads: usize) -> Option<Vec<PathBuf>> {
 }
 
 /// The Caddyfile for a config: its sites, ports, the upstream, the admin endpoint.
-pub fn caddyfile_for(config: &Config, paths: &Paths, admin: &AdminAddress) -> Caddyfile {
+pub(crate) fn caddyfile_for(config: &Config, paths: &Paths, admin: &AdminAddress) -> Caddyfile {
     let public = config.settings.domains.iter().any(|d| !is_local(d));
     let sites: Vec<Site> = config
         .settings
@@ -203,7 +203,7 @@ pub fn caddyfile_for(config: &Config, paths: &Paths, admin: &AdminAddress) -> Ca
 }
 
 /// The addresses Caddy will bind for `front`'s HTTP and HTTPS ports.
-pub fn bind_addrs(config: &Config) -> Vec<std::net::SocketAddr> {
+pub(crate) fn bind_addrs(config: &Config) -> Vec<std::net::SocketAddr> {
     let local = config.settings.domains.iter().all(|d| is_local(d));
     let hosts: &[&str] = if local {
         &["127.0.0.1", "[::1]"]
@@ -224,7 +224,7 @@ pub fn bind_addrs(config: &Config) -> Vec<std::net::SocketAddr> {
 }
 
 /// The HTTP and HTTPS addresses Caddy will bind, named by the flag that moves them.
-pub fn binds(config: &Config) -> Vec<(&'static str, std::net::SocketAddr)> {
+pub(crate) fn binds(config: &Config) -> Vec<(&'static str, std::net::SocketAddr)> {
     bind_addrs(config)
         .into_iter()
         .map(|addr| {
@@ -239,7 +239,7 @@ pub fn binds(config: &Config) -> Vec<(&'static str, std::net::SocketAddr)> {
 }
 
 /// Writes the rendered Caddyfile where `run` points Caddy at it.
-pub fn write_caddyfile(paths: &Paths, text: &str) -> std::io::Result<PathBuf> {
+pub(crate) fn write_caddyfile(paths: &Paths, text: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(&paths.data)?;
     let path = paths.caddyfile();
     std::fs::write(&path, text)?;

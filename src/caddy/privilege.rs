@@ -5,12 +5,12 @@
 use std::path::Path;
 
 /// Where `run` puts Caddy when 80 and 443 are out of reach and the user chose no ports.
-pub const FALLBACK_HTTP: u16 = 8080;
-pub const FALLBACK_HTTPS: u16 = 8443;
+pub(crate) const FALLBACK_HTTP: u16 = 8080;
+pub(crate) const FALLBACK_HTTPS: u16 = 8443;
 
 /// What stops `caddy`, started by this user, from binding `port`, as the command that fixes
 /// it; None when nothing does.
-pub fn low_port_fix(caddy: &Path, port: u16) -> Option<String> {
+pub(crate) fn low_port_fix(caddy: &Path, port: u16) -> Option<String> {
     #[cfg(target_os = "linux")]
     {
         linux::low_port_fix(caddy, port)
@@ -28,7 +28,7 @@ mod linux {
 
     const CAP_NET_BIND_SERVICE: u32 = 10;
 
-    pub fn low_port_fix(caddy: &Path, port: u16) -> Option<String> {
+    pub(crate) fn low_port_fix(caddy: &Path, port: u16) -> Option<String> {
         // SAFETY: geteuid cannot fail and touches no memory.
         let root = unsafe { libc::geteuid() } == 0;
         let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")

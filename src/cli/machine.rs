@@ -7,51 +7,51 @@ use super::{ConfigArg, RunArgs};
 
 /// `doctor`'s flags.
 #[derive(Debug, Clone, Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     /// One JSON object on stdout (`problems`, and `checks` with `status` ok/warn/fail,
     /// `check`, `fix`), for scripts; the exit status is the same.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub(crate) run: RunArgs,
 }
 
 /// `hosts`' flags.
 #[derive(Debug, Clone, Args)]
-pub struct HostsArgs {
+pub(crate) struct HostsArgs {
     /// Write the block into the hosts file (needs root or an Administrator prompt).
     #[arg(long, conflicts_with = "remove")]
-    pub sync: bool,
+    pub(crate) sync: bool,
     /// Take the block out of the hosts file (and, on macOS, the resolver file).
     #[arg(long)]
-    pub remove: bool,
+    pub(crate) remove: bool,
     /// macOS: write /etc/resolver/localhost (needs root), so every program asks the running
     /// portproxy for every *.localhost name.
     #[arg(long, conflicts_with = "remove")]
-    pub resolver: bool,
+    pub(crate) resolver: bool,
     #[command(flatten)]
-    pub config: ConfigArg,
+    pub(crate) config: ConfigArg,
 }
 
 /// `trust`'s flags.
 #[derive(Debug, Default, Clone, Args)]
-pub struct TrustArgs {
+pub(crate) struct TrustArgs {
     /// Take the CA out of every store `trust` put it in.
     #[arg(long)]
-    pub uninstall: bool,
+    pub(crate) uninstall: bool,
 }
 
 /// `clean`'s flags.
 #[derive(Debug, Default, Clone, Args)]
-pub struct CleanArgs {
+pub(crate) struct CleanArgs {
     /// Remove the settings and the access token too.
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
 }
 
 /// What `service` does.
 #[derive(Debug, Clone, Copy, Subcommand)]
-pub enum ServiceAction {
+pub(crate) enum ServiceAction {
     /// Register `portproxy run` to start at login (and start it now where possible).
     Install,
     /// Stop it and remove the registration.
@@ -62,16 +62,16 @@ pub enum ServiceAction {
 
 /// `self-update`'s flags.
 #[derive(Debug, Default, Clone, Args)]
-pub struct SelfUpdateArgs {
+pub(crate) struct SelfUpdateArgs {
     /// Only say whether a newer release exists; change nothing.
     #[arg(long)]
-    pub check: bool,
+    pub(crate) check: bool,
 
     /// Don't ask before replacing the binary.
     #[arg(long, short = 'y')]
-    pub yes: bool,
+    pub(crate) yes: bool,
 
     /// Install this release (e.g. 0.2.0), even if it is older than this one.
     #[arg(long, value_name = "X.Y.Z")]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
 }

@@ -8,17 +8,17 @@ mod settings;
 
 use clap::{Parser, Subcommand};
 
-pub use access::{SessionsArgs, ShareArgs, TokenArgs};
-pub use machine::{CleanArgs, DoctorArgs, HostsArgs, SelfUpdateArgs, ServiceAction, TrustArgs};
-use ports::port_or_name;
-pub use ports::{LsArgs, PortArgs, PortOrName};
-pub use settings::{
-    ConfigArg, RunArgs, RunCommand, ServeCommand,
+pub(crate) use access::{SessionsArgs, ShareArgs, TokenArgs};
+pub(crate) use machine::{
+    CleanArgs, DoctorArgs, HostsArgs, SelfUpdateArgs, ServiceAction, TrustArgs,
 };
+use ports::port_or_name;
+pub(crate) use ports::{LsArgs, PortArgs, PortOrName};
+pub(crate) use settings::{ConfigArg, RunArgs, RunCommand, ServeCommand};
 
 /// `portproxy --version`. The installers and self-update check the first line
 /// (`portproxy X.Y.Z`); the others name the build and the Caddy the installers pin (build.rs).
-pub const VERSION: &str = concat!(
+pub(crate) const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "\ntarget ",
     env!("PORTPROXY_TARGET"),
@@ -32,7 +32,7 @@ pub const VERSION: &str = concat!(
 );
 
 /// The exit statuses, as `--help` ends (docs/commands.md lists them too).
-pub const EXIT_CODES: &str = "Exit status: 0 success; 1 `doctor` found problems; 2 usage, settings or start-up error (including a failed `self-update`, `trust`, `service install` or Caddy start); 3 `self-update --check` found a newer release; 4 no portproxy of this user is running (`ls`, `url`, `open`, `share`, `unshare`); 101 a bug (a panic: please report it)";
+pub(crate) const EXIT_CODES: &str = "Exit status: 0 success; 1 `doctor` found problems; 2 usage, settings or start-up error (including a failed `self-update`, `trust`, `service install` or Caddy start); 3 `self-update --check` found a newer release; 4 no portproxy of this user is running (`ls`, `url`, `open`, `share`, `unshare`); 101 a bug (a panic: please report it)";
 
 /// Every local port of a dev box at its own URL.
 ///
@@ -40,13 +40,13 @@ pub const EXIT_CODES: &str = "Exit status: 0 success; 1 `doctor` found problems;
 /// http://localhost--8000.localhost:24306/ reaches port 8000.
 #[derive(Debug, Parser)]
 #[command(name = "portproxy", version = VERSION, about, long_about, after_help = EXIT_CODES)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// The proxy with Caddy in front for HTTPS (the default command). Without Caddy on PATH
     /// it serves the proxy alone and says how to add HTTPS.
     Run(RunCommand),

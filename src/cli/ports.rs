@@ -5,15 +5,15 @@ use clap::Args;
 
 /// `url` and `open`: a port (the running portproxy says where it serves it).
 #[derive(Debug, Clone, Args)]
-pub struct PortArgs {
+pub(crate) struct PortArgs {
     /// The dev server's port (5173) or name (shop-web, feature-login.shop-web).
     #[arg(value_name = "PORT|NAME", value_parser = port_or_name)]
-    pub port: PortOrName,
+    pub(crate) port: PortOrName,
 }
 
 /// What `url`, `open`, `share` and `unshare` were given.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PortOrName {
+pub(crate) enum PortOrName {
     Port(u16),
     Name(String),
 }
@@ -37,8 +37,8 @@ pub(super) fn port_or_name(text: &str) -> Result<PortOrName, String> {
 
 /// `ls`'s flags.
 #[derive(Debug, Clone, Args)]
-pub struct LsArgs {
+pub(crate) struct LsArgs {
     /// One JSON object, as the dashboard's `/api/ports` has it.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }

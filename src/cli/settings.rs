@@ -9,15 +9,15 @@ use crate::config::{self, Given, Group, Key, Shape};
 
 /// `--config` alone, for commands that read the settings but take none of them as flags.
 #[derive(Debug, Default, Clone, Args)]
-pub struct ConfigArg {
+pub(crate) struct ConfigArg {
     /// Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists.
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 }
 
 impl ConfigArg {
     /// The settings of the config file and the environment.
-    pub fn settings(
+    pub(crate) fn settings(
         &self,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<config::Settings, config::ConfigError> {
@@ -27,69 +27,69 @@ impl ConfigArg {
 
 /// `serve`'s settings: a config file, and flags for the proxy's settings.
 #[derive(Debug, Default, Clone, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Config file (TOML). Default: $XDG_CONFIG_HOME/portproxy/config.toml when it exists.
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     #[command(flatten)]
-    pub proxy: ProxyFlags,
+    pub(crate) proxy: ProxyFlags,
 }
 
 /// `run`'s settings: the proxy's and Caddy's.
 #[derive(Debug, Default, Clone, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
-    pub serve: ServeArgs,
+    pub(crate) serve: ServeArgs,
 
     #[command(flatten)]
-    pub caddy: CaddyFlags,
+    pub(crate) caddy: CaddyFlags,
 
     /// Don't start Caddy: serve the proxy alone, like `serve`.
     #[arg(long)]
-    pub no_caddy: bool,
+    pub(crate) no_caddy: bool,
 }
 
 /// `run`: its settings, and how it talks while it runs.
 #[derive(Debug, Default, Clone, Args)]
-pub struct RunCommand {
+pub(crate) struct RunCommand {
     #[command(flatten)]
-    pub run: RunArgs,
+    pub(crate) run: RunArgs,
 
     /// Ask nothing: where the local CA is not trusted yet, print the command that trusts it.
     #[arg(long, short = 'y')]
-    pub yes: bool,
+    pub(crate) yes: bool,
 
     /// Don't offer to trust the local CA (print the command instead).
     #[arg(long)]
-    pub no_trust: bool,
+    pub(crate) no_trust: bool,
 
     #[command(flatten)]
-    pub output: Verbosity,
+    pub(crate) output: Verbosity,
 }
 
 /// `serve`: its settings, and how it talks while it runs.
 #[derive(Debug, Default, Clone, Args)]
-pub struct ServeCommand {
+pub(crate) struct ServeCommand {
     #[command(flatten)]
-    pub serve: ServeArgs,
+    pub(crate) serve: ServeArgs,
 
     #[command(flatten)]
-    pub output: Verbosity,
+    pub(crate) output: Verbosity,
 }
 
 /// `-v` for the commands that keep running (`run`, `serve`).
 #[derive(Debug, Default, Clone, Copy, Args)]
-pub struct Verbosity {
+pub(crate) struct Verbosity {
     /// Show access lines and Pingora's and Caddy's own logs; -vv adds debug detail
     /// (RUST_LOG, when set, decides instead).
     #[arg(short, long, action = ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 }
 
 impl RunArgs {
     /// The settings these flags, the environment and the config file make.
-    pub fn settings(
+    pub(crate) fn settings(
         &self,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<config::Settings, config::ConfigError> {
@@ -110,11 +110,11 @@ impl From<ServeArgs> for RunArgs {
 
 /// The flags of the proxy's settings (`config`'s table, group Proxy).
 #[derive(Debug, Default, Clone)]
-pub struct ProxyFlags(pub Given);
+pub(crate) struct ProxyFlags(pub(crate) Given);
 
 /// The flags of Caddy's settings (`config`'s table, group Caddy).
 #[derive(Debug, Default, Clone)]
-pub struct CaddyFlags(pub Given);
+pub(crate) struct CaddyFlags(pub(crate) Given);
 
 /// Adds one flag per setting of `group`, from the table: help, value name, repeatable or not.
 fn add_flags(mut command: clap::Command, group: Group) -> clap::Command {

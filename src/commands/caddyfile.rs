@@ -5,7 +5,7 @@ use crate::commands::read_settings;
 use crate::error::Error;
 use crate::plan::{Plan, Purpose};
 
-pub fn caddyfile(args: RunArgs) -> Result<(), Error> {
+pub(crate) fn caddyfile(args: RunArgs) -> Result<(), Error> {
     print!(
         "{}",
         Plan::resolve(read_settings(args), Purpose::Describe)?.caddyfile

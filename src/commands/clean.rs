@@ -13,7 +13,7 @@ use crate::config::{default_file, process_env};
 use crate::control;
 use crate::error::Error;
 
-pub fn clean(args: CleanArgs) -> Result<(), Error> {
+pub(crate) fn clean(args: CleanArgs) -> Result<(), Error> {
     let paths = Paths::from_env(&process_env)?;
     if let Ok(instance) = control::find(&paths.data) {
         return Err(Error::Usage {

@@ -10,7 +10,7 @@ use crate::cli::Cli;
 use crate::error::Error;
 
 /// Prints the completion script for `shell` to stdout.
-pub fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
+pub(crate) fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "portproxy", &mut script);
     write_out(&script)
@@ -18,7 +18,7 @@ pub fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
 
 /// Prints the man page (roff) to stdout. Its header names the version only: the build's
 /// target and commit (the rest of `--version`) would change it with every commit.
-pub fn man() -> Result<(), Error> {
+pub(crate) fn man() -> Result<(), Error> {
     let mut page = Vec::new();
     clap_mangen::Man::new(Cli::command().version(env!("CARGO_PKG_VERSION")))
         .render(&mut page)

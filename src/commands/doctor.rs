@@ -62,7 +62,7 @@ fn fail(id: impl Into<String>, what: impl Into<String>, fix: impl Into<String>) 
     }
 }
 
-pub fn doctor(args: DoctorArgs) -> Result<(), Error> {
+pub(crate) fn doctor(args: DoctorArgs) -> Result<(), Error> {
     let (config_check, settings) = check_config(&args);
     let mut checks = vec![config_check];
     if let Some(settings) = settings {

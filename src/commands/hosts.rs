@@ -13,7 +13,7 @@ use crate::hosts::{self, Change};
 use crate::plan::{Plan, Purpose};
 use crate::ports;
 
-pub fn hosts(args: HostsArgs) -> Result<(), Error> {
+pub(crate) fn hosts(args: HostsArgs) -> Result<(), Error> {
     let path = hosts::path();
     let error = |error| Error::Hosts {
         path: path.clone(),
@@ -92,7 +92,7 @@ fn install_resolver() -> Result<(), Error> {
 }
 
 /// Takes out the resolver file portproxy wrote (macOS); whether there was one.
-pub fn remove_resolver() -> Result<bool, Error> {
+pub(crate) fn remove_resolver() -> Result<bool, Error> {
     if !cfg!(target_os = "macos") {
         return Ok(false);
     }
@@ -106,7 +106,7 @@ pub fn remove_resolver() -> Result<bool, Error> {
 
 /// The names of the ports listening now and of their projects (portproxy's and Caddy's own
 /// left out), under each local domain, and the local domains other than `localhost` itself.
-pub fn served(config: &Config) -> Vec<String> {
+pub(crate) fn served(config: &Config) -> Vec<String> {
     let (listening, _, table) = ports::listening_and_names(&config.names, &config.policy.own_ports);
     hosts::served(config, &listening, &table)
 }

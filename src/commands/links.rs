@@ -22,7 +22,7 @@ pub(crate) fn running() -> Result<Instance, Error> {
 
 /// `portproxy ls`: the dashboard's table in the terminal (`--json`: as `/api/ports` has it),
 /// as the running portproxy serves it.
-pub fn ls(args: LsArgs) -> Result<(), Error> {
+pub(crate) fn ls(args: LsArgs) -> Result<(), Error> {
     let answer = running()?.request("GET", "/control/ports", None)?;
     let listed: Listed = serde_json::from_str(&answer).map_err(|e| not_understood(&e))?;
     let mut rows = listed.ports;
@@ -136,7 +136,7 @@ pub(crate) fn not_understood(error: &serde_json::Error) -> Error {
 
 /// `text` without control characters (escape sequences: screen clears, OSC 52 clipboard
 /// writes, C1 controls) and without bidirectional overrides that make a name read as another.
-pub fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars()
         .filter(|c| {
             !c.is_control()
@@ -148,8 +148,8 @@ pub fn printable(text: &str) -> String {
 /// Where a port or a name is served now, as the running portproxy says.
 #[derive(Deserialize)]
 pub(crate) struct Served {
-    pub url: String,
-    pub port: u16,
+    pub(crate) url: String,
+    pub(crate) port: u16,
 }
 
 /// A port's or a name's URL and port as `instance` serves it.
@@ -172,13 +172,13 @@ fn url_of(args: &PortArgs) -> Result<String, Error> {
 }
 
 /// `portproxy url PORT`: the URL alone on stdout, for scripts.
-pub fn url(args: PortArgs) -> Result<(), Error> {
+pub(crate) fn url(args: PortArgs) -> Result<(), Error> {
     println!("{}", url_of(&args)?);
     Ok(())
 }
 
 /// `portproxy open PORT`: the URL in the browser, or printed where there is none.
-pub fn open(args: PortArgs) -> Result<(), Error> {
+pub(crate) fn open(args: PortArgs) -> Result<(), Error> {
     let url = url_of(&args)?;
     match browser(&url) {
         Ok(()) => eprintln!("opened {url}"),
@@ -210,7 +210,7 @@ fn browser(url: &str) -> Result<(), String> {
 
 /// `portproxy token [--rotate]`: the access token for public domains. Once `run` starts at
 /// login, the token it generated would otherwise live only in a journal.
-pub fn token(args: TokenArgs) -> Result<(), Error> {
+pub(crate) fn token(args: TokenArgs) -> Result<(), Error> {
     let settings = args.config.settings(&process_env)?;
     if let Some(token) = &settings.auth_token {
         if args.rotate {
@@ -246,7 +246,7 @@ pub fn token(args: TokenArgs) -> Result<(), Error> {
 
 /// `portproxy sessions [--revoke KEY|all]`: who is signed in to the public domains, by the
 /// key of each session (a hash: the file never holds a usable cookie).
-pub fn sessions(args: SessionsArgs) -> Result<(), Error> {
+pub(crate) fn sessions(args: SessionsArgs) -> Result<(), Error> {
     let file = Paths::from_env(&process_env)?.sessions();
     let file_error = |error| Error::File {
         path: file.clone(),

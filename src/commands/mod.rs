@@ -1,17 +1,17 @@
 //! One module per command; `execute` runs the one the user typed.
 
-pub mod caddyfile;
-pub mod clean;
-pub mod completions;
-pub mod doctor;
-pub mod hosts;
-pub mod links;
-pub mod run;
-pub mod self_update;
-pub mod serve;
-pub mod service;
-pub mod share;
-pub mod trust;
+pub(crate) mod caddyfile;
+pub(crate) mod clean;
+pub(crate) mod completions;
+pub(crate) mod doctor;
+pub(crate) mod hosts;
+pub(crate) mod links;
+pub(crate) mod run;
+pub(crate) mod self_update;
+pub(crate) mod serve;
+pub(crate) mod service;
+pub(crate) mod share;
+pub(crate) mod trust;
 
 use crate::cli::{Command, RunArgs};
 use crate::config::process_env;
@@ -19,13 +19,13 @@ use crate::error::Error;
 use crate::plan::ReadSettings;
 
 /// How a command that didn't fail ends.
-pub enum Exit {
+pub(crate) enum Exit {
     Success,
     /// `self-update --check` found a newer release.
     UpdateAvailable,
 }
 
-pub fn execute(command: Command) -> Result<Exit, Error> {
+pub(crate) fn execute(command: Command) -> Result<Exit, Error> {
     match command {
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::serve(args),
@@ -56,6 +56,6 @@ pub fn execute(command: Command) -> Result<Exit, Error> {
 }
 
 /// Reads the settings `args` make, now and again at each reload (`plan::Reload`).
-pub fn read_settings(args: RunArgs) -> ReadSettings {
+pub(crate) fn read_settings(args: RunArgs) -> ReadSettings {
     Box::new(move || Ok(args.settings(&process_env)?))
 }

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::plan::{Alone, Plan, Purpose};
 use crate::server;
 
-pub fn run(command: RunCommand) -> Result<(), Error> {
+pub(crate) fn run(command: RunCommand) -> Result<(), Error> {
     let purpose = match command.run.no_caddy {
         true => Purpose::Alone(Alone::NoCaddyFlag),
         false => Purpose::Run {

@@ -20,7 +20,7 @@ use crate::update::{
 
 /// How a `self-update` that did not fail ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Done {
+pub(crate) enum Done {
     Current,
     Updated,
     /// `--check` found a newer release (exit status 3, for scripts).
@@ -28,10 +28,10 @@ pub enum Done {
 }
 
 /// The exit status of `self-update --check` when a newer release exists.
-pub const AVAILABLE: u8 = 3;
+pub(crate) const AVAILABLE: u8 = 3;
 
 /// Runs `portproxy self-update`.
-pub fn self_update(args: SelfUpdateArgs) -> Result<Done, UpdateError> {
+pub(crate) fn self_update(args: SelfUpdateArgs) -> Result<Done, UpdateError> {
     let current = env!("CARGO_PKG_VERSION");
     let exe = running_binary()?;
     if managed_by_homebrew(&exe) {

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::plan::{Alone, Plan, Purpose};
 use crate::server;
 
-pub fn serve(command: ServeCommand) -> Result<(), Error> {
+pub(crate) fn serve(command: ServeCommand) -> Result<(), Error> {
     let read = read_settings(command.serve.into());
     server::start(Plan::resolve(read, Purpose::Alone(Alone::Serve))?)
 }

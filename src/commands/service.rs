@@ -14,7 +14,7 @@ use crate::paths;
 const LABEL: &str = "dev.portproxy";
 
 /// The systemd user unit for `binary`.
-pub fn systemd_unit(binary: &Path) -> String {
+pub(crate) fn systemd_unit(binary: &Path) -> String {
     format!(
         "[Unit]\n\
          Description=portproxy: every local port at its own URL\n\
@@ -45,7 +45,7 @@ fn documentation(repository: &str) -> String {
 }
 
 /// The launchd agent for `binary`, logging to `logs`.
-pub fn launchd_plist(binary: &Path, logs: &Path) -> String {
+pub(crate) fn launchd_plist(binary: &Path, logs: &Path) -> String {
     let log = logs.join("portproxy.log");
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
@@ -66,7 +66,7 @@ pub fn launchd_plist(binary: &Path, logs: &Path) -> String {
 
 /// The `schtasks /Create` arguments for a per-user task at logon that restarts on failure
 /// (through `cmd`, which appends the log in the data directory).
-pub fn scheduled_task(binary: &Path, log: &Path) -> Vec<String> {
+pub(crate) fn scheduled_task(binary: &Path, log: &Path) -> Vec<String> {
     let action = format!(
         "cmd /c \"\"{}\" run >> \"{}\" 2>&1\"",
         binary.display(),
@@ -127,7 +127,7 @@ fn log_place(env: &dyn Fn(&str) -> Option<String>) -> String {
 /// (`PREFIX/Cellar/portproxy/0.2.0/bin/portproxy`) is replaced by `brew upgrade`, so the
 /// service runs `PREFIX/opt/portproxy/bin/portproxy`, which brew keeps pointing at the
 /// current version. Any other path stays as it is.
-pub fn lasting_binary(exe: &Path) -> PathBuf {
+pub(crate) fn lasting_binary(exe: &Path) -> PathBuf {
     let parts: Vec<Component> = exe.components().collect();
     match parts
         .iter()
@@ -143,7 +143,7 @@ pub fn lasting_binary(exe: &Path) -> PathBuf {
     }
 }
 
-pub fn service(action: ServiceAction) -> Result<(), Error> {
+pub(crate) fn service(action: ServiceAction) -> Result<(), Error> {
     let env = |k: &str| std::env::var(k).ok();
     let binary = std::env::current_exe()
         .map(|exe| lasting_binary(&exe))
@@ -254,7 +254,7 @@ fn uninstall(env: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
 }
 
 /// Stops and removes the login service; what was removed, None when there was none.
-pub fn remove(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, Error> {
+pub(crate) fn remove(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, Error> {
     if cfg!(windows) {
         let removed = manager("schtasks", &["/Delete", "/F", "/TN", "portproxy"]);
         return Ok(removed.then(|| "the Scheduled Task portproxy".into()));

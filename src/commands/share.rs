@@ -25,7 +25,7 @@ fn port_of(instance: &Instance, target: &PortOrName) -> Result<u16, Error> {
     }
 }
 
-pub fn share(args: ShareArgs) -> Result<(), Error> {
+pub(crate) fn share(args: ShareArgs) -> Result<(), Error> {
     let instance = running()?;
     if args.list {
         return list(&instance);
@@ -114,7 +114,7 @@ fn say_link(listed: &Listed, what: &str, for_secs: u64) {
     println!("{link}");
 }
 
-pub fn unshare(target: PortOrName) -> Result<(), Error> {
+pub(crate) fn unshare(target: PortOrName) -> Result<(), Error> {
     let instance = running()?;
     let port = port_of(&instance, &target)?;
     let body = instance.request("DELETE", &format!("/control/shares?port={port}"), None)?;

@@ -6,7 +6,7 @@ use crate::cli::TrustArgs;
 use crate::config::process_env;
 use crate::error::Error;
 
-pub fn trust(args: TrustArgs) -> Result<(), Error> {
+pub(crate) fn trust(args: TrustArgs) -> Result<(), Error> {
     let paths = Paths::from_env(&process_env)?;
     if args.uninstall {
         Ok(trust::untrust(&paths)?)
@@ -16,7 +16,7 @@ pub fn trust(args: TrustArgs) -> Result<(), Error> {
 }
 
 /// Shell exports on stdout, for `eval "$(portproxy env)"`.
-pub fn env() -> Result<(), Error> {
+pub(crate) fn env() -> Result<(), Error> {
     let paths = Paths::from_env(&process_env)?;
     print!(
         "{}",

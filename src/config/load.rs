@@ -9,7 +9,7 @@ use super::settings::{Key, Settings, Shape, Source};
 use crate::paths;
 
 #[derive(Debug)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     Invalid {
         key: Key,
         value: String,
@@ -30,7 +30,7 @@ pub enum ConfigError {
 
 impl ConfigError {
     /// The line after `error:` that says how to fix it.
-    pub fn help(&self) -> String {
+    pub(crate) fn help(&self) -> String {
         match self {
             ConfigError::Invalid { key, .. } => format!("expected {}", key.row().expects),
             ConfigError::SamePort { .. } => "give --listen and --admin different ports".into(),
@@ -82,25 +82,25 @@ impl fmt::Display for ConfigError {
 }
 
 /// The flags a command line gave, by setting, as typed (validated by `load`).
-pub type Given = Vec<(Key, Vec<String>)>;
+pub(crate) type Given = Vec<(Key, Vec<String>)>;
 
 /// The default config file: `$XDG_CONFIG_HOME/portproxy/config.toml` (`~/.config/...`),
 /// `%APPDATA%\portproxy\config.toml` on Windows; none without a home.
-pub fn default_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+pub(crate) fn default_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     paths::config_dir(env, "its settings")
         .ok()
         .map(|dir| dir.join("config.toml"))
 }
 
 /// The process's environment, as `load` and `caddy::Paths` take it.
-pub fn process_env(key: &str) -> Option<String> {
+pub(crate) fn process_env(key: &str) -> Option<String> {
     std::env::var(key).ok()
 }
 
 /// Reads the settings: defaults, then the file (`config_file`, else PORTPROXY_CONFIG, else
 /// the default file if it exists), then the environment, then the flags.
 /// `env` is the environment lookup (`process_env` in the binary, a table in tests).
-pub fn load(
+pub(crate) fn load(
     config_file: Option<&Path>,
     flags: &Given,
     env: &dyn Fn(&str) -> Option<String>,

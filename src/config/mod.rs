@@ -6,52 +6,52 @@ mod load;
 mod parse;
 mod settings;
 
-pub use load::{default_file, load, process_env, ConfigError, Given};
-pub use parse::TlsChoice;
-pub use settings::{Group, Key, Settings, Shape, Source};
+pub(crate) use load::{default_file, load, process_env, ConfigError, Given};
+pub(crate) use parse::TlsChoice;
+pub(crate) use settings::{Group, Key, Settings, Shape, Source};
 
 use crate::auth::Auth;
 use crate::policy::Policy;
 
 /// The settings and what portproxy derives from them, built only by `Config::new`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    pub settings: Settings,
+pub(crate) struct Config {
+    pub(crate) settings: Settings,
     /// Where requests may go: the settings' rules, plus portproxy's own ports (the proxy's,
     /// the admin listener's and Caddy's), which are never a target.
-    pub policy: Policy,
+    pub(crate) policy: Policy,
     /// Caddy in front (`run`), with the ports it really binds.
-    pub caddy_in_front: Option<CaddyPorts>,
+    pub(crate) caddy_in_front: Option<CaddyPorts>,
     /// The token public domains need; None where no domain needs one, or with `no_auth`.
-    pub auth: Option<Auth>,
+    pub(crate) auth: Option<Auth>,
     /// What names ports: `names`, `labels` and `[names]`.
-    pub names: crate::names::Rules,
+    pub(crate) names: crate::names::Rules,
 }
 
 /// The ports Caddy binds in front of the proxy: the settings', or the unprivileged fallback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CaddyPorts {
-    pub http_port: u16,
-    pub https_port: u16,
+pub(crate) struct CaddyPorts {
+    pub(crate) http_port: u16,
+    pub(crate) https_port: u16,
     /// Caddy's admin API, where it is a TCP port (Windows) rather than a socket file.
-    pub admin_port: Option<u16>,
+    pub(crate) admin_port: Option<u16>,
     /// Where Caddy reaches the proxy over TCP (no Unix sockets): a secret of this run that it
     /// sends in `FRONT_HEADER`, so the proxy tells it from any other local process.
-    pub secret: Option<u128>,
+    pub(crate) secret: Option<u128>,
 }
 
 /// The header in which Caddy proves it is the front `run` started (see `CaddyPorts::secret`).
-pub const FRONT_HEADER: &str = "x-portproxy-front";
+pub(crate) const FRONT_HEADER: &str = "x-portproxy-front";
 
 impl CaddyPorts {
     /// The secret as Caddy sends it.
-    pub fn secret_text(&self) -> Option<String> {
+    pub(crate) fn secret_text(&self) -> Option<String> {
         self.secret.map(|s| format!("{s:032x}"))
     }
 }
 
 impl Config {
-    pub fn new(
+    pub(crate) fn new(
         settings: Settings,
         caddy_in_front: Option<CaddyPorts>,
         auth: Option<Auth>,
@@ -85,7 +85,7 @@ impl Config {
     /// Where users reach `domain` (`sub.domain` when given) on this setup: HTTPS through
     /// Caddy on the port it listens on (no port for 443), else the proxy's own HTTP on its
     /// listen port. The one place the URLs users get are made: `run`'s start lines, `url`, `ls`.
-    pub fn served_origin(&self, sub: Option<&str>, domain: &str) -> String {
+    pub(crate) fn served_origin(&self, sub: Option<&str>, domain: &str) -> String {
         let host = match sub {
             Some(sub) => format!("{sub}.{domain}"),
             None => domain.to_string(),
@@ -99,13 +99,13 @@ impl Config {
 
     /// The URL of a port or a name (`5173`, `shop-web`) under the first domain, as this setup
     /// serves it.
-    pub fn served_url(&self, label: &str) -> String {
+    pub(crate) fn served_url(&self, label: &str) -> String {
         let domain = &self.settings.domains[0];
         format!("{}/", self.served_origin(Some(label), domain))
     }
 
     /// Caddy's ports: the ones it binds in front, else the settings'.
-    pub fn caddy_ports(&self) -> CaddyPorts {
+    pub(crate) fn caddy_ports(&self) -> CaddyPorts {
         self.caddy_in_front.unwrap_or(CaddyPorts {
             http_port: self.settings.http_port,
             https_port: self.settings.https_port,

@@ -10,7 +10,7 @@ use crate::route;
 
 /// Where public domains get certificates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsChoice {
+pub(crate) enum TlsChoice {
     OnDemand,
     /// Caddy's own CA for every domain: LAN and tailnet names that can't get public certificates.
     Internal,

@@ -22,14 +22,14 @@ macro_rules! settings {
     )+) => {
         /// A setting, named the same everywhere.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Key {
+        pub(crate) enum Key {
             $($key),+
         }
 
         impl Key {
-            pub const ALL: &'static [Key] = &[$(Key::$key),+];
+            pub(crate) const ALL: &'static [Key] = &[$(Key::$key),+];
 
-            pub fn row(self) -> &'static Row {
+            pub(crate) fn row(self) -> &'static Row {
                 match self {
                     $(Key::$key => &Row {
                         name: stringify!($field),
@@ -46,10 +46,10 @@ macro_rules! settings {
 
         /// What the user set (or the defaults), typed, with where each value came from.
         #[derive(Debug, Clone, PartialEq, Eq)]
-        pub struct Settings {
-            $($(#[doc = $doc])+ pub $field: $ty,)+
+        pub(crate) struct Settings {
+            $($(#[doc = $doc])+ pub(crate) $field: $ty,)+
             /// The config file that was read, if any.
-            pub file: Option<PathBuf>,
+            pub(crate) file: Option<PathBuf>,
             origins: Vec<Source>,
         }
 
@@ -173,29 +173,29 @@ settings! {
 
 /// How a setting is described: the table's row.
 #[derive(Debug)]
-pub struct Row {
+pub(crate) struct Row {
     /// The config-file key; the environment variable is `PORTPROXY_` + it in capitals.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The flag without its dashes.
-    pub flag: &'static str,
+    pub(crate) flag: &'static str,
     /// The flag's value as `--help` shows it; empty for a switch.
-    pub value: &'static str,
-    pub help: &'static [&'static str],
-    pub expects: &'static str,
-    pub group: Group,
-    pub shape: Shape,
+    pub(crate) value: &'static str,
+    pub(crate) help: &'static [&'static str],
+    pub(crate) expects: &'static str,
+    pub(crate) group: Group,
+    pub(crate) shape: Shape,
 }
 
 /// Which commands take the flag: `Proxy` ones `serve` and `run`, `Caddy` ones only `run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Group {
+pub(crate) enum Group {
     Proxy,
     Caddy,
 }
 
 /// How many values a setting takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     One,
     /// Repeatable flag, comma-separated variable, array in the file.
     List,
@@ -204,11 +204,11 @@ pub enum Shape {
 }
 
 impl Key {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.row().name
     }
 
-    pub fn env(self) -> String {
+    pub(crate) fn env(self) -> String {
         format!("PORTPROXY_{}", self.name().to_ascii_uppercase())
     }
 
@@ -219,7 +219,7 @@ impl Key {
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Default,
     File(PathBuf),
     Env,
@@ -227,16 +227,16 @@ pub enum Source {
 }
 
 impl Settings {
-    pub fn origin(&self, key: Key) -> &Source {
+    pub(crate) fn origin(&self, key: Key) -> &Source {
         &self.origins[key as usize]
     }
 
-    pub fn preserves_host(&self, port: u16) -> bool {
+    pub(crate) fn preserves_host(&self, port: u16) -> bool {
         self.preserve_host || self.preserve_host_ports.contains(&port)
     }
 
     /// The first domain that isn't local: one that needs TLS certificates and sign-in.
-    pub fn public_domain(&self) -> Option<&str> {
+    pub(crate) fn public_domain(&self) -> Option<&str> {
         self.domains
             .iter()
             .map(String::as_str)
@@ -247,7 +247,7 @@ impl Settings {
     /// the proxy, the admin listener and Caddy are bound to, and the thread count. A reload
     /// that moved them would point Caddy (and the internet) at whatever listens there next.
     /// True if the new settings had tried to.
-    pub fn keep_start_settings(&mut self, running: &Settings) -> bool {
+    pub(crate) fn keep_start_settings(&mut self, running: &Settings) -> bool {
         let fixed = |s: &Settings| (s.listen, s.admin, s.threads, s.http_port, s.https_port);
         let moved = fixed(self) != fixed(running);
         (

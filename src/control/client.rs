@@ -12,7 +12,7 @@ use super::{instance_file, read, Instance};
 
 /// Why a command could not reach the running portproxy.
 #[derive(Debug)]
-pub enum ControlError {
+pub(crate) enum ControlError {
     /// No instance file, or its process is gone.
     NotRunning { file: PathBuf },
     /// The instance did not answer on its admin address.
@@ -46,7 +46,7 @@ impl std::fmt::Display for ControlError {
 }
 
 impl ControlError {
-    pub fn help(&self) -> Option<String> {
+    pub(crate) fn help(&self) -> Option<String> {
         match self {
             ControlError::NotRunning { file } => Some(format!(
                 "start it with `portproxy` (or `portproxy serve`); it announces itself in {}",
@@ -65,7 +65,7 @@ impl ControlError {
 
 /// The running instance of this user, found through its file; `NotRunning` when there is
 /// none or its process has gone (a crash leaves the file behind).
-pub fn find(data: &Path) -> Result<Instance, ControlError> {
+pub(crate) fn find(data: &Path) -> Result<Instance, ControlError> {
     let file = instance_file(data);
     match read(&file) {
         Ok(instance) if alive(instance.pid) => Ok(instance),
@@ -106,17 +106,17 @@ fn alive(pid: u32) -> bool {
 
 /// An answer from the control channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     /// The `X-Portproxy-Proof` header, when there is one.
-    pub proof: Option<String>,
-    pub body: String,
+    pub(crate) proof: Option<String>,
+    pub(crate) body: String,
 }
 
 impl Instance {
     /// One request on the control channel (JSON `body` for POST); a non-2xx answer is
     /// `Refused` with the instance's message, any answer without the proof `Impostor`.
-    pub fn request(
+    pub(crate) fn request(
         &self,
         method: &str,
         path: &str,
@@ -159,7 +159,7 @@ fn loopback(mut addr: SocketAddr) -> SocketAddr {
 }
 
 /// One HTTP/1.1 request to a local listener (the admin listener, ngrok's API) and its answer.
-pub fn exchange(
+pub(crate) fn exchange(
     addr: SocketAddr,
     authorization: Option<&str>,
     method: &str,

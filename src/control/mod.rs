@@ -27,34 +27,34 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use client::{exchange, find, ControlError};
-pub use proof::{authorize, proof, PROOF};
+pub(crate) use client::{exchange, find, ControlError};
+pub(crate) use proof::{authorize, proof, PROOF};
 
 /// What a running portproxy publishes about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Instance {
-    pub pid: u32,
+pub(crate) struct Instance {
+    pub(crate) pid: u32,
     /// The admin listener, where `/control/*` is served.
-    pub admin: SocketAddr,
+    pub(crate) admin: SocketAddr,
     /// 64 hex digits (256 bits from the OS); never logged.
-    pub secret: String,
-    pub version: String,
+    pub(crate) secret: String,
+    pub(crate) version: String,
 }
 
 /// `<data dir>/instance.json`.
-pub fn instance_file(data: &Path) -> PathBuf {
+pub(crate) fn instance_file(data: &Path) -> PathBuf {
     data.join("instance.json")
 }
 
 /// The published `instance.json`; removed again when dropped (a clean exit).
-pub struct Published {
+pub(crate) struct Published {
     path: PathBuf,
     instance: Instance,
 }
 
 impl Published {
     /// Writes the file for this process: a fresh secret, the directory made private first.
-    pub fn write(data: &Path, admin: SocketAddr) -> std::io::Result<Published> {
+    pub(crate) fn write(data: &Path, admin: SocketAddr) -> std::io::Result<Published> {
         let instance = Instance {
             pid: std::process::id(),
             admin,
@@ -76,7 +76,7 @@ impl Published {
         Ok(Published { path, instance })
     }
 
-    pub fn instance(&self) -> &Instance {
+    pub(crate) fn instance(&self) -> &Instance {
         &self.instance
     }
 }

@@ -9,7 +9,7 @@ use crate::route;
 
 /// Why a control request is refused. One variant = one status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Denied {
+pub(crate) enum Denied {
     /// `Host` is not `localhost`, `127.0.0.1` or `[::1]` (with any port): a browser page
     /// reaching the admin port through a rebound name.
     NotLoopbackHost,
@@ -18,7 +18,7 @@ pub enum Denied {
 }
 
 impl Denied {
-    pub fn status(self) -> u16 {
+    pub(crate) fn status(self) -> u16 {
         match self {
             Denied::NotLoopbackHost => 403,
             Denied::NoSecret | Denied::WrongSecret => 401,
@@ -39,11 +39,11 @@ impl std::fmt::Display for Denied {
 }
 
 /// The header the instance proves itself in.
-pub const PROOF: &str = "x-portproxy-proof";
+pub(crate) const PROOF: &str = "x-portproxy-proof";
 
 /// Whether a control request may be served: a loopback `Host` and proof of the instance's
 /// secret. `Ok(Some(nonce))`: answer with `proof(secret, nonce)` in `PROOF`.
-pub fn authorize(
+pub(crate) fn authorize(
     host: Option<&str>,
     authorization: Option<&str>,
     method: &str,
@@ -120,12 +120,16 @@ fn asked(secret: &str, nonce: &str, method: &str, path: &str) -> String {
 }
 
 /// What the instance answers a request that came with `nonce`.
-pub fn proof(secret: &str, nonce: &str) -> String {
+pub(crate) fn proof(secret: &str, nonce: &str) -> String {
     mac(secret, &["portproxy control answer", nonce])
 }
 
 /// A command's `Authorization` value for one request, and the nonce its answer must prove.
-pub fn credentials(secret: &str, method: &str, path: &str) -> std::io::Result<(String, String)> {
+pub(crate) fn credentials(
+    secret: &str,
+    method: &str,
+    path: &str,
+) -> std::io::Result<(String, String)> {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).map_err(std::io::Error::other)?;
     let nonce = crate::auth::hex(&bytes);

@@ -4,7 +4,7 @@
 //! the addresses a lookup returned, and those checked addresses are what gets dialled, so a
 //! second lookup can never swap in another machine (DNS rebinding).
 
-pub mod rules;
+pub(crate) mod rules;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -14,7 +14,7 @@ use rules::{AllowRule, PortRange};
 
 /// Ports refused unless `deny_ports` says otherwise: services whose only defence is a
 /// `Host` check that the proxy's rewrite would defeat.
-pub const DEFAULT_DENY_PORTS: [PortRange; 5] = [
+pub(crate) const DEFAULT_DENY_PORTS: [PortRange; 5] = [
     PortRange(22, 22),     // SSH
     PortRange(2019, 2019), // Caddy admin API
     PortRange(2375, 2376), // Docker API
@@ -24,16 +24,16 @@ pub const DEFAULT_DENY_PORTS: [PortRange; 5] = [
 
 /// The settings the decision depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Policy {
-    pub allow_hosts: Vec<AllowRule>,
-    pub deny_ports: Vec<PortRange>,
+pub(crate) struct Policy {
+    pub(crate) allow_hosts: Vec<AllowRule>,
+    pub(crate) deny_ports: Vec<PortRange>,
     /// The proxy's own listeners (and later the Caddy ports it starts): never a target.
-    pub own_ports: Vec<u16>,
+    pub(crate) own_ports: Vec<u16>,
 }
 
 /// What to dial once the route is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dial {
+pub(crate) enum Dial {
     /// These addresses, in order; the first that accepts wins.
     Addrs(Vec<SocketAddr>),
     /// An allowed name: look it up, then `check_resolved` the answers.
@@ -42,7 +42,7 @@ pub enum Dial {
 
 /// Why a target is refused (403). Each names the rule and the setting that changes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     DeniedPort { port: u16 },
     OwnPort { port: u16 },
     NumericName { name: String },
@@ -53,7 +53,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// The setting a user would change to allow this, if any.
-    pub fn config_key(&self) -> Option<&'static str> {
+    pub(crate) fn config_key(&self) -> Option<&'static str> {
         match self {
             Refusal::DeniedPort { .. } => Some("deny_ports"),
             Refusal::OwnPort { .. } => Some("listen / admin"),
@@ -96,7 +96,7 @@ impl Policy {
     /// Decides on a route before any lookup.
     ///
     /// `check(&Target::Localhost, 5173)` → `Dial::Addrs([127.0.0.1:5173, [::1]:5173])`.
-    pub fn check(&self, target: &Target, port: u16) -> Result<Dial, Refusal> {
+    pub(crate) fn check(&self, target: &Target, port: u16) -> Result<Dial, Refusal> {
         if self.deny_ports.iter().any(|r| r.contains(port)) {
             return Err(Refusal::DeniedPort { port });
         }
@@ -134,7 +134,11 @@ impl Policy {
 
     /// Decides on what a lookup of an allowed name returned: every address must pass,
     /// or the name is refused as a whole.
-    pub fn check_resolved(&self, addrs: &[IpAddr], port: u16) -> Result<Vec<SocketAddr>, Refusal> {
+    pub(crate) fn check_resolved(
+        &self,
+        addrs: &[IpAddr],
+        port: u16,
+    ) -> Result<Vec<SocketAddr>, Refusal> {
         self.check_addrs(addrs, port)
     }
 

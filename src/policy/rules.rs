@@ -13,7 +13,7 @@ use crate::route::Target;
 /// (`allow_hosts` would otherwise turn it into a scanner of that network) nor a loopback alias.
 /// Another host is public only as the exact `HOST:PORT` the user named.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PublicPort {
+pub(crate) enum PublicPort {
     /// `9000` or `localhost:9000`.
     Local(u16),
     /// `db.internal:9000` or `192.168.1.20:9000`.
@@ -22,7 +22,7 @@ pub enum PublicPort {
 
 impl PublicPort {
     /// Whether this entry opens `target:port`.
-    pub fn covers(&self, target: &Target, port: u16) -> bool {
+    pub(crate) fn covers(&self, target: &Target, port: u16) -> bool {
         match self {
             PublicPort::Local(p) => *target == Target::Localhost && *p == port,
             PublicPort::Exact(t, p) => t == target && *p == port,
@@ -31,7 +31,7 @@ impl PublicPort {
 }
 
 /// Whether `target:port` is public under `list`.
-pub fn is_public(list: &[PublicPort], target: &Target, port: u16) -> bool {
+pub(crate) fn is_public(list: &[PublicPort], target: &Target, port: u16) -> bool {
     list.iter().any(|p| p.covers(target, port))
 }
 
@@ -63,10 +63,10 @@ impl fmt::Display for PublicPort {
 
 /// An inclusive range of ports, `2375-2376` or `22`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortRange(pub u16, pub u16);
+pub(crate) struct PortRange(pub(crate) u16, pub(crate) u16);
 
 impl PortRange {
-    pub fn contains(&self, port: u16) -> bool {
+    pub(crate) fn contains(&self, port: u16) -> bool {
         (self.0..=self.1).contains(&port)
     }
 }
@@ -100,10 +100,10 @@ impl FromStr for PortRange {
 
 /// An address block (`10.0.0.0/8`, or one address): `ipnet` parses and matches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr(pub ipnet::IpNet);
+pub(crate) struct Cidr(pub(crate) ipnet::IpNet);
 
 impl Cidr {
-    pub fn contains(&self, addr: IpAddr) -> bool {
+    pub(crate) fn contains(&self, addr: IpAddr) -> bool {
         self.0.contains(&canonical(addr))
     }
 }
@@ -125,7 +125,7 @@ impl FromStr for Cidr {
 
 /// One entry of `allow_hosts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AllowRule {
+pub(crate) enum AllowRule {
     /// `db.internal`: exactly this name.
     Name(String),
     /// `*.corp.example`: any name under it (stored with its leading dot).

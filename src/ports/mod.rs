@@ -27,14 +27,14 @@ use project::project_label;
 use sockets::listeners;
 
 /// The listening ports and their holders, from one read of the socket tables.
-pub fn listening_and_holders() -> (Vec<u16>, HashMap<u16, Holder>) {
+pub(crate) fn listening_and_holders() -> (Vec<u16>, HashMap<u16, Holder>) {
     let listeners = listeners();
     (loopback_ports(&listeners), holders(&listeners))
 }
 
 /// The listening ports, their holders and the names they answer to, from one look; `own`
 /// (portproxy's and Caddy's ports) get no name.
-pub fn listening_and_names(
+pub(crate) fn listening_and_names(
     rules: &names::Rules,
     own: &[u16],
 ) -> (Vec<u16>, HashMap<u16, Holder>, names::Table) {
@@ -61,20 +61,20 @@ fn loopback_ports(listeners: &[Listener]) -> Vec<u16> {
 
 /// The process that holds a listening port, as far as this user may see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Holder {
-    pub pid: u32,
+pub(crate) struct Holder {
+    pub(crate) pid: u32,
     /// `node`, `python3`, `caddy`.
-    pub name: String,
+    pub(crate) name: String,
     /// Its command line, with secrets (`--token=…`) masked; empty (and left out) for clients
     /// not on this machine.
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub command: String,
+    pub(crate) command: String,
     /// The project it runs in: its manifest's name, else its directory (`~/src/my-app`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
+    pub(crate) project: Option<String>,
     /// What names it (`names::Table`).
     #[serde(skip)]
-    pub found: Option<names::Project>,
+    pub(crate) found: Option<names::Project>,
 }
 
 impl Holder {
@@ -102,7 +102,7 @@ impl Holder {
 }
 
 /// Who listens on `port`, as `caddy (pid 812)`, when this user may see it.
-pub fn holder(port: u16) -> Option<String> {
+pub(crate) fn holder(port: u16) -> Option<String> {
     holders(&listeners())
         .remove(&port)
         .map(|h| format!("{} (pid {})", h.name, h.pid))
@@ -110,13 +110,13 @@ pub fn holder(port: u16) -> Option<String> {
 
 /// A listening TCP socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listener {
-    pub addr: IpAddr,
-    pub port: u16,
+pub(crate) struct Listener {
+    pub(crate) addr: IpAddr,
+    pub(crate) port: u16,
     /// Linux: the socket's inode, which `/proc/PID/fd` links to (0 elsewhere).
-    pub inode: u64,
+    pub(crate) inode: u64,
     /// macOS and Windows: the processes the OS says hold it (Linux: found through `inode`).
-    pub pids: Vec<u32>,
+    pub(crate) pids: Vec<u32>,
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::metrics::METRICS;
 /// An answer portproxy writes itself, decided before anything is written: `route` and the
 /// sign-in and dashboard answers it asks for return one, and the glue writes it (`send`).
 #[derive(Debug)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// One of `pages`' pages.
     Page(Page, Format),
     /// A page that refuses the request: counted, and logged with the access lines.
@@ -35,7 +35,12 @@ pub enum Reply {
 }
 
 /// Writes `reply`, the request body read away first.
-pub async fn send(session: &mut Session, reply: Reply, host: &str, config: &Config) -> Result<()> {
+pub(crate) async fn send(
+    session: &mut Session,
+    reply: Reply,
+    host: &str,
+    config: &Config,
+) -> Result<()> {
     drain(session).await;
     match reply {
         Reply::Page(page, format) => write_page(session, &page, format).await,
@@ -118,7 +123,7 @@ const DRAIN: usize = 64 << 10;
 /// unread, the connection closed while Caddy was still writing the body (a sign-in past the
 /// limit, a 401 to a POST), and Caddy answered 502 in place of our page. A longer or slower
 /// body: the connection closes after the page, as before.
-pub async fn drain(session: &mut Session) {
+pub(crate) async fn drain(session: &mut Session) {
     let read_away = async {
         let mut read = 0;
         while read <= DRAIN {
@@ -132,7 +137,7 @@ pub async fn drain(session: &mut Session) {
 }
 
 /// Writes one of our own pages, the request body read away first.
-pub async fn send_page(session: &mut Session, page: &Page, format: Format) -> Result<()> {
+pub(crate) async fn send_page(session: &mut Session, page: &Page, format: Format) -> Result<()> {
     drain(session).await;
     write_page(session, page, format).await
 }
@@ -147,7 +152,7 @@ async fn write_page(session: &mut Session, page: &Page, format: Format) -> Resul
 }
 
 /// Writes one of our pages in place of the response a failed upstream didn't give; its status.
-pub async fn send_error_page(session: &mut Session, page: &Page, format: Format) -> u16 {
+pub(crate) async fn send_error_page(session: &mut Session, page: &Page, format: Format) -> u16 {
     let rendered = page.render(format);
     if let Ok(resp) = page_head(&rendered) {
         let body = Bytes::from(rendered.body);
@@ -161,7 +166,7 @@ pub async fn send_error_page(session: &mut Session, page: &Page, format: Format)
 
 /// What a failed request gets.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// One of our pages (the port's list is filled in for `NotListening`).
     Page(Page),
     /// A plain status line: a bad request, or our own bug.
@@ -170,7 +175,7 @@ pub enum Failure {
     ClientGone,
 }
 
-pub fn failure(source: &ErrorSource, etype: &ErrorType, target: String) -> Failure {
+pub(crate) fn failure(source: &ErrorSource, etype: &ErrorType, target: String) -> Failure {
     use ErrorType::*;
     match (source, etype) {
         (_, ConnectRefused) => Failure::Page(Page::NotListening {

@@ -15,7 +15,7 @@ use crate::title::Titles;
 use std::time::{Duration, Instant};
 
 /// What the proxy and the admin listener share.
-pub struct App {
+pub(crate) struct App {
     /// Swapped whole on reload; a request keeps the settings it started with.
     config: RwLock<Arc<Config>>,
     pub(super) families: Families,
@@ -26,7 +26,7 @@ pub struct App {
     /// Page titles learnt from proxied HTML, for the dashboard.
     pub(super) titles: Titles,
     /// Live share links and ports made public for a while (`share`).
-    pub shares: Arc<crate::share::registry::Shares>,
+    pub(crate) shares: Arc<crate::share::registry::Shares>,
     /// Which port each name points at, and the names seen.
     pub(crate) names: Names,
     /// What the dashboard's page sends with its share actions (`gate::may_act`): fresh each
@@ -35,7 +35,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: Config) -> Self {
+    pub(crate) fn new(config: Config) -> Self {
         // Without a home (refused at start) sessions and names live in memory only.
         let paths = crate::caddy::Paths::from_env(&crate::config::process_env).ok();
         App {
@@ -50,14 +50,14 @@ impl App {
         }
     }
 
-    pub fn config(&self) -> Arc<Config> {
+    pub(crate) fn config(&self) -> Arc<Config> {
         self.config
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    pub fn replace_config(&self, config: Config) {
+    pub(crate) fn replace_config(&self, config: Config) {
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
     }
 
@@ -65,7 +65,11 @@ impl App {
     /// line only for `local`: it may hold a secret redaction misses) and who may open it now;
     /// portproxy's and Caddy's own are left out. Reading `/proc` is blocking work, so it runs
     /// off the proxy's threads. The dashboard, `/api/ports` and `portproxy ls` all read this.
-    pub async fn port_rows(&self, url: impl Fn(&str) -> String, local: bool) -> Vec<PortLink> {
+    pub(crate) async fn port_rows(
+        &self,
+        url: impl Fn(&str) -> String,
+        local: bool,
+    ) -> Vec<PortLink> {
         let config = self.config();
         // A list the user reads is always a new look (the dashboard polls it every 3 s).
         let now = self.names.snapshot(&config, Duration::ZERO).await;

@@ -12,7 +12,7 @@ use crate::route;
 use crate::title::Watch;
 
 /// The `ProxyHttp` context.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub(super) started: Instant,
     pub(super) counted: bool,
     /// The host as the client named it.

@@ -17,22 +17,22 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A route the policy allows, with the checked addresses to dial.
 #[derive(Debug)]
-pub struct Forward {
-    pub target: Target,
-    pub port: u16,
+pub(crate) struct Forward {
+    pub(crate) target: Target,
+    pub(crate) port: u16,
     /// Checked addresses, in the order to try them.
-    pub addrs: Vec<SocketAddr>,
+    pub(crate) addrs: Vec<SocketAddr>,
 }
 
 impl Forward {
     /// `localhost:5173`: the target as the dev server knows itself.
-    pub fn authority(&self) -> String {
+    pub(crate) fn authority(&self) -> String {
         format!("{}:{}", self.target, self.port)
     }
 }
 
 /// Target → policy → (lookup → policy) → addresses to dial, or the page that says why not.
-pub async fn resolve(
+pub(crate) async fn resolve(
     policy: &Policy,
     families: &Families,
     target: Target,
@@ -78,7 +78,7 @@ const V4: u8 = 4;
 const V6: u8 = 6;
 
 /// The family that last answered on each port (64 KiB, lock-free).
-pub struct Families(Box<[AtomicU8]>);
+pub(crate) struct Families(Box<[AtomicU8]>);
 
 impl Default for Families {
     fn default() -> Self {
@@ -88,7 +88,7 @@ impl Default for Families {
 
 impl Families {
     /// Puts the family that answered last time first.
-    pub fn order(&self, addrs: &mut [SocketAddr]) {
+    pub(crate) fn order(&self, addrs: &mut [SocketAddr]) {
         let Some(first) = addrs.first() else { return };
         let remembered = self.0[usize::from(first.port())].load(Relaxed);
         if remembered != UNKNOWN {
@@ -96,7 +96,7 @@ impl Families {
         }
     }
 
-    pub fn remember(&self, addr: SocketAddr) {
+    pub(crate) fn remember(&self, addr: SocketAddr) {
         self.0[usize::from(addr.port())].store(family(&addr), Relaxed);
     }
 }

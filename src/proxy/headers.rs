@@ -14,40 +14,40 @@ use http::header::{
 
 #[cfg(test)]
 use crate::edit::apply;
-pub use crate::edit::Edit;
+pub(crate) use crate::edit::Edit;
 use crate::route;
 
 /// The loop guard's header: how many portproxies this request has passed.
-pub const HOPS: &str = "x-portproxy-hops";
+pub(crate) const HOPS: &str = "x-portproxy-hops";
 /// A request arriving with this many hops is a loop (508).
-pub const MAX_HOPS: u32 = 3;
+pub(crate) const MAX_HOPS: u32 = 3;
 
 /// One request's public and local identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Forwarding {
+pub(crate) struct Forwarding {
     /// `Host` as the client sent it: `5173.dev.example.com` or `5173.localhost:24306`.
-    pub public_host: String,
+    pub(crate) public_host: String,
     /// `http` or `https`, as the client used it.
-    pub proto: String,
-    pub client_ip: Option<IpAddr>,
+    pub(crate) proto: String,
+    pub(crate) client_ip: Option<IpAddr>,
     /// The target as the dev server knows itself: `localhost:5173`.
-    pub local_authority: String,
+    pub(crate) local_authority: String,
     /// The port dialled, for recognising `127.0.0.1:PORT` and `[::1]:PORT` in responses.
-    pub port: u16,
+    pub(crate) port: u16,
     /// Leave Host, Origin, Referer, Location and cookies alone.
-    pub preserve_host: bool,
+    pub(crate) preserve_host: bool,
     /// Hops counted so far (from the incoming `x-portproxy-hops`).
-    pub hops: u32,
+    pub(crate) hops: u32,
 }
 
 impl Forwarding {
     /// `https://5173.dev.example.com`
-    pub fn public_origin(&self) -> String {
+    pub(crate) fn public_origin(&self) -> String {
         format!("{}://{}", self.proto, self.public_host)
     }
 
     /// `http://localhost:5173`
-    pub fn local_origin(&self) -> String {
+    pub(crate) fn local_origin(&self) -> String {
         format!("http://{}", self.local_authority)
     }
 
@@ -73,7 +73,7 @@ impl Forwarding {
 
 /// The scheme the client used: a front proxy we trust (`gate::trusted_front`) may tell us
 /// with `X-Forwarded-Proto`; anyone else could lie, so they get `http`.
-pub fn client_proto(headers: &HeaderMap, trusted_front: bool) -> &'static str {
+pub(crate) fn client_proto(headers: &HeaderMap, trusted_front: bool) -> &'static str {
     let said = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -85,7 +85,7 @@ pub fn client_proto(headers: &HeaderMap, trusted_front: bool) -> &'static str {
 }
 
 /// The hop count a request arrived with (absent or unreadable counts as 0).
-pub fn hops(headers: &HeaderMap) -> u32 {
+pub(crate) fn hops(headers: &HeaderMap) -> u32 {
     headers
         .get(HOPS)
         .and_then(|v| v.to_str().ok())
@@ -95,7 +95,7 @@ pub fn hops(headers: &HeaderMap) -> u32 {
 
 /// The header that tells an app its public origin (`https://5173.dev.example.com`). No
 /// framework's origin check reads it, so it never contradicts the local identity.
-pub const PUBLIC_ORIGIN: &str = "x-portproxy-public-origin";
+pub(crate) const PUBLIC_ORIGIN: &str = "x-portproxy-public-origin";
 
 /// Headers that would describe the request's origin a second time. Frameworks compare them
 /// with `Origin` (Next.js: `X-Forwarded-Host`; Rails: `-Host`/`-Proto`; Django with
@@ -120,7 +120,7 @@ const DROPPED: [&str; 4] = [
 
 /// The edits that give an upstream request one coherent identity: by default the local one
 /// (as if the browser had opened `http://localhost:PORT`), with `preserve_host` the public one.
-pub fn rewrite_request(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
+pub(crate) fn rewrite_request(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
     let mut edits = Vec::new();
     for name in DROPPED {
         if headers.contains_key(name) {
@@ -190,7 +190,7 @@ fn local_identity(edits: &mut Vec<Edit>, headers: &HeaderMap, fw: &Forwarding, p
 }
 
 /// The edits that point a response back at the public origin.
-pub fn rewrite_response(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
+pub(crate) fn rewrite_response(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
     let mut edits = Vec::new();
     if fw.preserve_host {
         return edits;
@@ -230,7 +230,7 @@ pub fn rewrite_response(headers: &HeaderMap, fw: &Forwarding) -> Vec<Edit> {
 
 /// Drops a `Domain=localhost` (or the target's own name) attribute so the browser scopes the
 /// cookie to the public host that set it.
-pub fn host_only_cookie(cookie: &str, local_host: &str) -> String {
+pub(crate) fn host_only_cookie(cookie: &str, local_host: &str) -> String {
     let mut parts = cookie.split(';');
     let mut out = parts.next().unwrap_or_default().to_string();
     for attr in parts {

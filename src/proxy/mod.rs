@@ -4,13 +4,13 @@ mod answer;
 mod app;
 mod ctx;
 mod dashboard;
-pub mod dial;
-pub mod headers;
-pub mod named;
-pub mod pages;
+pub(crate) mod dial;
+pub(crate) mod headers;
+pub(crate) mod named;
+pub(crate) mod pages;
 mod routed;
-pub mod share;
-pub mod signin;
+pub(crate) mod share;
+pub(crate) mod signin;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -30,9 +30,9 @@ use crate::metrics::METRICS;
 use crate::route::Target;
 use crate::title::{self, Scan, Watch};
 use answer::{failure, send_error_page, Failure};
-pub use app::App;
+pub(crate) use app::App;
 use ctx::base_authority;
-pub use ctx::Ctx;
+pub(crate) use ctx::Ctx;
 use headers::{Edit, Forwarding};
 use pages::{Format, Page};
 use routed::Routed;
@@ -43,7 +43,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const POOL_IDLE: Duration = Duration::from_secs(4);
 
 /// The `ProxyHttp` implementation.
-pub struct PortProxy(pub Arc<App>);
+pub(crate) struct PortProxy(pub(crate) Arc<App>);
 
 /// The host a request names: the URI authority (HTTP/2, absolute-form) or the Host header.
 fn request_host(req: &RequestHeader) -> &str {

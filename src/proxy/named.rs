@@ -18,7 +18,7 @@ use crate::names::{Claim, Entry, Table};
 use crate::ports::{self, Holder};
 
 /// How long a snapshot answers names it knows.
-pub const FRESH: Duration = Duration::from_secs(1);
+pub(crate) const FRESH: Duration = Duration::from_secs(1);
 /// How often a name it does not know may refresh it.
 const MISS: Duration = Duration::from_millis(250);
 /// Names remembered at most (the oldest are forgotten first).
@@ -26,15 +26,15 @@ const REMEMBER: usize = 500;
 
 /// The listening ports and their names, from one look.
 #[derive(Debug, Default)]
-pub struct Snapshot {
-    pub listening: Vec<u16>,
-    pub holders: HashMap<u16, Holder>,
-    pub names: Table,
+pub(crate) struct Snapshot {
+    pub(crate) listening: Vec<u16>,
+    pub(crate) holders: HashMap<u16, Holder>,
+    pub(crate) names: Table,
 }
 
 /// Where a name points, as a request sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     Port(u16),
     Clash(Vec<Claim>),
     /// Nothing holds it now; `Some` with where it was when it was last seen.
@@ -42,7 +42,7 @@ pub enum Lookup {
 }
 
 /// The shared snapshot and the remembered names.
-pub struct Names {
+pub(crate) struct Names {
     current: RwLock<(Instant, Arc<Snapshot>)>,
     /// One refresh at a time; the others wait for its result.
     refreshing: tokio::sync::Mutex<()>,
@@ -60,7 +60,7 @@ struct Seen {
 
 impl Names {
     /// `file`: where names are remembered (`DATA/names.json`); None keeps them in memory.
-    pub fn new(file: Option<PathBuf>) -> Names {
+    pub(crate) fn new(file: Option<PathBuf>) -> Names {
         let names = file
             .as_ref()
             .and_then(|f| std::fs::read_to_string(f).ok())
@@ -77,7 +77,7 @@ impl Names {
     }
 
     /// A snapshot at most `max_age` old.
-    pub async fn snapshot(&self, config: &Config, max_age: Duration) -> Arc<Snapshot> {
+    pub(crate) async fn snapshot(&self, config: &Config, max_age: Duration) -> Arc<Snapshot> {
         if let Some(snapshot) = self.fresh(max_age) {
             return snapshot;
         }
@@ -134,7 +134,7 @@ impl Names {
     }
 
     /// Makes the next lookup look at the ports again.
-    pub fn forget(&self) {
+    pub(crate) fn forget(&self) {
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
         current.0 = long_ago();
     }
@@ -145,7 +145,7 @@ impl Names {
     }
 
     /// Where `name` points now.
-    pub async fn lookup(&self, config: &Config, name: &str) -> Lookup {
+    pub(crate) async fn lookup(&self, config: &Config, name: &str) -> Lookup {
         let asked = Instant::now();
         let mut snapshot = self.snapshot(config, FRESH).await;
         if snapshot.names.get(name).is_none() {
@@ -159,7 +159,7 @@ impl Names {
     }
 
     /// Where `name` was when it was last seen.
-    pub fn last_seen(&self, name: &str) -> Option<Claim> {
+    pub(crate) fn last_seen(&self, name: &str) -> Option<Claim> {
         let seen = self.seen.names.lock().unwrap_or_else(|e| e.into_inner());
         seen.get(name).map(|(_, claim)| claim.clone())
     }

@@ -22,7 +22,7 @@ use crate::port_links::PortLink;
 use crate::route::{self, Route, Target};
 
 /// Where `route` left a request.
-pub enum Routed {
+pub(crate) enum Routed {
     /// Proxy it to these checked addresses.
     Forward(Forward),
     /// Answer it ourselves: a refusal, a sign-in answer, the dashboard.

@@ -17,19 +17,19 @@ use crate::gate::{Action, Client, Keys};
 const MAX_FORM: usize = 8 * 1024;
 
 /// The request's public side, for the URLs the answers point at.
-pub struct Public<'a> {
-    pub domain: &'a str,
+pub(crate) struct Public<'a> {
+    pub(crate) domain: &'a str,
     /// `https://dev.example.com` (with the client's port, if it gave one).
-    pub base_url: String,
+    pub(crate) base_url: String,
     /// `https://5173.dev.example.com/path?q`: where the user was going.
-    pub url: String,
-    pub secure: bool,
-    pub format: Format,
-    pub client: Client,
+    pub(crate) url: String,
+    pub(crate) secure: bool,
+    pub(crate) format: Format,
+    pub(crate) client: Client,
 }
 
 /// The answer for every action but `Pass` and `LocalOnly`.
-pub async fn answer(
+pub(crate) async fn answer(
     session: &mut Session,
     action: Action,
     keys: &Keys<'_>,

@@ -28,7 +28,7 @@ use crate::proxy::{App, PortProxy};
 
 /// Runs portproxy until SIGTERM or SIGINT; returns once requests in flight are done (or the
 /// grace period is over) and Caddy has stopped.
-pub fn start(plan: Plan) -> Result<(), Error> {
+pub(crate) fn start(plan: Plan) -> Result<(), Error> {
     let Plan {
         config,
         paths,

@@ -13,7 +13,7 @@ pub(super) const COOKIE_PREFIX: &str = "portproxy-share-";
 
 impl Share {
     /// The cookie's name: one per share, so shares on one LAN address don't mix.
-    pub fn cookie_name(&self) -> String {
+    pub(crate) fn cookie_name(&self) -> String {
         format!("{COOKIE_PREFIX}{}", self.id)
     }
 
@@ -63,7 +63,7 @@ fn cookie_value<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 
 /// Removes every share's cookie (this one's and any other's on the same address), so no app
 /// ever sees a share credential.
-pub fn strip_cookies(headers: &HeaderMap) -> Vec<Edit> {
+pub(crate) fn strip_cookies(headers: &HeaderMap) -> Vec<Edit> {
     let ours = |pair: &[u8]| pair.trim_ascii().starts_with(COOKIE_PREFIX.as_bytes());
     if !cookie_pairs(headers).any(ours) {
         return Vec::new();

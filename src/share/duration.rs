@@ -7,7 +7,7 @@ use super::MAX_FOR;
 
 /// A duration as `--for` takes it: `90s`, `15m`, `2h`, `1d`, `1h30m`; more than 0, at most
 /// 30 days.
-pub fn parse_for(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_for(text: &str) -> Result<Duration, String> {
     let bad = || format!("`{text}` is not a duration: e.g. 30m, 2h, 1h30m, 1d (at most 30d)");
     let mut total: u64 = 0;
     let mut digits = String::new();
@@ -37,7 +37,7 @@ pub fn parse_for(text: &str) -> Result<Duration, String> {
 }
 
 /// `1h 5m` for the terminal.
-pub fn human(secs: u64) -> String {
+pub(crate) fn human(secs: u64) -> String {
     match secs {
         s if s >= 86400 => format!("{}d {}h", s / 86400, s % 86400 / 3600),
         s if s >= 3600 => format!("{}h {}m", s / 3600, s % 3600 / 60),

@@ -8,11 +8,11 @@
 //! the share listener does with a request, `cookie` the share's cookie, `duration` how long
 //! it lasts in words; `registry` keeps the live shares, `tunnel` runs the user's tunnel tool.
 
-pub mod cookie;
-pub mod duration;
-pub mod qr;
-pub mod registry;
-pub mod tunnel;
+pub(crate) mod cookie;
+pub(crate) mod duration;
+pub(crate) mod qr;
+pub(crate) mod registry;
+pub(crate) mod tunnel;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
@@ -22,14 +22,14 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 /// The query parameter that carries a share's secret in its link.
-pub const PARAM: &str = "portproxy-share";
+pub(crate) const PARAM: &str = "portproxy-share";
 /// The longest a share may last.
-pub const MAX_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const MAX_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Who the share's listener is reachable by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Reach {
+pub(crate) enum Reach {
     /// An ephemeral loopback port: this machine, or a tunnel tool that relays to it.
     Loopback,
     /// This machine's LAN addresses: a phone on the same network.
@@ -39,7 +39,7 @@ pub enum Reach {
 /// The tunnel tool a share is published through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Via {
+pub(crate) enum Via {
     Cloudflared,
     /// `tailscale funnel` (the internet) or, with `public: false`, `tailscale serve`
     /// (the tailnet only).
@@ -64,7 +64,7 @@ impl std::str::FromStr for Via {
 /// A port's visibility at runtime (`share`, `unshare`, `public_ports`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Visibility {
+pub(crate) enum Visibility {
     /// This machine, and signed-in users on public domains.
     Private,
     /// One or more live share links.
@@ -75,42 +75,42 @@ pub enum Visibility {
 
 /// What `share` asks the running instance for (the control channel's JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Request {
-    pub port: u16,
+pub(crate) struct Request {
+    pub(crate) port: u16,
     /// Seconds.
-    pub for_secs: u64,
-    pub lan: bool,
-    pub via: Option<Via>,
+    pub(crate) for_secs: u64,
+    pub(crate) lan: bool,
+    pub(crate) via: Option<Via>,
     /// With `via = tailscale`: `funnel` (the internet) rather than `serve` (the tailnet).
     #[serde(default)]
-    pub public: bool,
+    pub(crate) public: bool,
 }
 
 /// One share, as created; what changes while it lives is in `registry::Live`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Share {
+pub(crate) struct Share {
     /// 8 hex digits: how the CLI and the dashboard name it (not a credential).
-    pub id: String,
-    pub port: u16,
+    pub(crate) id: String,
+    pub(crate) port: u16,
     /// 64 hex digits; only ever in the link and in the owner's control channel.
-    pub secret: String,
-    pub created: SystemTime,
-    pub expires: SystemTime,
-    pub reach: Reach,
-    pub via: Option<Via>,
+    pub(crate) secret: String,
+    pub(crate) created: SystemTime,
+    pub(crate) expires: SystemTime,
+    pub(crate) reach: Reach,
+    pub(crate) via: Option<Via>,
 }
 
 /// Why a share no longer opens anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Ended {
+pub(crate) enum Ended {
     Expired,
     Revoked,
 }
 
 /// What the share listener does with one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// To the share's port, as `Host: localhost:PORT` (the cookie removed first).
     Forward { port: u16 },
     /// The link's first visit: set the cookie and send the browser to the same address
@@ -127,19 +127,19 @@ pub enum Verdict {
 
 impl Share {
     /// Whether the share still opens its port at `now`.
-    pub fn expired(&self, now: SystemTime) -> bool {
+    pub(crate) fn expired(&self, now: SystemTime) -> bool {
         now >= self.expires
     }
 
     /// Seconds left at `now` (0 once expired).
-    pub fn left(&self, now: SystemTime) -> u64 {
+    pub(crate) fn left(&self, now: SystemTime) -> u64 {
         self.expires
             .duration_since(now)
             .map_or(0, |left| left.as_secs())
     }
 
     /// The link for a listener at `base` (`http://192.168.1.20:41234`).
-    pub fn link(&self, base: &str) -> String {
+    pub(crate) fn link(&self, base: &str) -> String {
         format!("{}/?{PARAM}={}", base.trim_end_matches('/'), self.secret)
     }
 }
@@ -148,7 +148,7 @@ impl Share {
 /// `target` is the request target as sent (`/path?q`, or an absolute-form URI), `secure` that
 /// the browser used HTTPS (a tunnel), so the cookie may say `Secure`. Nothing in the request
 /// chooses where it goes: a forward always goes to the share's port.
-pub fn decide(
+pub(crate) fn decide(
     share: &Share,
     ended: Option<Ended>,
     target: &str,
@@ -186,7 +186,7 @@ pub fn decide(
 
 /// Who opened a link, for the "first use from" log line (never for a decision): the peer, or
 /// behind a tunnel tool on loopback the address it appended to `X-Forwarded-For`.
-pub fn visitor(peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+pub(crate) fn visitor(peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
     if !peer.is_some_and(|p| p.is_loopback()) {
         return peer;
     }
@@ -246,7 +246,7 @@ fn without_secret(query: &str) -> String {
 }
 
 /// A request target with the secret taken out, for logs.
-pub fn redacted(target: &str) -> String {
+pub(crate) fn redacted(target: &str) -> String {
     match target.split_once('?') {
         Some((path, query)) if crate::form::param(query, PARAM).is_some() => {
             let rest = without_secret(query);
@@ -259,26 +259,26 @@ pub fn redacted(target: &str) -> String {
 
 /// One share as the control channel lists it (with the link: only the owner reads it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Listed {
-    pub id: String,
-    pub port: u16,
+pub(crate) struct Listed {
+    pub(crate) id: String,
+    pub(crate) port: u16,
     /// The links, one per address it listens on (and the tunnel's first, when there is one).
-    pub links: Vec<String>,
+    pub(crate) links: Vec<String>,
     /// Who can open it: "this machine", "the LAN", "the internet (cloudflared)", …
-    pub who: String,
-    pub reach: Reach,
-    pub via: Option<Via>,
+    pub(crate) who: String,
+    pub(crate) reach: Reach,
+    pub(crate) via: Option<Via>,
     /// Seconds left (0 once ended).
-    pub left: u64,
-    pub ended: Option<Ended>,
+    pub(crate) left: u64,
+    pub(crate) ended: Option<Ended>,
     /// Link visits that got a cookie.
-    pub uses: u64,
+    pub(crate) uses: u64,
     /// The listener's addresses.
-    pub listening: Vec<SocketAddr>,
+    pub(crate) listening: Vec<SocketAddr>,
 }
 
 /// Who a share's link works for.
-pub fn who(reach: Reach, via: Option<Via>, public: bool) -> String {
+pub(crate) fn who(reach: Reach, via: Option<Via>, public: bool) -> String {
     match (via, reach) {
         (Some(Via::Tailscale), _) if !public => "your tailnet (tailscale serve)".into(),
         (Some(Via::Tailscale), _) => "anyone with the link (tailscale funnel)".into(),

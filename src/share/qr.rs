@@ -5,7 +5,7 @@ use qrcode::render::{svg, unicode::Dense1x2};
 use qrcode::QrCode;
 
 /// Two rows of modules per line, light on dark terminals; empty if the link can't be encoded.
-pub fn terminal(link: &str) -> String {
+pub(crate) fn terminal(link: &str) -> String {
     match QrCode::new(link.as_bytes()) {
         Ok(code) => {
             let mut text = code
@@ -22,7 +22,7 @@ pub fn terminal(link: &str) -> String {
 
 /// An `<svg>` element (no XML declaration) that scales with its box; empty if the link can't
 /// be encoded.
-pub fn svg(link: &str) -> String {
+pub(crate) fn svg(link: &str) -> String {
     match QrCode::new(link.as_bytes()) {
         Ok(code) => {
             let image = code

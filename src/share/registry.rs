@@ -19,7 +19,7 @@ const LINGER: Duration = Duration::from_secs(600);
 
 /// Which shares to end.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Which {
+pub(crate) enum Which {
     Id(String),
     Port(u16),
     All,
@@ -27,7 +27,7 @@ pub enum Which {
 
 impl Which {
     /// From a query: `id=ID`, `port=PORT`, or neither (all).
-    pub fn from_query(query: &str) -> Result<Which, String> {
+    pub(crate) fn from_query(query: &str) -> Result<Which, String> {
         match (
             crate::form::param(query, "id"),
             crate::form::param(query, "port"),
@@ -44,7 +44,7 @@ impl Which {
 
 /// The shares of this instance, and the ports made public for a while.
 #[derive(Default)]
-pub struct Shares {
+pub(crate) struct Shares {
     live: Mutex<Vec<Arc<Live>>>,
     /// Ports public until a time (`share PORT --public --for 1h`); `unshare` ends it.
     public: Mutex<HashMap<u16, SystemTime>>,
@@ -58,7 +58,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shares {
     /// The runtime the share listeners run on: one thread of their own, started with the
     /// first share, which also ends shares at their expiry.
-    pub fn runtime(self: &Arc<Self>) -> std::io::Result<tokio::runtime::Handle> {
+    pub(crate) fn runtime(self: &Arc<Self>) -> std::io::Result<tokio::runtime::Handle> {
         if let Some(handle) = self.runtime.get() {
             return Ok(handle.clone());
         }
@@ -85,21 +85,21 @@ impl Shares {
         Ok(handle)
     }
 
-    pub fn add(&self, live: Arc<Live>) {
+    pub(crate) fn add(&self, live: Arc<Live>) {
         lock(&self.live).push(live);
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<Live>> {
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Live>> {
         lock(&self.live).iter().find(|l| l.share.id == id).cloned()
     }
 
-    pub fn list(&self, now: SystemTime) -> Vec<Listed> {
+    pub(crate) fn list(&self, now: SystemTime) -> Vec<Listed> {
         lock(&self.live).iter().map(|l| l.listed(now)).collect()
     }
 
     /// Ends the matching live shares (and with `Port` or `All`, the port's public time);
     /// what was ended.
-    pub fn end(&self, which: &Which, how: Ended, now: SystemTime) -> Vec<Listed> {
+    pub(crate) fn end(&self, which: &Which, how: Ended, now: SystemTime) -> Vec<Listed> {
         match which {
             Which::Port(port) => {
                 if lock(&self.public).remove(port).is_some() {
@@ -132,7 +132,7 @@ impl Shares {
     }
 
     /// Revokes the matching shares: what was ended, or why nothing could be (an unknown id).
-    pub fn revoke(&self, which: &Which, now: SystemTime) -> Result<Vec<Listed>, String> {
+    pub(crate) fn revoke(&self, which: &Which, now: SystemTime) -> Result<Vec<Listed>, String> {
         if let Which::Id(id) = which {
             if self.get(id).is_none() {
                 return Err(format!(
@@ -145,7 +145,7 @@ impl Shares {
 
     /// Ends shares whose time is up; forgets those ended more than `LINGER` ago (their
     /// listeners close).
-    pub fn reap(&self, now: SystemTime) {
+    pub(crate) fn reap(&self, now: SystemTime) {
         let expired: Vec<Arc<Live>> = lock(&self.live)
             .iter()
             .filter(|l| l.ended().is_none() && l.share.expired(now))
@@ -173,21 +173,21 @@ impl Shares {
     }
 
     /// Makes `port` public (on public domains, without sign-in) until `until`.
-    pub fn publish(&self, port: u16, until: SystemTime, now: SystemTime) {
+    pub(crate) fn publish(&self, port: u16, until: SystemTime, now: SystemTime) {
         lock(&self.public).insert(port, until);
         let left = until.duration_since(now).unwrap_or_default().as_secs();
         info!("port {port} is public for {}", human(left));
     }
 
     /// Whether `port` is public now by `share --public`.
-    pub fn is_public(&self, port: u16, now: SystemTime) -> bool {
+    pub(crate) fn is_public(&self, port: u16, now: SystemTime) -> bool {
         lock(&self.public)
             .get(&port)
             .is_some_and(|until| now < *until)
     }
 
     /// The ports public for a while, with the seconds each has left.
-    pub fn public_ports(&self, now: SystemTime) -> BTreeMap<u16, u64> {
+    pub(crate) fn public_ports(&self, now: SystemTime) -> BTreeMap<u16, u64> {
         lock(&self.public)
             .iter()
             .filter_map(|(port, until)| Some((*port, until.duration_since(now).ok()?.as_secs())))
@@ -195,7 +195,12 @@ impl Shares {
     }
 
     /// A port's visibility now, given whether the settings make it public.
-    pub fn visibility(&self, port: u16, public_by_settings: bool, now: SystemTime) -> Visibility {
+    pub(crate) fn visibility(
+        &self,
+        port: u16,
+        public_by_settings: bool,
+        now: SystemTime,
+    ) -> Visibility {
         if public_by_settings || self.is_public(port, now) {
             Visibility::Public
         } else if lock(&self.live)
@@ -209,7 +214,7 @@ impl Shares {
     }
 
     /// Ends every share (portproxy is stopping): their tunnels must not outlive it.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let now = SystemTime::now();
         self.end(&Which::All, Ended::Revoked, now);
         for live in lock(&self.live).drain(..) {
@@ -219,12 +224,12 @@ impl Shares {
 }
 
 /// One share while it lives.
-pub struct Live {
-    pub share: Share,
+pub(crate) struct Live {
+    pub(crate) share: Share,
     /// `tailscale funnel` rather than `serve`.
-    pub public: bool,
+    pub(crate) public: bool,
     /// The share listener's addresses.
-    pub listening: Vec<SocketAddr>,
+    pub(crate) listening: Vec<SocketAddr>,
     /// The links, the tunnel's first when there is one.
     links: Mutex<Vec<String>>,
     state: Mutex<State>,
@@ -241,7 +246,12 @@ struct State {
 }
 
 impl Live {
-    pub fn new(share: Share, public: bool, listening: Vec<SocketAddr>, links: Vec<String>) -> Live {
+    pub(crate) fn new(
+        share: Share,
+        public: bool,
+        listening: Vec<SocketAddr>,
+        links: Vec<String>,
+    ) -> Live {
         Live {
             share,
             public,
@@ -253,11 +263,11 @@ impl Live {
     }
 
     /// What the listener's tasks watch to know when to stop.
-    pub fn stopped(&self) -> tokio::sync::watch::Receiver<bool> {
+    pub(crate) fn stopped(&self) -> tokio::sync::watch::Receiver<bool> {
         self.stop.subscribe()
     }
 
-    pub fn ended(&self) -> Option<Ended> {
+    pub(crate) fn ended(&self) -> Option<Ended> {
         lock(&self.state).ended.map(|(how, _)| how)
     }
 
@@ -266,22 +276,22 @@ impl Live {
     }
 
     /// The tunnel runs with the share (and is stopped with it); its URL becomes the first link.
-    pub fn attach(&self, tunnel: Tunnel) {
+    pub(crate) fn attach(&self, tunnel: Tunnel) {
         lock(&self.links).insert(0, self.share.link(&tunnel.url));
         lock(&self.state).tunnel = Some(tunnel);
     }
 
     /// The tunnel's public origin (`https://x.trycloudflare.com`), if there is one.
-    pub fn tunnel_origin(&self) -> Option<String> {
+    pub(crate) fn tunnel_origin(&self) -> Option<String> {
         lock(&self.state).tunnel.as_ref().map(|t| t.url.clone())
     }
 
-    pub fn links(&self) -> Vec<String> {
+    pub(crate) fn links(&self) -> Vec<String> {
         lock(&self.links).clone()
     }
 
     /// A visit that opened the link: counted, and the first from each address logged.
-    pub fn opened_by(&self, client: Option<IpAddr>) {
+    pub(crate) fn opened_by(&self, client: Option<IpAddr>) {
         let mut state = lock(&self.state);
         state.uses += 1;
         if let Some(ip) = client {
@@ -295,7 +305,7 @@ impl Live {
     }
 
     /// Ends it: one log line, and its tunnel stopped.
-    pub fn end(&self, how: Ended, now: SystemTime) {
+    pub(crate) fn end(&self, how: Ended, now: SystemTime) {
         let tunnel = {
             let mut state = lock(&self.state);
             if state.ended.is_some() {
@@ -319,7 +329,7 @@ impl Live {
         let _ = self.stop.send(true);
     }
 
-    pub fn listed(&self, now: SystemTime) -> Listed {
+    pub(crate) fn listed(&self, now: SystemTime) -> Listed {
         let state = lock(&self.state);
         Listed {
             id: self.share.id.clone(),

@@ -25,9 +25,9 @@ const NGROK_API: &str = "127.0.0.1:4040";
 
 /// A running tunnel; `stop` ends it.
 #[derive(Debug)]
-pub struct Tunnel {
+pub(crate) struct Tunnel {
     /// The public origin, `https://x.trycloudflare.com`.
-    pub url: String,
+    pub(crate) url: String,
     child: Option<Child>,
     /// What turns it off when the tool keeps it in the background (`tailscale … off`).
     off: Option<(&'static str, Vec<String>)>,
@@ -35,7 +35,7 @@ pub struct Tunnel {
 
 /// Why a tunnel did not start.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TunnelError {
+pub(crate) enum TunnelError {
     /// The tool is not installed (not on PATH).
     Missing { program: &'static str },
     /// It ran but gave no URL (its last line, if any).
@@ -70,7 +70,7 @@ impl std::fmt::Display for TunnelError {
 }
 
 /// How to install each tool.
-pub fn install_hint(program: &str) -> &'static str {
+pub(crate) fn install_hint(program: &str) -> &'static str {
     match program {
         "cloudflared" => "install it from https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/downloads/ (`brew install cloudflared`, `winget install Cloudflare.cloudflared`, or the .deb/.rpm), then run the share again",
         "tailscale" => "install Tailscale from https://tailscale.com/download and sign in (`tailscale up`); Funnel must be enabled for the tailnet",
@@ -79,7 +79,7 @@ pub fn install_hint(program: &str) -> &'static str {
 }
 
 /// The program and arguments that publish `port`.
-pub fn command(via: Via, port: u16, public: bool) -> (&'static str, Vec<String>) {
+pub(crate) fn command(via: Via, port: u16, public: bool) -> (&'static str, Vec<String>) {
     let port = port.to_string();
     match via {
         Via::Cloudflared => (
@@ -107,7 +107,7 @@ fn tailscale_mode(public: bool) -> &'static str {
 }
 
 /// The public URL in one line of a tool's output, if there is one.
-pub fn url_in(via: Via, line: &str) -> Option<String> {
+pub(crate) fn url_in(via: Via, line: &str) -> Option<String> {
     let https = line
         .split(|c: char| c.is_whitespace() || c == '|' || c == '"')
         .filter_map(|word| word.strip_prefix("https://"))
@@ -132,7 +132,7 @@ pub fn url_in(via: Via, line: &str) -> Option<String> {
 }
 
 /// The https URL of ngrok's tunnel to `port` in its API's `/api/tunnels` answer.
-pub fn ngrok_url(json: &str, port: u16) -> Option<String> {
+pub(crate) fn ngrok_url(json: &str, port: u16) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(json).ok()?;
     let to_port = |addr: &str| {
         addr.rsplit(':')
@@ -149,7 +149,7 @@ pub fn ngrok_url(json: &str, port: u16) -> Option<String> {
 }
 
 /// Starts the tool for a share listening on `port` and waits for its public URL.
-pub fn start(via: Via, port: u16, public: bool) -> Result<Tunnel, TunnelError> {
+pub(crate) fn start(via: Via, port: u16, public: bool) -> Result<Tunnel, TunnelError> {
     let (program, args) = command(via, port, public);
     let mut child = spawn(program, &args)?;
     let lines = relay_lines(&mut child);
@@ -273,7 +273,7 @@ fn ask_ngrok(port: u16) -> Option<String> {
 
 impl Tunnel {
     /// Stops the tool (and turns off what it left in the background).
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

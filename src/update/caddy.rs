@@ -9,7 +9,7 @@ use super::{check_transport, mirror, sums_entry, UpdateError, CADDY_DOWNLOAD_ENV
 use crate::paths;
 
 /// The pinned Caddy a `--version` names (`caddy 2.11.7 (the installers'), …`).
-pub fn caddy_pin(version_output: &str) -> Option<String> {
+pub(crate) fn caddy_pin(version_output: &str) -> Option<String> {
     version_output.lines().find_map(|line| {
         let pin = line.strip_prefix("caddy ")?.split_whitespace().next()?;
         semver::Version::parse(pin).ok().map(|_| pin.to_string())
@@ -17,7 +17,7 @@ pub fn caddy_pin(version_output: &str) -> Option<String> {
 }
 
 /// The Caddy install.sh (or install.ps1) installed, as its receipt names it, if still there.
-pub fn installers_caddy() -> Option<PathBuf> {
+pub(crate) fn installers_caddy() -> Option<PathBuf> {
     let receipt = if cfg!(windows) {
         "caddy-installed-by-install-ps1"
     } else {
@@ -31,7 +31,7 @@ pub fn installers_caddy() -> Option<PathBuf> {
 
 /// Brings the installers' Caddy at `caddy` to `pin`: Caddy's release archive, checked against
 /// its SHA-512 checksums file, unpacked and run beside it, then renamed over it.
-pub fn update_caddy(caddy: &Path, pin: &str, allow_http: bool) -> Result<(), UpdateError> {
+pub(crate) fn update_caddy(caddy: &Path, pin: &str, allow_http: bool) -> Result<(), UpdateError> {
     let installed = version_of(caddy).unwrap_or_default();
     let want = format!("v{pin}");
     if installed.split_whitespace().next() == Some(want.as_str()) {

@@ -10,12 +10,12 @@ use super::{explain, sums_entry, UpdateError, GITHUB_API, SUMS_ASSET};
 /// A directory beside the installed binary where a release is downloaded, checked and run
 /// before it replaces anything. Not the system temp dir: hardened servers mount that noexec,
 /// and a binary that runs beside the install dir runs once installed. Removed when dropped.
-pub struct Stage {
+pub(crate) struct Stage {
     pub(super) dir: PathBuf,
 }
 
 impl Stage {
-    pub fn beside(exe: &Path) -> Result<Stage, UpdateError> {
+    pub(crate) fn beside(exe: &Path) -> Result<Stage, UpdateError> {
         let parent = exe.parent().unwrap_or(Path::new("."));
         let dir = parent.join(format!(".portproxy-update-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -30,7 +30,7 @@ impl Stage {
 
     /// Downloads `archive` (checked against `sums` and GitHub's digest), unpacks the binary
     /// and runs it: it must say `expected` on its first line.
-    pub fn fetch_and_check(
+    pub(crate) fn fetch_and_check(
         &self,
         archive: &self_update::update::ReleaseAsset,
         sums: Option<&self_update::update::ReleaseAsset>,
@@ -105,7 +105,7 @@ impl Stage {
 
     /// Puts `new` in place of `exe`: a rename in the same directory, so a running portproxy
     /// keeps its own file (on Windows self_replace moves the running one aside).
-    pub fn swap(&self, new: &Path, exe: &Path) -> Result<(), UpdateError> {
+    pub(crate) fn swap(&self, new: &Path, exe: &Path) -> Result<(), UpdateError> {
         let result = if cfg!(windows) {
             self_replace::self_replace(new)
         } else {

@@ -5,10 +5,10 @@ mod relay;
 
 #[cfg(unix)]
 #[path = "unix.rs"]
-pub mod platform;
+pub(crate) mod platform;
 #[cfg(windows)]
 #[path = "windows.rs"]
-pub mod platform;
+pub(crate) mod platform;
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -32,18 +32,18 @@ const STABLE: Duration = Duration::from_secs(60);
 
 /// What it takes to run Caddy.
 #[derive(Debug, Clone)]
-pub struct Launch {
-    pub caddy: Caddy,
-    pub caddyfile: PathBuf,
+pub(crate) struct Launch {
+    pub(crate) caddy: Caddy,
+    pub(crate) caddyfile: PathBuf,
     /// Caddy's admin address, for reloads (and stops on Windows).
-    pub admin: String,
+    pub(crate) admin: String,
     /// Keeps Caddy's autosave and default storage under portproxy's data dir.
-    pub env: Vec<(OsString, OsString)>,
+    pub(crate) env: Vec<(OsString, OsString)>,
 }
 
 /// Why Caddy did not come up.
 #[derive(Debug)]
-pub enum StartError {
+pub(crate) enum StartError {
     Spawn(std::io::Error),
     Exited { status: String, last_line: String },
     NotReady,
@@ -66,7 +66,7 @@ impl std::fmt::Display for StartError {
 }
 
 /// A running, watched Caddy.
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     launch: Launch,
     shared: Arc<Shared>,
 }
@@ -80,7 +80,7 @@ struct Shared {
 impl Supervisor {
     /// Starts Caddy and returns once it serves its configuration. A failure here is reported,
     /// never retried: a bad config or a taken port will not fix itself.
-    pub fn start(launch: Launch) -> Result<Supervisor, StartError> {
+    pub(crate) fn start(launch: Launch) -> Result<Supervisor, StartError> {
         let shared = Arc::new(Shared::default());
         let (ready_tx, ready_rx) = mpsc::channel();
         let (thread_launch, thread_shared) = (launch.clone(), shared.clone());
@@ -99,7 +99,7 @@ impl Supervisor {
 
     /// Has Caddy load a new Caddyfile, and only once it has accepted it puts the file where
     /// a restart reads it: a rejected config leaves Caddy and the file on the previous one.
-    pub fn rewrite(&self, text: &str) -> Result<(), String> {
+    pub(crate) fn rewrite(&self, text: &str) -> Result<(), String> {
         let candidate = self.launch.caddyfile.with_extension("new");
         std::fs::write(&candidate, text).map_err(|e| e.to_string())?;
         let loaded = self.reload(&candidate).and_then(|()| {
@@ -134,7 +134,7 @@ impl Supervisor {
     /// Stops Caddy gracefully, forcefully after `grace`. A Caddy being (re)started meanwhile
     /// is either never spawned or already recorded: `spawn_ready` checks `stopping` and records
     /// the pid under the same lock.
-    pub fn stop(&self, grace: Duration) {
+    pub(crate) fn stop(&self, grace: Duration) {
         let pid = {
             let pid = lock(&self.shared.pid);
             self.shared.stopping.store(true, Ordering::SeqCst);

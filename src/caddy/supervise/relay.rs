@@ -74,7 +74,7 @@ const EXPECTED: [&str; 8] = [
 
 /// One line of Caddy's stderr as a level and a message. Caddy logs JSON when stderr is not
 /// a terminal; its fatal startup errors are plain `Error: …` lines.
-pub fn relay_line(line: &str) -> (Level, String) {
+pub(crate) fn relay_line(line: &str) -> (Level, String) {
     let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(line)
     else {
         let level = if line.starts_with("Error") {

@@ -7,7 +7,7 @@ use super::Launch;
 
 /// Own process group (a terminal's Ctrl-C reaches us, not Caddy; we stop it ourselves),
 /// and on Linux a SIGTERM when we die, even by SIGKILL.
-pub fn prepare(cmd: &mut Command) {
+pub(crate) fn prepare(cmd: &mut Command) {
     cmd.process_group(0);
     #[cfg(target_os = "linux")]
     // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
@@ -21,16 +21,16 @@ pub fn prepare(cmd: &mut Command) {
     }
 }
 
-pub fn adopt(_child: &Child) {}
+pub(crate) fn adopt(_child: &Child) {}
 
-pub fn terminate(pid: u32, _launch: &Launch) {
+pub(crate) fn terminate(pid: u32, _launch: &Launch) {
     // SAFETY: kill(2) on the group we created; a stale pid at worst gets ESRCH.
     unsafe {
         libc::kill(-(pid as libc::pid_t), libc::SIGTERM);
     }
 }
 
-pub fn kill(pid: u32) {
+pub(crate) fn kill(pid: u32) {
     // SAFETY: as above.
     unsafe {
         libc::kill(-(pid as libc::pid_t), libc::SIGKILL);

@@ -11,11 +11,11 @@ use windows_sys::Win32::System::JobObjects::{
 
 use super::Launch;
 
-pub fn prepare(_cmd: &mut Command) {}
+pub(crate) fn prepare(_cmd: &mut Command) {}
 
 /// A Job Object that kills Caddy when the last handle to it closes, i.e. when we exit.
 /// The handle is deliberately never closed.
-pub fn adopt(child: &Child) {
+pub(crate) fn adopt(child: &Child) {
     // SAFETY: plain Win32 calls on a handle we own; the info struct outlives the call.
     unsafe {
         let job = CreateJobObjectW(std::ptr::null(), std::ptr::null());
@@ -35,13 +35,13 @@ pub fn adopt(child: &Child) {
 }
 
 /// Windows has no SIGTERM: ask Caddy to stop through its admin API.
-pub fn terminate(_pid: u32, launch: &Launch) {
+pub(crate) fn terminate(_pid: u32, launch: &Launch) {
     let _ = Command::new(&launch.caddy.path)
         .args(["stop", "--address", &launch.admin])
         .output();
 }
 
-pub fn kill(pid: u32) {
+pub(crate) fn kill(pid: u32) {
     let _ = Command::new("taskkill")
         .args(["/F", "/T", "/PID", &pid.to_string()])
         .output();

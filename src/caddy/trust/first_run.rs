@@ -8,21 +8,21 @@ use super::{is_trusted, trust};
 use crate::caddy::Paths;
 
 /// The first run's question, word for word.
-pub const QUESTION: &str =
+pub(crate) const QUESTION: &str =
     "Trust portproxy's local CA so browsers accept https://*.localhost? [Y/n] ";
 /// What a run prints instead of asking.
-pub const HINT: &str = "browsers will warn about https://*.localhost until this machine trusts portproxy's local CA: run `portproxy trust` once";
+pub(crate) const HINT: &str = "browsers will warn about https://*.localhost until this machine trusts portproxy's local CA: run `portproxy trust` once";
 
 /// An answer to the first run's question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     Yes,
     No,
 }
 
 /// What a run does about trust once Caddy has made its CA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offer {
+pub(crate) enum Offer {
     /// Trusted already, or nothing is known to say.
     Nothing,
     /// Print `HINT`: the one command, never a question.
@@ -33,7 +33,7 @@ pub enum Offer {
 
 /// Asks only a person at a terminal, only once ever (the answer is remembered), and only while
 /// the CA is not trusted; a service, a pipe, `--yes` and `--no-trust` get the command instead.
-pub fn offer(
+pub(crate) fn offer(
     trusted: Option<bool>,
     remembered: Option<Answer>,
     terminal: bool,
@@ -51,7 +51,7 @@ pub fn offer(
 }
 
 /// A typed answer: Enter is yes; anything else unknown is asked again.
-pub fn parse_answer(line: &str) -> Option<Answer> {
+pub(crate) fn parse_answer(line: &str) -> Option<Answer> {
     match line.trim().to_ascii_lowercase().as_str() {
         "" | "y" | "yes" => Some(Answer::Yes),
         "n" | "no" => Some(Answer::No),
@@ -64,7 +64,7 @@ fn answer_file(paths: &Paths) -> PathBuf {
     paths.data.join("trust-answer")
 }
 
-pub fn remembered(paths: &Paths) -> Option<Answer> {
+pub(crate) fn remembered(paths: &Paths) -> Option<Answer> {
     match std::fs::read_to_string(answer_file(paths)).ok()?.trim() {
         "yes" => Some(Answer::Yes),
         "no" => Some(Answer::No),
@@ -87,7 +87,7 @@ fn remember(paths: &Paths, answer: Answer) {
 
 /// The first run's offer, once Caddy is up and its CA exists: asks (or tells) and, on a yes,
 /// trusts the CA then and there, saying where it went.
-pub fn offer_on_start(paths: &Paths, may_ask: bool) {
+pub(crate) fn offer_on_start(paths: &Paths, may_ask: bool) {
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     match offer(is_trusted(paths), remembered(paths), terminal, may_ask) {
         Offer::Nothing => {}

@@ -36,7 +36,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// The NSS databases of this user's browsers: Chrome and Chromium read `~/.pki/nssdb`,
 /// Firefox its profile's, and neither reads the system store on Linux.
-pub fn nss_databases(home: &Path) -> Vec<PathBuf> {
+pub(crate) fn nss_databases(home: &Path) -> Vec<PathBuf> {
     let mut dirs = vec![
         home.join(".pki/nssdb"),
         home.join("snap/chromium/current/.pki/nssdb"),
@@ -150,7 +150,7 @@ pub(super) fn install(root: &Path) -> Result<Vec<String>, TrustError> {
 
 /// Takes the CA out of the system store (its anchor, then a fresh rebuild, which also drops
 /// the links and bundle lines made from it), Java's keystore and the browsers' databases.
-pub fn uninstall(_root: &Path) -> Result<Vec<String>, TrustError> {
+pub(crate) fn uninstall(_root: &Path) -> Result<Vec<String>, TrustError> {
     let mut removed = Vec::new();
     let java = java_has();
     if Path::new(DEBIAN_ANCHOR).exists() {

@@ -24,7 +24,7 @@ pub(super) fn install(root: &Path) -> Result<Vec<String>, TrustError> {
     Ok(vec![format!("the System keychain ({SYSTEM_KEYCHAIN})")])
 }
 
-pub fn uninstall(root: &Path) -> Result<Vec<String>, TrustError> {
+pub(crate) fn uninstall(root: &Path) -> Result<Vec<String>, TrustError> {
     let Some(sha1) = fingerprint(root) else {
         return Ok(Vec::new());
     };

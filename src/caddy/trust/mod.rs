@@ -3,7 +3,7 @@
 //! (`doctor`). Caddy never does this itself (`skip_install_trust`): its sudo prompt would land
 //! in the middle of `run`'s log, unasked.
 
-pub mod first_run;
+pub(crate) mod first_run;
 
 // This OS's trust stores, each module with the same `install`, `uninstall` and `trusted`;
 // other OSes get the `stores` at the end, which knows none.
@@ -21,17 +21,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::caddy::Paths;
-pub use stores::uninstall;
+pub(crate) use stores::uninstall;
 
 /// Why the CA could not go into (or out of) a trust store, and the one thing to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustError {
-    pub reason: String,
-    pub help: String,
+pub(crate) struct TrustError {
+    pub(crate) reason: String,
+    pub(crate) help: String,
 }
 
 /// `portproxy trust`, and a yes to the question: adds the CA to every store, one line each.
-pub fn trust(paths: &Paths) -> Result<(), TrustError> {
+pub(crate) fn trust(paths: &Paths) -> Result<(), TrustError> {
     let root = paths.root_cert();
     if !root.is_file() {
         return Err(TrustError {
@@ -53,7 +53,7 @@ pub fn trust(paths: &Paths) -> Result<(), TrustError> {
 }
 
 /// `portproxy trust --uninstall`: takes the CA out of every store portproxy put it in.
-pub fn untrust(paths: &Paths) -> Result<(), TrustError> {
+pub(crate) fn untrust(paths: &Paths) -> Result<(), TrustError> {
     let removed = uninstall(&paths.root_cert())?;
     if removed.is_empty() {
         eprintln!("portproxy's local CA is in no trust store portproxy knows of");
@@ -67,7 +67,7 @@ pub fn untrust(paths: &Paths) -> Result<(), TrustError> {
 /// `portproxy env`'s lines: Node reads its own list plus `NODE_EXTRA_CA_CERTS`; Python's
 /// `requests` (certifi) and OpenSSL-based tools read one bundle file, which must be the
 /// system's whole bundle (it holds the CA once trusted), never the CA alone.
-pub fn exports(root: &Path, bundle: Option<&Path>, powershell: bool) -> String {
+pub(crate) fn exports(root: &Path, bundle: Option<&Path>, powershell: bool) -> String {
     let line = |name: &str, value: &Path| {
         let value = value.display().to_string();
         if powershell {
@@ -88,7 +88,7 @@ pub fn exports(root: &Path, bundle: Option<&Path>, powershell: bool) -> String {
 }
 
 /// The system's CA bundle file, where the OS keeps one (Linux).
-pub fn system_bundle() -> Option<PathBuf> {
+pub(crate) fn system_bundle() -> Option<PathBuf> {
     if !cfg!(target_os = "linux") {
         return None;
     }
@@ -102,7 +102,7 @@ pub fn system_bundle() -> Option<PathBuf> {
 }
 
 /// Whether the system trusts our CA: Some(bool) where we can tell.
-pub fn is_trusted(paths: &Paths) -> Option<bool> {
+pub(crate) fn is_trusted(paths: &Paths) -> Option<bool> {
     let root = paths.root_cert();
     if !root.is_file() {
         return Some(false);
@@ -182,7 +182,7 @@ mod stores {
         })
     }
 
-    pub fn uninstall(_root: &Path) -> Result<Vec<String>, TrustError> {
+    pub(crate) fn uninstall(_root: &Path) -> Result<Vec<String>, TrustError> {
         Ok(Vec::new())
     }
 

@@ -14,7 +14,7 @@ pub(super) fn install(root: &Path) -> Result<Vec<String>, TrustError> {
     Ok(vec!["your Root certificate store".into()])
 }
 
-pub fn uninstall(root: &Path) -> Result<Vec<String>, TrustError> {
+pub(crate) fn uninstall(root: &Path) -> Result<Vec<String>, TrustError> {
     let Some(sha1) = fingerprint(root) else {
         return Ok(Vec::new());
     };

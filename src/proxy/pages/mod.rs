@@ -14,7 +14,7 @@ use crate::port_links::PortLink;
 use crate::route::RouteError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page {
+pub(crate) enum Page {
     /// Connection refused: the dev server is not up (yet).
     NotListening {
         target: String,
@@ -94,7 +94,7 @@ pub enum Page {
 
 /// What the client asked to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Html,
     Json,
     Text,
@@ -102,7 +102,7 @@ pub enum Format {
 
 impl Format {
     /// From an `Accept` header: browsers ask for `text/html` first.
-    pub fn from_accept(accept: Option<&str>) -> Format {
+    pub(crate) fn from_accept(accept: Option<&str>) -> Format {
         let accept = accept.unwrap_or_default();
         if accept.contains("text/html") {
             Format::Html
@@ -116,16 +116,16 @@ impl Format {
 
 /// A page ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub body: String,
+pub(crate) struct Rendered {
+    pub(crate) status: u16,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: String,
     /// Headers the status needs (`WWW-Authenticate`, `Retry-After`).
-    pub headers: Vec<(&'static str, String)>,
+    pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl Page {
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         match self {
             Page::NotListening { .. }
             | Page::UpstreamFailed { .. }
@@ -147,7 +147,7 @@ impl Page {
     }
 
     /// A stable machine-readable name (JSON `error`, logs).
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Page::NotListening { .. } => "not_listening",
             Page::NameClash { .. } => "name_clash",
@@ -298,7 +298,7 @@ impl Page {
         }
     }
 
-    pub fn render(&self, format: Format) -> Rendered {
+    pub(crate) fn render(&self, format: Format) -> Rendered {
         let (content_type, body) = match format {
             Format::Json => ("application/json", self.json()),
             Format::Text => ("text/plain; charset=utf-8", self.text()),

@@ -31,7 +31,7 @@ use crate::share::registry::Live;
 use crate::share::{self, Verdict};
 use headers::Forwarding;
 
-pub use open::{make_public, open_off_thread, read_json};
+pub(crate) use open::{make_public, open_off_thread, read_json};
 
 /// Accepts until the share's listener is closed; each connection is served as Pingora's own
 /// listeners serve theirs (keep-alive, upgrades), and told to finish when the share stops.
@@ -64,7 +64,7 @@ async fn serve(
 }
 
 /// The `ProxyHttp` of one share.
-pub struct ShareProxy {
+pub(crate) struct ShareProxy {
     main: PortProxy,
     live: Arc<Live>,
 }

@@ -21,7 +21,7 @@ use crate::share::{self, Listed, Reach, Request, Share};
 
 /// Why a share could not be opened.
 #[derive(Debug)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     /// The port may not be reached through portproxy at all (deny list, our own ports).
     Refused(policy::Refusal),
     /// `--lan` on a machine without a LAN address.
@@ -33,7 +33,7 @@ pub enum OpenError {
 }
 
 impl OpenError {
-    pub fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> u16 {
         match self {
             OpenError::Refused(_) => 403,
             OpenError::BadDuration(_) => 400,
@@ -61,7 +61,7 @@ impl std::fmt::Display for OpenError {
 
 /// Opens a share: its listener(s), its tunnel, one log line. Blocking (a tunnel takes
 /// seconds to say its URL): call it off the proxy's threads.
-pub fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenError> {
+pub(crate) fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenError> {
     if request.for_secs == 0 || request.for_secs > share::MAX_FOR.as_secs() {
         return Err(OpenError::BadDuration(request.for_secs));
     }
@@ -144,7 +144,7 @@ pub fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenError> {
 }
 
 /// `open` off the proxy's threads, as the control channel and the dashboard both ask for it.
-pub async fn open_off_thread(app: Arc<App>, request: Request) -> Result<Listed, OpenError> {
+pub(crate) async fn open_off_thread(app: Arc<App>, request: Request) -> Result<Listed, OpenError> {
     match tokio::task::spawn_blocking(move || open(&app, &request)).await {
         Ok(opened) => opened.map(|live| live.listed(SystemTime::now())),
         Err(e) => Err(OpenError::Io(std::io::Error::other(e))),
@@ -154,7 +154,7 @@ pub async fn open_off_thread(app: Arc<App>, request: Request) -> Result<Listed, 
 /// Makes `request.port` public for `request.for_secs` (at most `share::MAX_FOR`), as the
 /// control channel (`share PORT --public`) and the dashboard both ask for it; refused for a
 /// port the policy refuses. Always this machine's port, never another host's.
-pub fn make_public(app: &App, request: &Request) -> Result<(), String> {
+pub(crate) fn make_public(app: &App, request: &Request) -> Result<(), String> {
     let config = app.config();
     if let Err(refusal) = config
         .policy
@@ -169,7 +169,7 @@ pub fn make_public(app: &App, request: &Request) -> Result<(), String> {
 }
 
 /// A JSON request body (at most 64 KiB), for the control channel and the dashboard.
-pub async fn read_json<T: serde::de::DeserializeOwned>(
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
     session: &mut pingora::protocols::http::ServerSession,
 ) -> Result<T, String> {
     let mut body = Vec::new();
