@@ -20,6 +20,8 @@ pub(crate) fn lookup(name: &str) -> Vec<IpAddr> {
         .unwrap_or_default()
 }
 
+// Linux only (doctor), and tested everywhere: pure text in, text out.
+#[cfg(any(target_os = "linux", test))]
 /// The `hosts:` line of nsswitch.conf, as its sources (`files`, `myhostname`, `dns`, …),
 /// without the `[NOTFOUND=return]` actions and comments.
 pub(crate) fn hosts_sources(nsswitch: &str) -> Vec<&str> {
@@ -47,6 +49,7 @@ pub(crate) fn hosts_sources(nsswitch: &str) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+#[cfg(any(target_os = "linux", test))]
 /// What a Linux machine has that could answer `*.localhost`, as read from its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Nss {
@@ -60,6 +63,7 @@ pub(crate) struct Nss {
     pub(crate) apt: bool,
 }
 
+#[cfg(any(target_os = "linux", test))]
 /// The one step that makes glibc programs resolve `*.localhost` on a machine where they
 /// don't (`probe` did not resolve), for `doctor`.
 pub(crate) fn linux_fix(nss: &Nss) -> String {
