@@ -9,8 +9,13 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// The environment lookup: `std::env::var` in the binary, a table in tests.
+/// The environment lookup: `process_env` in the binary, a table in tests.
 pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process's environment, as an `Env`.
+pub(crate) fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
 
 /// Neither `HOME` nor the variable that names this directory is set (a system unit without
 /// `User=`, some containers).
@@ -50,6 +55,18 @@ pub(crate) fn user_home() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .map(PathBuf::from)
+}
+
+/// Where `program` (with `.exe` on Windows) is on `PATH`, as a shell would find it.
+pub(crate) fn on_path(program: &str) -> Option<PathBuf> {
+    let name = if cfg!(windows) {
+        format!("{program}.exe")
+    } else {
+        program.to_string()
+    };
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(&name))
+        .find(|candidate| candidate.is_file())
 }
 
 /// The user's home directory (`HOME`).

@@ -13,8 +13,9 @@ use crate::banner::DETAIL;
 use crate::caddy::caddyfile::{self, Tls};
 use crate::caddy::locate::{self, Caddy, Missing};
 use crate::caddy::{self, AdminAddress, Paths};
-use crate::config::{process_env, Config, Settings};
+use crate::config::{Config, Settings};
 use crate::error::Error;
+use crate::paths::process_env;
 use crate::start::{self, Moment};
 
 /// Reads the settings afresh: defaults < file < environment < the command line's flags.
@@ -111,22 +112,8 @@ impl Plan {
             false => None,
         };
         let paths = Paths::from_env(&process_env)?;
-        let admin = match purpose {
-            Purpose::Run { .. } => prepare_admin(&paths)?,
-            _ => AdminAddress::for_paths(&paths).map_err(|error| Error::File {
-                path: paths.data.clone(),
-                error,
-            })?,
-        };
-        let found = match purpose {
-            Purpose::Alone(why) => Err(Absent::Alone(why)),
-            Purpose::Run { .. } => match locate::locate(settings.caddy.as_deref()) {
-                Ok(found) => Ok(found),
-                Err(Missing::NotOnPath) => Err(Absent::Alone(Alone::NotOnPath)),
-                Err(missing) => return Err(Error::Caddy(missing)),
-            },
-            Purpose::Describe => locate::locate(settings.caddy.as_deref()).map_err(Absent::Missing),
-        };
+        let admin = admin_address(purpose, &paths)?;
+        let found = find_caddy(purpose, &settings)?;
         let (ports, fix) = match &found {
             Ok(found) => {
                 let (mut ports, fix) = caddy::ports(&settings, &found.path, &admin);
@@ -168,6 +155,31 @@ impl Plan {
             reload,
         })
     }
+}
+
+/// Caddy's admin endpoint: `run` prepares its place; the others only say where it is.
+fn admin_address(purpose: Purpose, paths: &Paths) -> Result<AdminAddress, Error> {
+    match purpose {
+        Purpose::Run { .. } => prepare_admin(paths),
+        _ => AdminAddress::for_paths(paths).map_err(|error| Error::File {
+            path: paths.data.clone(),
+            error,
+        }),
+    }
+}
+
+/// The Caddy that goes in front, or why none does. Starting `run` fails on a Caddy that is
+/// named but unusable; describing records it.
+fn find_caddy(purpose: Purpose, settings: &Settings) -> Result<Result<Caddy, Absent>, Error> {
+    Ok(match purpose {
+        Purpose::Alone(why) => Err(Absent::Alone(why)),
+        Purpose::Run { .. } => match locate::locate(settings.caddy.as_deref()) {
+            Ok(found) => Ok(found),
+            Err(Missing::NotOnPath) => Err(Absent::Alone(Alone::NotOnPath)),
+            Err(missing) => return Err(Error::Caddy(missing)),
+        },
+        Purpose::Describe => locate::locate(settings.caddy.as_deref()).map_err(Absent::Missing),
+    })
 }
 
 /// What `run` says once it knows its Caddy: which one, and where the ports fell back.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::auth::{owner_only, stored_token, Auth};
-use crate::config::{self, Settings};
+use crate::config::Settings;
 use crate::error::Error;
 use crate::paths::{self, NoHome};
 
@@ -49,7 +49,7 @@ pub(crate) fn in_force(settings: &Settings, moment: Moment) -> Result<Option<Aut
             reason: e.to_string(),
         });
     }
-    let path = token_file(&config::process_env)?;
+    let path = token_file(&paths::process_env)?;
     let stored = stored_token(&path).map_err(|e| Error::token_file(&path, e))?;
     if at_start && stored.tightened {
         log::warn!(

@@ -64,7 +64,7 @@ pub(crate) fn parse_version(output: &str) -> Option<Version> {
 pub(crate) fn locate(explicit: Option<&Path>) -> Result<Caddy, Missing> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
-        None => on_path().ok_or(Missing::NotOnPath)?,
+        None => crate::paths::on_path("caddy").ok_or(Missing::NotOnPath)?,
     };
     let output = Command::new(&path)
         .arg("version")
@@ -82,13 +82,6 @@ pub(crate) fn locate(explicit: Option<&Path>) -> Result<Caddy, Missing> {
         return Err(Missing::TooOld { path, version });
     }
     Ok(Caddy { path, version })
-}
-
-fn on_path() -> Option<PathBuf> {
-    let name = if cfg!(windows) { "caddy.exe" } else { "caddy" };
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
 
 /// How to install Caddy on this OS.

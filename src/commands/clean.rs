@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use crate::caddy::{trust, Paths};
 use crate::cli::CleanArgs;
 use crate::commands::service;
-use crate::config::{default_file, process_env};
+use crate::config::default_file;
 use crate::control;
 use crate::error::Error;
+use crate::paths::process_env;
 
 pub(crate) fn clean(args: CleanArgs) -> Result<(), Error> {
     let paths = Paths::from_env(&process_env)?;

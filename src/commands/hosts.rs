@@ -7,9 +7,10 @@
 //! undoes both.
 
 use crate::cli::HostsArgs;
-use crate::config::{process_env, Config};
+use crate::config::Config;
 use crate::error::Error;
 use crate::hosts::{self, Change};
+use crate::paths::process_env;
 use crate::plan::{Plan, Purpose};
 use crate::ports;
 

@@ -8,10 +8,10 @@ use crate::auth;
 use crate::auth::sessions::{self, Book};
 use crate::caddy::Paths;
 use crate::cli::{LsArgs, PortArgs, PortOrName, SessionsArgs, TokenArgs};
-use crate::config::process_env;
 use crate::control::{self, ControlError, Instance};
 use crate::error::Error;
 use crate::paths;
+use crate::paths::process_env;
 use crate::ports::Holder;
 use crate::start;
 

@@ -14,8 +14,8 @@ pub(crate) mod share;
 pub(crate) mod trust;
 
 use crate::cli::{Command, RunArgs};
-use crate::config::process_env;
 use crate::error::Error;
+use crate::paths::process_env;
 use crate::plan::ReadSettings;
 
 /// How a command that didn't fail ends.

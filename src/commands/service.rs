@@ -144,7 +144,6 @@ pub(crate) fn lasting_binary(exe: &Path) -> PathBuf {
 }
 
 pub(crate) fn service(action: ServiceAction) -> Result<(), Error> {
-    let env = |k: &str| std::env::var(k).ok();
     let binary = std::env::current_exe()
         .map(|exe| lasting_binary(&exe))
         .map_err(|error| Error::File {
@@ -152,10 +151,10 @@ pub(crate) fn service(action: ServiceAction) -> Result<(), Error> {
             error,
         })?;
     match action {
-        ServiceAction::Install => install(&binary, &env),
-        ServiceAction::Uninstall => uninstall(&env),
+        ServiceAction::Install => install(&binary, &paths::process_env),
+        ServiceAction::Uninstall => uninstall(&paths::process_env),
         ServiceAction::Status => {
-            match definition_path(&env) {
+            match definition_path(&paths::process_env) {
                 Some(path) if path.is_file() && cfg!(target_os = "linux") => {
                     match systemd_session() {
                         Ok(()) => {
@@ -175,7 +174,7 @@ pub(crate) fn service(action: ServiceAction) -> Result<(), Error> {
                     let _ = manager("schtasks", &["/Query", "/TN", "portproxy"]);
                 }
             }
-            eprintln!("logs: {}", log_place(&env));
+            eprintln!("logs: {}", log_place(&paths::process_env));
             Ok(())
         }
     }

@@ -3,8 +3,8 @@
 
 use crate::caddy::{trust, Paths};
 use crate::cli::TrustArgs;
-use crate::config::process_env;
 use crate::error::Error;
+use crate::paths::process_env;
 
 pub(crate) fn trust(args: TrustArgs) -> Result<(), Error> {
     let paths = Paths::from_env(&process_env)?;

@@ -92,11 +92,6 @@ pub(crate) fn default_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathB
         .map(|dir| dir.join("config.toml"))
 }
 
-/// The process's environment, as `load` and `caddy::Paths` take it.
-pub(crate) fn process_env(key: &str) -> Option<String> {
-    std::env::var(key).ok()
-}
-
 /// Reads the settings: defaults, then the file (`config_file`, else PORTPROXY_CONFIG, else
 /// the default file if it exists), then the environment, then the flags.
 /// `env` is the environment lookup (`process_env` in the binary, a table in tests).

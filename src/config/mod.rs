@@ -6,7 +6,7 @@ mod load;
 mod parse;
 mod settings;
 
-pub(crate) use load::{default_file, load, process_env, ConfigError, Given};
+pub(crate) use load::{default_file, load, ConfigError, Given};
 pub(crate) use parse::TlsChoice;
 pub(crate) use settings::{Group, Key, Settings, Shape, Source};
 

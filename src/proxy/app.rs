@@ -37,7 +37,7 @@ pub(crate) struct App {
 impl App {
     pub(crate) fn new(config: Config) -> Self {
         // Without a home (refused at start) sessions and names live in memory only.
-        let paths = crate::caddy::Paths::from_env(&crate::config::process_env).ok();
+        let paths = crate::caddy::Paths::from_env(&crate::paths::process_env).ok();
         App {
             config: RwLock::new(Arc::new(config)),
             families: Families::default(),

@@ -137,7 +137,7 @@ fn pingora_server() -> Server {
 /// answers them, with the instance's secret.
 fn publish(server: &mut Server, app: &Arc<App>) -> Result<control::Published, Error> {
     let admin_addr = app.config().settings.admin;
-    let data = crate::paths::data_dir(&crate::config::process_env)?;
+    let data = crate::paths::data_dir(&crate::paths::process_env)?;
     let published = control::Published::write(&data, admin_addr).map_err(|error| Error::File {
         path: control::instance_file(&data),
         error,

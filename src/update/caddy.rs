@@ -23,7 +23,7 @@ pub(crate) fn installers_caddy() -> Option<PathBuf> {
     } else {
         "caddy-installed-by-install-sh"
     };
-    let config = paths::config_dir(&|k| std::env::var(k).ok(), "the installers' receipt").ok()?;
+    let config = paths::config_dir(&paths::process_env, "the installers' receipt").ok()?;
     let named = std::fs::read_to_string(config.join(receipt)).ok()?;
     let caddy = PathBuf::from(named.trim());
     caddy.is_file().then_some(caddy)

@@ -186,6 +186,5 @@ pub(crate) fn uninstall(_root: &Path) -> Result<Vec<String>, TrustError> {
 }
 
 fn has(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()))
+    crate::paths::on_path(program).is_some()
 }
