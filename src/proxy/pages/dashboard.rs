@@ -21,84 +21,96 @@ pub(super) fn ports_table(
     } else {
         ""
     };
-    let mut rows = String::new();
-    for p in ports {
-        // By name first, the number beside it.
-        let links = match &p.name_url {
-            Some(name_url) => format!(
-                "<a href=\"{0}\">{0}</a> <a href=\"{1}\" class=\"number\">{1}</a>",
-                escape(name_url),
-                escape(&p.url)
-            ),
-            None => format!("<a href=\"{0}\">{0}</a>", escape(&p.url)),
-        };
-        let link = match &p.refused {
-            Some(why) => format!("<span class=\"note\">refused: {}</span>", escape(why)),
-            // The dashboard has a column for it; other lists tag the link.
-            None if !dashboard && p.visibility != Visibility::Private => format!(
-                "{links}<span class=\"tag {0}\">{0}</span>",
-                visibility_word(p.visibility)
-            ),
-            None => links,
-        };
-        let name = match (&p.name, p.clash) {
-            (Some(name), true) => format!(
-                "{}<span class=\"note\" title=\"another project has this name too\"> clash</span>",
-                escape(name)
-            ),
-            (Some(name), false) => escape(name),
-            (None, _) => String::new(),
-        };
-        let (project, command) = match &p.process {
-            Some(h) => (
-                h.project.as_deref().unwrap_or(""),
-                format!(
-                    "<code title=\"{}\">{}</code>",
-                    escape(&h.command),
-                    escape(&h.name)
-                ),
-            ),
-            None => ("", "<span class=\"note\">another user's</span>".to_string()),
-        };
-        let mut row = format!(
-            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-            name,
-            p.port,
-            escape(p.label.as_deref().unwrap_or("")),
-            escape(project),
-            command,
-            escape(p.title.as_deref().unwrap_or("")),
-            link
-        );
-        if dashboard {
-            let public_link = p.public_url.as_ref().map_or(String::new(), |url| {
-                format!(" <a href=\"{0}\" class=\"number\">{0}</a>", escape(url))
-            });
-            row.push_str(&format!(
-                "<td class=\"who\"><span class=\"{0}\">{0}</span>{public_link}</td>",
-                visibility_word(p.visibility)
-            ));
-            let mut actions = format!(
-                "<button type=\"button\" class=\"copy\" data-url=\"{0}\" aria-label=\"Copy the URL of port {1}\">Copy URL</button>",
-                escape(p.name_url.as_deref().unwrap_or(&p.url)),
-                p.port
-            );
-            if sharing && p.refused.is_none() {
-                actions.push_str(&format!(
-                    " <button type=\"button\" class=\"share\" id=\"share-{0}\" data-port=\"{0}\" aria-label=\"Share port {0}\">Share…</button>",
-                    p.port
-                ));
-            }
-            row.push_str(&format!("<td class=\"actions\">{actions}</td>"));
-        }
-        rows.push_str(&format!("<tr>{row}</tr>\n"));
-    }
+    let rows: String = ports
+        .iter()
+        .map(|p| format!("<tr>{}</tr>\n", row(p, dashboard, sharing)))
+        .collect();
     let extra = if dashboard {
         "<th>Who</th><th><span class=\"hidden\">Actions</span></th>"
     } else {
         ""
     };
     format!("{heading}<div id=\"ports\"><table><tr class=\"head\"><th>Name</th><th>Port</th><th>Label</th><th>Project</th><th>Process</th><th>Page title</th><th>URL</th>{extra}</tr>\n{rows}</table></div>\n")
+}
+
+/// One port's row: its name, number, label, project, process, page title and link; on the
+/// dashboard also who may open it and its buttons.
+fn row(p: &PortLink, dashboard: bool, sharing: bool) -> String {
+    // By name first, the number beside it.
+    let links = match &p.name_url {
+        Some(name_url) => format!(
+            "<a href=\"{0}\">{0}</a> <a href=\"{1}\" class=\"number\">{1}</a>",
+            escape(name_url),
+            escape(&p.url)
+        ),
+        None => format!("<a href=\"{0}\">{0}</a>", escape(&p.url)),
+    };
+    let link = match &p.refused {
+        Some(why) => format!("<span class=\"note\">refused: {}</span>", escape(why)),
+        // The dashboard has a column for it; other lists tag the link.
+        None if !dashboard && p.visibility != Visibility::Private => format!(
+            "{links}<span class=\"tag {0}\">{0}</span>",
+            visibility_word(p.visibility)
+        ),
+        None => links,
+    };
+    let name = match (&p.name, p.clash) {
+        (Some(name), true) => format!(
+            "{}<span class=\"note\" title=\"another project has this name too\"> clash</span>",
+            escape(name)
+        ),
+        (Some(name), false) => escape(name),
+        (None, _) => String::new(),
+    };
+    let (project, command) = match &p.process {
+        Some(h) => (
+            h.project.as_deref().unwrap_or(""),
+            format!(
+                "<code title=\"{}\">{}</code>",
+                escape(&h.command),
+                escape(&h.name)
+            ),
+        ),
+        None => ("", "<span class=\"note\">another user's</span>".to_string()),
+    };
+    let mut row = format!(
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+        name,
+        p.port,
+        escape(p.label.as_deref().unwrap_or("")),
+        escape(project),
+        command,
+        escape(p.title.as_deref().unwrap_or("")),
+        link
+    );
+    if dashboard {
+        row.push_str(&who_and_actions(p, sharing));
+    }
+    row
+}
+
+/// The dashboard's two last cells of a row: who may open the port, and Copy URL and Share….
+fn who_and_actions(p: &PortLink, sharing: bool) -> String {
+    let public_link = p.public_url.as_ref().map_or(String::new(), |url| {
+        format!(" <a href=\"{0}\" class=\"number\">{0}</a>", escape(url))
+    });
+    let mut cells = format!(
+        "<td class=\"who\"><span class=\"{0}\">{0}</span>{public_link}</td>",
+        visibility_word(p.visibility)
+    );
+    let mut actions = format!(
+        "<button type=\"button\" class=\"copy\" data-url=\"{0}\" aria-label=\"Copy the URL of port {1}\">Copy URL</button>",
+        escape(p.name_url.as_deref().unwrap_or(&p.url)),
+        p.port
+    );
+    if sharing && p.refused.is_none() {
+        actions.push_str(&format!(
+            " <button type=\"button\" class=\"share\" id=\"share-{0}\" data-port=\"{0}\" aria-label=\"Share port {0}\">Share…</button>",
+            p.port
+        ));
+    }
+    cells.push_str(&format!("<td class=\"actions\">{actions}</td>"));
+    cells
 }
 
 fn visibility_word(visibility: Visibility) -> &'static str {
