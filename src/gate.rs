@@ -176,36 +176,19 @@ pub(crate) enum Action {
 /// token (bearer or login form) is looked at only after a try was taken from the client's
 /// allowance; a signed-in session takes none.
 pub(crate) fn check(visit: &Visit, headers: &HeaderMap, keys: Option<&Keys>) -> Action {
-    if route::is_local(visit.domain) {
-        return if visit.client.local {
-            Action::Pass {
-                cors_origin: None,
-                privileged: true,
-            }
-        } else {
-            Action::LocalOnly
-        };
+    let local_name = route::is_local(visit.domain);
+    if local_name && !visit.client.local {
+        return Action::LocalOnly;
     }
-    let Some(keys) = keys else {
+    // This machine on a local name, or a domain without sign-in.
+    let Some(keys) = keys.filter(|_| !local_name) else {
         return Action::Pass {
             cors_origin: None,
             privileged: true,
         };
     };
-    let take_a_try = || {
-        keys.limiter
-            .attempt(visit.client.trier(), keys.now)
-            .map_err(|wait| Action::TooManyAttempts {
-                retry_after: wait.as_secs().max(1),
-            })
-    };
-    match (visit.dashboard, visit.path) {
-        (true, "/login") if visit.method == Method::POST => {
-            return take_a_try().map_or_else(|refusal| refusal, |()| Action::LoginAttempt);
-        }
-        (true, "/login") => return Action::LoginPage,
-        (true, "/logout") => return Action::Logout,
-        _ => {}
+    if let Some(action) = sign_in_pages(visit, keys) {
+        return action;
     }
     let origin = headers
         .get(ORIGIN)
@@ -228,20 +211,29 @@ pub(crate) fn check(visit: &Visit, headers: &HeaderMap, keys: Option<&Keys>) -> 
     if keys.signed_in(headers) {
         return signed_in;
     }
-    let bearer = headers.contains_key(AUTHORIZATION) && crate::auth::bearer(headers).is_some();
-    // A bearer token is looked at only once a try is taken; a right one gives it back.
-    let right_bearer = || match take_a_try() {
-        Ok(()) if keys.auth.bearer_matches(headers) => {
-            keys.limiter.refund(visit.client.trier());
-            Ok(true)
+    without_session(visit, headers, keys, signed_in)
+}
+
+/// The dashboard's `/login` and `/logout`, which the gate answers before anything else on a
+/// public dashboard; a login attempt costs a try.
+fn sign_in_pages(visit: &Visit, keys: &Keys) -> Option<Action> {
+    match (visit.dashboard, visit.path) {
+        (true, "/login") if visit.method == Method::POST => {
+            Some(take_a_try(visit, keys).map_or_else(|refusal| refusal, |()| Action::LoginAttempt))
         }
-        Ok(()) => Ok(false),
-        Err(refusal) => Err(refusal),
-    };
-    // A public port is open to everyone: a token only decides whether lists are shown, and
-    // a limited client is served like anyone else.
+        (true, "/login") => Some(Action::LoginPage),
+        (true, "/logout") => Some(Action::Logout),
+        _ => None,
+    }
+}
+
+/// A request without a session: `signed_in` for a right bearer token, else what the port
+/// allows anyone. A public port is open to everyone: a token only decides whether lists are
+/// shown, and a limited client is served like anyone else.
+fn without_session(visit: &Visit, headers: &HeaderMap, keys: &Keys, signed_in: Action) -> Action {
+    let bearer = headers.contains_key(AUTHORIZATION) && crate::auth::bearer(headers).is_some();
     if visit.public_port {
-        if bearer && right_bearer() == Ok(true) {
+        if bearer && right_bearer(visit, headers, keys) == Ok(true) {
             return signed_in;
         }
         return Action::Pass {
@@ -250,7 +242,7 @@ pub(crate) fn check(visit: &Visit, headers: &HeaderMap, keys: Option<&Keys>) -> 
         };
     }
     if bearer {
-        match right_bearer() {
+        match right_bearer(visit, headers, keys) {
             Ok(true) => return signed_in,
             Ok(false) => {}
             Err(refusal) => return refusal,
@@ -259,6 +251,25 @@ pub(crate) fn check(visit: &Visit, headers: &HeaderMap, keys: Option<&Keys>) -> 
     Action::SignIn {
         redirect: visit.browser,
     }
+}
+
+/// A bearer token is looked at only once a try is taken; a right one gives it back.
+fn right_bearer(visit: &Visit, headers: &HeaderMap, keys: &Keys) -> Result<bool, Action> {
+    take_a_try(visit, keys)?;
+    if !keys.auth.bearer_matches(headers) {
+        return Ok(false);
+    }
+    keys.limiter.refund(visit.client.trier());
+    Ok(true)
+}
+
+/// One try from the client's allowance, or the 429 it gets once they are used up.
+fn take_a_try(visit: &Visit, keys: &Keys) -> Result<(), Action> {
+    keys.limiter
+        .attempt(visit.client.trier(), keys.now)
+        .map_err(|wait| Action::TooManyAttempts {
+            retry_after: wait.as_secs().max(1),
+        })
 }
 
 /// May a client that is not past the gate see port and domain lists (error pages before the

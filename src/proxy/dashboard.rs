@@ -46,54 +46,9 @@ async fn act(app: &Arc<App>, session: &mut Session) -> (u16, Value) {
     let query = req.uri.query().unwrap_or("").to_string();
     let now = SystemTime::now();
     match req.method.as_str() {
-        "GET" => {
-            let port = match crate::form::param(&query, "port").map(|p| p.parse::<u16>()) {
-                None => None,
-                Some(Ok(port)) => Some(port),
-                Some(Err(_)) => return (400, error("bad_request", "`?port=` takes a port")),
-            };
-            let live: Vec<Value> = app
-                .shares
-                .list(now)
-                .into_iter()
-                .filter(|s| s.ended.is_none() && port.is_none_or(|p| p == s.port))
-                .map(with_qr)
-                .collect();
-            let public_for = port.and_then(|p| app.shares.public_ports(now).get(&p).copied());
-            (200, json!({ "shares": live, "public_for": public_for }))
-        }
-        "POST" => {
-            let request: Request = match read_json(session).await {
-                Ok(request) => request,
-                Err(message) => return (400, error("bad_request", message.trim_end())),
-            };
-            if request.public && request.via.is_none() && !request.lan {
-                return match make_public(app, &request) {
-                    Ok(()) => (200, json!({ "public_for": request.for_secs })),
-                    Err(message) => (403, error("not_public", &message)),
-                };
-            }
-            match open_off_thread(app.clone(), request).await {
-                Ok(listed) => (201, json!({ "share": with_qr(listed) })),
-                Err(e) => (e.status(), error("not_shared", &e.to_string())),
-            }
-        }
-        "DELETE" => {
-            let which = match Which::from_query(&query) {
-                Ok(Which::All) => {
-                    return (
-                        400,
-                        error("bad_request", "which share? `?id=ID` or `?port=P`"),
-                    )
-                }
-                Ok(which) => which,
-                Err(message) => return (400, error("bad_request", &message)),
-            };
-            match app.shares.revoke(&which, now) {
-                Ok(ended) => (200, json!({ "ended": ended })),
-                Err(message) => (404, error("no_such_share", &message)),
-            }
-        }
+        "GET" => list(app, &query, now),
+        "POST" => make(app, session).await,
+        "DELETE" => revoke(app, &query, now),
         method => (
             405,
             error(
@@ -101,6 +56,60 @@ async fn act(app: &Arc<App>, session: &mut Session) -> (u16, Value) {
                 &format!("{method} /api/shares: use GET, POST or DELETE"),
             ),
         ),
+    }
+}
+
+/// `GET`: the live shares (of `?port=P` only, with how long `P` stays public).
+fn list(app: &App, query: &str, now: SystemTime) -> (u16, Value) {
+    let port = match crate::form::param(query, "port").map(|p| p.parse::<u16>()) {
+        None => None,
+        Some(Ok(port)) => Some(port),
+        Some(Err(_)) => return (400, error("bad_request", "`?port=` takes a port")),
+    };
+    let live: Vec<Value> = app
+        .shares
+        .list(now)
+        .into_iter()
+        .filter(|s| s.ended.is_none() && port.is_none_or(|p| p == s.port))
+        .map(with_qr)
+        .collect();
+    let public_for = port.and_then(|p| app.shares.public_ports(now).get(&p).copied());
+    (200, json!({ "shares": live, "public_for": public_for }))
+}
+
+/// `POST`: a share, or (`public` without `lan` or `via`) the port public for a while.
+async fn make(app: &Arc<App>, session: &mut Session) -> (u16, Value) {
+    let request: Request = match read_json(session).await {
+        Ok(request) => request,
+        Err(message) => return (400, error("bad_request", message.trim_end())),
+    };
+    if request.public && request.via.is_none() && !request.lan {
+        return match make_public(app, &request) {
+            Ok(()) => (200, json!({ "public_for": request.for_secs })),
+            Err(message) => (403, error("not_public", &message)),
+        };
+    }
+    match open_off_thread(app.clone(), request).await {
+        Ok(listed) => (201, json!({ "share": with_qr(listed) })),
+        Err(e) => (e.status(), error("not_shared", &e.to_string())),
+    }
+}
+
+/// `DELETE`: one share (`?id=ID`) or every share of a port (`?port=P`), never all at once.
+fn revoke(app: &App, query: &str, now: SystemTime) -> (u16, Value) {
+    let which = match Which::from_query(query) {
+        Ok(Which::All) => {
+            return (
+                400,
+                error("bad_request", "which share? `?id=ID` or `?port=P`"),
+            )
+        }
+        Ok(which) => which,
+        Err(message) => return (400, error("bad_request", &message)),
+    };
+    match app.shares.revoke(&which, now) {
+        Ok(ended) => (200, json!({ "ended": ended })),
+        Err(message) => (404, error("no_such_share", &message)),
     }
 }
 

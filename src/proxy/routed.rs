@@ -17,7 +17,7 @@ use super::signin;
 use crate::config::Config;
 use crate::gate::{self, Action};
 use crate::names::Claim;
-use crate::policy;
+use crate::policy::{self, rules::PublicPort};
 use crate::port_links::PortLink;
 use crate::route::{self, Route, Target};
 
@@ -93,47 +93,9 @@ pub(super) async fn route(
     }
     let route = match route::parse(&ctx.host, &config.settings.domains) {
         Ok(route) => route,
-        Err(error) => {
-            let req = &session.req_header().headers;
-            let keys = app.keys(config);
-            let domains = if gate::may_list_domains(&error, &ctx.host)
-                && gate::privileged(ctx.client, req, keys.as_ref())
-            {
-                config.settings.domains.clone()
-            } else {
-                Vec::new()
-            };
-            let domain = route::normalize(&ctx.host).ok().and_then(|name| {
-                route::domain_of(&name, &config.settings.domains).map(String::from)
-            });
-            let page = Page::BadHost {
-                error,
-                domain,
-                domains,
-            };
-            return Ok(refuse(ctx, page));
-        }
+        Err(error) => return Ok(refuse(ctx, bad_host(app, session, ctx, config, error))),
     };
-    // A name is served exactly like the number it points at now (the gate included:
-    // public when its port is public), so it is looked up before the gate.
-    let (route, lookup) = match route {
-        Route::Name { name, domain } => match app.names.lookup(config, &name).await {
-            Lookup::Port(port) => {
-                ctx.name = Some(name);
-                let target = Target::Localhost;
-                (
-                    Route::Forward {
-                        target,
-                        port,
-                        domain,
-                    },
-                    None,
-                )
-            }
-            lookup => (Route::Name { name, domain }, Some(lookup)),
-        },
-        route => (route, None),
-    };
+    let (route, lookup) = look_up_name(app, ctx, config, route).await;
     if let Some(reply) = admit(app, session, ctx, config, &route).await? {
         return Ok(Routed::Reply(reply));
     }
@@ -153,6 +115,60 @@ pub(super) async fn route(
     })
 }
 
+/// The 404 for a host that names no route; the domains only for a client who may see them.
+fn bad_host(
+    app: &App,
+    session: &Session,
+    ctx: &Ctx,
+    config: &Config,
+    error: route::RouteError,
+) -> Page {
+    let req = &session.req_header().headers;
+    let keys = app.keys(config);
+    let domains = if gate::may_list_domains(&error, &ctx.host)
+        && gate::privileged(ctx.client, req, keys.as_ref())
+    {
+        config.settings.domains.clone()
+    } else {
+        Vec::new()
+    };
+    let domain = route::normalize(&ctx.host)
+        .ok()
+        .and_then(|name| route::domain_of(&name, &config.settings.domains).map(String::from));
+    Page::BadHost {
+        error,
+        domain,
+        domains,
+    }
+}
+
+/// A name is served exactly like the number it points at now (the gate included: public
+/// when its port is public), so it is looked up before the gate. A name that points at no
+/// one port stays a name, with what the lookup found.
+async fn look_up_name(
+    app: &App,
+    ctx: &mut Ctx,
+    config: &Config,
+    route: Route,
+) -> (Route, Option<Lookup>) {
+    let Route::Name { name, domain } = route else {
+        return (route, None);
+    };
+    match app.names.lookup(config, &name).await {
+        Lookup::Port(port) => {
+            ctx.name = Some(name);
+            let target = Target::Localhost;
+            let route = Route::Forward {
+                target,
+                port,
+                domain,
+            };
+            (route, None)
+        }
+        lookup => (Route::Name { name, domain }, Some(lookup)),
+    }
+}
+
 /// Asks the gate about this visit: None if the request may go on, else the refusal or the
 /// sign-in answer it gets instead.
 async fn admit(
@@ -163,33 +179,8 @@ async fn admit(
     route: &Route,
 ) -> Result<Option<Reply>> {
     let public_ports = &config.settings.public_ports;
-    let (domain, dashboard, public_port) = match route {
-        Route::Dashboard { domain } => (domain.as_str(), true, false),
-        // Only a name that points at no port gets here: nothing public behind it.
-        Route::Name { domain, .. } => (domain.as_str(), false, false),
-        Route::Forward {
-            domain,
-            target,
-            port,
-        } => (
-            domain.as_str(),
-            false,
-            policy::rules::is_public(public_ports, target, *port)
-                || (*target == crate::route::Target::Localhost
-                    && app.shares.is_public(*port, std::time::SystemTime::now())),
-        ),
-    };
-    // Names of public ports are public origins (no credentialed CORS for their pages).
-    let public_names: Vec<String> = if public_ports.is_empty() {
-        Vec::new()
-    } else {
-        let now = app.names.snapshot(config, named::FRESH).await;
-        now.names
-            .ports()
-            .filter(|(_, port)| policy::rules::is_public(public_ports, &Target::Localhost, *port))
-            .map(|(name, _)| name.to_string())
-            .collect()
-    };
+    let (domain, dashboard, public_port) = as_the_gate_sees(app, public_ports, route);
+    let public_names = public_names(app, config).await;
     let req = session.req_header();
     let visit = gate::Visit {
         domain,
@@ -231,6 +222,45 @@ async fn admit(
             None => Ok(Some(Reply::Status(500))),
         },
     }
+}
+
+/// The route as the gate sees it: its domain, whether it is the dashboard, and whether its
+/// port is public (configured so, or made public for a while).
+fn as_the_gate_sees<'a>(
+    app: &App,
+    public_ports: &[PublicPort],
+    route: &'a Route,
+) -> (&'a str, bool, bool) {
+    match route {
+        Route::Dashboard { domain } => (domain.as_str(), true, false),
+        // Only a name that points at no port gets here: nothing public behind it.
+        Route::Name { domain, .. } => (domain.as_str(), false, false),
+        Route::Forward {
+            domain,
+            target,
+            port,
+        } => (
+            domain.as_str(),
+            false,
+            policy::rules::is_public(public_ports, target, *port)
+                || (*target == crate::route::Target::Localhost
+                    && app.shares.is_public(*port, std::time::SystemTime::now())),
+        ),
+    }
+}
+
+/// Names of public ports are public origins (no credentialed CORS for their pages).
+async fn public_names(app: &App, config: &Config) -> Vec<String> {
+    let public_ports = &config.settings.public_ports;
+    if public_ports.is_empty() {
+        return Vec::new();
+    }
+    let now = app.names.snapshot(config, named::FRESH).await;
+    now.names
+        .ports()
+        .filter(|(_, port)| policy::rules::is_public(public_ports, &Target::Localhost, *port))
+        .map(|(name, _)| name.to_string())
+        .collect()
 }
 
 /// The dashboard: the page, `/api/ports` as JSON, or the share actions (`/api/shares`).

@@ -105,67 +105,16 @@ impl ShareProxy {
         send_page(session, &page, ctx.format).await
     }
 
-    /// The origin the browser is on: the tunnel's, or the address it connected to.
-    fn public_side(&self, ctx: &Ctx) -> (String, String) {
-        match self.live.tunnel_origin() {
-            Some(url) => match url.split_once("://") {
-                Some((proto, host)) => (proto.to_string(), host.to_string()),
-                None => (ctx.scheme.to_string(), ctx.host.clone()),
-            },
-            None => (ctx.scheme.to_string(), ctx.host.clone()),
-        }
-    }
-}
-
-#[async_trait]
-impl ProxyHttp for ShareProxy {
-    type CTX = Ctx;
-
-    fn new_ctx(&self) -> Ctx {
-        self.main.new_ctx()
-    }
-
-    fn init_downstream_modules(&self, modules: &mut pingora::modules::http::HttpModules) {
-        self.main.init_downstream_modules(modules)
-    }
-
-    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
-        METRICS.request_started();
-        ctx.counted = true;
-        let peer = peer_ip(session);
-        let loopback_peer = peer.is_some_and(|p| p.is_loopback());
-        let req = session.req_header();
-        ctx.format = Format::from_accept(req.headers.get("accept").and_then(|v| v.to_str().ok()));
-        ctx.host = request_host(req).to_string();
-        // Never "this machine": a share's visitor is a visitor, even through a local tunnel.
-        ctx.client = Client {
-            ip: peer,
-            local: false,
-        };
-        // A tunnel tool on loopback says whether the browser used https (for the cookie's
-        // `Secure` and the identity); it chooses nothing else.
-        ctx.scheme = headers::client_proto(&req.headers, loopback_peer);
-        ctx.hops = headers::hops(&req.headers);
-        let visitor = share::visitor(peer, &req.headers);
-        let target = req.uri.to_string();
-        let verdict = share::decide(
-            &self.live.share,
-            self.live.ended(),
-            &target,
-            &req.headers,
-            ctx.scheme == "https",
-            SystemTime::now(),
-        );
-        let redacted = share::redacted(&target);
-        if redacted != target {
-            if let Ok(uri) = redacted.parse() {
-                session.req_header_mut().set_uri(uri);
-            }
-        }
-        let Verdict::Forward { port } = verdict else {
-            self.answer(session, ctx, verdict, visitor).await?;
-            return Ok(true);
-        };
+    /// Readies a request the share lets through for the share's port: its path in origin
+    /// form, the loop guard, the checked addresses and the identity it is sent with; true if
+    /// it was answered instead.
+    async fn forward(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        port: u16,
+        peer: Option<IpAddr>,
+    ) -> Result<bool> {
         // An absolute-form target (Pingora keeps its bytes for the upstream) names nothing
         // here: the app gets the path, as a browser sends it.
         if !session.req_header().raw_path().starts_with(b"/") {
@@ -177,14 +126,8 @@ impl ProxyHttp for ShareProxy {
             return Ok(true);
         }
         let config = self.main.0.config();
-        let forward = match dial::resolve(
-            &config.policy,
-            &self.main.0.families,
-            Target::Localhost,
-            port,
-        )
-        .await
-        {
+        let families = &self.main.0.families;
+        let forward = match dial::resolve(&config.policy, families, Target::Localhost, port).await {
             Ok(forward) => forward,
             Err(page) => {
                 send_page(session, &page, ctx.format).await?;
@@ -207,6 +150,76 @@ impl ProxyHttp for ShareProxy {
         ctx.upstream = Some((forward, forwarding));
         ctx.config = Some(config);
         Ok(false)
+    }
+
+    /// The origin the browser is on: the tunnel's, or the address it connected to.
+    fn public_side(&self, ctx: &Ctx) -> (String, String) {
+        match self.live.tunnel_origin() {
+            Some(url) => match url.split_once("://") {
+                Some((proto, host)) => (proto.to_string(), host.to_string()),
+                None => (ctx.scheme.to_string(), ctx.host.clone()),
+            },
+            None => (ctx.scheme.to_string(), ctx.host.clone()),
+        }
+    }
+}
+
+/// What the context records of a share's request, before the share decides on it: the
+/// answer's format, the host, the visitor, the scheme the browser used and the hop count.
+fn take_in(ctx: &mut Ctx, req: &RequestHeader, peer: Option<IpAddr>) {
+    ctx.format = Format::from_accept(req.headers.get("accept").and_then(|v| v.to_str().ok()));
+    ctx.host = request_host(req).to_string();
+    // Never "this machine": a share's visitor is a visitor, even through a local tunnel.
+    ctx.client = Client {
+        ip: peer,
+        local: false,
+    };
+    // A tunnel tool on loopback says whether the browser used https (for the cookie's
+    // `Secure` and the identity); it chooses nothing else.
+    let loopback_peer = peer.is_some_and(|p| p.is_loopback());
+    ctx.scheme = headers::client_proto(&req.headers, loopback_peer);
+    ctx.hops = headers::hops(&req.headers);
+}
+
+#[async_trait]
+impl ProxyHttp for ShareProxy {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        self.main.new_ctx()
+    }
+
+    fn init_downstream_modules(&self, modules: &mut pingora::modules::http::HttpModules) {
+        self.main.init_downstream_modules(modules)
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        METRICS.request_started();
+        ctx.counted = true;
+        let peer = peer_ip(session);
+        let req = session.req_header();
+        take_in(ctx, req, peer);
+        let visitor = share::visitor(peer, &req.headers);
+        let target = req.uri.to_string();
+        let verdict = share::decide(
+            &self.live.share,
+            self.live.ended(),
+            &target,
+            &req.headers,
+            ctx.scheme == "https",
+            SystemTime::now(),
+        );
+        let redacted = share::redacted(&target);
+        if redacted != target {
+            if let Ok(uri) = redacted.parse() {
+                session.req_header_mut().set_uri(uri);
+            }
+        }
+        let Verdict::Forward { port } = verdict else {
+            self.answer(session, ctx, verdict, visitor).await?;
+            return Ok(true);
+        };
+        self.forward(session, ctx, port, peer).await
     }
 
     async fn upstream_peer(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {

@@ -98,6 +98,29 @@ pub(crate) fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenE
         .map(|addr| share.link(&format!("http://{addr}")))
         .collect();
     let live = Arc::new(Live::new(share, request.public, listening, links));
+    serve_on(app, &live, listeners)?;
+    if let Some(via) = request.via {
+        let port = live.listening[0].port();
+        match tunnel::start(via, port, request.public) {
+            Ok(tunnel) => live.attach(tunnel),
+            Err(e) => {
+                live.end(share::Ended::Revoked, SystemTime::now());
+                return Err(OpenError::Tunnel(e));
+            }
+        }
+    }
+    app.shares.add(live.clone());
+    log_opened(&live.listed(now));
+    Ok(live)
+}
+
+/// Serves the share on its listeners, on the shares' own runtime (this runs off the proxy's
+/// threads), until the share stops.
+fn serve_on(
+    app: &Arc<App>,
+    live: &Arc<Live>,
+    listeners: Vec<std::net::TcpListener>,
+) -> Result<(), OpenError> {
     let runtime = app.shares.runtime().map_err(OpenError::Io)?;
     let proxy = Arc::new(pingora::proxy::http_proxy(
         &Arc::new(ServerConf::default()),
@@ -115,18 +138,11 @@ pub(crate) fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenE
             }
         });
     }
-    if let Some(via) = request.via {
-        let port = live.listening[0].port();
-        match tunnel::start(via, port, request.public) {
-            Ok(tunnel) => live.attach(tunnel),
-            Err(e) => {
-                live.end(share::Ended::Revoked, SystemTime::now());
-                return Err(OpenError::Tunnel(e));
-            }
-        }
-    }
-    app.shares.add(live.clone());
-    let listed = live.listed(now);
+    Ok(())
+}
+
+/// The one line a share leaves in the log when it opens: what, for how long, to whom, where.
+fn log_opened(listed: &Listed) {
     info!(
         "share {} opened: port {} for {}, {} at {}",
         listed.id,
@@ -140,7 +156,6 @@ pub(crate) fn open(app: &Arc<App>, request: &Request) -> Result<Arc<Live>, OpenE
             .collect::<Vec<_>>()
             .join(", ")
     );
-    Ok(live)
 }
 
 /// `open` off the proxy's threads, as the control channel and the dashboard both ask for it.
