@@ -176,16 +176,19 @@ pub(crate) enum Action {
 /// token (bearer or login form) is looked at only after a try was taken from the client's
 /// allowance; a signed-in session takes none.
 pub(crate) fn check(visit: &Visit, headers: &HeaderMap, keys: Option<&Keys>) -> Action {
-    let local_name = route::is_local(visit.domain);
-    if local_name && !visit.client.local {
-        return Action::LocalOnly;
-    }
-    // This machine on a local name, or a domain without sign-in.
-    let Some(keys) = keys.filter(|_| !local_name) else {
-        return Action::Pass {
-            cors_origin: None,
-            privileged: true,
+    let everything = Action::Pass {
+        cors_origin: None,
+        privileged: true,
+    };
+    if route::is_local(visit.domain) {
+        return if visit.client.local {
+            everything
+        } else {
+            Action::LocalOnly
         };
+    }
+    let Some(keys) = keys else {
+        return everything;
     };
     if let Some(action) = sign_in_pages(visit, keys) {
         return action;

@@ -67,6 +67,34 @@ fn peer_ip(session: &Session) -> Option<IpAddr> {
 }
 
 /// A WebSocket upgrade (HMR, Jupyter kernels).
+/// Readies a request for `forward`, the address it was checked for: how it will look there
+/// (`Forwarding`), and the settings snapshot the later phases use.
+fn send_on(
+    session: &mut Session,
+    ctx: &mut Ctx,
+    forward: dial::Forward,
+    public_host: String,
+    proto: String,
+    client_ip: Option<IpAddr>,
+    config: Arc<Config>,
+) {
+    let forwarding = Forwarding {
+        public_host,
+        proto,
+        client_ip,
+        local_authority: forward.authority(),
+        port: forward.port,
+        preserve_host: config.settings.preserves_host(forward.port),
+        hops: ctx.hops,
+    };
+    if is_websocket(session.req_header()) {
+        // Pingora closes a downstream that sends nothing for 60 s; an idle HMR socket must live.
+        session.as_downstream_mut().set_read_timeout(None);
+    }
+    ctx.upstream = Some((forward, forwarding));
+    ctx.config = Some(config);
+}
+
 fn is_websocket(req: &RequestHeader) -> bool {
     req.headers
         .get(http::header::UPGRADE)
@@ -175,22 +203,8 @@ impl ProxyHttp for PortProxy {
                 return Ok(true);
             }
         };
-        let req = session.req_header();
-        let forwarding = Forwarding {
-            public_host: ctx.host.clone(),
-            proto: ctx.scheme.to_string(),
-            client_ip: peer,
-            local_authority: forward.authority(),
-            port: forward.port,
-            preserve_host: config.settings.preserves_host(forward.port),
-            hops: ctx.hops,
-        };
-        if is_websocket(req) {
-            // Pingora closes a downstream that sends nothing for 60 s; an idle HMR socket must live.
-            session.as_downstream_mut().set_read_timeout(None);
-        }
-        ctx.upstream = Some((forward, forwarding));
-        ctx.config = Some(config);
+        let (public_host, proto) = (ctx.host.clone(), ctx.scheme.to_string());
+        send_on(session, ctx, forward, public_host, proto, peer, config);
         Ok(false)
     }
 

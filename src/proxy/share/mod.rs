@@ -29,7 +29,6 @@ use crate::metrics::METRICS;
 use crate::route::Target;
 use crate::share::registry::Live;
 use crate::share::{self, Verdict};
-use headers::Forwarding;
 
 pub(crate) use open::{make_public, open_off_thread, read_json};
 
@@ -135,20 +134,7 @@ impl ShareProxy {
             }
         };
         let (proto, public_host) = self.public_side(ctx);
-        let forwarding = Forwarding {
-            public_host,
-            proto,
-            client_ip: peer,
-            local_authority: forward.authority(),
-            port: forward.port,
-            preserve_host: config.settings.preserves_host(forward.port),
-            hops: ctx.hops,
-        };
-        if super::is_websocket(session.req_header()) {
-            session.as_downstream_mut().set_read_timeout(None);
-        }
-        ctx.upstream = Some((forward, forwarding));
-        ctx.config = Some(config);
+        super::send_on(session, ctx, forward, public_host, proto, peer, config);
         Ok(false)
     }
 
