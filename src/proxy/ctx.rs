@@ -1,7 +1,11 @@
 //! A request's state: what `request_filter` learnt once, for the later phases.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
+
+use pingora::http::RequestHeader;
+use pingora::proxy::Session;
 
 use super::dial::Forward;
 use super::headers::Forwarding;
@@ -67,11 +71,46 @@ impl Ctx {
         }
     }
 
+    /// Readies the request for `forward`, the address it was checked for: how it will look
+    /// there (`Forwarding`), and the settings snapshot the later phases use.
+    pub(super) fn send_on(
+        &mut self,
+        session: &mut Session,
+        forward: Forward,
+        public_host: String,
+        proto: String,
+        client_ip: Option<IpAddr>,
+        config: Arc<Config>,
+    ) {
+        let forwarding = Forwarding {
+            public_host,
+            proto,
+            client_ip,
+            local_authority: forward.authority(),
+            port: forward.port,
+            preserve_host: config.settings.preserves_host(forward.port),
+            hops: self.hops,
+        };
+        if is_websocket(session.req_header()) {
+            // Pingora closes a downstream that sends nothing for 60 s; an idle HMR socket must live.
+            session.as_downstream_mut().set_read_timeout(None);
+        }
+        self.upstream = Some((forward, forwarding));
+        self.config = Some(config);
+    }
+
     pub(super) fn target(&self) -> String {
         self.upstream
             .as_ref()
             .map_or_else(String::new, |(f, _)| f.authority())
     }
+}
+
+fn is_websocket(req: &RequestHeader) -> bool {
+    req.headers
+        .get(http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// `5173.localhost:24306` under `localhost` → `localhost:24306`: the dashboard's own authority.

@@ -33,7 +33,7 @@ use answer::{failure, send_error_page, Failure};
 pub(crate) use app::App;
 use ctx::base_authority;
 pub(crate) use ctx::Ctx;
-use headers::{Edit, Forwarding};
+use headers::Edit;
 use pages::{Format, Page};
 use routed::Routed;
 
@@ -67,41 +67,6 @@ fn peer_ip(session: &Session) -> Option<IpAddr> {
 }
 
 /// A WebSocket upgrade (HMR, Jupyter kernels).
-/// Readies a request for `forward`, the address it was checked for: how it will look there
-/// (`Forwarding`), and the settings snapshot the later phases use.
-fn send_on(
-    session: &mut Session,
-    ctx: &mut Ctx,
-    forward: dial::Forward,
-    public_host: String,
-    proto: String,
-    client_ip: Option<IpAddr>,
-    config: Arc<Config>,
-) {
-    let forwarding = Forwarding {
-        public_host,
-        proto,
-        client_ip,
-        local_authority: forward.authority(),
-        port: forward.port,
-        preserve_host: config.settings.preserves_host(forward.port),
-        hops: ctx.hops,
-    };
-    if is_websocket(session.req_header()) {
-        // Pingora closes a downstream that sends nothing for 60 s; an idle HMR socket must live.
-        session.as_downstream_mut().set_read_timeout(None);
-    }
-    ctx.upstream = Some((forward, forwarding));
-    ctx.config = Some(config);
-}
-
-fn is_websocket(req: &RequestHeader) -> bool {
-    req.headers
-        .get(http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
 /// The log target of access lines and refusals.
 const ACCESS: &str = "portproxy::access";
 
@@ -204,7 +169,7 @@ impl ProxyHttp for PortProxy {
             }
         };
         let (public_host, proto) = (ctx.host.clone(), ctx.scheme.to_string());
-        send_on(session, ctx, forward, public_host, proto, peer, config);
+        ctx.send_on(session, forward, public_host, proto, peer, config);
         Ok(false)
     }
 

@@ -134,7 +134,7 @@ impl ShareProxy {
             }
         };
         let (proto, public_host) = self.public_side(ctx);
-        super::send_on(session, ctx, forward, public_host, proto, peer, config);
+        ctx.send_on(session, forward, public_host, proto, peer, config);
         Ok(false)
     }
 
